@@ -1,0 +1,37 @@
+# argus: build, run, test. `make run` and `make test` are the two commands a new
+# machine needs (see README.md).
+GO       ?= go
+BIN      ?= argus
+PKGS     ?= ./...
+
+.PHONY: all build run test vet bench bench-compare fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/argus
+
+run: build
+	./$(BIN) server --config examples/argus.yml
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+test: vet build
+	$(GO) test -race -timeout 20m $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 $(PKGS)
+
+# Side-by-side comparison with Debian's Prometheus/promtool on the same data.
+bench-compare: build
+	$(GO) run ./tools/benchcompare
+
+# A short run of every fuzz target (go test runs one fuzz target at a time).
+fuzz:
+	./scripts/fuzz.sh
+
+clean:
+	rm -f $(BIN)
