@@ -1,0 +1,37 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// handler is the HTTP surface. Later roles (API, UI, app host) add their routes
+// here; this is the only place routes are wired.
+func (s *Server) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "argus is Healthy.")
+	})
+	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		select {
+		case <-s.ready:
+			fmt.Fprintln(w, "argus is Ready.")
+		default:
+			http.Error(w, "argus is not ready yet.", http.StatusServiceUnavailable)
+		}
+	})
+	reload := func(w http.ResponseWriter, _ *http.Request) {
+		if err := s.Reload(); err != nil {
+			s.logger.Error("Reload failed; keeping the running configuration", "err", err)
+			http.Error(w, fmt.Sprintf("failed to reload config: %v", err), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "configuration reloaded")
+	}
+	mux.HandleFunc("POST /-/reload", reload)
+	mux.HandleFunc("PUT /-/reload", reload)
+	return mux
+}

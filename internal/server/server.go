@@ -1,0 +1,211 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/argus-mon/argus/internal/config"
+	"github.com/argus-mon/argus/internal/tsdb"
+)
+
+// Options are what the command line gives the server.
+type Options struct {
+	// ConfigFile is the config file; empty runs on the built-in defaults.
+	ConfigFile string
+	// DataDir holds the storage. Default "data".
+	DataDir string
+	// ListenAddr is the HTTP address. Default ":9090".
+	ListenAddr string
+	// Logger is the process logger; nil discards.
+	Logger *slog.Logger
+}
+
+// Server is a running argus: it owns every component and the HTTP listener.
+type Server struct {
+	opts   Options
+	logger *slog.Logger
+	reg    *prometheus.Registry
+
+	mu  sync.RWMutex
+	cfg *config.Config
+
+	db       *tsdb.DB
+	listener net.Listener
+	ready    chan struct{}
+
+	reloadSuccess prometheus.Gauge
+	reloadTime    prometheus.Gauge
+}
+
+// New loads the config and opens the storage. It does not serve yet.
+func New(ctx context.Context, opts Options) (*Server, error) {
+	if opts.DataDir == "" {
+		opts.DataDir = "data"
+	}
+	if opts.ListenAddr == "" {
+		opts.ListenAddr = ":9090"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := loadConfig(opts.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, logger: opts.Logger, reg: prometheus.NewRegistry(), cfg: cfg, ready: make(chan struct{})}
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.reloadSuccess = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "argus_config_last_reload_successful",
+		Help: "Whether the last configuration reload attempt was successful.",
+	})
+	s.reloadTime = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "argus_config_last_reload_success_timestamp_seconds",
+		Help: "Timestamp of the last successful configuration reload.",
+	})
+	s.reg.MustRegister(s.reloadSuccess, s.reloadTime)
+	s.reloadSuccess.Set(1)
+	s.reloadTime.SetToCurrentTime()
+	s.warnUnsupported(cfg)
+
+	s.db, err = tsdb.Open(ctx, opts.DataDir, storageOptions(cfg, s.logger.With("component", "tsdb"), s.reg))
+	if err != nil {
+		return nil, fmt.Errorf("open storage in %s: %w", opts.DataDir, err)
+	}
+	s.listener, err = net.Listen("tcp", opts.ListenAddr)
+	if err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("listen on %s: %w", opts.ListenAddr, err)
+	}
+	return s, nil
+}
+
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return config.Default(), nil
+	}
+	return config.LoadFile(path)
+}
+
+// storageOptions maps the storage section onto the engine's options.
+func storageOptions(cfg *config.Config, logger *slog.Logger, reg prometheus.Registerer) tsdb.Options {
+	st := cfg.Storage.TSDB
+	o := tsdb.Options{
+		Retention:       time.Duration(st.Retention.Time),
+		MaxBytes:        int64(st.Retention.Size),
+		WALSyncInterval: time.Duration(st.WALSyncInterval),
+		Logger:          logger,
+		Registerer:      reg,
+	}
+	if o.Retention == 0 {
+		// No time limit: keep data for as long as the size limit allows.
+		o.Retention = time.Duration(math.MaxInt64)
+	}
+	return o
+}
+
+// warnUnsupported logs settings argus reads but does not act on yet.
+func (s *Server) warnUnsupported(cfg *config.Config) {
+	if cfg.Storage.TSDB.OutOfOrderTimeWindow > 0 {
+		s.logger.Warn("storage.tsdb.out_of_order_time_window is set but argus rejects out-of-order samples; the setting has no effect")
+	}
+	if cfg.Storage.TSDB.Retention.Percentage > 0 {
+		s.logger.Warn("storage.tsdb.retention.percentage is not supported; use retention.size")
+	}
+}
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.listener.Addr() }
+
+// DB returns the storage, for tests and embedding.
+func (s *Server) DB() *tsdb.DB { return s.db }
+
+// Config returns the active configuration.
+func (s *Server) Config() *config.Config {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.cfg
+}
+
+// Run serves until ctx is cancelled or SIGINT/SIGTERM arrives, reloading the
+// config on SIGHUP, then shuts down: HTTP first, then the storage (which
+// flushes its head).
+func (s *Server) Run(ctx context.Context) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	srv := &http.Server{
+		Handler:           s.handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(s.listener); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		for {
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-hup:
+				if err := s.Reload(); err != nil {
+					s.logger.Error("Reload failed; keeping the running configuration", "err", err)
+				}
+			}
+		}
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdownCtx)
+	})
+	close(s.ready)
+	s.logger.Info("argus is ready", "listen", s.listener.Addr().String(), "data", s.opts.DataDir, "config", s.opts.ConfigFile)
+	err := g.Wait()
+	s.logger.Info("Shutting down")
+	if cerr := s.db.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close storage: %w", cerr))
+	}
+	return err
+}
+
+// Reload re-reads the config file. An invalid file changes nothing and the
+// error says why.
+func (s *Server) Reload() error {
+	cfg, err := loadConfig(s.opts.ConfigFile)
+	if err != nil {
+		s.reloadSuccess.Set(0)
+		return err
+	}
+	s.warnUnsupported(cfg)
+	s.mu.Lock()
+	s.cfg = cfg
+	s.mu.Unlock()
+	o := storageOptions(cfg, nil, nil)
+	s.db.SetRetention(o.Retention, o.MaxBytes)
+	s.reloadSuccess.Set(1)
+	s.reloadTime.SetToCurrentTime()
+	s.logger.Info("Configuration reloaded", "file", s.opts.ConfigFile)
+	return nil
+}

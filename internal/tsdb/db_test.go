@@ -1,0 +1,324 @@
+package tsdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/prometheus/prometheus/storage"
+	upstream "github.com/prometheus/prometheus/tsdb/chunkenc"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(crashChildEnv) != "" {
+		crashChild()
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// testOptions keep background work out of the way; tests flush and compact
+// explicitly.
+func testOptions() Options {
+	return Options{
+		BlockDuration:   time.Second,
+		FlushInterval:   time.Hour,
+		WALSyncInterval: time.Hour,
+		Retention:       365 * 24 * time.Hour,
+	}
+}
+
+func openTestDB(t testing.TB, dir string, opts Options) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), dir, opts)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return db
+}
+
+type sample struct {
+	t int64
+	v float64
+}
+
+// query returns every series matching ms in [mint, maxt] as labels string →
+// samples.
+func query(t testing.TB, q storage.Queryable, mint, maxt int64, ms ...*labels.Matcher) map[string][]sample {
+	t.Helper()
+	qr, err := q.Querier(mint, maxt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qr.Close()
+	if len(ms) == 0 {
+		ms = []*labels.Matcher{labels.MustNewMatcher(labels.MatchRegexp, "__name__", ".+")}
+	}
+	ss := qr.Select(context.Background(), true, nil, ms...)
+	out := map[string][]sample{}
+	var prev labels.Labels
+	var it upstream.Iterator
+	for ss.Next() {
+		s := ss.At()
+		if !prev.IsEmpty() && labels.Compare(prev, s.Labels()) >= 0 {
+			t.Fatalf("series not sorted: %s after %s", s.Labels(), prev)
+		}
+		prev = s.Labels()
+		it = s.Iterator(it)
+		var got []sample
+		for it.Next() == upstream.ValFloat {
+			ts, v := it.At()
+			got = append(got, sample{ts, v})
+		}
+		if err := it.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) > 0 {
+			out[s.Labels().String()] = got
+		}
+	}
+	if err := ss.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func appendSamples(t testing.TB, db *DB, lset labels.Labels, samples ...sample) {
+	t.Helper()
+	app := db.Appender()
+	for _, s := range samples {
+		if _, err := app.Append(0, lset, s.t, s.v); err != nil {
+			t.Fatalf("append %s %v: %v", lset, s, err)
+		}
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAppendQueryRestart(t *testing.T) {
+	dir := t.TempDir()
+	db := openTestDB(t, dir, testOptions())
+	a := labels.FromStrings("__name__", "up", "job", "a")
+	b := labels.FromStrings("__name__", "up", "job", "b")
+	want := map[string][]sample{}
+	for i := range 100 {
+		ts := int64(1000 + i*10)
+		appendSamples(t, db, a, sample{ts, float64(i)})
+		appendSamples(t, db, b, sample{ts, -float64(i) / 3})
+		want[a.String()] = append(want[a.String()], sample{ts, float64(i)})
+		want[b.String()] = append(want[b.String()], sample{ts, -float64(i) / 3})
+		if i == 40 || i == 70 {
+			if err := db.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	check := func(stage string) {
+		t.Helper()
+		got := query(t, db, math.MinInt64, math.MaxInt64)
+		if !equalSeries(got, want) {
+			t.Fatalf("%s: got %v\nwant %v", stage, got, want)
+		}
+		sub := query(t, db, 1200, 1300, labels.MustNewMatcher(labels.MatchEqual, "job", "b"))
+		if len(sub) != 1 || len(sub[b.String()]) != 11 {
+			t.Fatalf("%s: sub-range query got %v", stage, sub)
+		}
+	}
+	check("head")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openTestDB(t, dir, testOptions())
+	check("after restart")
+	// Cut blocks: the head spans 1s, so with 1s blocks nothing is cut until it
+	// spans 1.5s.
+	for i := 100; i < 300; i++ {
+		ts := int64(1000 + i*10)
+		appendSamples(t, db, a, sample{ts, float64(i)})
+		want[a.String()] = append(want[a.String()], sample{ts, float64(i)})
+	}
+	if err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	if len(db.Blocks()) == 0 {
+		t.Fatal("no block cut")
+	}
+	check("after block cut")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openTestDB(t, dir, testOptions())
+	defer db.Close()
+	check("after restart with blocks")
+}
+
+func equalSeries(a, b map[string][]sample) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, va := range a {
+		vb, ok := b[k]
+		if !ok || len(va) != len(vb) {
+			return false
+		}
+		for i := range va {
+			if va[i].t != vb[i].t || math.Float64bits(va[i].v) != math.Float64bits(vb[i].v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func TestSampleRules(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	opts := testOptions()
+	opts.Registerer = reg
+	db := openTestDB(t, t.TempDir(), opts)
+	defer db.Close()
+	lset := labels.FromStrings("__name__", "x")
+	appendSamples(t, db, lset, sample{10000, 1})
+
+	cases := []struct {
+		name   string
+		t      int64
+		v      float64
+		err    error
+		reason string
+	}{
+		{"newer", 10010, 2, nil, ""},
+		{"exact repeat is ignored", 10010, 2, nil, ""},
+		{"same time other value", 10010, 3, storage.ErrDuplicateSampleForTimestamp, reasonDuplicate},
+		{"older", 10005, 1, storage.ErrOutOfOrderSample, reasonOutOfOrder},
+		{"far too old", 100, 1, storage.ErrOutOfBounds, reasonOutOfBounds},
+		{"stale marker", 10020, math.Float64frombits(value.StaleNaN), nil, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			app := db.Appender()
+			_, err := app.Append(0, lset, c.t, c.v)
+			if !errors.Is(err, c.err) {
+				t.Fatalf("got %v, want %v", err, c.err)
+			}
+			if err := app.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if c.reason != "" {
+				if n := testutil.ToFloat64(db.metrics.rejected.WithLabelValues(c.reason)); n != 1 {
+					t.Fatalf("rejected{reason=%q} = %v", c.reason, n)
+				}
+			}
+		})
+	}
+	got := query(t, db, 0, math.MaxInt64)[lset.String()]
+	if len(got) != 3 || got[1] != (sample{10010, 2}) || !value.IsStaleNaN(got[2].v) {
+		t.Fatalf("stored %v", got)
+	}
+	// Bad label sets are refused.
+	app := db.Appender()
+	if _, err := app.Append(0, labels.EmptyLabels(), 20000, 1); err == nil {
+		t.Fatal("empty label set accepted")
+	}
+	app.Rollback()
+}
+
+func TestDuplicatesWithinOneCommit(t *testing.T) {
+	db := openTestDB(t, t.TempDir(), testOptions())
+	defer db.Close()
+	lset := labels.FromStrings("__name__", "x")
+	app := db.Appender()
+	for _, ts := range []int64{100, 200, 150, 200, 300} {
+		app.Append(0, lset, ts, float64(ts))
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got := query(t, db, 0, 1000)[lset.String()]
+	want := []sample{{100, 100}, {200, 200}, {300, 300}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v want %v", got, want)
+	}
+}
+
+func TestLabelQueries(t *testing.T) {
+	dir := t.TempDir()
+	db := openTestDB(t, dir, testOptions())
+	defer db.Close()
+	for i := range 20 {
+		lset := labels.FromStrings("__name__", fmt.Sprintf("m%d", i%3), "i", fmt.Sprint(i), "even", fmt.Sprint(i%2 == 0))
+		appendSamples(t, db, lset, sample{int64(1000 + i), 1})
+	}
+	q, err := db.Querier(0, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	names, _, err := q.LabelNames(context.Background(), nil)
+	if err != nil || !slices.Equal(names, []string{"__name__", "even", "i"}) {
+		t.Fatalf("names %v %v", names, err)
+	}
+	vals, _, _ := q.LabelValues(context.Background(), "__name__", nil)
+	if !slices.Equal(vals, []string{"m0", "m1", "m2"}) {
+		t.Fatalf("values %v", vals)
+	}
+	vals, _, _ = q.LabelValues(context.Background(), "i", nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", "m1"), labels.MustNewMatcher(labels.MatchEqual, "even", "true"))
+	if !slices.Equal(vals, []string{"10", "16", "4"}) {
+		t.Fatalf("values with matchers %v", vals)
+	}
+}
+
+func TestLockedDir(t *testing.T) {
+	dir := t.TempDir()
+	db := openTestDB(t, dir, testOptions())
+	defer db.Close()
+	if _, err := Open(context.Background(), dir, testOptions()); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second open: %v", err)
+	}
+}
+
+func TestCorruptPartIsSkipped(t *testing.T) {
+	dir := t.TempDir()
+	db := openTestDB(t, dir, testOptions())
+	lset := labels.FromStrings("__name__", "x")
+	appendSamples(t, db, lset, sample{1000, 1}, sample{1010, 2})
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	appendSamples(t, db, lset, sample{1020, 3})
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	appendSamples(t, db, lset, sample{1030, 4})
+	// Simulate a crash: no final flush, so the last sample is only in the WAL.
+	db.closeFiles()
+	close(db.stop)
+	<-db.done
+
+	parts, _ := filepath.Glob(filepath.Join(dir, partsDir, "*.part"))
+	if len(parts) != 2 {
+		t.Fatalf("parts %v", parts)
+	}
+	b, _ := os.ReadFile(parts[0])
+	b[len(b)/2] ^= 0xff
+	os.WriteFile(parts[0], b, 0o644)
+
+	db = openTestDB(t, dir, testOptions())
+	defer db.Close()
+	got := query(t, db, 0, math.MaxInt64)[lset.String()]
+	want := []sample{{1020, 3}, {1030, 4}}
+	if !slices.Equal(got, want) && !slices.Equal(got, []sample{{1000, 1}, {1010, 2}, {1020, 3}, {1030, 4}}) {
+		t.Fatalf("got %v", got)
+	}
+}

@@ -1,0 +1,319 @@
+package tsdb
+
+import (
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/argus-mon/argus/internal/tsdb/chunkenc"
+)
+
+// memSeries is one series of the head. Its labels and ref never change. The open
+// chunk holds the samples appended since the last flush to a head part; older
+// head samples live in parts on disk, so a series costs little memory however
+// long the head is.
+type memSeries struct {
+	ref  uint64
+	lset labels.Labels
+
+	mu sync.Mutex
+	// logged is set once the series record is in the series log (under commitMu).
+	logged bool
+	// removed is set (under mu) when garbage collection drops the series; an
+	// appender still holding it re-resolves its labels at commit.
+	removed bool
+	// lastT and lastV are the newest committed sample, used for the ordering and
+	// duplicate rules; lastT is math.MinInt64 when the series has no sample.
+	lastT int64
+	lastV float64
+	// chunk is the open chunk; chunkMinT is the time of its first sample.
+	chunk     chunkenc.XORAppender
+	chunkMinT int64
+}
+
+func newMemSeries(ref uint64, lset labels.Labels) *memSeries {
+	return &memSeries{ref: ref, lset: lset, lastT: math.MinInt64}
+}
+
+// seriesStripes is the head's series table: ref → series and labels hash →
+// series, split into stripes so concurrent appenders rarely share a lock.
+type seriesStripes struct {
+	byRef  [stripes]refStripe
+	byHash [stripes]hashStripe
+}
+
+const stripes = 1 << 10
+
+type refStripe struct {
+	mu sync.RWMutex
+	m  map[uint64]*memSeries
+}
+
+type hashStripe struct {
+	mu sync.RWMutex
+	// Hash collisions between different label sets are rare; they share a slice.
+	m map[uint64][]*memSeries
+}
+
+func newSeriesStripes() *seriesStripes {
+	s := &seriesStripes{}
+	for i := range s.byRef {
+		s.byRef[i].m = map[uint64]*memSeries{}
+		s.byHash[i].m = map[uint64][]*memSeries{}
+	}
+	return s
+}
+
+func (s *seriesStripes) getByRef(ref uint64) *memSeries {
+	st := &s.byRef[ref&(stripes-1)]
+	st.mu.RLock()
+	ms := st.m[ref]
+	st.mu.RUnlock()
+	return ms
+}
+
+func (s *seriesStripes) getByLabels(hash uint64, lset labels.Labels) *memSeries {
+	st := &s.byHash[hash&(stripes-1)]
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	for _, ms := range st.m[hash] {
+		if labels.Equal(ms.lset, lset) {
+			return ms
+		}
+	}
+	return nil
+}
+
+// getOrCreate returns the series with lset, creating it with a new ref from
+// nextRef if absent. created reports whether this call created it.
+func (s *seriesStripes) getOrCreate(hash uint64, lset labels.Labels, nextRef func() uint64) (ms *memSeries, created bool) {
+	st := &s.byHash[hash&(stripes-1)]
+	st.mu.Lock()
+	for _, ms := range st.m[hash] {
+		if labels.Equal(ms.lset, lset) {
+			st.mu.Unlock()
+			return ms, false
+		}
+	}
+	ms = newMemSeries(nextRef(), lset)
+	st.m[hash] = append(st.m[hash], ms)
+	st.mu.Unlock()
+
+	rs := &s.byRef[ms.ref&(stripes-1)]
+	rs.mu.Lock()
+	rs.m[ms.ref] = ms
+	rs.mu.Unlock()
+	return ms, true
+}
+
+// add inserts a series with a known ref (replay); it is a no-op returning the
+// existing series if the ref is present.
+func (s *seriesStripes) add(ms *memSeries) *memSeries {
+	rs := &s.byRef[ms.ref&(stripes-1)]
+	rs.mu.Lock()
+	if old := rs.m[ms.ref]; old != nil {
+		rs.mu.Unlock()
+		return old
+	}
+	rs.m[ms.ref] = ms
+	rs.mu.Unlock()
+	hash := ms.lset.Hash()
+	st := &s.byHash[hash&(stripes-1)]
+	st.mu.Lock()
+	st.m[hash] = append(st.m[hash], ms)
+	st.mu.Unlock()
+	return ms
+}
+
+func (s *seriesStripes) remove(ms *memSeries) {
+	rs := &s.byRef[ms.ref&(stripes-1)]
+	rs.mu.Lock()
+	delete(rs.m, ms.ref)
+	rs.mu.Unlock()
+	hash := ms.lset.Hash()
+	st := &s.byHash[hash&(stripes-1)]
+	st.mu.Lock()
+	list := st.m[hash]
+	if i := slices.Index(list, ms); i >= 0 {
+		list = slices.Delete(slices.Clone(list), i, i+1)
+	}
+	if len(list) == 0 {
+		delete(st.m, hash)
+	} else {
+		st.m[hash] = list
+	}
+	st.mu.Unlock()
+}
+
+// forEach calls fn for every series, stripe by stripe, without holding a stripe
+// lock during fn.
+func (s *seriesStripes) forEach(fn func(*memSeries)) {
+	var batch []*memSeries
+	for i := range s.byRef {
+		st := &s.byRef[i]
+		st.mu.RLock()
+		batch = batch[:0]
+		for _, ms := range st.m {
+			batch = append(batch, ms)
+		}
+		st.mu.RUnlock()
+		for _, ms := range batch {
+			fn(ms)
+		}
+	}
+}
+
+func (s *seriesStripes) count() int {
+	n := 0
+	for i := range s.byRef {
+		st := &s.byRef[i]
+		st.mu.RLock()
+		n += len(st.m)
+		st.mu.RUnlock()
+	}
+	return n
+}
+
+// memIndex is the head's inverted index. Postings lists only grow at the end
+// (refs are handed out in increasing order), so a reader may keep a list it got
+// under the read lock while writers append; removals build new slices.
+type memIndex struct {
+	mu       sync.RWMutex
+	postings map[string]map[string][]uint64
+	all      []uint64
+}
+
+func newMemIndex() *memIndex {
+	return &memIndex{postings: map[string]map[string][]uint64{}}
+}
+
+func (ix *memIndex) add(ref uint64, lset labels.Labels) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	lset.Range(func(l labels.Label) {
+		vals := ix.postings[l.Name]
+		if vals == nil {
+			vals = map[string][]uint64{}
+			ix.postings[l.Name] = vals
+		}
+		vals[l.Value] = appendSorted(vals[l.Value], ref)
+	})
+	ix.all = appendSorted(ix.all, ref)
+}
+
+// appendSorted appends ref keeping the list sorted; refs arrive in increasing
+// order except during replay of a series log written out of order.
+func appendSorted(l []uint64, ref uint64) []uint64 {
+	if n := len(l); n == 0 || l[n-1] < ref {
+		return append(l, ref)
+	}
+	i, found := slices.BinarySearch(l, ref)
+	if found {
+		return l
+	}
+	return slices.Insert(slices.Clone(l), i, ref)
+}
+
+// remove deletes a set of series (sorted refs) from the index.
+func (ix *memIndex) remove(dead map[uint64]labels.Labels) {
+	if len(dead) == 0 {
+		return
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	touched := map[labels.Label]struct{}{}
+	for _, lset := range dead {
+		lset.Range(func(l labels.Label) { touched[l] = struct{}{} })
+	}
+	keep := func(l []uint64) []uint64 {
+		out := make([]uint64, 0, len(l))
+		for _, r := range l {
+			if _, ok := dead[r]; !ok {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	for l := range touched {
+		vals := ix.postings[l.Name]
+		if vals == nil {
+			continue
+		}
+		if p := keep(vals[l.Value]); len(p) > 0 {
+			vals[l.Value] = p
+		} else {
+			delete(vals, l.Value)
+			if len(vals) == 0 {
+				delete(ix.postings, l.Name)
+			}
+		}
+	}
+	ix.all = keep(ix.all)
+}
+
+// Postings implements index.Source.
+func (ix *memIndex) Postings(name, value string) ([]uint64, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.postings[name][value], nil
+}
+
+// LabelValues implements index.Source.
+func (ix *memIndex) LabelValues(name string) ([]string, error) {
+	ix.mu.RLock()
+	vals := make([]string, 0, len(ix.postings[name]))
+	for v := range ix.postings[name] {
+		vals = append(vals, v)
+	}
+	ix.mu.RUnlock()
+	slices.Sort(vals)
+	return vals, nil
+}
+
+// AllPostings implements index.Source.
+func (ix *memIndex) AllPostings() ([]uint64, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.all, nil
+}
+
+func (ix *memIndex) labelNames() []string {
+	ix.mu.RLock()
+	names := make([]string, 0, len(ix.postings))
+	for n := range ix.postings {
+		names = append(names, n)
+	}
+	ix.mu.RUnlock()
+	slices.Sort(names)
+	return names
+}
+
+// atomicMinMax tracks the head's time range.
+type atomicMinMax struct {
+	min, max atomic.Int64
+}
+
+func newAtomicMinMax() *atomicMinMax {
+	m := &atomicMinMax{}
+	m.min.Store(math.MaxInt64)
+	m.max.Store(math.MinInt64)
+	return m
+}
+
+func (m *atomicMinMax) observe(t int64) {
+	for {
+		cur := m.min.Load()
+		if t >= cur || m.min.CompareAndSwap(cur, t) {
+			break
+		}
+	}
+	for {
+		cur := m.max.Load()
+		if t <= cur || m.max.CompareAndSwap(cur, t) {
+			break
+		}
+	}
+}

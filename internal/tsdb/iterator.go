@@ -1,0 +1,266 @@
+package tsdb
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/prometheus/prometheus/model/histogram"
+	upstream "github.com/prometheus/prometheus/tsdb/chunkenc"
+
+	"github.com/argus-mon/argus/internal/tsdb/chunkenc"
+)
+
+// chunkIterator is the sample iterator of the storage interfaces. Only its
+// interface and value-type constants are used from upstream; the codecs are ours.
+type chunkIterator = upstream.Iterator
+
+// Kinds of chunkRef.
+const (
+	chunkNone  uint8 = iota // labels-only query: no samples are read
+	chunkXOR                // head chunk, package chunkenc XOR encoding
+	chunkBlock              // block chunk, package chunkenc block encoding
+)
+
+// chunkRef is one chunk of a series to read during a query.
+type chunkRef struct {
+	kind       uint8
+	n          int // samples, for XOR chunks
+	data       []byte
+	mint, maxt int64
+}
+
+// seriesIterator walks a series' chunks in time order, decoding one chunk at a
+// time into reused buffers and yielding samples inside [mint, maxt].
+type seriesIterator struct {
+	chunks     []chunkRef
+	mint, maxt int64
+	ci         int // index of the next chunk to decode
+	ts         []int64
+	vs         []float64
+	i          int
+	err        error
+	xor        chunkenc.XORIterator
+}
+
+func newSeriesIterator(chunks []chunkRef, mint, maxt int64) *seriesIterator {
+	it := &seriesIterator{}
+	it.reset(chunks, mint, maxt)
+	return it
+}
+
+func (it *seriesIterator) reset(chunks []chunkRef, mint, maxt int64) {
+	it.chunks, it.mint, it.maxt = chunks, mint, maxt
+	it.ci, it.i, it.err = 0, 0, nil
+	it.ts, it.vs = it.ts[:0], it.vs[:0]
+}
+
+// load decodes the next chunk that may hold samples at or after t.
+func (it *seriesIterator) load(t int64) bool {
+	for it.ci < len(it.chunks) {
+		c := it.chunks[it.ci]
+		it.ci++
+		if c.maxt < t || c.mint > it.maxt || c.kind == chunkNone {
+			continue
+		}
+		if err := it.decode(c); err != nil {
+			it.err = err
+			return false
+		}
+		it.i, _ = slices.BinarySearch(it.ts, t)
+		if it.i < len(it.ts) {
+			return true
+		}
+	}
+	return false
+}
+
+func (it *seriesIterator) decode(c chunkRef) error {
+	it.ts, it.vs = it.ts[:0], it.vs[:0]
+	switch c.kind {
+	case chunkXOR:
+		it.xor.Reset(c.data, c.n)
+		for it.xor.Next() {
+			t, v := it.xor.At()
+			it.ts = append(it.ts, t)
+			it.vs = append(it.vs, v)
+		}
+		return it.xor.Err()
+	case chunkBlock:
+		var err error
+		it.ts, it.vs, err = chunkenc.Decode(it.ts, it.vs, c.data)
+		return err
+	}
+	return fmt.Errorf("BUG: unknown chunk kind %d", c.kind)
+}
+
+// Next implements chunkenc.Iterator.
+func (it *seriesIterator) Next() upstream.ValueType {
+	if it.err != nil {
+		return upstream.ValNone
+	}
+	if it.i+1 < len(it.ts) && len(it.ts) > 0 {
+		it.i++
+	} else if !it.load(it.nextT()) {
+		it.ts, it.vs = it.ts[:0], it.vs[:0]
+		return upstream.ValNone
+	}
+	if it.ts[it.i] > it.maxt {
+		it.ci = len(it.chunks)
+		it.ts, it.vs = it.ts[:0], it.vs[:0]
+		return upstream.ValNone
+	}
+	return upstream.ValFloat
+}
+
+// nextT is the smallest time the next sample may have.
+func (it *seriesIterator) nextT() int64 {
+	if len(it.ts) > 0 {
+		return max(it.mint, it.ts[len(it.ts)-1]+1)
+	}
+	return it.mint
+}
+
+// Seek implements chunkenc.Iterator: it advances to the first sample at or
+// after t and never moves backwards.
+func (it *seriesIterator) Seek(t int64) upstream.ValueType {
+	if it.err != nil {
+		return upstream.ValNone
+	}
+	t = max(t, it.mint)
+	if len(it.ts) > 0 && it.i < len(it.ts) {
+		if it.ts[it.i] >= t {
+			return it.check()
+		}
+		if it.ts[len(it.ts)-1] >= t {
+			j, _ := slices.BinarySearch(it.ts[it.i:], t)
+			it.i += j
+			return it.check()
+		}
+	}
+	if !it.load(t) {
+		it.ts, it.vs = it.ts[:0], it.vs[:0]
+		return upstream.ValNone
+	}
+	return it.check()
+}
+
+func (it *seriesIterator) check() upstream.ValueType {
+	if it.ts[it.i] > it.maxt {
+		it.ci = len(it.chunks)
+		it.ts, it.vs = it.ts[:0], it.vs[:0]
+		return upstream.ValNone
+	}
+	return upstream.ValFloat
+}
+
+// At implements chunkenc.Iterator.
+func (it *seriesIterator) At() (int64, float64) { return it.ts[it.i], it.vs[it.i] }
+
+// AtT implements chunkenc.Iterator.
+func (it *seriesIterator) AtT() int64 { return it.ts[it.i] }
+
+// AtST implements chunkenc.Iterator; argus stores no start timestamps yet.
+func (it *seriesIterator) AtST() int64 { return 0 }
+
+// AtHistogram implements chunkenc.Iterator; float series have no histograms.
+func (it *seriesIterator) AtHistogram(*histogram.Histogram) (int64, *histogram.Histogram) {
+	panic("BUG: AtHistogram called on a float sample")
+}
+
+// AtFloatHistogram implements chunkenc.Iterator.
+func (it *seriesIterator) AtFloatHistogram(*histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
+	panic("BUG: AtFloatHistogram called on a float sample")
+}
+
+// Err implements chunkenc.Iterator.
+func (it *seriesIterator) Err() error { return it.err }
+
+// mergeIterator merges iterators of overlapping sources of one series by time;
+// at equal timestamps the first source wins.
+type mergeIterator struct {
+	its  []*seriesIterator
+	ok   []bool
+	cur  int
+	init bool
+	err  error
+}
+
+func newMergeIterator(its []*seriesIterator) *mergeIterator {
+	return &mergeIterator{its: its, ok: make([]bool, len(its)), cur: -1}
+}
+
+func (m *mergeIterator) pick() upstream.ValueType {
+	m.cur = -1
+	for i, it := range m.its {
+		if !m.ok[i] {
+			continue
+		}
+		if m.cur < 0 || it.AtT() < m.its[m.cur].AtT() {
+			m.cur = i
+		}
+	}
+	if m.cur < 0 {
+		for _, it := range m.its {
+			if err := it.Err(); err != nil {
+				m.err = err
+			}
+		}
+		return upstream.ValNone
+	}
+	return upstream.ValFloat
+}
+
+// Next implements chunkenc.Iterator.
+func (m *mergeIterator) Next() upstream.ValueType {
+	if !m.init {
+		m.init = true
+		for i, it := range m.its {
+			m.ok[i] = it.Next() != upstream.ValNone
+		}
+		return m.pick()
+	}
+	if m.cur < 0 {
+		return upstream.ValNone
+	}
+	t := m.its[m.cur].AtT()
+	for i, it := range m.its {
+		if m.ok[i] && it.AtT() == t {
+			m.ok[i] = it.Next() != upstream.ValNone
+		}
+	}
+	return m.pick()
+}
+
+// Seek implements chunkenc.Iterator.
+func (m *mergeIterator) Seek(t int64) upstream.ValueType {
+	if m.init && m.cur >= 0 && m.its[m.cur].AtT() >= t {
+		return upstream.ValFloat
+	}
+	m.init = true
+	for i, it := range m.its {
+		m.ok[i] = it.Seek(t) != upstream.ValNone
+	}
+	return m.pick()
+}
+
+// At implements chunkenc.Iterator.
+func (m *mergeIterator) At() (int64, float64) { return m.its[m.cur].At() }
+
+// AtT implements chunkenc.Iterator.
+func (m *mergeIterator) AtT() int64 { return m.its[m.cur].AtT() }
+
+// AtST implements chunkenc.Iterator.
+func (m *mergeIterator) AtST() int64 { return 0 }
+
+// AtHistogram implements chunkenc.Iterator.
+func (m *mergeIterator) AtHistogram(*histogram.Histogram) (int64, *histogram.Histogram) {
+	panic("BUG: AtHistogram called on a float sample")
+}
+
+// AtFloatHistogram implements chunkenc.Iterator.
+func (m *mergeIterator) AtFloatHistogram(*histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
+	panic("BUG: AtFloatHistogram called on a float sample")
+}
+
+// Err implements chunkenc.Iterator.
+func (m *mergeIterator) Err() error { return m.err }

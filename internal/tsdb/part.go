@@ -1,0 +1,395 @@
+package tsdb
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"os"
+	"slices"
+	"sync"
+
+	"github.com/argus-mon/argus/internal/tsdb/diskio"
+)
+
+// A head part is what one flush of the head writes: every open chunk cut at the
+// flush, plus the newest sample time of every series, in one immutable file.
+// Layout (integers little endian unless varint):
+//
+//	header  magic "ARGP" (4) | version (1) | zero (3)
+//	chunks  per entry with samples, in ref order: chunk bytes | crc32c (4)
+//	groups  up to partGroupSize entries each: uvarint count | entries | crc32c (4)
+//	        entry: uvarint ref delta (from the group's first ref) | varint maxt-lastT
+//	               | 8 bytes of the last value | uvarint chunk length (0: no chunk)
+//	               | if chunk: uvarint samples, uvarint lastT-minT
+//	table   per group: first ref (8) | group offset (8) | first chunk offset (8)
+//	footer  mint, maxt (8+8) | wal segment (8) | entries (8) | groups (8) |
+//	        table offset (8) | crc32c of table (4) | crc32c of footer (4) | magic (4)
+//
+// The fixed-size table is binary searched in place, so an open part costs no
+// heap memory; a cursor decodes each group once when refs are visited in order.
+const (
+	partMagic      = 0x41524750 // "ARGP"
+	partVersion    = 1
+	partHeaderSize = 8
+	partFooterSize = 6*8 + 4 + 4 + 4
+	partTableEntry = 24
+	partGroupSize  = 128
+)
+
+var errCorruptPart = errors.New("corrupt head part")
+
+// partEntry is one series' state in a part.
+type partEntry struct {
+	ref   uint64
+	lastT int64
+	lastV float64
+	// minT and n describe the chunk; n == 0 means the series had no new samples
+	// since the previous flush and chunk is nil.
+	minT  int64
+	n     int
+	chunk []byte
+}
+
+// writePartFile writes entries (sorted by ref) to path atomically.
+func writePartFile(path string, walSeg int, entries []partEntry) (mint, maxt int64, err error) {
+	mint, maxt = math.MaxInt64, math.MinInt64
+	for _, e := range entries {
+		if e.n > 0 {
+			mint = min(mint, e.minT)
+			maxt = max(maxt, e.lastT)
+		}
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	w := bufio.NewWriterSize(f, 1<<20)
+	var pos uint64
+	write := func(b []byte) {
+		n, _ := w.Write(b) // The error sticks in w and is checked at Flush.
+		pos += uint64(n)
+	}
+	var hdr [partHeaderSize]byte
+	binary.LittleEndian.PutUint32(hdr[:], partMagic)
+	hdr[4] = partVersion
+	write(hdr[:])
+
+	chunkOffs := make([]uint64, len(entries))
+	var crc [4]byte
+	for i, e := range entries {
+		chunkOffs[i] = pos
+		if e.n == 0 {
+			continue
+		}
+		write(e.chunk)
+		binary.LittleEndian.PutUint32(crc[:], crc32.Checksum(e.chunk, castagnoli))
+		write(crc[:])
+	}
+	var table, group []byte
+	for start := 0; start < len(entries); start += partGroupSize {
+		end := min(start+partGroupSize, len(entries))
+		first := entries[start].ref
+		table = binary.LittleEndian.AppendUint64(table, first)
+		table = binary.LittleEndian.AppendUint64(table, pos)
+		table = binary.LittleEndian.AppendUint64(table, chunkOffs[start])
+		group = binary.AppendUvarint(group[:0], uint64(end-start))
+		for _, e := range entries[start:end] {
+			group = binary.AppendUvarint(group, e.ref-first)
+			group = binary.AppendVarint(group, maxt-e.lastT)
+			group = binary.LittleEndian.AppendUint64(group, math.Float64bits(e.lastV))
+			group = binary.AppendUvarint(group, uint64(len(e.chunk)))
+			if e.n > 0 {
+				group = binary.AppendUvarint(group, uint64(e.n))
+				group = binary.AppendUvarint(group, uint64(e.lastT-e.minT))
+			}
+		}
+		group = binary.LittleEndian.AppendUint32(group, crc32.Checksum(group, castagnoli))
+		write(group)
+	}
+	tableOff := pos
+	write(table)
+	footer := make([]byte, 0, partFooterSize)
+	footer = binary.LittleEndian.AppendUint64(footer, uint64(mint))
+	footer = binary.LittleEndian.AppendUint64(footer, uint64(maxt))
+	footer = binary.LittleEndian.AppendUint64(footer, uint64(walSeg))
+	footer = binary.LittleEndian.AppendUint64(footer, uint64(len(entries)))
+	footer = binary.LittleEndian.AppendUint64(footer, uint64(len(table)/partTableEntry))
+	footer = binary.LittleEndian.AppendUint64(footer, tableOff)
+	footer = binary.LittleEndian.AppendUint32(footer, crc32.Checksum(table, castagnoli))
+	footer = binary.LittleEndian.AppendUint32(footer, crc32.Checksum(footer, castagnoli))
+	footer = binary.LittleEndian.AppendUint32(footer, partMagic)
+	write(footer)
+	if err = w.Flush(); err != nil {
+		return 0, 0, fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err = f.Sync(); err != nil {
+		return 0, 0, fmt.Errorf("fsync %s: %w", tmp, err)
+	}
+	if err = f.Close(); err != nil {
+		return 0, 0, err
+	}
+	if err = diskio.Publish(tmp, path); err != nil {
+		return 0, 0, err
+	}
+	return mint, maxt, nil
+}
+
+// partFile is an open, mapped part file.
+type partFile struct {
+	path     string
+	m        *diskio.Mapping
+	b        []byte
+	mint     int64
+	maxt     int64
+	walSeg   int
+	entries  int
+	groups   int
+	tableOff uint64
+}
+
+func openPartFile(path string) (*partFile, error) {
+	m, err := diskio.Map(path)
+	if err != nil {
+		return nil, err
+	}
+	pf, err := parsePartFile(path, m.Bytes())
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	pf.m = m
+	return pf, nil
+}
+
+func parsePartFile(path string, b []byte) (*partFile, error) {
+	if len(b) < partHeaderSize+partFooterSize || binary.LittleEndian.Uint32(b) != partMagic {
+		return nil, fmt.Errorf("%s: %w: bad header or too short", path, errCorruptPart)
+	}
+	if b[4] != partVersion {
+		return nil, fmt.Errorf("%s: %w: unknown version %d", path, errCorruptPart, b[4])
+	}
+	ft := b[len(b)-partFooterSize:]
+	if binary.LittleEndian.Uint32(ft[56:]) != partMagic ||
+		crc32.Checksum(ft[:52], castagnoli) != binary.LittleEndian.Uint32(ft[52:]) {
+		return nil, fmt.Errorf("%s: %w: footer checksum mismatch", path, errCorruptPart)
+	}
+	pf := &partFile{
+		path:     path,
+		b:        b,
+		mint:     int64(binary.LittleEndian.Uint64(ft[0:])),
+		maxt:     int64(binary.LittleEndian.Uint64(ft[8:])),
+		walSeg:   int(binary.LittleEndian.Uint64(ft[16:])),
+		entries:  int(binary.LittleEndian.Uint64(ft[24:])),
+		groups:   int(binary.LittleEndian.Uint64(ft[32:])),
+		tableOff: binary.LittleEndian.Uint64(ft[40:]),
+	}
+	tableEnd := uint64(len(b) - partFooterSize)
+	if pf.groups < 0 || pf.entries < 0 || pf.tableOff < partHeaderSize || pf.tableOff > tableEnd ||
+		tableEnd-pf.tableOff != uint64(pf.groups)*partTableEntry {
+		return nil, fmt.Errorf("%s: %w: bad table bounds", path, errCorruptPart)
+	}
+	if crc32.Checksum(b[pf.tableOff:tableEnd], castagnoli) != binary.LittleEndian.Uint32(ft[48:]) {
+		return nil, fmt.Errorf("%s: %w: table checksum mismatch", path, errCorruptPart)
+	}
+	return pf, nil
+}
+
+func (pf *partFile) close() error { return pf.m.Close() }
+
+func (pf *partFile) tableAt(i int) (firstRef, groupOff, chunkOff uint64) {
+	e := pf.b[pf.tableOff+uint64(i)*partTableEntry:]
+	return binary.LittleEndian.Uint64(e), binary.LittleEndian.Uint64(e[8:]), binary.LittleEndian.Uint64(e[16:])
+}
+
+// decodeGroup decodes group i into dst.
+func (pf *partFile) decodeGroup(i int, dst []partEntry) ([]partEntry, error) {
+	first, off, chunkOff := pf.tableAt(i)
+	end := pf.tableOff
+	if i+1 < pf.groups {
+		_, end, _ = pf.tableAt(i + 1)
+	}
+	if off >= end || end > pf.tableOff || chunkOff > off {
+		return dst, fmt.Errorf("%s: %w: group %d bounds", pf.path, errCorruptPart, i)
+	}
+	g := pf.b[off:end]
+	if len(g) < 4 || crc32.Checksum(g[:len(g)-4], castagnoli) != binary.LittleEndian.Uint32(g[len(g)-4:]) {
+		return dst, fmt.Errorf("%s: %w: group %d checksum mismatch", pf.path, errCorruptPart, i)
+	}
+	d := recDecoder{b: g[:len(g)-4]}
+	n := d.uvarint()
+	if n > partGroupSize {
+		return dst, fmt.Errorf("%s: %w: group %d has %d entries", pf.path, errCorruptPart, i, n)
+	}
+	dst = dst[:0]
+	for range n {
+		e := partEntry{ref: first + d.uvarint()}
+		e.lastT = pf.maxt - d.varint()
+		e.lastV = math.Float64frombits(d.u64())
+		clen := d.uvarint()
+		if clen > 0 {
+			e.n = int(d.uvarint())
+			e.minT = e.lastT - int64(d.uvarint())
+			if d.err != nil || clen > off-chunkOff || chunkOff+clen+4 > off {
+				return dst, fmt.Errorf("%s: %w: group %d chunk bounds", pf.path, errCorruptPart, i)
+			}
+			c := pf.b[chunkOff : chunkOff+clen]
+			if crc32.Checksum(c, castagnoli) != binary.LittleEndian.Uint32(pf.b[chunkOff+clen:]) {
+				return dst, fmt.Errorf("%s: %w: chunk of series %d checksum mismatch", pf.path, errCorruptPart, e.ref)
+			}
+			e.chunk = c
+			chunkOff += clen + 4
+		}
+		if d.err != nil {
+			return dst, fmt.Errorf("%s: %w: group %d", pf.path, errCorruptPart, i)
+		}
+		dst = append(dst, e)
+	}
+	return dst, nil
+}
+
+// part is a head part, in memory while its file is being written and mapped
+// afterwards. Queriers hold a reference so a part is not unmapped under them.
+type part struct {
+	seq    uint64
+	walSeg int
+	mint   int64
+	maxt   int64
+
+	mu       sync.RWMutex
+	mem      []partEntry // sorted by ref; nil once file is set
+	file     *partFile
+	refs     int
+	deleted  bool
+	onDelete func(*part)
+}
+
+func (p *part) acquire() {
+	p.mu.Lock()
+	p.refs++
+	p.mu.Unlock()
+}
+
+func (p *part) release() {
+	p.mu.Lock()
+	p.refs--
+	done := p.deleted && p.refs == 0
+	p.mu.Unlock()
+	if done {
+		p.onDelete(p)
+	}
+}
+
+// markDeleted schedules the part's removal once no querier uses it.
+func (p *part) markDeleted(fn func(*part)) {
+	p.mu.Lock()
+	p.deleted = true
+	p.onDelete = fn
+	done := p.refs == 0
+	p.mu.Unlock()
+	if done {
+		fn(p)
+	}
+}
+
+// partCursor looks up series in a part; lookups in increasing ref order decode
+// each group once.
+type partCursor struct {
+	p       *part
+	group   int
+	entries []partEntry
+	err     error
+}
+
+func (p *part) cursor() *partCursor { return &partCursor{p: p, group: -1} }
+
+// seek returns the entry for ref.
+func (c *partCursor) seek(ref uint64) (partEntry, bool) {
+	p := c.p
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.file == nil {
+		i, ok := slices.BinarySearchFunc(p.mem, ref, func(e partEntry, r uint64) int { return cmpU64(e.ref, r) })
+		if !ok {
+			return partEntry{}, false
+		}
+		return p.mem[i], true
+	}
+	pf := p.file
+	// Find the last group whose first ref <= ref.
+	lo, hi := 0, pf.groups
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if first, _, _ := pf.tableAt(mid); first <= ref {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	gi := lo - 1
+	if gi < 0 {
+		return partEntry{}, false
+	}
+	if gi != c.group {
+		var err error
+		c.entries, err = pf.decodeGroup(gi, c.entries)
+		if err != nil {
+			c.err = err
+			c.group = -1
+			return partEntry{}, false
+		}
+		c.group = gi
+	}
+	i, ok := slices.BinarySearchFunc(c.entries, ref, func(e partEntry, r uint64) int { return cmpU64(e.ref, r) })
+	if !ok {
+		return partEntry{}, false
+	}
+	return c.entries[i], true
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// forEach calls fn with every entry of the part in ref order.
+func (p *part) forEach(fn func(partEntry) error) error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.file == nil {
+		for _, e := range p.mem {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var buf []partEntry
+	for g := range p.file.groups {
+		var err error
+		buf, err = p.file.decodeGroup(g, buf)
+		if err != nil {
+			return err
+		}
+		for _, e := range buf {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

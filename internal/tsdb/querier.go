@@ -1,0 +1,346 @@
+package tsdb
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/util/annotations"
+
+	"github.com/argus-mon/argus/internal/tsdb/index"
+)
+
+// querier reads a consistent view of the blocks and the head that existed when
+// it was created. It implements storage.Querier.
+type querier struct {
+	mint, maxt int64
+	blocks     []*Block
+	head       *Head
+	parts      []*part
+	headMinT   int64 // the head serves samples at or after this time
+	closed     bool
+}
+
+var _ storage.Querier = (*querier)(nil)
+
+// Select returns the series matching ms with their samples in the querier's
+// range (narrowed by hints). The set is sorted by labels when sortSeries is set
+// or more than one source contributes.
+func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	mint, maxt := q.mint, q.maxt
+	labelsOnly := false
+	if hints != nil {
+		mint, maxt = max(mint, hints.Start), min(maxt, hints.End)
+		labelsOnly = hints.Func == "series"
+	}
+	var sets []*seriesList
+	for _, b := range q.blocks {
+		if !overlaps(b.meta.MinTime, b.lastT(), mint, maxt) {
+			continue
+		}
+		l, err := selectBlock(ctx, b, mint, maxt, labelsOnly, ms)
+		if err != nil {
+			return storage.ErrSeriesSet(err)
+		}
+		if len(l.series) > 0 {
+			sets = append(sets, l)
+		}
+	}
+	if hmin := max(mint, q.headMinT); q.head != nil && hmin <= maxt {
+		l, err := q.selectHead(ctx, hmin, maxt, labelsOnly, ms)
+		if err != nil {
+			return storage.ErrSeriesSet(err)
+		}
+		if len(l.series) > 0 {
+			sets = append(sets, l)
+		}
+	}
+	switch len(sets) {
+	case 0:
+		return storage.EmptySeriesSet()
+	case 1:
+		if sortSeries {
+			sets[0].sortByLabels()
+		}
+		return &listSeriesSet{list: sets[0], i: -1}
+	}
+	for _, s := range sets {
+		s.sortByLabels()
+	}
+	return &listSeriesSet{list: mergeLists(sets), i: -1}
+}
+
+// seriesList is the answer of one source: series with the chunks to read.
+type seriesList struct {
+	series []querySeries
+	sorted bool
+}
+
+func (l *seriesList) sortByLabels() {
+	if !l.sorted {
+		slices.SortFunc(l.series, func(a, b querySeries) int { return labels.Compare(a.lset, b.lset) })
+		l.sorted = true
+	}
+}
+
+// querySeries is one series of a query result; it implements storage.Series.
+type querySeries struct {
+	lset       labels.Labels
+	chunks     []chunkRef
+	mint, maxt int64
+	// more holds the chunks of the same series from other sources when they
+	// overlap in time, merged sample by sample.
+	more [][]chunkRef
+}
+
+func (s *querySeries) Labels() labels.Labels { return s.lset }
+
+func (s *querySeries) Iterator(it chunkIterator) chunkIterator {
+	if len(s.more) == 0 {
+		if si, ok := it.(*seriesIterator); ok {
+			si.reset(s.chunks, s.mint, s.maxt)
+			return si
+		}
+		return newSeriesIterator(s.chunks, s.mint, s.maxt)
+	}
+	its := []*seriesIterator{newSeriesIterator(s.chunks, s.mint, s.maxt)}
+	for _, c := range s.more {
+		its = append(its, newSeriesIterator(c, s.mint, s.maxt))
+	}
+	return newMergeIterator(its)
+}
+
+type listSeriesSet struct {
+	list *seriesList
+	i    int
+}
+
+func (s *listSeriesSet) Next() bool {
+	s.i++
+	return s.i < len(s.list.series)
+}
+func (s *listSeriesSet) At() storage.Series                { return &s.list.series[s.i] }
+func (s *listSeriesSet) Err() error                        { return nil }
+func (s *listSeriesSet) Warnings() annotations.Annotations { return nil }
+
+// mergeLists merges label-sorted lists. Series present in several sources get
+// their chunks concatenated when the sources do not overlap in time (the usual
+// case: blocks, then the head) and merged sample by sample when they do.
+func mergeLists(sets []*seriesList) *seriesList {
+	total := 0
+	for _, s := range sets {
+		total += len(s.series)
+	}
+	out := &seriesList{series: make([]querySeries, 0, total), sorted: true}
+	pos := make([]int, len(sets))
+	for {
+		var best *querySeries
+		for i, s := range sets {
+			if pos[i] < len(s.series) {
+				c := &s.series[pos[i]]
+				if best == nil || labels.Compare(c.lset, best.lset) < 0 {
+					best = c
+				}
+			}
+		}
+		if best == nil {
+			return out
+		}
+		merged := querySeries{lset: best.lset, mint: best.mint, maxt: best.maxt}
+		for i, s := range sets {
+			if pos[i] >= len(s.series) {
+				continue
+			}
+			c := &s.series[pos[i]]
+			if !labels.Equal(c.lset, best.lset) {
+				continue
+			}
+			pos[i]++
+			if len(c.chunks) == 0 {
+				continue
+			}
+			n := len(merged.chunks)
+			if n == 0 || merged.chunks[n-1].maxt < c.chunks[0].mint {
+				merged.chunks = append(merged.chunks, c.chunks...)
+			} else {
+				merged.more = append(merged.more, c.chunks)
+			}
+		}
+		out.series = append(out.series, merged)
+	}
+}
+
+func selectBlock(ctx context.Context, b *Block, mint, maxt int64, labelsOnly bool, ms []*labels.Matcher) (*seriesList, error) {
+	ids, err := index.PostingsForMatchers(ctx, b.index, ms...)
+	if err != nil {
+		return nil, fmt.Errorf("block %s: %w", b.meta.ULID, err)
+	}
+	l := &seriesList{series: make([]querySeries, 0, len(ids)), sorted: true}
+	sb := labels.NewScratchBuilder(16)
+	var metas []index.ChunkMeta
+	for i, id := range ids {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var lset labels.Labels
+		lset, metas, err = b.index.Series(id, &sb, metas)
+		if err != nil {
+			return nil, fmt.Errorf("block %s: %w", b.meta.ULID, err)
+		}
+		s := querySeries{lset: lset, mint: mint, maxt: maxt}
+		for _, m := range metas {
+			if !overlaps(m.MinT, m.MaxT, mint, maxt) {
+				continue
+			}
+			if labelsOnly {
+				s.chunks = append(s.chunks[:0], chunkRef{mint: m.MinT, maxt: m.MaxT})
+				break
+			}
+			data, err := b.chunk(m.Ref)
+			if err != nil {
+				return nil, err
+			}
+			s.chunks = append(s.chunks, chunkRef{kind: chunkBlock, data: data, mint: m.MinT, maxt: m.MaxT})
+		}
+		if len(s.chunks) > 0 {
+			l.series = append(l.series, s)
+		}
+	}
+	return l, nil
+}
+
+func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly bool, ms []*labels.Matcher) (*seriesList, error) {
+	h := q.head
+	refs, err := index.PostingsForMatchers(ctx, h.index, ms...)
+	if err != nil {
+		return nil, fmt.Errorf("head: %w", err)
+	}
+	var cursors []*partCursor
+	for _, p := range q.parts {
+		if overlaps(p.mint, p.maxt, mint, maxt) {
+			cursors = append(cursors, p.cursor())
+		}
+	}
+	l := &seriesList{series: make([]querySeries, 0, len(refs))}
+	for i, ref := range refs {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		s := h.series.getByRef(ref)
+		if s == nil {
+			continue // Removed since the postings were read.
+		}
+		qs := querySeries{lset: s.lset, mint: mint, maxt: maxt}
+		for _, c := range cursors {
+			e, ok := c.seek(ref)
+			if !ok || e.n == 0 || !overlaps(e.minT, e.lastT, mint, maxt) {
+				continue
+			}
+			qs.chunks = append(qs.chunks, chunkRef{kind: chunkXOR, data: e.chunk, n: e.n, mint: e.minT, maxt: e.lastT})
+		}
+		s.mu.Lock()
+		if n := s.chunk.Len(); n > 0 && overlaps(s.chunkMinT, s.lastT, mint, maxt) {
+			var data []byte
+			if !labelsOnly {
+				// The appender may still rewrite its last byte; take a copy.
+				data = slices.Clone(s.chunk.Bytes())
+			}
+			qs.chunks = append(qs.chunks, chunkRef{kind: chunkXOR, data: data, n: n, mint: s.chunkMinT, maxt: s.lastT})
+		}
+		s.mu.Unlock()
+		if len(qs.chunks) > 0 {
+			l.series = append(l.series, qs)
+		}
+	}
+	for _, c := range cursors {
+		if c.err != nil {
+			return nil, fmt.Errorf("head: %w", c.err)
+		}
+	}
+	return l, nil
+}
+
+// LabelValues returns the sorted values of name among series matching ms (all
+// series of the sources when ms is empty).
+func (q *querier) LabelValues(ctx context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	var vals []string
+	if len(ms) == 0 {
+		for _, b := range q.blocks {
+			v, _ := b.index.LabelValues(name)
+			vals = append(vals, v...)
+		}
+		if q.head != nil && q.headMinT <= q.maxt {
+			v, _ := q.head.index.LabelValues(name)
+			vals = append(vals, v...)
+		}
+	} else {
+		ss := q.Select(ctx, false, &storage.SelectHints{Start: q.mint, End: q.maxt, Func: "series"}, ms...)
+		for ss.Next() {
+			if v := ss.At().Labels().Get(name); v != "" {
+				vals = append(vals, v)
+			}
+		}
+		if err := ss.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	slices.Sort(vals)
+	vals = slices.Compact(vals)
+	if hints != nil && hints.Limit > 0 && len(vals) > hints.Limit {
+		vals = vals[:hints.Limit]
+	}
+	return vals, nil, nil
+}
+
+// LabelNames returns the sorted label names among series matching ms.
+func (q *querier) LabelNames(ctx context.Context, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	var names []string
+	if len(ms) == 0 {
+		for _, b := range q.blocks {
+			names = append(names, b.index.LabelNames()...)
+		}
+		if q.head != nil && q.headMinT <= q.maxt {
+			names = append(names, q.head.index.labelNames()...)
+		}
+	} else {
+		ss := q.Select(ctx, false, &storage.SelectHints{Start: q.mint, End: q.maxt, Func: "series"}, ms...)
+		for ss.Next() {
+			ss.At().Labels().Range(func(l labels.Label) { names = append(names, l.Name) })
+		}
+		if err := ss.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	if hints != nil && hints.Limit > 0 && len(names) > hints.Limit {
+		names = names[:hints.Limit]
+	}
+	return names, nil, nil
+}
+
+// Close releases the blocks and parts the querier holds.
+func (q *querier) Close() error {
+	if q.closed {
+		return nil
+	}
+	q.closed = true
+	for _, b := range q.blocks {
+		b.release()
+	}
+	for _, p := range q.parts {
+		p.release()
+	}
+	return nil
+}
+
+// clampRange keeps a querier's bounds sane for callers that pass extremes.
+func clampRange(mint, maxt int64) (int64, int64) {
+	if mint > maxt {
+		return math.MaxInt64, math.MinInt64
+	}
+	return mint, maxt
+}
