@@ -175,9 +175,14 @@ func (b *Block) release() {
 	}
 }
 
-// markDeleted removes the block once no querier uses it.
+// markDeleted removes the block once no querier uses it. The directory is
+// renamed at once (the mappings stay valid), so a rescan does not pick the block
+// up again and a crash leaves only a temporary directory, removed at open.
 func (b *Block) markDeleted() {
 	b.mu.Lock()
+	if tmp := b.dir + ".deleted.tmp"; os.Rename(b.dir, tmp) == nil {
+		b.dir = tmp
+	}
 	b.deleted = true
 	done := b.refs == 0
 	b.mu.Unlock()
@@ -342,9 +347,10 @@ func (w *blockWriter) abort() {
 	os.RemoveAll(w.tmp)
 }
 
-// listBlockDirs returns the block directories under dir, removing leftovers of
-// interrupted writes.
-func listBlockDirs(dir string) ([]string, error) {
+// listBlockDirs returns the block directories under dir. With cleanup (at
+// open, when no writer can be active) it also removes leftovers of interrupted
+// writes and finishes or discards interrupted imports.
+func listBlockDirs(dir string, cleanup bool) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -352,12 +358,26 @@ func listBlockDirs(dir string) ([]string, error) {
 	var out []string
 	for _, e := range entries {
 		name := e.Name()
+		path := filepath.Join(dir, name)
 		switch {
 		case !e.IsDir():
 		case strings.HasSuffix(name, ".tmp"):
-			os.RemoveAll(filepath.Join(dir, name))
+			if cleanup {
+				os.RemoveAll(path)
+			}
+		case strings.HasSuffix(name, importStageSuffix):
+			if !cleanup {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(path, importCompleteTag)); err == nil {
+				if err := finishImportStage(path); err != nil {
+					return nil, fmt.Errorf("finish interrupted import %s: %w", name, err)
+				}
+				return listBlockDirs(dir, cleanup)
+			}
+			os.RemoveAll(path)
 		case len(name) == 26:
-			out = append(out, filepath.Join(dir, name))
+			out = append(out, path)
 		}
 	}
 	return out, nil

@@ -20,6 +20,9 @@ import (
 func (db *DB) Compact() error {
 	db.compactMu.Lock()
 	defer db.compactMu.Unlock()
+	if err := db.reloadBlocks(); err != nil {
+		return err
+	}
 	if err := db.cutHeadBlocks(); err != nil {
 		db.metrics.compactionFails.Inc()
 		return err

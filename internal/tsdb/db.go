@@ -192,7 +192,7 @@ func lockDir(dir string) (*os.File, error) {
 // loadBlocks opens every block; a block that does not open is moved aside with
 // an error in the log, and blocks superseded by a merge are deleted.
 func (db *DB) loadBlocks() error {
-	dirs, err := listBlockDirs(filepath.Join(db.dir, blocksDir))
+	dirs, err := listBlockDirs(filepath.Join(db.dir, blocksDir), true)
 	if err != nil {
 		return err
 	}
@@ -253,6 +253,30 @@ func (db *DB) SetRetention(retention time.Duration, maxBytes int64) {
 	}
 	db.retention.Store(int64(retention))
 	db.maxBytes.Store(maxBytes)
+}
+
+// reloadBlocks opens block directories that appeared since the last look,
+// such as blocks written by `argus tsdb import` while argus runs.
+func (db *DB) reloadBlocks() error {
+	dirs, err := listBlockDirs(filepath.Join(db.dir, blocksDir), false)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, b := range db.Blocks() {
+		known[b.dir] = true
+	}
+	for _, d := range dirs {
+		if known[d] {
+			continue
+		}
+		if err := db.addBlock(d); err != nil {
+			db.logger.Error("New block unreadable, ignoring it", "dir", d, "err", err)
+			continue
+		}
+		db.logger.Info("Loaded new block", "dir", d)
+	}
+	return nil
 }
 
 // Blocks returns the open blocks sorted by time.

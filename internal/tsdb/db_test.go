@@ -322,3 +322,5 @@ func TestCorruptPartIsSkipped(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 }
+
+func staleNaN() float64 { return math.Float64frombits(value.StaleNaN) }

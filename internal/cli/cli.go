@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/argus-mon/argus/internal/config"
+	"github.com/argus-mon/argus/internal/server"
+)
+
+const usage = `argus: one binary for hosting apps, metrics, PromQL, alerts and dashboards.
+
+Usage:
+  argus server [--config FILE] [--data DIR] [--listen ADDR] [--log.level L] [--log.format F]
+  argus check config FILE...
+  argus tsdb import openmetrics FILE [--data DIR]
+  argus tsdb stats [--data DIR] [--top N]
+  argus version
+`
+
+// errUsage marks a command line mistake (exit code 2).
+var errUsage = errors.New("usage")
+
+// Main runs the command line and returns the process exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := run(ctx, args, stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "argus: %v\n\n%s", err, usage)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "argus: %v\n", err)
+		return 1
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: no command given", errUsage)
+	}
+	switch args[0] {
+	case "server":
+		return runServer(ctx, args[1:], stderr)
+	case "check":
+		if len(args) < 2 || args[1] != "config" {
+			return fmt.Errorf("%w: argus check config FILE...", errUsage)
+		}
+		return checkConfig(args[2:], stdout)
+	case "tsdb":
+		if len(args) < 2 {
+			return fmt.Errorf("%w: argus tsdb import|stats", errUsage)
+		}
+		switch args[1] {
+		case "import":
+			return tsdbImport(ctx, args[2:], stdout)
+		case "stats":
+			return tsdbStats(ctx, args[2:], stdout)
+		}
+		return fmt.Errorf("%w: unknown tsdb command %q", errUsage, args[1])
+	case "version":
+		fmt.Fprintln(stdout, "argus", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				return "devel-" + s.Value[:min(12, len(s.Value))]
+			}
+		}
+	}
+	return "devel"
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parseFlags parses flags that may come before or after positional arguments,
+// so `argus tsdb stats --data d` and `argus check config f --x` both work.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func runServer(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlagSet("server")
+	cfgFile := fs.String("config", "", "config file (prometheus.yml compatible); none: built-in defaults")
+	dataDir := fs.String("data", "data", "data directory")
+	listen := fs.String("listen", ":9090", "HTTP listen address")
+	level := fs.String("log.level", "info", "log level: debug, info, warn, error")
+	format := fs.String("log.format", "logfmt", "log format: logfmt or json")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
+	}
+	logger, err := newLogger(stderr, *level, *format)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(ctx, server.Options{ConfigFile: *cfgFile, DataDir: *dataDir, ListenAddr: *listen, Logger: logger})
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("%w: --log.level %q: want debug, info, warn or error", errUsage, level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "logfmt", "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("%w: --log.format %q: want logfmt or json", errUsage, format)
+}
+
+func checkConfig(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: argus check config FILE...", errUsage)
+	}
+	failed := 0
+	for _, f := range args {
+		if _, err := os.Stat(f); err != nil {
+			fmt.Fprintf(stdout, "FAILED: %s: %v\n", f, err)
+			failed++
+			continue
+		}
+		if _, err := config.LoadFile(f); err != nil {
+			fmt.Fprintf(stdout, "FAILED: %s\n%v\n", f, err)
+			failed++
+			continue
+		}
+		fmt.Fprintf(stdout, "SUCCESS: %s is valid\n", f)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d config files are invalid", failed, len(args))
+	}
+	return nil
+}
