@@ -148,7 +148,10 @@ func checkModel(t *testing.T, rng *rand.Rand, db *DB, m *model, step int, now in
 		{nil, func(labels.Labels) bool { return true }},
 		{[]*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "parity", "odd")}, func(l labels.Labels) bool { return l.Get("parity") == "odd" }},
 		{[]*labels.Matcher{labels.MustNewMatcher(labels.MatchRegexp, "__name__", "m[12]"), labels.MustNewMatcher(labels.MatchNotEqual, "i", "5")},
-			func(l labels.Labels) bool { n := l.Get("__name__"); return (n == "m1" || n == "m2") && l.Get("i") != "5" }},
+			func(l labels.Labels) bool {
+				n := l.Get("__name__")
+				return (n == "m1" || n == "m2") && l.Get("i") != "5"
+			}},
 	}
 	c := qs[rng.IntN(len(qs))]
 	mint := now - int64(rng.IntN(3000))
