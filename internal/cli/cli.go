@@ -19,6 +19,7 @@ const usage = `argus: one binary for hosting apps, metrics, PromQL, alerts and d
 
 Usage:
   argus server [--config FILE] [--data DIR] [--listen ADDR] [--log.level L] [--log.format F]
+               [--web.enable-remote-write-receiver]
   argus check config FILE...
   argus tsdb import openmetrics FILE [--data DIR]
   argus tsdb stats [--data DIR] [--top N]
@@ -126,6 +127,7 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	listen := fs.String("listen", ":9090", "HTTP listen address")
 	level := fs.String("log.level", "info", "log level: debug, info, warn, error")
 	format := fs.String("log.format", "logfmt", "log format: logfmt or json")
+	rwRecv := fs.Bool("web.enable-remote-write-receiver", false, "accept remote-write requests on /api/v1/write")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -137,7 +139,10 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(ctx, server.Options{ConfigFile: *cfgFile, DataDir: *dataDir, ListenAddr: *listen, Logger: logger})
+	srv, err := server.New(ctx, server.Options{
+		ConfigFile: *cfgFile, DataDir: *dataDir, ListenAddr: *listen, Logger: logger,
+		EnableRemoteWriteReceiver: *rwRecv,
+	})
 	if err != nil {
 		return err
 	}

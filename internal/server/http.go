@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/argus-mon/argus/internal/remote"
 )
 
 // handler is the HTTP surface. Later roles (API, UI, app host) add their routes
@@ -33,5 +35,9 @@ func (s *Server) handler() http.Handler {
 	}
 	mux.HandleFunc("POST /-/reload", reload)
 	mux.HandleFunc("PUT /-/reload", reload)
+	if s.opts.EnableRemoteWriteReceiver {
+		newAppender := func() remote.Appender { return s.db.Appender() }
+		mux.Handle("POST /api/v1/write", remote.NewWriteHandler(newAppender, s.logger.With("component", "remote_write"), s.reg))
+	}
 	return mux
 }

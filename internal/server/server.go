@@ -32,6 +32,9 @@ type Options struct {
 	ListenAddr string
 	// Logger is the process logger; nil discards.
 	Logger *slog.Logger
+	// EnableRemoteWriteReceiver serves POST /api/v1/write, as Prometheus's
+	// --web.enable-remote-write-receiver does.
+	EnableRemoteWriteReceiver bool
 }
 
 // Server is a running argus: it owns every component and the HTTP listener.

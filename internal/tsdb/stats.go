@@ -171,7 +171,7 @@ func (st *Stats) Print(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Data directory:\t%s\n", st.Dir)
 	if st.Samples > 0 {
-		fmt.Fprintf(tw, "Time range:\t%s .. %s\n", fmtMillis(st.MinT), fmtMillis(st.MaxT))
+		fmt.Fprintf(tw, "Time covered:\t%s .. %s\n", fmtMillis(st.MinT), fmtMillis(st.MaxT))
 	}
 	fmt.Fprintf(tw, "Series:\t%d\n", st.Series)
 	fmt.Fprintf(tw, "Samples:\t%d\n", st.Samples)
