@@ -130,6 +130,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		index:  newMemIndex(),
 		minMax: newAtomicMinMax(),
 	}
+	db.head.lastFlushWall.Store(time.Now().UnixNano())
 	db.retention.Store(int64(opts.Retention))
 	db.maxBytes.Store(opts.MaxBytes)
 	db.metrics = newMetrics(db, opts.Registerer)
@@ -172,6 +173,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	if db.head.seriesLog, err = wal.Open(filepath.Join(dir, seriesDir), walOpts); err != nil {
 		return nil, fmt.Errorf("open series log: %w", err)
 	}
+	db.head.lastFlushMaxT.Store(db.head.minMax.max.Load())
 	ok = true
 	go db.run()
 	return db, nil
@@ -334,19 +336,30 @@ func (db *DB) StartTime() (int64, error) {
 func (db *DB) Head() *Head { return db.head }
 
 // run is the background loop. It owns all flushing, compaction and retention.
+// A flush is due when FlushInterval has passed on the wall clock or in sample
+// time since the last one, so a backlog ingested quickly (a remote-write
+// catch-up) is cut into parts as it would have been in real time.
 func (db *DB) run() {
 	defer close(db.done)
-	flush := time.NewTicker(db.opts.FlushInterval)
-	defer flush.Stop()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	compact := time.NewTicker(time.Minute)
 	defer compact.Stop()
 	for {
 		select {
 		case <-db.stop:
 			return
-		case <-flush.C:
+		case <-tick.C:
+			if !db.head.flushDue(time.Now()) {
+				continue
+			}
 			if err := db.Flush(); err != nil {
 				db.logger.Error("Head flush failed; the write-ahead log keeps the samples", "err", err)
+			}
+			if db.head.blockDue() {
+				if err := db.Compact(); err != nil {
+					db.logger.Error("Compaction failed", "err", err)
+				}
 			}
 		case <-compact.C:
 			if err := db.Compact(); err != nil {

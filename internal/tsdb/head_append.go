@@ -41,6 +41,10 @@ type Head struct {
 
 	partsMu sync.RWMutex
 	parts   []*part
+	// lastFlushWall (unix ns) and lastFlushMaxT (the head's newest sample
+	// then) time the next flush.
+	lastFlushWall atomic.Int64
+	lastFlushMaxT atomic.Int64
 	// nextPartSeq numbers head parts; only the flush (under the DB's compactMu)
 	// and load touch it.
 	nextPartSeq uint64

@@ -33,12 +33,35 @@ func parsePartName(name string) (uint64, bool) {
 	return seq, err == nil
 }
 
+// flushDue reports whether FlushInterval has passed since the last flush, on
+// the wall clock or in sample time.
+func (h *Head) flushDue(now time.Time) bool {
+	iv := h.opts.FlushInterval
+	if now.Sub(time.Unix(0, h.lastFlushWall.Load())) >= iv {
+		return true
+	}
+	ref := h.lastFlushMaxT.Load()
+	if ref == math.MinInt64 {
+		ref = h.minMax.min.Load() // No flush since the head got data.
+	}
+	mx := h.minMax.max.Load()
+	return mx != math.MinInt64 && ref != math.MaxInt64 && mx-ref >= iv.Milliseconds()
+}
+
+// blockDue reports whether the head spans enough time to cut a block.
+func (h *Head) blockDue() bool {
+	mn, mx := h.minMax.min.Load(), h.minMax.max.Load()
+	return mn != math.MaxInt64 && mx-mn > h.opts.BlockDuration.Milliseconds()*3/2
+}
+
 // flush cuts every open chunk into a new head part, writes it to disk and drops
 // the write-ahead log segments it covers. Cutting holds commitMu only while the
 // chunks are moved (no encoding, no I/O), so commits stall for about as long as
 // it takes to walk the series table.
 func (h *Head) flush(dir string) error {
 	start := time.Now()
+	h.lastFlushWall.Store(start.UnixNano())
+	h.lastFlushMaxT.Store(h.minMax.max.Load())
 	h.commitMu.Lock()
 	seg, err := h.wal.NextSegment()
 	if err != nil {

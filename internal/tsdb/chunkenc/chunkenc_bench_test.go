@@ -4,11 +4,63 @@ package chunkenc
 //
 //	go test ./internal/tsdb/chunkenc -run '^$' -bench . -count 6 | tee bench.txt
 //
-// Sizes (bytes per sample; the table below), printed by:
+// Sizes, printed as a Markdown table:
 //
 //	go test ./internal/tsdb/chunkenc -run TestSizeTable -v -sizes
 //
-// RESULTS
+// Data: loadgen, 2 targets × the node_exporter template (1014 series, each
+// changing at every scrape), two hours; each target has its own scrape
+// phase and ±3 ms jitter, "aligned" has none (Prometheus's timestamp
+// alignment). Bytes per sample of the chunk bytes; × Prom compares both
+// sides with a chunk file's length varint and CRC32 added per chunk.
+//
+//	variant (samples per chunk)               15s×480   5s×1440  15s aligned  × Prom
+//	Prometheus XOR, 120 (baseline)              4.008     3.980     2.320     1.00 1.00 1.00
+//	Prometheus XOR2, 120                        4.053     4.019     2.340     1.01 1.01 1.01
+//	head XOR, 120 (+2 bytes count)              3.003     2.961     2.328     0.75 0.75 1.00
+//	block, XOR values, 480                      2.611     2.552     2.173     0.65 0.64 0.92
+//	block, XOR values + zstd best, 480          2.320     2.255     1.869     0.57 0.56 0.79
+//	first design: DoD + decimal varints, 120    2.299     2.272     2.299     0.58 0.58 0.99
+//	first design, 480                           2.198     2.179     2.198     0.54 0.54 0.93
+//	first design + zstd fastest, 480            1.400     1.383     0.681     0.35 0.35 0.29
+//	first design + zstd best, 120               1.674     1.650     0.934     0.43 0.42 0.41
+//	first design + zstd best, 480               1.265     1.254     0.624     0.31 0.31 0.27
+//	packed decimal, 120                         1.067     1.043     0.683     0.28 0.27 0.31
+//	packed decimal, 480                         0.905     0.891     0.528     0.23 0.22 0.23
+//	packed decimal, whole series                0.905     0.854     0.528     0.23 0.21 0.23
+//	packed decimal + zstd best, 480             0.915     0.900     0.502     0.23 0.23 0.22
+//	Encode (default), 120                       1.064     1.041     0.681     0.27 0.27 0.31
+//	Encode (default), 480                       0.905     0.891     0.528     0.23 0.22 0.23
+//	packed, zstd best over 8 series, 480        0.567     0.554     0.456     0.14 0.14 0.19
+//	packed, zstd best over 64 series, 480       0.476     0.464     0.460     0.12 0.11 0.19
+//	packed, zstd best over all series, 480      0.466     0.455     0.462     0.11 0.11 0.19
+//
+// Speed on the 15s data (median of 6 runs on a shared 2-core VM, ±15%;
+// zero allocations for every codec of ours; Prometheus's allocates per
+// chunk):
+//
+//	ns/sample                    encode 120  encode 480  decode 120  decode 480
+//	Prometheus XOR                    52.7        44.1        28.0        25.6
+//	head XOR                          48.2        39.7        24.9        24.6
+//	Encode/Decode (default)           74.5        64.0         6.6         5.8
+//	packed decimal, no zstd           76.7        79.4         6.0         6.1
+//	first design                      59.9        68.0         5.7         7.3
+//	first design + zstd               108.8       87.1        26.4        15.4
+//	block, XOR values                 43.9        53.1        14.1        11.6
+//	block, XOR values + zstd          69.3        61.3        19.7        14.1
+//
+// Choice: decimal mantissas (or XOR when smaller), delta or delta-of-delta
+// chosen per stream, frame-of-reference bit packing with patches, and zstd
+// (fastest level) only where it saves a fifth. zstd's best level finds at
+// most 5% more in a packed payload; packing is 28% under the first design
+// with zstd, and decodes 2.5-4× faster than anything through zstd and 4×
+// faster than Prometheus's XOR. zstd at fastest costs nothing on
+// incompressible payloads and still catches the chunks it helps. Chunks of
+// 480 or more samples are 10% smaller than 120 and decode faster per
+// sample. Compressing many series' chunks together halves the size again,
+// but almost all of that is timestamps (about 0.4 of the 0.9 bytes a
+// sample here), which the series of one target share exactly: a block format
+// that stores them once gets it without zstd's read amplification.
 
 import (
 	"flag"

@@ -48,3 +48,12 @@ func TestMantissaProperty(t *testing.T) {
 		}
 	}
 }
+
+func TestDivRound(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][3]int64{{10, 4, 3}, {9, 4, 2}, {-10, 4, -3}, {-9, 4, -2}, {7_184_995, 479, 15000}, {7_185_004, 479, 15000}, {0, 5, 0}, {math.MinInt64, 1, math.MinInt64}, {math.MaxInt64, 2, 1 << 62}} {
+		if got := divRound(c[0], c[1]); got != c[2] {
+			t.Errorf("divRound(%d, %d) = %d, want %d", c[0], c[1], got, c[2])
+		}
+	}
+}

@@ -43,7 +43,9 @@ func appendTimestamps(dst []byte, ts []int64, scratch []int64, varintOnly bool) 
 	for i := range dods {
 		dods[i] = deltas[i+1] - deltas[i]
 	}
-	step := (ts[n-1] - ts[0]) / int64(n-1)
+	// Rounded, not truncated: one millisecond too little over the chunk
+	// would turn the residuals into a ramp.
+	step := divRound(ts[n-1]-ts[0], int64(n-1))
 	res := scratch[2*n-3 : 3*n-4]
 	for i := range res {
 		res[i] = ts[i+1] - ts[0] - int64(i+1)*step
@@ -70,6 +72,21 @@ func appendTimestamps(dst []byte, ts []int64, scratch []int64, varintOnly bool) 
 		dst = binary.AppendUvarint(dst, zigzag(deltas[0]))
 		return appendInts(dst, dods, pdod)
 	}
+}
+
+// divRound divides a by b > 0, rounding half away from zero.
+func divRound(a, b int64) int64 {
+	q, r := a/b, a%b
+	if r < 0 {
+		r = -r
+	}
+	if r >= b-r {
+		if a < 0 {
+			return q - 1
+		}
+		return q + 1
+	}
+	return q
 }
 
 // decodeTimestamps fills ts from the timestamps section and returns the
