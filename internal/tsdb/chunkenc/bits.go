@@ -13,22 +13,34 @@ type bitWriter struct {
 	free uint8
 }
 
-// writeBits appends the low n bits of v, n <= 64.
+// writeBits appends the low n bits of v, n <= 64. It fills the free bits of
+// the last byte, then writes whole bytes, then starts a new partial byte: at
+// most a handful of operations however n falls, which matters because every
+// head sample goes through here.
 func (w *bitWriter) writeBits(v uint64, n int) {
+	if n == 0 {
+		return
+	}
 	if n < 64 {
 		v &= 1<<uint(n) - 1
 	}
-	for n > 0 {
-		if w.free == 0 {
-			w.b = append(w.b, 0)
-			w.free = 8
+	if f := int(w.free); f > 0 {
+		if n <= f {
+			w.b[len(w.b)-1] |= byte(v << uint(f-n))
+			w.free -= uint8(n)
+			return
 		}
-		k := min(n, int(w.free))
-		// The top k of the n remaining bits go into the free bits.
-		chunk := byte(v>>uint(n-k)) & byte(1<<uint(k)-1)
-		w.b[len(w.b)-1] |= chunk << (w.free - uint8(k))
-		w.free -= uint8(k)
-		n -= k
+		n -= f
+		w.b[len(w.b)-1] |= byte(v >> uint(n))
+		w.free = 0
+	}
+	for n >= 8 {
+		n -= 8
+		w.b = append(w.b, byte(v>>uint(n)))
+	}
+	if n > 0 {
+		w.b = append(w.b, byte(v<<uint(8-n)))
+		w.free = uint8(8 - n)
 	}
 }
 

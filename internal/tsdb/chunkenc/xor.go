@@ -101,15 +101,13 @@ func writeDoD(w *bitWriter, dod int64) {
 	switch {
 	case dod == 0:
 		w.writeBit(false)
+	// Prefix and payload go out in one write.
 	case fitsBits(dod, 5):
-		w.writeBits(0b10, 2)
-		w.writeBits(uint64(dod), 5)
+		w.writeBits(0b10<<5|uint64(dod)&(1<<5-1), 7)
 	case fitsBits(dod, 9):
-		w.writeBits(0b110, 3)
-		w.writeBits(uint64(dod), 9)
+		w.writeBits(0b110<<9|uint64(dod)&(1<<9-1), 12)
 	case fitsBits(dod, 20):
-		w.writeBits(0b1110, 4)
-		w.writeBits(uint64(dod), 20)
+		w.writeBits(0b1110<<20|uint64(dod)&(1<<20-1), 24)
 	default:
 		w.writeBits(0b1111, 4)
 		w.writeBits(uint64(dod), 64)
@@ -132,14 +130,18 @@ func writeXORValue(w *bitWriter, v, prev uint64, leading, trailing *uint8) {
 	lead := uint8(min(bits.LeadingZeros64(x), 31)) // 5 bits hold at most 31
 	trail := uint8(bits.TrailingZeros64(x))
 	if *leading != noWindow && lead >= *leading && trail >= *trailing {
-		w.writeBits(0b10, 2)
-		w.writeBits(x>>*trailing, 64-int(*leading)-int(*trailing))
+		n := 64 - int(*leading) - int(*trailing)
+		if n <= 62 {
+			w.writeBits(0b10<<uint(n)|x>>*trailing, n+2)
+		} else {
+			w.writeBits(0b10, 2)
+			w.writeBits(x>>*trailing, n)
+		}
 		return
 	}
 	sig := 64 - lead - trail
-	w.writeBits(0b11, 2)
-	w.writeBits(uint64(lead), 5)
-	w.writeBits(uint64(sig), 6) // 64 wraps to 0
+	// 2 bits of code, 5 of leading zeros, 6 of length (64 wraps to 0).
+	w.writeBits(0b11<<11|uint64(lead)<<6|uint64(sig)&63, 13)
 	w.writeBits(x>>trail, int(sig))
 	*leading, *trailing = lead, trail
 }
