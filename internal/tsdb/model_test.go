@@ -125,10 +125,7 @@ func runModel(t *testing.T, seed uint64) {
 			}
 			db = openTestDB(t, dir, opts)
 		default:
-			// A crash: close the files without the final flush.
-			close(db.stop)
-			<-db.done
-			db.closeFiles()
+			crash(db)
 			db = openTestDB(t, dir, opts)
 		}
 		checkModel(t, rng, db, m, step, now)
