@@ -374,3 +374,82 @@ func TestWALCorruptionIsSkipped(t *testing.T) {
 		t.Fatalf("damage not reported:\n%s", logs.String())
 	}
 }
+
+func TestRefsNeverReused(t *testing.T) {
+	dir := t.TempDir()
+	db := openTestDB(t, dir, testOptions())
+	a := labels.FromStrings("__name__", "a")
+	b := labels.FromStrings("__name__", "b")
+	appendSamples(t, db, a, sample{1000, 1})
+	appendSamples(t, db, b, sample{1000, 1})
+	bref := db.head.series.getByLabels(b.Hash(), b).ref
+	// Only a goes on; once blocks are cut past b's last sample, b is collected.
+	for i := range 400 {
+		appendSamples(t, db, a, sample{int64(1010 + 10*i), 1})
+	}
+	if err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	if db.head.series.getByLabels(b.Hash(), b) != nil {
+		t.Fatal("b was not garbage collected")
+	}
+	db.Close()
+	db = openTestDB(t, dir, testOptions())
+	defer db.Close()
+	c := labels.FromStrings("__name__", "c")
+	appendSamples(t, db, c, sample{6000, 1})
+	if cref := db.head.series.getByLabels(c.Hash(), c).ref; cref <= bref {
+		t.Fatalf("new series got ref %d, collected series had %d", cref, bref)
+	}
+}
+
+func TestConcurrentSeriesCreation(t *testing.T) {
+	dir := t.TempDir()
+	db := openTestDB(t, dir, testOptions())
+	const workers, each = 8, 500
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := range each {
+				app := db.Appender()
+				_, err := app.Append(0, labels.FromStrings("__name__", "m", "w", fmt.Sprint(w), "i", fmt.Sprint(i)), 1000, 1)
+				if err == nil {
+					err = app.Commit()
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func() {
+		t.Helper()
+		all, _ := db.head.index.AllPostings()
+		if len(all) != workers*each || !slices.IsSorted(all) {
+			t.Fatalf("all postings: %d, sorted %v", len(all), slices.IsSorted(all))
+		}
+		for w := range workers {
+			p, _ := db.head.index.Postings("w", fmt.Sprint(w))
+			if len(p) != each || !slices.IsSorted(p) {
+				t.Fatalf("postings of w=%d: %d, sorted %v", w, len(p), slices.IsSorted(p))
+			}
+		}
+		if got := query(t, db, 0, 2000); len(got) != workers*each {
+			t.Fatalf("query found %d series", len(got))
+		}
+	}
+	check()
+	// The series log holds them in commit order, not ref order; a restart must
+	// still build sorted postings.
+	crash(db)
+	db = openTestDB(t, dir, testOptions())
+	defer db.Close()
+	check()
+}

@@ -87,9 +87,11 @@ func (s *seriesStripes) getByLabels(hash uint64, lset labels.Labels) *memSeries 
 	return nil
 }
 
-// getOrCreate returns the series with lset, creating it with a new ref from
-// nextRef if absent. created reports whether this call created it.
-func (s *seriesStripes) getOrCreate(hash uint64, lset labels.Labels, nextRef func() uint64) (ms *memSeries, created bool) {
+// getOrCreate returns the series with lset, creating it if absent. A new
+// series gets its ref from the index while the hash stripe is locked, so refs
+// enter every postings list in increasing order even when many appenders create
+// series at once. created reports whether this call created it.
+func (s *seriesStripes) getOrCreate(hash uint64, lset labels.Labels, ix *memIndex) (ms *memSeries, created bool) {
 	st := &s.byHash[hash&(stripes-1)]
 	st.mu.Lock()
 	for _, ms := range st.m[hash] {
@@ -98,7 +100,8 @@ func (s *seriesStripes) getOrCreate(hash uint64, lset labels.Labels, nextRef fun
 			return ms, false
 		}
 	}
-	ms = newMemSeries(nextRef(), lset)
+	ms = newMemSeries(0, lset)
+	ms.ref = ix.addNew(lset)
 	st.m[hash] = append(st.m[hash], ms)
 	st.mu.Unlock()
 
@@ -177,11 +180,12 @@ func (s *seriesStripes) count() int {
 	return n
 }
 
-// memIndex is the head's inverted index. Postings lists only grow at the end
-// (refs are handed out in increasing order), so a reader may keep a list it got
-// under the read lock while writers append; removals build new slices.
+// memIndex is the head's inverted index. It also hands out series refs, so
+// postings lists only grow at the end: a reader may keep a list it got under the
+// read lock while writers append; removals build new slices.
 type memIndex struct {
 	mu       sync.RWMutex
+	lastRef  uint64
 	postings map[string]map[string][]uint64
 	all      []uint64
 }
@@ -190,31 +194,61 @@ func newMemIndex() *memIndex {
 	return &memIndex{postings: map[string]map[string][]uint64{}}
 }
 
-func (ix *memIndex) add(ref uint64, lset labels.Labels) {
+// addNew assigns the next ref to a new series and indexes it.
+func (ix *memIndex) addNew(lset labels.Labels) uint64 {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.lastRef++
+	ix.addLocked(ix.lastRef, lset)
+	return ix.lastRef
+}
+
+// highestRef returns the highest ref handed out so far.
+func (ix *memIndex) highestRef() uint64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.lastRef
+}
+
+// setHighestRef raises the ref counter (replay of a recLastRef record).
+func (ix *memIndex) setHighestRef(ref uint64) {
+	ix.mu.Lock()
+	ix.lastRef = max(ix.lastRef, ref)
+	ix.mu.Unlock()
+}
+
+// load indexes series with known refs (replay), in any order; finishLoad must
+// follow before the index is read.
+func (ix *memIndex) load(ref uint64, lset labels.Labels) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.lastRef = max(ix.lastRef, ref)
+	ix.addLocked(ref, lset)
+}
+
+func (ix *memIndex) addLocked(ref uint64, lset labels.Labels) {
 	lset.Range(func(l labels.Label) {
 		vals := ix.postings[l.Name]
 		if vals == nil {
 			vals = map[string][]uint64{}
 			ix.postings[l.Name] = vals
 		}
-		vals[l.Value] = appendSorted(vals[l.Value], ref)
+		vals[l.Value] = append(vals[l.Value], ref)
 	})
-	ix.all = appendSorted(ix.all, ref)
+	ix.all = append(ix.all, ref)
 }
 
-// appendSorted appends ref keeping the list sorted; refs arrive in increasing
-// order except during replay of a series log written out of order.
-func appendSorted(l []uint64, ref uint64) []uint64 {
-	if n := len(l); n == 0 || l[n-1] < ref {
-		return append(l, ref)
+// finishLoad sorts the postings lists after load, which the series log may
+// feed out of ref order (series are logged at commit, in commit order).
+func (ix *memIndex) finishLoad() {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for _, vals := range ix.postings {
+		for _, l := range vals {
+			slices.Sort(l)
+		}
 	}
-	i, found := slices.BinarySearch(l, ref)
-	if found {
-		return l
-	}
-	return slices.Insert(slices.Clone(l), i, ref)
+	slices.Sort(ix.all)
 }
 
 // remove deletes a set of series (sorted refs) from the index.

@@ -22,10 +22,9 @@ type Head struct {
 	opts    *Options
 	metrics *metrics
 
-	series  *seriesStripes
-	index   *memIndex
-	nextRef atomic.Uint64
-	minMax  *atomicMinMax
+	series *seriesStripes
+	index  *memIndex
+	minMax *atomicMinMax
 
 	// truncatedBefore is the time below which data has been cut into blocks;
 	// the head serves and accepts only samples at or after it.
@@ -141,9 +140,8 @@ func (a *Appender) getOrCreate(lset labels.Labels) (*memSeries, error) {
 		return s, nil
 	}
 	// Copy the labels so the series does not keep the caller's buffers alive.
-	s, created := h.series.getOrCreate(hash, lset.Copy(), func() uint64 { return h.nextRef.Add(1) })
+	s, created := h.series.getOrCreate(hash, lset.Copy(), h.index)
 	if created {
-		h.index.add(s.ref, s.lset)
 		h.metrics.seriesCreated.Inc()
 	}
 	return s, nil

@@ -1,6 +1,7 @@
 package tsdb
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
@@ -222,7 +223,9 @@ func (h *Head) gcSeries(dir string, mint int64) error {
 	var live []refSeries
 	h.series.forEach(func(s *memSeries) {
 		s.mu.Lock()
-		gone := s.lastT < mint && s.chunk.Len() == 0
+		// All its samples are older than mint, so they are in blocks already,
+		// including any still in the open chunk.
+		gone := s.lastT < mint
 		if gone {
 			s.removed = true
 		}
@@ -247,7 +250,7 @@ func (h *Head) gcSeries(dir string, mint int64) error {
 		return nil
 	}
 	slices.SortFunc(live, func(a, b refSeries) int { return cmpU64(a.ref, b.ref) })
-	if err := writeSeriesCheckpoint(filepath.Join(dir, seriesDir), seg, live); err != nil {
+	if err := writeSeriesCheckpoint(filepath.Join(dir, seriesDir), seg, live, h.index.highestRef()); err != nil {
 		return fmt.Errorf("series log checkpoint: %w", err)
 	}
 	if err := h.seriesLog.Truncate(seg); err != nil {
@@ -264,7 +267,7 @@ const (
 	checkpointPrefix = "checkpoint."
 )
 
-func writeSeriesCheckpoint(dir string, seg int, live []refSeries) error {
+func writeSeriesCheckpoint(dir string, seg int, live []refSeries, lastRef uint64) error {
 	final := filepath.Join(dir, fmt.Sprintf("%s%08d", checkpointPrefix, seg))
 	tmp := final + ".tmp"
 	if err := os.RemoveAll(tmp); err != nil {
@@ -274,7 +277,11 @@ func writeSeriesCheckpoint(dir string, seg int, live []refSeries) error {
 	if err != nil {
 		return err
 	}
-	var buf []byte
+	buf := binary.AppendUvarint([]byte{recLastRef}, lastRef)
+	if err := w.Log(buf); err != nil {
+		w.Close()
+		return err
+	}
 	for start := 0; start < len(live); start += 1000 {
 		buf = appendSeriesRecord(buf[:0], live[start:min(start+1000, len(live))])
 		if err := w.Log(buf); err != nil {

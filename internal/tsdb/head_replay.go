@@ -2,6 +2,7 @@ package tsdb
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,6 +114,12 @@ func (h *Head) loadSeries(ctx context.Context, dir string, st *replayStats) erro
 	var sb labels.ScratchBuilder
 	var buf []refSeries
 	apply := func(rec []byte) error {
+		if len(rec) > 0 && rec[0] == recLastRef {
+			if ref, n := binary.Uvarint(rec[1:]); n > 0 {
+				h.index.setHighestRef(ref)
+				return nil
+			}
+		}
 		if len(rec) == 0 || rec[0] != recSeries {
 			st.BadRecords++
 			return nil
@@ -127,10 +134,7 @@ func (h *Head) loadSeries(ctx context.Context, dir string, st *replayStats) erro
 			s := newMemSeries(rs.ref, rs.lset)
 			s.logged = true
 			if got := h.series.add(s); got == s {
-				h.index.add(s.ref, s.lset)
-			}
-			if rs.ref > h.nextRef.Load() {
-				h.nextRef.Store(rs.ref)
+				h.index.load(s.ref, s.lset)
 			}
 		}
 		return nil
@@ -147,6 +151,7 @@ func (h *Head) loadSeries(ctx context.Context, dir string, st *replayStats) erro
 		return fmt.Errorf("series log: %w", err)
 	}
 	st.SeriesLogDamage += len(rs.Corruptions)
+	h.index.finishLoad()
 	return nil
 }
 

@@ -21,6 +21,9 @@ const (
 	// time, then per sample varint ref delta, varint time delta (both from the
 	// base) and the 8 bytes of the value, little endian.
 	recSamples byte = 2
+	// recLastRef records the highest series ref ever handed out (uvarint), so
+	// refs of garbage-collected series are never reused after a restart.
+	recLastRef byte = 3
 )
 
 // Limits that bound what a decoder allocates for a corrupt record.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/exec"
@@ -17,7 +18,7 @@ import (
 // diskComparison backfills one OpenMetrics file into both storages, with 2h
 // blocks (as cut from the head) and with blocks of up to 24h (as compaction
 // makes them), and compares bytes per sample.
-func diskComparison(ctx context.Context, o options, work string, report *strings.Builder) error {
+func diskComparison(ctx context.Context, o options, work string, report io.Writer) error {
 	const interval = 15 * time.Second
 	steps := o.diskHours * 3600 / int(interval.Seconds())
 	start := time.Now().Add(-time.Duration(o.diskHours) * time.Hour).Truncate(24 * time.Hour)
@@ -71,7 +72,7 @@ func diskComparison(ctx context.Context, o options, work string, report *strings
 		os.RemoveAll(adir)
 		os.RemoveAll(pdir)
 	}
-	report.WriteString("\n")
+	io.WriteString(report, "\n")
 	return os.Remove(path)
 }
 

@@ -31,7 +31,7 @@ const seriesPerRequest = 5000
 // liveComparison pushes the same remote-write stream to a fresh argus and a
 // fresh Prometheus and compares CPU per sample and RSS per series; with
 // restart it then kills both with SIGKILL and times their restart.
-func liveComparison(ctx context.Context, o options, work string, targets, minutes int, restart bool, report *strings.Builder) error {
+func liveComparison(ctx context.Context, o options, work string, targets, minutes int, restart bool, report io.Writer) error {
 	const interval = 15 * time.Second
 	steps := minutes * 60 / int(interval.Seconds())
 	start := time.Now().Add(-time.Duration(minutes) * time.Minute)

@@ -72,26 +72,32 @@ func main() {
 		log.Printf("working in %s", work)
 	}
 	ctx := context.Background()
-	var report strings.Builder
-	fmt.Fprintf(&report, "Run %s on %s, %d CPUs, %s; peers: %s, %s.\n\n", time.Now().UTC().Format(time.DateOnly),
+	// Each section is printed as soon as it is measured, so a long run that is
+	// interrupted still reports what it finished.
+	report := flushingReport{}
+	fmt.Fprintf(report, "Run %s on %s, %d CPUs, %s; peers: %s, %s.\n\n", time.Now().UTC().Format(time.DateOnly),
 		hostDesc(), runtime.NumCPU(), runtime.Version(), version(o.prometheus), version(o.promtool))
 	if o.diskTargets > 0 {
-		if err := diskComparison(ctx, o, work, &report); err != nil {
+		if err := diskComparison(ctx, o, work, report); err != nil {
 			log.Fatalf("disk comparison: %v", err)
 		}
 	}
 	if o.liveTargets > 0 {
-		if err := liveComparison(ctx, o, work, o.liveTargets, o.liveMinutes, false, &report); err != nil {
+		if err := liveComparison(ctx, o, work, o.liveTargets, o.liveMinutes, false, report); err != nil {
 			log.Fatalf("live comparison: %v", err)
 		}
 	}
 	if o.restartTargets > 0 {
-		if err := liveComparison(ctx, o, work, o.restartTargets, o.restartMinutes, true, &report); err != nil {
+		if err := liveComparison(ctx, o, work, o.restartTargets, o.restartMinutes, true, report); err != nil {
 			log.Fatalf("restart comparison: %v", err)
 		}
 	}
-	fmt.Print(report.String())
 }
+
+// flushingReport writes report lines to stdout as they are completed.
+type flushingReport struct{}
+
+func (flushingReport) Write(p []byte) (int, error) { return os.Stdout.Write(p) }
 
 func version(bin string) string {
 	out, err := exec.Command(bin, "--version").CombinedOutput()
