@@ -38,19 +38,16 @@ func newMemSeries(ref uint64, lset labels.Labels) *memSeries {
 	return &memSeries{ref: ref, lset: lset, lastT: math.MinInt64}
 }
 
-// seriesStripes is the head's series table: ref → series and labels hash →
-// series, split into stripes so concurrent appenders rarely share a lock.
+// seriesStripes is the head's series table: ref → series in a dense,
+// lock-free-to-read table (refs are handed out consecutively), and labels hash
+// → series in maps split into stripes so concurrent appenders rarely share a
+// lock.
 type seriesStripes struct {
-	byRef  [stripes]refStripe
+	byRef  refTable
 	byHash [stripes]hashStripe
 }
 
 const stripes = 1 << 10
-
-type refStripe struct {
-	mu sync.RWMutex
-	m  map[uint64]*memSeries
-}
 
 type hashStripe struct {
 	mu sync.RWMutex
@@ -60,20 +57,113 @@ type hashStripe struct {
 
 func newSeriesStripes() *seriesStripes {
 	s := &seriesStripes{}
-	for i := range s.byRef {
-		s.byRef[i].m = map[uint64]*memSeries{}
+	for i := range s.byHash {
 		s.byHash[i].m = map[uint64][]*memSeries{}
 	}
 	return s
 }
 
-func (s *seriesStripes) getByRef(ref uint64) *memSeries {
-	st := &s.byRef[ref&(stripes-1)]
-	st.mu.RLock()
-	ms := st.m[ref]
-	st.mu.RUnlock()
-	return ms
+// refTable maps refs to series. Refs are dense, so a two-level array beats a
+// hash map: a lookup is two dependent loads and no hashing, which matters on
+// replay (every WAL sample) and for every Append with a cached ref. Pages whose
+// series are all gone are freed, so churn does not grow it without bound.
+// Readers take no lock; writers serialise on mu and publish with atomics.
+type refTable struct {
+	mu    sync.Mutex
+	pages atomic.Pointer[[]*refPage]
+	live  atomic.Int64
 }
+
+const refPageBits = 14
+
+type refPage struct {
+	slots [1 << refPageBits]atomic.Pointer[memSeries]
+	live  int // guarded by refTable.mu
+}
+
+func (t *refTable) get(ref uint64) *memSeries {
+	pp := t.pages.Load()
+	if pp == nil {
+		return nil
+	}
+	i := ref >> refPageBits
+	if i >= uint64(len(*pp)) {
+		return nil
+	}
+	p := (*pp)[i]
+	if p == nil {
+		return nil
+	}
+	return p.slots[ref&(1<<refPageBits-1)].Load()
+}
+
+// set stores ms under its ref; it reports false if the ref is taken.
+func (t *refTable) set(ms *memSeries) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	i := int(ms.ref >> refPageBits)
+	var pages []*refPage
+	if pp := t.pages.Load(); pp != nil {
+		pages = *pp
+	}
+	if i >= len(pages) || pages[i] == nil {
+		grown := make([]*refPage, max(len(pages), i+1))
+		copy(grown, pages)
+		grown[i] = &refPage{}
+		pages = grown
+		t.pages.Store(&pages)
+	}
+	slot := &pages[i].slots[ms.ref&(1<<refPageBits-1)]
+	if slot.Load() != nil {
+		return false
+	}
+	slot.Store(ms)
+	pages[i].live++
+	t.live.Add(1)
+	return true
+}
+
+// del removes ms; a page left empty is freed unless later refs may still land
+// in it (below nextRef).
+func (t *refTable) del(ms *memSeries, nextRef uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	pp := t.pages.Load()
+	i := int(ms.ref >> refPageBits)
+	if pp == nil || i >= len(*pp) || (*pp)[i] == nil {
+		return
+	}
+	p := (*pp)[i]
+	if p.slots[ms.ref&(1<<refPageBits-1)].CompareAndSwap(ms, nil) {
+		p.live--
+		t.live.Add(-1)
+	}
+	if p.live == 0 && uint64(i+1)<<refPageBits <= nextRef {
+		pages := slices.Clone(*pp)
+		pages[i] = nil
+		t.pages.Store(&pages)
+	}
+}
+
+// forEach calls fn for every series in ref order.
+func (t *refTable) forEach(fn func(*memSeries)) {
+	pp := t.pages.Load()
+	if pp == nil {
+		return
+	}
+	for _, p := range *pp {
+		if p == nil {
+			continue
+		}
+		for j := range p.slots {
+			if ms := p.slots[j].Load(); ms != nil {
+				fn(ms)
+			}
+		}
+	}
+}
+
+func (s *seriesStripes) getByRef(ref uint64) *memSeries { return s.byRef.get(ref) }
 
 func (s *seriesStripes) getByLabels(hash uint64, lset labels.Labels) *memSeries {
 	st := &s.byHash[hash&(stripes-1)]
@@ -104,25 +194,16 @@ func (s *seriesStripes) getOrCreate(hash uint64, lset labels.Labels, ix *memInde
 	ms.ref = ix.addNew(lset)
 	st.m[hash] = append(st.m[hash], ms)
 	st.mu.Unlock()
-
-	rs := &s.byRef[ms.ref&(stripes-1)]
-	rs.mu.Lock()
-	rs.m[ms.ref] = ms
-	rs.mu.Unlock()
+	s.byRef.set(ms)
 	return ms, true
 }
 
 // add inserts a series with a known ref (replay); it is a no-op returning the
 // existing series if the ref is present.
 func (s *seriesStripes) add(ms *memSeries) *memSeries {
-	rs := &s.byRef[ms.ref&(stripes-1)]
-	rs.mu.Lock()
-	if old := rs.m[ms.ref]; old != nil {
-		rs.mu.Unlock()
-		return old
+	if !s.byRef.set(ms) {
+		return s.byRef.get(ms.ref)
 	}
-	rs.m[ms.ref] = ms
-	rs.mu.Unlock()
 	hash := ms.lset.Hash()
 	st := &s.byHash[hash&(stripes-1)]
 	st.mu.Lock()
@@ -131,11 +212,8 @@ func (s *seriesStripes) add(ms *memSeries) *memSeries {
 	return ms
 }
 
-func (s *seriesStripes) remove(ms *memSeries) {
-	rs := &s.byRef[ms.ref&(stripes-1)]
-	rs.mu.Lock()
-	delete(rs.m, ms.ref)
-	rs.mu.Unlock()
+func (s *seriesStripes) remove(ms *memSeries, nextRef uint64) {
+	s.byRef.del(ms, nextRef)
 	hash := ms.lset.Hash()
 	st := &s.byHash[hash&(stripes-1)]
 	st.mu.Lock()
@@ -151,34 +229,10 @@ func (s *seriesStripes) remove(ms *memSeries) {
 	st.mu.Unlock()
 }
 
-// forEach calls fn for every series, stripe by stripe, without holding a stripe
-// lock during fn.
-func (s *seriesStripes) forEach(fn func(*memSeries)) {
-	var batch []*memSeries
-	for i := range s.byRef {
-		st := &s.byRef[i]
-		st.mu.RLock()
-		batch = batch[:0]
-		for _, ms := range st.m {
-			batch = append(batch, ms)
-		}
-		st.mu.RUnlock()
-		for _, ms := range batch {
-			fn(ms)
-		}
-	}
-}
+// forEach calls fn for every series, in ref order.
+func (s *seriesStripes) forEach(fn func(*memSeries)) { s.byRef.forEach(fn) }
 
-func (s *seriesStripes) count() int {
-	n := 0
-	for i := range s.byRef {
-		st := &s.byRef[i]
-		st.mu.RLock()
-		n += len(st.m)
-		st.mu.RUnlock()
-	}
-	return n
-}
+func (s *seriesStripes) count() int { return int(s.byRef.live.Load()) }
 
 // memIndex is the head's inverted index. It also hands out series refs, so
 // postings lists only grow at the end: a reader may keep a list it got under the

@@ -98,15 +98,11 @@ func (h *Head) flush(dir string) error {
 			p.maxt = max(p.maxt, e.lastT)
 		}
 	}
-	// Sorting happens under the part's own lock; a query that reaches the part
-	// meanwhile waits for it instead of holding up commits.
-	p.mu.Lock()
+	// The series table is walked in ref order, so the entries are sorted.
 	h.partsMu.Lock()
 	h.parts = append(h.parts, p)
 	h.partsMu.Unlock()
 	h.commitMu.Unlock()
-	slices.SortFunc(p.mem, func(a, b partEntry) int { return cmpU64(a.ref, b.ref) })
-	p.mu.Unlock()
 
 	err = h.writePendingParts(dir)
 	h.metrics.flushDuration.Observe(time.Since(start).Seconds())
@@ -232,7 +228,7 @@ func (h *Head) gcSeries(dir string, mint int64) error {
 		s.mu.Unlock()
 		if gone {
 			dead[s.ref] = s.lset
-			h.series.remove(s)
+			h.series.remove(s, h.index.highestRef()+1)
 			return
 		}
 		if s.logged {

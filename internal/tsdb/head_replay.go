@@ -9,6 +9,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"slices"
 	"time"
 
@@ -111,6 +114,31 @@ func (h *Head) loadSeries(ctx context.Context, dir string, st *replayStats) erro
 			os.RemoveAll(filepath.Join(dir, name))
 		}
 	}
+	// A pipeline keeps both cores busy: this goroutine reads and decodes
+	// records, one adds series to the series table, another to the index.
+	toTable := make(chan []*memSeries, 16)
+	toIndex := make(chan []*memSeries, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(toIndex)
+		for batch := range toTable {
+			added := batch[:0]
+			for _, s := range batch {
+				if h.series.add(s) == s {
+					added = append(added, s)
+				}
+			}
+			toIndex <- added
+		}
+	}()
+	go func() {
+		defer close(done)
+		for batch := range toIndex {
+			for _, s := range batch {
+				h.index.load(s.ref, s.lset)
+			}
+		}
+	}()
 	var sb labels.ScratchBuilder
 	var buf []refSeries
 	apply := func(rec []byte) error {
@@ -130,15 +158,20 @@ func (h *Head) loadSeries(ctx context.Context, dir string, st *replayStats) erro
 			st.BadRecords++
 			h.logger.Warn("Skipping malformed series record", "err", err)
 		}
-		for _, rs := range buf {
-			s := newMemSeries(rs.ref, rs.lset)
-			s.logged = true
-			if got := h.series.add(s); got == s {
-				h.index.load(s.ref, s.lset)
-			}
+		batch := make([]*memSeries, len(buf))
+		for i, rs := range buf {
+			batch[i] = newMemSeries(rs.ref, rs.lset)
+			batch[i].logged = true
 		}
+		toTable <- batch
 		return nil
 	}
+	defer func() {
+		if toTable != nil {
+			close(toTable)
+			<-done
+		}
+	}()
 	if cp != "" {
 		rs, err := wal.Replay(ctx, filepath.Join(dir, cp), 0, h.logger, apply)
 		if err != nil {
@@ -151,6 +184,9 @@ func (h *Head) loadSeries(ctx context.Context, dir string, st *replayStats) erro
 		return fmt.Errorf("series log: %w", err)
 	}
 	st.SeriesLogDamage += len(rs.Corruptions)
+	close(toTable)
+	toTable = nil
+	<-done
 	h.index.finishLoad()
 	return nil
 }
@@ -214,22 +250,74 @@ func (h *Head) loadParts(dir string, st *replayStats) (int, error) {
 	return newest.walSeg, nil
 }
 
+// replayWAL applies the samples of the write-ahead log. Records are read and
+// decoded here and applied by one worker per CPU, each owning the series with
+// ref%workers equal to its number, so every series still sees its samples in
+// log order.
 func (h *Head) replayWAL(ctx context.Context, dir string, from int, st *replayStats) error {
-	tb := h.truncatedBefore.Load()
-	var samples []refSample
+	workers := max(1, runtime.GOMAXPROCS(0))
+	chans := make([]chan *sampleBatch, workers)
+	results := make(chan replayStats, workers)
+	pool := &sync.Pool{New: func() any { return &sampleBatch{} }}
+	for k := range workers {
+		chans[k] = make(chan *sampleBatch, 32)
+		go h.replayWorker(uint64(k), uint64(workers), chans[k], results, pool)
+	}
+	finish := func() {
+		for _, c := range chans {
+			close(c)
+		}
+		for range workers {
+			r := <-results
+			st.Samples += r.Samples
+			st.SkippedSamples += r.SkippedSamples
+			st.UnknownSeries += r.UnknownSeries
+		}
+	}
 	rs, err := wal.Replay(ctx, dir, from, h.logger, func(rec []byte) error {
 		if len(rec) == 0 || rec[0] != recSamples {
 			st.BadRecords++
 			return nil
 		}
+		b := pool.Get().(*sampleBatch)
 		var err error
-		samples, err = decodeSamplesRecord(samples[:0], rec[1:])
+		b.samples, err = decodeSamplesRecord(b.samples[:0], rec[1:])
 		if err != nil {
 			st.BadRecords++
 			h.logger.Warn("Skipping malformed sample record", "err", err)
+			pool.Put(b)
 			return nil
 		}
-		for _, rs := range samples {
+		// Shared read-only by the workers; the last one done recycles it.
+		b.pending.Store(int32(workers))
+		for _, c := range chans {
+			c <- b
+		}
+		return nil
+	})
+	finish()
+	if err != nil {
+		return fmt.Errorf("replay write-ahead log: %w", err)
+	}
+	st.WALCorruptions = len(rs.Corruptions) + len(rs.Missing)
+	return nil
+}
+
+// sampleBatch is one decoded record on its way to the replay workers.
+type sampleBatch struct {
+	samples []refSample
+	pending atomic.Int32
+}
+
+func (h *Head) replayWorker(k, n uint64, in <-chan *sampleBatch, out chan<- replayStats, pool *sync.Pool) {
+	var st replayStats
+	tb := h.truncatedBefore.Load()
+	mint, maxt := int64(math.MaxInt64), int64(math.MinInt64)
+	for b := range in {
+		for _, rs := range b.samples {
+			if rs.ref%n != k {
+				continue
+			}
 			s := h.series.getByRef(rs.ref)
 			if s == nil {
 				st.UnknownSeries++
@@ -244,14 +332,16 @@ func (h *Head) replayWAL(ctx context.Context, dir string, from int, st *replaySt
 				s.chunkMinT = rs.t
 			}
 			s.chunk.Append(rs.t, rs.v)
-			h.minMax.observe(rs.t)
+			mint, maxt = min(mint, rs.t), max(maxt, rs.t)
 			st.Samples++
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("replay write-ahead log: %w", err)
+		if b.pending.Add(-1) == 0 {
+			pool.Put(b)
+		}
 	}
-	st.WALCorruptions = len(rs.Corruptions) + len(rs.Missing)
-	return nil
+	if st.Samples > 0 {
+		h.minMax.observe(mint)
+		h.minMax.observe(maxt)
+	}
+	out <- st
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"unsafe"
 
 	"github.com/prometheus/prometheus/model/labels"
 )
@@ -110,6 +112,9 @@ func (d *recDecoder) varint() int64 {
 	return v
 }
 
+// str returns the next length-prefixed string as a view of the record bytes,
+// without copying: callers pass it to a labels.ScratchBuilder, whose Labels
+// copies it, and must not keep it beyond the record.
 func (d *recDecoder) str() string {
 	n := d.uvarint()
 	if d.err != nil {
@@ -119,7 +124,7 @@ func (d *recDecoder) str() string {
 		d.err = errBadRecord
 		return ""
 	}
-	s := string(d.b[:n])
+	s := unsafe.String(unsafe.SliceData(d.b), int(n))
 	d.b = d.b[n:]
 	return s
 }
@@ -183,6 +188,7 @@ func decodeSamplesRecord(dst []refSample, rec []byte) ([]refSample, error) {
 	if n == 0 {
 		return dst, d.err
 	}
+	dst = slices.Grow(dst, int(n))
 	baseRef := d.uvarint()
 	baseT := d.varint()
 	for range n {

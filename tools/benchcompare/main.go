@@ -39,6 +39,7 @@ type options struct {
 	restartTargets int
 	restartMinutes int
 	keep           bool
+	realtime       bool
 }
 
 func main() {
@@ -53,6 +54,7 @@ func main() {
 	flag.IntVar(&o.restartTargets, "restart-targets", 2000, "targets for the kill -9 restart comparison (about 500 series each; 0 skips it)")
 	flag.IntVar(&o.restartMinutes, "restart-minutes", 30, "minutes of 15s scrapes pushed before the kill")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
+	flag.BoolVar(&o.realtime, "realtime", false, "push the live load in real time (one scrape every 15s) instead of as fast as possible")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	for _, bin := range []*string{&o.argus, &o.prometheus, &o.promtool} {
