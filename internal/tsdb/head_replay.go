@@ -119,9 +119,9 @@ func (h *Head) loadSeries(ctx context.Context, dir string, st *replayStats) erro
 	toTable := make(chan []*memSeries, 16)
 	toIndex := make(chan []*memSeries, 16)
 	done := make(chan struct{})
-	go func() {
+	go func(in <-chan []*memSeries) {
 		defer close(toIndex)
-		for batch := range toTable {
+		for batch := range in {
 			added := batch[:0]
 			for _, s := range batch {
 				if h.series.add(s) == s {
@@ -130,7 +130,7 @@ func (h *Head) loadSeries(ctx context.Context, dir string, st *replayStats) erro
 			}
 			toIndex <- added
 		}
-	}()
+	}(toTable)
 	go func() {
 		defer close(done)
 		for batch := range toIndex {
@@ -166,12 +166,15 @@ func (h *Head) loadSeries(ctx context.Context, dir string, st *replayStats) erro
 		toTable <- batch
 		return nil
 	}
-	defer func() {
-		if toTable != nil {
+	closed := false
+	stop := func() {
+		if !closed {
+			closed = true
 			close(toTable)
 			<-done
 		}
-	}()
+	}
+	defer stop()
 	if cp != "" {
 		rs, err := wal.Replay(ctx, filepath.Join(dir, cp), 0, h.logger, apply)
 		if err != nil {
@@ -184,9 +187,7 @@ func (h *Head) loadSeries(ctx context.Context, dir string, st *replayStats) erro
 		return fmt.Errorf("series log: %w", err)
 	}
 	st.SeriesLogDamage += len(rs.Corruptions)
-	close(toTable)
-	toTable = nil
-	<-done
+	stop()
 	h.index.finishLoad()
 	return nil
 }
