@@ -10,9 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
-	"slices"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
