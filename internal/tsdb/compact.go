@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
 	upstream "github.com/prometheus/prometheus/tsdb/chunkenc"
 
 	"github.com/argus-mon/argus/internal/tsdb/chunkenc"
@@ -96,6 +97,7 @@ func (db *DB) cutHead(mint, maxt int64) error {
 		vs  []float64
 		xor chunkenc.XORIterator
 		buf []byte
+		sb  labels.ScratchBuilder
 	)
 	collect := func(data []byte, n int) {
 		xor.Reset(data, n)
@@ -129,7 +131,7 @@ func (db *DB) cutHead(mint, maxt int64) error {
 		if n > 0 {
 			collect(buf, n)
 		}
-		w.addSeries(s.lset, ts, vs)
+		w.addSeries(h.symbols.labels(s.syms, &sb), ts, vs)
 	}
 	for _, c := range cursors {
 		if c.err != nil {

@@ -126,11 +126,13 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	db.head = &Head{
 		logger: opts.Logger.With("component", "head"),
 		opts:   &db.opts,
-		series: newSeriesStripes(),
-		index:  newMemIndex(),
+		symbols: newSymbolTable(),
 		minMax: newAtomicMinMax(),
 	}
+	db.head.series = newSeriesStripes(db.head.symbols)
+	db.head.index = newMemIndex(db.head.symbols)
 	db.head.lastFlushWall.Store(time.Now().UnixNano())
+	db.head.chunkCapHint.Store(32)
 	db.retention.Store(int64(opts.Retention))
 	db.maxBytes.Store(opts.MaxBytes)
 	db.metrics = newMetrics(db, opts.Registerer)

@@ -16,8 +16,9 @@ import (
 // head samples live in parts on disk, so a series costs little memory however
 // long the head is.
 type memSeries struct {
-	ref  uint64
-	lset labels.Labels
+	ref uint64
+	// syms are the series' labels as symbol ids of the head's symbolTable.
+	syms string
 
 	mu sync.Mutex
 	// logged is set once the series record is in the series log (under commitMu).
@@ -34,8 +35,8 @@ type memSeries struct {
 	chunkMinT int64
 }
 
-func newMemSeries(ref uint64, lset labels.Labels) *memSeries {
-	return &memSeries{ref: ref, lset: lset, lastT: math.MinInt64}
+func newMemSeries(ref uint64, syms string) *memSeries {
+	return &memSeries{ref: ref, syms: syms, lastT: math.MinInt64}
 }
 
 // seriesStripes is the head's series table: ref → series in a dense,
@@ -43,8 +44,9 @@ func newMemSeries(ref uint64, lset labels.Labels) *memSeries {
 // → series in maps split into stripes so concurrent appenders rarely share a
 // lock.
 type seriesStripes struct {
-	byRef  refTable
-	byHash [stripes]hashStripe
+	symbols *symbolTable
+	byRef   refTable
+	byHash  [stripes]hashStripe
 }
 
 const stripes = 1 << 10
@@ -55,8 +57,8 @@ type hashStripe struct {
 	m map[uint64][]*memSeries
 }
 
-func newSeriesStripes() *seriesStripes {
-	s := &seriesStripes{}
+func newSeriesStripes(symbols *symbolTable) *seriesStripes {
+	s := &seriesStripes{symbols: symbols}
 	for i := range s.byHash {
 		s.byHash[i].m = map[uint64][]*memSeries{}
 	}
@@ -170,7 +172,7 @@ func (s *seriesStripes) getByLabels(hash uint64, lset labels.Labels) *memSeries 
 	st.mu.RLock()
 	defer st.mu.RUnlock()
 	for _, ms := range st.m[hash] {
-		if labels.Equal(ms.lset, lset) {
+		if s.symbols.equal(ms.syms, lset) {
 			return ms
 		}
 	}
@@ -185,26 +187,25 @@ func (s *seriesStripes) getOrCreate(hash uint64, lset labels.Labels, ix *memInde
 	st := &s.byHash[hash&(stripes-1)]
 	st.mu.Lock()
 	for _, ms := range st.m[hash] {
-		if labels.Equal(ms.lset, lset) {
+		if s.symbols.equal(ms.syms, lset) {
 			st.mu.Unlock()
 			return ms, false
 		}
 	}
-	ms = newMemSeries(0, lset)
-	ms.ref = ix.addNew(lset)
+	ms = newMemSeries(0, s.symbols.encode(lset))
+	ms.ref = ix.addNew(ms.syms)
 	st.m[hash] = append(st.m[hash], ms)
 	st.mu.Unlock()
 	s.byRef.set(ms)
 	return ms, true
 }
 
-// add inserts a series with a known ref (replay); it is a no-op returning the
-// existing series if the ref is present.
-func (s *seriesStripes) add(ms *memSeries) *memSeries {
+// add inserts a series with a known ref and the hash of its labels (replay);
+// it is a no-op returning the existing series if the ref is present.
+func (s *seriesStripes) add(ms *memSeries, hash uint64) *memSeries {
 	if !s.byRef.set(ms) {
 		return s.byRef.get(ms.ref)
 	}
-	hash := ms.lset.Hash()
 	st := &s.byHash[hash&(stripes-1)]
 	st.mu.Lock()
 	st.m[hash] = append(st.m[hash], ms)
@@ -212,9 +213,8 @@ func (s *seriesStripes) add(ms *memSeries) *memSeries {
 	return ms
 }
 
-func (s *seriesStripes) remove(ms *memSeries, nextRef uint64) {
+func (s *seriesStripes) remove(ms *memSeries, hash uint64, nextRef uint64) {
 	s.byRef.del(ms, nextRef)
-	hash := ms.lset.Hash()
 	st := &s.byHash[hash&(stripes-1)]
 	st.mu.Lock()
 	list := st.m[hash]
@@ -238,22 +238,23 @@ func (s *seriesStripes) count() int { return int(s.byRef.live.Load()) }
 // postings lists only grow at the end: a reader may keep a list it got under the
 // read lock while writers append; removals build new slices.
 type memIndex struct {
+	symbols  *symbolTable
 	mu       sync.RWMutex
 	lastRef  uint64
 	postings map[string]map[string][]uint64
 	all      []uint64
 }
 
-func newMemIndex() *memIndex {
-	return &memIndex{postings: map[string]map[string][]uint64{}}
+func newMemIndex(symbols *symbolTable) *memIndex {
+	return &memIndex{symbols: symbols, postings: map[string]map[string][]uint64{}}
 }
 
 // addNew assigns the next ref to a new series and indexes it.
-func (ix *memIndex) addNew(lset labels.Labels) uint64 {
+func (ix *memIndex) addNew(syms string) uint64 {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.lastRef++
-	ix.addLocked(ix.lastRef, lset)
+	ix.addLocked(ix.lastRef, syms)
 	return ix.lastRef
 }
 
@@ -273,21 +274,23 @@ func (ix *memIndex) setHighestRef(ref uint64) {
 
 // load indexes series with known refs (replay), in any order; finishLoad must
 // follow before the index is read.
-func (ix *memIndex) load(ref uint64, lset labels.Labels) {
+func (ix *memIndex) load(ref uint64, syms string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.lastRef = max(ix.lastRef, ref)
-	ix.addLocked(ref, lset)
+	ix.addLocked(ref, syms)
 }
 
-func (ix *memIndex) addLocked(ref uint64, lset labels.Labels) {
-	lset.Range(func(l labels.Label) {
-		vals := ix.postings[l.Name]
+// addLocked indexes a series (ix.mu held). The map keys are the interned
+// strings of the symbol table, shared with every other series using them.
+func (ix *memIndex) addLocked(ref uint64, syms string) {
+	ix.symbols.forEach(syms, func(name, value string) {
+		vals := ix.postings[name]
 		if vals == nil {
 			vals = map[string][]uint64{}
-			ix.postings[l.Name] = vals
+			ix.postings[name] = vals
 		}
-		vals[l.Value] = append(vals[l.Value], ref)
+		vals[value] = append(vals[value], ref)
 	})
 	ix.all = append(ix.all, ref)
 }
@@ -305,21 +308,25 @@ func (ix *memIndex) finishLoad() {
 	slices.Sort(ix.all)
 }
 
-// remove deletes a set of series (sorted refs) from the index.
-func (ix *memIndex) remove(dead map[uint64]labels.Labels) {
+// remove deletes series from the index (their symbols must still be held).
+func (ix *memIndex) remove(dead []*memSeries) {
 	if len(dead) == 0 {
 		return
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	refs := make(map[uint64]struct{}, len(dead))
 	touched := map[labels.Label]struct{}{}
-	for _, lset := range dead {
-		lset.Range(func(l labels.Label) { touched[l] = struct{}{} })
+	for _, s := range dead {
+		refs[s.ref] = struct{}{}
+		ix.symbols.forEach(s.syms, func(name, value string) {
+			touched[labels.Label{Name: name, Value: value}] = struct{}{}
+		})
 	}
 	keep := func(l []uint64) []uint64 {
 		out := make([]uint64, 0, len(l))
 		for _, r := range l {
-			if _, ok := dead[r]; !ok {
+			if _, ok := refs[r]; !ok {
 				out = append(out, r)
 			}
 		}

@@ -22,9 +22,10 @@ type Head struct {
 	opts    *Options
 	metrics *metrics
 
-	series *seriesStripes
-	index  *memIndex
-	minMax *atomicMinMax
+	symbols *symbolTable
+	series  *seriesStripes
+	index   *memIndex
+	minMax  *atomicMinMax
 
 	// truncatedBefore is the time below which data has been cut into blocks;
 	// the head serves and accepts only samples at or after it.
@@ -44,6 +45,9 @@ type Head struct {
 	// then) time the next flush.
 	lastFlushWall atomic.Int64
 	lastFlushMaxT atomic.Int64
+	// chunkCapHint is the capacity new open chunks get: a bit more than the
+	// average chunk at the last flush.
+	chunkCapHint atomic.Int32
 	// nextPartSeq numbers head parts; only the flush (under the DB's compactMu)
 	// and load touch it.
 	nextPartSeq uint64
@@ -58,6 +62,7 @@ type Appender struct {
 	samples []pendingSample
 
 	// Scratch space of Commit, kept to avoid allocating per commit.
+	sb        labels.ScratchBuilder
 	recs      []refSample
 	undo      []undoEntry
 	newSeries []refSeries
@@ -139,8 +144,7 @@ func (a *Appender) getOrCreate(lset labels.Labels) (*memSeries, error) {
 	if s := h.series.getByLabels(hash, lset); s != nil {
 		return s, nil
 	}
-	// Copy the labels so the series does not keep the caller's buffers alive.
-	s, created := h.series.getOrCreate(hash, lset.Copy(), h.index)
+	s, created := h.series.getOrCreate(hash, lset, h.index)
 	if created {
 		h.metrics.seriesCreated.Inc()
 	}
@@ -211,7 +215,7 @@ func (a *Appender) Commit() error {
 		s.mu.Lock()
 		if s.removed {
 			s.mu.Unlock()
-			ns, err := a.getOrCreate(s.lset)
+			ns, err := a.getOrCreate(h.symbols.labels(s.syms, &a.sb))
 			if err != nil {
 				continue
 			}
@@ -231,7 +235,7 @@ func (a *Appender) Commit() error {
 			continue
 		}
 		if !s.logged { // logged is only read and written under commitMu.
-			newSeries = append(newSeries, refSeries{ref: s.ref, lset: s.lset})
+			newSeries = append(newSeries, refSeries{ref: s.ref, lset: h.symbols.labels(s.syms, &a.sb)})
 			s.logged = true
 		}
 		accepted = append(accepted, p)
@@ -261,6 +265,9 @@ func (a *Appender) Commit() error {
 		s.mu.Lock()
 		if s.chunk.Len() == 0 {
 			s.chunkMinT = p.t
+			// Size the buffer once for a whole flush interval instead of
+			// growing it by doubling (four or five allocations per series).
+			s.chunk.Reset(make([]byte, 0, h.chunkCapHint.Load()))
 		}
 		s.chunk.Append(p.t, p.v)
 		s.mu.Unlock()

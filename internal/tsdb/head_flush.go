@@ -70,7 +70,7 @@ func (h *Head) flush(dir string) error {
 		return fmt.Errorf("rotate write-ahead log: %w", err)
 	}
 	entries := make([]partEntry, 0, h.series.count())
-	chunks := 0
+	chunks, chunkBytes := 0, 0
 	h.series.forEach(func(s *memSeries) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -83,6 +83,7 @@ func (h *Head) flush(dir string) error {
 			// A fresh appender: the old bytes now belong to the part.
 			s.chunk = chunkenc.XORAppender{}
 			chunks++
+			chunkBytes += len(e.chunk)
 		}
 		entries = append(entries, e)
 	})
@@ -90,6 +91,7 @@ func (h *Head) flush(dir string) error {
 		h.commitMu.Unlock()
 		return h.writePendingParts(dir)
 	}
+	h.chunkCapHint.Store(int32(min(chunkBytes/chunks*5/4+8, 4096)))
 	p := &part{seq: h.nextPartSeq, walSeg: seg, mem: entries, mint: math.MaxInt64, maxt: math.MinInt64}
 	h.nextPartSeq++
 	for _, e := range entries {
@@ -215,8 +217,9 @@ func (h *Head) truncate(dir string, mint int64) error {
 // checkpoint of the series log with the series that remain.
 func (h *Head) gcSeries(dir string, mint int64) error {
 	h.commitMu.Lock()
-	dead := map[uint64]labels.Labels{}
+	var dead []*memSeries
 	var live []refSeries
+	var sb labels.ScratchBuilder
 	h.series.forEach(func(s *memSeries) {
 		s.mu.Lock()
 		// All its samples are older than mint, so they are in blocks already,
@@ -227,15 +230,18 @@ func (h *Head) gcSeries(dir string, mint int64) error {
 		}
 		s.mu.Unlock()
 		if gone {
-			dead[s.ref] = s.lset
-			h.series.remove(s, h.index.highestRef()+1)
+			dead = append(dead, s)
+			h.series.remove(s, h.symbols.labels(s.syms, &sb).Hash(), h.index.highestRef()+1)
 			return
 		}
 		if s.logged {
-			live = append(live, refSeries{ref: s.ref, lset: s.lset})
+			live = append(live, refSeries{ref: s.ref, lset: h.symbols.labels(s.syms, &sb)})
 		}
 	})
 	h.index.remove(dead)
+	for _, s := range dead {
+		h.symbols.release(s.syms)
+	}
 	h.metrics.seriesRemoved.Add(float64(len(dead)))
 	seg, err := h.seriesLog.NextSegment()
 	h.commitMu.Unlock()

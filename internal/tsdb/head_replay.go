@@ -115,17 +115,20 @@ func (h *Head) loadSeries(ctx context.Context, dir string, st *replayStats) erro
 		}
 	}
 	// A pipeline keeps both cores busy: this goroutine reads and decodes
-	// records, one adds series to the series table, another to the index.
-	toTable := make(chan []*memSeries, 16)
+	// records and interns their labels, one adds the series to the series
+	// table, another to the index.
+	toTable := make(chan []hashedSeries, 16)
 	toIndex := make(chan []*memSeries, 16)
 	done := make(chan struct{})
-	go func(in <-chan []*memSeries) {
+	go func(in <-chan []hashedSeries) {
 		defer close(toIndex)
 		for batch := range in {
-			added := batch[:0]
-			for _, s := range batch {
-				if h.series.add(s) == s {
-					added = append(added, s)
+			added := make([]*memSeries, 0, len(batch))
+			for _, hs := range batch {
+				if h.series.add(hs.s, hs.hash) == hs.s {
+					added = append(added, hs.s)
+				} else {
+					h.symbols.release(hs.s.syms)
 				}
 			}
 			toIndex <- added
@@ -135,12 +138,11 @@ func (h *Head) loadSeries(ctx context.Context, dir string, st *replayStats) erro
 		defer close(done)
 		for batch := range toIndex {
 			for _, s := range batch {
-				h.index.load(s.ref, s.lset)
+				h.index.load(s.ref, s.syms)
 			}
 		}
 	}()
 	var sb labels.ScratchBuilder
-	var buf []refSeries
 	apply := func(rec []byte) error {
 		if len(rec) > 0 && rec[0] == recLastRef {
 			if ref, n := binary.Uvarint(rec[1:]); n > 0 {
@@ -152,16 +154,15 @@ func (h *Head) loadSeries(ctx context.Context, dir string, st *replayStats) erro
 			st.BadRecords++
 			return nil
 		}
-		var err error
-		buf, err = decodeSeriesRecord(buf[:0], rec[1:], &sb)
+		var batch []hashedSeries
+		err := forEachSeriesInRecord(rec[1:], &sb, func(ref uint64, lset labels.Labels) {
+			s := newMemSeries(ref, h.symbols.encode(lset))
+			s.logged = true
+			batch = append(batch, hashedSeries{s: s, hash: lset.Hash()})
+		})
 		if err != nil {
 			st.BadRecords++
 			h.logger.Warn("Skipping malformed series record", "err", err)
-		}
-		batch := make([]*memSeries, len(buf))
-		for i, rs := range buf {
-			batch[i] = newMemSeries(rs.ref, rs.lset)
-			batch[i].logged = true
 		}
 		toTable <- batch
 		return nil
@@ -190,6 +191,12 @@ func (h *Head) loadSeries(ctx context.Context, dir string, st *replayStats) erro
 	stop()
 	h.index.finishLoad()
 	return nil
+}
+
+// hashedSeries is a replayed series with the hash of its labels.
+type hashedSeries struct {
+	s    *memSeries
+	hash uint64
 }
 
 // loadParts opens the head parts, restores each series' newest sample from

@@ -225,6 +225,7 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 		}
 	}
 	l := &seriesList{series: make([]querySeries, 0, len(refs))}
+	var sb labels.ScratchBuilder
 	for i, ref := range refs {
 		if i%1024 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -233,7 +234,7 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 		if s == nil {
 			continue // Removed since the postings were read.
 		}
-		qs := querySeries{lset: s.lset, mint: mint, maxt: maxt}
+		qs := querySeries{mint: mint, maxt: maxt}
 		for _, c := range cursors {
 			e, ok := c.seek(ref)
 			if !ok || e.n == 0 || !overlaps(e.minT, e.lastT, mint, maxt) {
@@ -252,6 +253,8 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 		}
 		s.mu.Unlock()
 		if len(qs.chunks) > 0 {
+			// Labels are built only for series with samples in range.
+			qs.lset = h.symbols.labels(s.syms, &sb)
 			l.series = append(l.series, qs)
 		}
 	}

@@ -144,16 +144,27 @@ func (d *recDecoder) u64() uint64 {
 
 // decodeSeriesRecord appends the series of rec (without its type byte) to dst.
 func decodeSeriesRecord(dst []refSeries, rec []byte, b *labels.ScratchBuilder) ([]refSeries, error) {
+	err := forEachSeriesInRecord(rec, b, func(ref uint64, lset labels.Labels) {
+		dst = append(dst, refSeries{ref: ref, lset: lset.Copy()})
+	})
+	return dst, err
+}
+
+// forEachSeriesInRecord calls fn with each series of rec (without its type
+// byte). lset is only valid during fn: it reuses b's buffer, so replay builds no
+// label strings it does not keep.
+func forEachSeriesInRecord(rec []byte, b *labels.ScratchBuilder, fn func(ref uint64, lset labels.Labels)) error {
 	d := recDecoder{b: rec}
 	n := d.uvarint()
 	if n > uint64(len(rec)) {
-		return dst, fmt.Errorf("%w: %d series in %d bytes", errBadRecord, n, len(rec))
+		return fmt.Errorf("%w: %d series in %d bytes", errBadRecord, n, len(rec))
 	}
+	var lset labels.Labels
 	for range n {
 		ref := d.uvarint()
 		nl := d.uvarint()
 		if nl > maxLabelsPerSeries || nl > uint64(len(d.b)) {
-			return dst, fmt.Errorf("%w: %d labels", errBadRecord, nl)
+			return fmt.Errorf("%w: %d labels", errBadRecord, nl)
 		}
 		b.Reset()
 		for range nl {
@@ -162,19 +173,19 @@ func decodeSeriesRecord(dst []refSeries, rec []byte, b *labels.ScratchBuilder) (
 			b.Add(name, value)
 		}
 		if d.err != nil {
-			return dst, d.err
+			return d.err
 		}
 		b.Sort()
-		lset := b.Labels()
+		b.Overwrite(&lset)
 		if _, dup := lset.HasDuplicateLabelNames(); dup || lset.IsEmpty() || ref == 0 {
-			return dst, fmt.Errorf("%w: invalid series %d %s", errBadRecord, ref, lset)
+			return fmt.Errorf("%w: invalid series %d %s", errBadRecord, ref, lset)
 		}
-		dst = append(dst, refSeries{ref: ref, lset: lset})
+		fn(ref, lset)
 	}
 	if len(d.b) != 0 {
-		return dst, fmt.Errorf("%w: %d trailing bytes", errBadRecord, len(d.b))
+		return fmt.Errorf("%w: %d trailing bytes", errBadRecord, len(d.b))
 	}
-	return dst, d.err
+	return d.err
 }
 
 // decodeSamplesRecord appends the samples of rec (without its type byte) to dst.
