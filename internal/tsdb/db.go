@@ -124,10 +124,10 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		}
 	}()
 	db.head = &Head{
-		logger: opts.Logger.With("component", "head"),
-		opts:   &db.opts,
+		logger:  opts.Logger.With("component", "head"),
+		opts:    &db.opts,
 		symbols: newSymbolTable(),
-		minMax: newAtomicMinMax(),
+		minMax:  newAtomicMinMax(),
 	}
 	db.head.series = newSeriesStripes(db.head.symbols)
 	db.head.index = newMemIndex(db.head.symbols)
