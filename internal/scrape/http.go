@@ -1,0 +1,110 @@
+package scrape
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/argus-mon/argus/internal/config"
+)
+
+// errBodySizeLimit fails a scrape whose body exceeds body_size_limit.
+var errBodySizeLimit = errors.New("body size limit exceeded")
+
+// userAgent is sent with every scrape.
+const userAgent = "argus"
+
+// httpScraper fetches a target's exposition over HTTP.
+type httpScraper struct {
+	client         *http.Client
+	url            string
+	accept         string
+	acceptEncoding string
+	timeout        time.Duration
+	bodySizeLimit  int64
+
+	gzipr *gzip.Reader
+	buf   *bytes.Buffer
+}
+
+// scrape performs one GET and returns the (decompressed) body and its
+// content type. The body is valid until the next call.
+func (s *httpScraper) scrape(ctx context.Context) ([]byte, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	req.Header.Set("Accept", s.accept)
+	req.Header.Set("Accept-Encoding", s.acceptEncoding)
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.FormatFloat(s.timeout.Seconds(), 'f', -1, 64))
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	defer func() {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+	}()
+	if resp.StatusCode != http.StatusOK {
+		return nil, "", fmt.Errorf("server returned HTTP status %s", resp.Status)
+	}
+	if s.buf == nil {
+		s.buf = &bytes.Buffer{}
+	}
+	s.buf.Reset()
+	limit := s.bodySizeLimit
+	if limit <= 0 {
+		limit = 1<<63 - 2 // No limit; one more byte must still fit in an int64.
+	}
+	var body io.Reader = resp.Body
+	if resp.Header.Get("Content-Encoding") == "gzip" {
+		if s.gzipr == nil {
+			s.gzipr, err = gzip.NewReader(resp.Body)
+		} else {
+			err = s.gzipr.Reset(resp.Body)
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("gzip: %w", err)
+		}
+		body = s.gzipr
+	}
+	n, err := io.Copy(s.buf, io.LimitReader(body, limit+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("read body: %w", err)
+	}
+	if n > limit {
+		return nil, "", fmt.Errorf("%w (limit %d bytes)", errBodySizeLimit, limit)
+	}
+	return s.buf.Bytes(), resp.Header.Get("Content-Type"), nil
+}
+
+// acceptHeader builds the Accept header from the scrape protocols, with
+// decreasing weights, as Prometheus does.
+func acceptHeader(ps []config.ScrapeProtocol, escaping model.EscapingScheme) string {
+	var vals []string
+	weight := 7
+	for _, p := range ps {
+		v := p.MediaType()
+		if v == "" {
+			continue
+		}
+		if p == config.PrometheusText1_0_0 || p == config.OpenMetricsText1_0_0 || p == config.OpenMetricsText2_0_0 {
+			v += ";" + model.EscapingKey + "=" + escaping.String()
+		}
+		vals = append(vals, fmt.Sprintf("%s;q=0.%d", v, weight))
+		weight--
+	}
+	vals = append(vals, fmt.Sprintf("*/*;q=0.%d", weight))
+	return strings.Join(vals, ",")
+}
+

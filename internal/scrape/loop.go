@@ -1,0 +1,494 @@
+package scrape
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/relabel"
+	"github.com/prometheus/prometheus/model/textparse"
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/prometheus/prometheus/storage"
+)
+
+// Appender is what scraping needs from the storage: the upstream appender
+// contract restricted to float samples. Append must not keep ls beyond the
+// call unless it copies it; errors storage.ErrOutOfOrderSample,
+// storage.ErrDuplicateSampleForTimestamp and storage.ErrOutOfBounds reject one
+// sample, any other error fails the scrape.
+type Appender interface {
+	Append(ref uint64, ls labels.Labels, t int64, v float64) (uint64, error)
+	Commit() error
+	Rollback() error
+}
+
+// Errors that fail a whole scrape, as in Prometheus.
+var (
+	errSampleLimit = errors.New("sample limit exceeded")
+	errLabelLimit  = errors.New("label limit exceeded")
+)
+
+// scrapeTimestampTolerance is how far a scrape may start from its scheduled
+// time and still be stored at the scheduled time: regular timestamps compress
+// to almost nothing (Prometheus uses the same 2ms).
+const scrapeTimestampTolerance = 2 * time.Millisecond
+
+// Names of the report series written for every scrape.
+const (
+	metricUp              = "up"
+	metricDuration        = "scrape_duration_seconds"
+	metricSamplesScraped  = "scrape_samples_scraped"
+	metricSamplesPostRelb = "scrape_samples_post_metric_relabeling"
+	metricSeriesAdded     = "scrape_series_added"
+)
+
+var reportMetrics = [...]string{metricUp, metricDuration, metricSamplesScraped, metricSamplesPostRelb, metricSeriesAdded}
+
+// loopConfig is what a loop needs from its job's config.
+type loopConfig struct {
+	interval, timeout        time.Duration
+	honorLabels              bool
+	honorTimestamps          bool
+	trackTimestampsStaleness bool
+	sampleLimit              int
+	labelLimit               int
+	labelNameLengthLimit     int
+	labelValueLengthLimit    int
+	metricRelabel            []*relabel.Config
+	fallbackContentType      string
+	validation               model.ValidationScheme
+}
+
+// scraper fetches one exposition; the body is valid until the next call.
+type scraper interface {
+	scrape(ctx context.Context) (body []byte, contentType string, err error)
+}
+
+// loop scrapes one target until stopped.
+type loop struct {
+	target      *Target
+	cfg         loopConfig
+	scraper     scraper
+	newAppender func() Appender
+	logger      *slog.Logger
+	metrics     *metrics
+	offset      time.Duration
+	// forcedErr fails every scrape while set (target_limit exceeded).
+	forcedErr func() error
+	// parent is cancelled when argus shuts down: no staleness markers then.
+	parent context.Context
+
+	cache       *cache
+	reportRefs  [len(reportMetrics)]uint64
+	targetLabel labels.Labels // public labels, for report series
+	lb          *labels.Builder
+	cur         []*cacheEntry
+	curTracked  []bool
+	noStaleness atomic.Bool
+
+	cancel  context.CancelFunc
+	stopped chan struct{}
+	// running is the pool's group of loop goroutines, which outlive stop
+	// while they wait to write end-of-run staleness markers.
+	running *sync.WaitGroup
+}
+
+// start runs the loop in a goroutine until stop.
+func (l *loop) start() {
+	ctx, cancel := context.WithCancel(l.parent)
+	l.cancel = cancel
+	l.stopped = make(chan struct{})
+	l.running.Add(1)
+	go func() {
+		defer l.running.Done()
+		l.run(ctx)
+	}()
+}
+
+// stop ends the loop and waits for it. With staleness the loop, unless argus
+// is shutting down, still writes staleness markers for its series about two
+// intervals later (after stop has returned), as Prometheus does, in case the
+// target comes back meanwhile.
+func (l *loop) stop(staleness bool) {
+	if !staleness {
+		l.noStaleness.Store(true)
+	}
+	l.cancel()
+	<-l.stopped
+}
+
+func (l *loop) run(ctx context.Context) {
+	iv := l.cfg.interval
+	// Wait for this target's slot in the interval, so targets spread over it
+	// and a target keeps its phase across restarts.
+	now := time.Now()
+	wait := (l.offset - time.Duration(now.UnixNano())%iv + iv) % iv
+	select {
+	case <-ctx.Done():
+		close(l.stopped)
+		return
+	case <-time.After(wait):
+	}
+	ticker := time.NewTicker(iv)
+	defer ticker.Stop()
+	var last time.Time
+	for {
+		start := time.Now()
+		appendTime := start
+		if !last.IsZero() {
+			// Store regular timestamps when the scrape started close to its
+			// schedule.
+			if d := start.Sub(last.Add(iv)); d > -scrapeTimestampTolerance && d < scrapeTimestampTolerance {
+				appendTime = last.Add(iv)
+			}
+		}
+		l.scrapeAndReport(ctx, start, appendTime)
+		last = appendTime
+		select {
+		case <-ctx.Done():
+			close(l.stopped)
+			if !l.noStaleness.Load() {
+				l.endOfRunStaleness(ticker, iv)
+			}
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// scrapeAndReport does one scrape and writes its samples, staleness markers
+// and report series in one commit.
+func (l *loop) scrapeAndReport(ctx context.Context, start, appendTime time.Time) {
+	sctx, cancel := context.WithTimeout(ctx, l.cfg.timeout)
+	var body []byte
+	var contentType string
+	scrapeErr := l.forcedError()
+	if scrapeErr == nil {
+		body, contentType, scrapeErr = l.scraper.scrape(sctx)
+	}
+	cancel()
+	dur := time.Since(start)
+	if ctx.Err() != nil && scrapeErr != nil {
+		return // Stopped during the scrape: nothing to record.
+	}
+	ts := appendTime.UnixMilli()
+	app := l.newAppender()
+	var res appendResult
+	var err error
+	if scrapeErr == nil {
+		res, err = l.append(app, body, contentType, ts)
+		if err != nil {
+			app.Rollback()
+			app = l.newAppender()
+		}
+	} else {
+		err = scrapeErr
+	}
+	if err != nil {
+		// A failed scrape makes every series of the last one stale.
+		if _, aerr := l.append(app, nil, "", ts); aerr != nil {
+			l.logger.Warn("Writing staleness markers failed", "err", aerr)
+		}
+		l.metrics.scrapeFailures.Inc()
+	}
+	if rerr := l.report(app, ts, dur, res, err); rerr != nil {
+		l.logger.Warn("Writing report series failed", "err", rerr)
+	}
+	if cerr := app.Commit(); cerr != nil {
+		l.logger.Warn("Committing a scrape failed", "err", cerr)
+	}
+	l.target.report(start, dur, err)
+	l.metrics.scrapes.Inc()
+	if err != nil {
+		l.logger.Debug("Scrape failed", "target", l.target.URL().String(), "err", err)
+	}
+}
+
+func (l *loop) forcedError() error {
+	if l.forcedErr == nil {
+		return nil
+	}
+	return l.forcedErr()
+}
+
+type appendResult struct {
+	scraped, added, seriesAdded int
+}
+
+// append parses an exposition and appends its samples, then staleness
+// markers for series of the previous scrape that are gone. An empty body
+// appends nothing but the staleness markers.
+func (l *loop) append(app Appender, body []byte, contentType string, ts int64) (appendResult, error) {
+	var res appendResult
+	c := l.cache
+	c.begin()
+	l.cur, l.curTracked = l.cur[:0], l.curTracked[:0]
+	if len(body) > 0 {
+		if err := l.appendBody(app, body, contentType, ts, &res); err != nil {
+			return res, err
+		}
+	}
+	c.track(l.cur, l.curTracked)
+	var err error
+	stale := math.Float64frombits(value.StaleNaN)
+	c.staleSince(func(e *cacheEntry) {
+		if err != nil {
+			return
+		}
+		_, aerr := app.Append(e.ref, e.lset, ts, stale)
+		if aerr != nil && !isSampleError(aerr) {
+			err = aerr
+		}
+	})
+	c.end()
+	return res, err
+}
+
+func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int64, res *appendResult) error {
+	p, err := textparse.New(body, contentType, nil, textparse.ParserOptions{FallbackContentType: l.cfg.fallbackContentType})
+	if p == nil {
+		if err == nil {
+			err = fmt.Errorf("unsupported content type %q", contentType)
+		}
+		return fmt.Errorf("cannot parse scrape: %w", err)
+	}
+	var lset labels.Labels
+	c := l.cache
+	meta := map[string]Metadata{}
+	for {
+		e, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("parse: %w", err)
+		}
+		switch e {
+		case textparse.EntryType:
+			name, typ := p.Type()
+			m := meta[string(name)]
+			m.Type = typ
+			meta[string(name)] = m
+			continue
+		case textparse.EntryHelp:
+			name, help := p.Help()
+			m := meta[string(name)]
+			m.Help = string(help)
+			meta[string(name)] = m
+			continue
+		case textparse.EntryUnit:
+			name, unit := p.Unit()
+			m := meta[string(name)]
+			m.Unit = string(unit)
+			meta[string(name)] = m
+			continue
+		case textparse.EntryHistogram:
+			// Native histograms are not stored yet; text formats without them
+			// are what argus asks for.
+			continue
+		case textparse.EntrySeries:
+		default:
+			continue
+		}
+		met, tp, v := p.Series()
+		if !l.cfg.honorTimestamps {
+			tp = nil
+		}
+		t := ts
+		if tp != nil {
+			t = *tp
+		}
+		res.scraped++
+		ce, ok := c.get(met)
+		if !ok {
+			p.Labels(&lset)
+			ce = &cacheEntry{}
+			final := l.mutate(lset)
+			if final.IsEmpty() {
+				ce.dropped = true
+			} else {
+				if err := l.checkLabels(final); err != nil {
+					return err
+				}
+				ce.lset = final
+			}
+			c.add(met, ce)
+		}
+		if ce.dropped {
+			ce.seen = c.iter
+			continue
+		}
+		res.added++
+		if l.cfg.sampleLimit > 0 && res.added > l.cfg.sampleLimit {
+			return fmt.Errorf("%w (limit %d)", errSampleLimit, l.cfg.sampleLimit)
+		}
+		isNew := ce.ref == 0
+		ref, err := app.Append(ce.ref, ce.lset, t, v)
+		if err != nil {
+			if isSampleError(err) {
+				l.metrics.countSampleError(err)
+				continue
+			}
+			return fmt.Errorf("append: %w", err)
+		}
+		if isNew {
+			res.seriesAdded++
+		}
+		ce.ref = ref
+		l.cur = append(l.cur, ce)
+		l.curTracked = append(l.curTracked, tp == nil || l.cfg.trackTimestampsStaleness)
+	}
+	if len(meta) > 0 {
+		l.target.mu.Lock()
+		l.target.metadata = meta
+		l.target.mu.Unlock()
+	}
+	return nil
+}
+
+func isSampleError(err error) bool {
+	return errors.Is(err, storage.ErrOutOfOrderSample) || errors.Is(err, storage.ErrDuplicateSampleForTimestamp) ||
+		errors.Is(err, storage.ErrOutOfBounds)
+}
+
+// mutate applies the target's labels (honor_labels) and
+// metric_relabel_configs to a scraped label set; empty means dropped.
+func (l *loop) mutate(scraped labels.Labels) labels.Labels {
+	lb := l.lb
+	lb.Reset(scraped)
+	if l.cfg.honorLabels {
+		l.targetLabel.Range(func(t labels.Label) {
+			if !scraped.Has(t.Name) {
+				lb.Set(t.Name, t.Value)
+			}
+		})
+	} else {
+		var conflicts []labels.Label
+		l.targetLabel.Range(func(t labels.Label) {
+			if v := scraped.Get(t.Name); v != "" {
+				conflicts = append(conflicts, labels.Label{Name: t.Name, Value: v})
+			}
+			lb.Set(t.Name, t.Value)
+		})
+		// A scraped label that clashes with a target label is kept as
+		// exported_<name> (exported_exported_<name> if that clashes too).
+		for _, c := range conflicts {
+			name := c.Name
+			for {
+				name = model.ExportedLabelPrefix + name
+				if lb.Get(name) == "" {
+					lb.Set(name, c.Value)
+					break
+				}
+			}
+		}
+	}
+	if !relabel.ProcessBuilder(lb, l.cfg.metricRelabel...) {
+		return labels.EmptyLabels()
+	}
+	return lb.Labels()
+}
+
+// checkLabels applies label_limit, the name and value length limits and name
+// validation; a violation fails the scrape, as in Prometheus.
+func (l *loop) checkLabels(lset labels.Labels) error {
+	if n := lset.Len(); l.cfg.labelLimit > 0 && n > l.cfg.labelLimit {
+		return fmt.Errorf("%w: %s has %d labels (label_limit %d)", errLabelLimit, lset.Get(labels.MetricName), n, l.cfg.labelLimit)
+	}
+	var err error
+	lset.Range(func(lb labels.Label) {
+		switch {
+		case err != nil:
+		case l.cfg.labelNameLengthLimit > 0 && len(lb.Name) > l.cfg.labelNameLengthLimit:
+			err = fmt.Errorf("%w: label name %q of %s is longer than %d bytes", errLabelLimit, lb.Name, lset.Get(labels.MetricName), l.cfg.labelNameLengthLimit)
+		case l.cfg.labelValueLengthLimit > 0 && len(lb.Value) > l.cfg.labelValueLengthLimit:
+			err = fmt.Errorf("%w: value of label %q of %s is longer than %d bytes", errLabelLimit, lb.Name, lset.Get(labels.MetricName), l.cfg.labelValueLengthLimit)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if !lset.IsValid(l.cfg.validation) {
+		return fmt.Errorf("invalid metric name or label names: %s", lset)
+	}
+	if name, dup := lset.HasDuplicateLabelNames(); dup {
+		return fmt.Errorf("label %q repeated in %s", name, lset)
+	}
+	return nil
+}
+
+// report writes the report series of a scrape.
+func (l *loop) report(app Appender, ts int64, dur time.Duration, res appendResult, scrapeErr error) error {
+	up := 1.0
+	if scrapeErr != nil {
+		up = 0
+	}
+	vals := [len(reportMetrics)]float64{up, dur.Seconds(), float64(res.scraped), float64(res.added), float64(res.seriesAdded)}
+	return l.appendReport(app, ts, vals[:])
+}
+
+// appendReport appends one value per report series.
+func (l *loop) appendReport(app Appender, ts int64, vals []float64) error {
+	for i, name := range reportMetrics {
+		lb := l.lb
+		lb.Reset(l.targetLabel)
+		lb.Set(labels.MetricName, name)
+		ref, err := app.Append(l.reportRefs[i], lb.Labels(), ts, vals[i])
+		if err != nil && !isSampleError(err) {
+			return err
+		}
+		l.reportRefs[i] = ref
+	}
+	return nil
+}
+
+// endOfRunStaleness writes staleness markers for every series of the last
+// scrape at the time the next scrape would have been, after waiting one more
+// interval and a tenth in case the target reappears (its new loop's samples
+// then make these markers out of order, and they are dropped), as Prometheus
+// does. Nothing is written when argus shuts down.
+func (l *loop) endOfRunStaleness(ticker *time.Ticker, iv time.Duration) {
+	var staleTime time.Time
+	select {
+	case <-l.parent.Done():
+		return
+	case staleTime = <-ticker.C:
+	}
+	select {
+	case <-l.parent.Done():
+		return
+	case <-ticker.C:
+	}
+	select {
+	case <-l.parent.Done():
+		return
+	case <-time.After(iv / 10):
+	}
+	if l.noStaleness.Load() {
+		return
+	}
+	ts := staleTime.UnixMilli()
+	app := l.newAppender()
+	if _, err := l.append(app, nil, "", ts); err != nil {
+		l.logger.Warn("Writing end-of-run staleness markers failed", "err", err)
+	}
+	stale := math.Float64frombits(value.StaleNaN)
+	vals := make([]float64, len(reportMetrics))
+	for i := range vals {
+		vals[i] = stale
+	}
+	if err := l.appendReport(app, ts, vals); err != nil {
+		l.logger.Warn("Writing end-of-run staleness markers failed", "err", err)
+	}
+	if err := app.Commit(); err != nil {
+		l.logger.Warn("Committing end-of-run staleness markers failed", "err", err)
+	}
+}

@@ -1,0 +1,471 @@
+package scrape
+
+import (
+	"context"
+	"log/slog"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
+	upstream "github.com/prometheus/prometheus/tsdb/chunkenc"
+	"go.uber.org/goleak"
+
+	"github.com/argus-mon/argus/internal/config"
+	"github.com/argus-mon/argus/internal/discovery"
+	"github.com/argus-mon/argus/internal/tsdb"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// env is a manager scraping into a real storage.
+type env struct {
+	t      *testing.T
+	db     *tsdb.DB
+	mgr    *Manager
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	db, err := tsdb.Open(context.Background(), t.TempDir(), tsdb.Options{FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr := NewManager(Options{
+		NewAppender: func() Appender { return db.Appender() },
+		Discovery:   discovery.Options{Poll: 20 * time.Millisecond},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &env{t: t, db: db, mgr: mgr, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		mgr.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		e.cancel()
+		<-e.done
+		db.Close()
+	})
+	return e
+}
+
+// jobs parses scrape_configs YAML (global defaults applied) into jobs.
+func jobs(t *testing.T, yml string) []*config.Scrape {
+	t.Helper()
+	c, err := config.Parse([]byte(yml), "test.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.ScrapeConfigs
+}
+
+func (e *env) apply(yml string) {
+	e.t.Helper()
+	if err := e.mgr.ApplyConfig(jobs(e.t, yml)); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+type sample struct {
+	t int64
+	v float64
+}
+
+// series returns every stored series matching the selector parts as labels
+// string → samples.
+func (e *env) series(ms ...*labels.Matcher) map[string][]sample {
+	e.t.Helper()
+	q, err := e.db.Querier(math.MinInt64, math.MaxInt64)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer q.Close()
+	if len(ms) == 0 {
+		ms = []*labels.Matcher{labels.MustNewMatcher(labels.MatchRegexp, "__name__", ".+")}
+	}
+	out := map[string][]sample{}
+	ss := q.Select(context.Background(), true, nil, ms...)
+	for ss.Next() {
+		it := ss.At().Iterator(nil)
+		for it.Next() == upstream.ValFloat {
+			t, v := it.At()
+			out[ss.At().Labels().String()] = append(out[ss.At().Labels().String()], sample{t, v})
+		}
+	}
+	if err := ss.Err(); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+func eq(name, value string) *labels.Matcher { return labels.MustNewMatcher(labels.MatchEqual, name, value) }
+
+// waitFor polls cond until it holds or the test times out.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// exporter is a real HTTP target whose exposition the test can change.
+type exporter struct {
+	*httptest.Server
+	mu       sync.Mutex
+	body     string
+	ctype    string
+	status   int
+	delay    time.Duration
+	requests atomic.Int64
+	lastReq  atomic.Pointer[http.Request]
+}
+
+func newExporter(t *testing.T, body string) *exporter {
+	x := &exporter{body: body, ctype: "text/plain; version=0.0.4", status: 200}
+	x.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x.requests.Add(1)
+		x.lastReq.Store(r)
+		x.mu.Lock()
+		body, ctype, status, delay := x.body, x.ctype, x.status, x.delay
+		x.mu.Unlock()
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.Header().Set("Content-Type", ctype)
+		w.WriteHeader(status)
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(x.Close)
+	return x
+}
+
+func (x *exporter) set(body string) {
+	x.mu.Lock()
+	x.body = body
+	x.mu.Unlock()
+}
+
+func (x *exporter) addr() string { return strings.TrimPrefix(x.URL, "http://") }
+
+func isStale(v float64) bool { return value.IsStaleNaN(v) }
+
+func last(s []sample) sample {
+	if len(s) == 0 {
+		return sample{v: math.NaN()}
+	}
+	return s[len(s)-1]
+}
+
+func TestScrapeTargetAndReportSeries(t *testing.T) {
+	x := newExporter(t, "# HELP temp Temperature.\n# TYPE temp gauge\ntemp{room=\"a\"} 21.5\ntemp{room=\"b\"} 19\nevents_total 7\n")
+	e := newEnv(t)
+	e.apply(fmt.Sprintf(`
+scrape_configs:
+  - job_name: web
+    scrape_interval: 100ms
+    scrape_timeout: 90ms
+    params: {format: [text]}
+    static_configs:
+      - targets: [%q]
+        labels: {env: test}
+`, x.addr()))
+	waitFor(t, "three scrapes", func() bool { return len(e.series(eq("__name__", "up"))[fmt.Sprintf(`{__name__="up", env="test", instance=%q, job="web"}`, x.addr())]) >= 3 })
+	got := e.series(eq("__name__", "temp"))
+	key := fmt.Sprintf(`{__name__="temp", env="test", instance=%q, job="web", room="a"}`, x.addr())
+	if s := got[key]; len(s) < 3 || last(s).v != 21.5 {
+		t.Fatalf("temp room a: %v (all: %v)", s, got)
+	}
+	up := e.series(eq("__name__", "up"))
+	for _, s := range up {
+		if last(s).v != 1 {
+			t.Fatalf("up = %v", s)
+		}
+	}
+	scraped := e.series(eq("__name__", "scrape_samples_scraped"))
+	for _, s := range scraped {
+		if last(s).v != 3 {
+			t.Fatalf("scrape_samples_scraped = %v", s)
+		}
+	}
+	added := e.series(eq("__name__", "scrape_series_added"))
+	for _, s := range added {
+		if s[0].v != 3 || last(s).v != 0 {
+			t.Fatalf("scrape_series_added = %v, want 3 then 0", s)
+		}
+	}
+	// Timestamps are a scrape interval apart (aligned to the schedule).
+	s := got[key]
+	if d := s[len(s)-1].t - s[len(s)-2].t; d < 90 || d > 110 {
+		t.Fatalf("samples %d ms apart", d)
+	}
+	r := x.lastReq.Load()
+	if r.URL.Query().Get("format") != "text" || !strings.Contains(r.Header.Get("Accept"), "application/openmetrics-text") ||
+		r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds") != "0.09" {
+		t.Fatalf("request %s %v", r.URL, r.Header)
+	}
+	tg := e.mgr.Targets()
+	if len(tg) != 1 || len(tg[0].Active) != 1 || tg[0].Active[0].State().Health != HealthGood {
+		t.Fatalf("targets %+v", tg)
+	}
+	if md := tg[0].Active[0].Metadata()["temp"]; md.Type != "gauge" || md.Help != "Temperature." {
+		t.Fatalf("metadata %+v", md)
+	}
+}
+
+func TestStalenessWhenSeriesVanish(t *testing.T) {
+	x := newExporter(t, "a 1\nb 2\n")
+	e := newEnv(t)
+	e.apply(fmt.Sprintf("scrape_configs:\n  - job_name: j\n    scrape_interval: 100ms\n    static_configs: [{targets: [%q]}]\n", x.addr()))
+	waitFor(t, "b scraped twice", func() bool { return len(e.series(eq("__name__", "b"))) == 1 && len(firstOf(e.series(eq("__name__", "b")))) >= 2 })
+	x.set("a 1\n")
+	waitFor(t, "b marked stale", func() bool { return isStale(last(firstOf(e.series(eq("__name__", "b")))).v) })
+	// a goes on.
+	n := len(firstOf(e.series(eq("__name__", "a"))))
+	waitFor(t, "a scraped again", func() bool { return len(firstOf(e.series(eq("__name__", "a")))) > n })
+	if isStale(last(firstOf(e.series(eq("__name__", "a")))).v) {
+		t.Fatal("a marked stale")
+	}
+}
+
+func firstOf(m map[string][]sample) []sample {
+	for _, s := range m {
+		return s
+	}
+	return nil
+}
+
+func TestTargetDownMarksSeriesStale(t *testing.T) {
+	x := newExporter(t, "a 1\n")
+	e := newEnv(t)
+	e.apply(fmt.Sprintf("scrape_configs:\n  - job_name: j\n    scrape_interval: 100ms\n    static_configs: [{targets: [%q]}]\n", x.addr()))
+	waitFor(t, "a scraped", func() bool { return len(firstOf(e.series(eq("__name__", "a")))) >= 1 })
+	x.mu.Lock()
+	x.status = 500
+	x.mu.Unlock()
+	waitFor(t, "up 0", func() bool { return last(firstOf(e.series(eq("__name__", "up")))).v == 0 })
+	waitFor(t, "a stale", func() bool { return isStale(last(firstOf(e.series(eq("__name__", "a")))).v) })
+	st := e.mgr.Targets()[0].Active[0].State()
+	if st.Health != HealthBad || !strings.Contains(st.LastError, "500") {
+		t.Fatalf("state %+v", st)
+	}
+}
+
+func TestFileSDChangesAtRuntime(t *testing.T) {
+	a := newExporter(t, "m{from=\"a\"} 1\n")
+	b := newExporter(t, "m{from=\"b\"} 2\n")
+	dir := t.TempDir()
+	sd := filepath.Join(dir, "targets.json")
+	writeSD := func(addr string) {
+		tmp := sd + ".tmp"
+		os.WriteFile(tmp, []byte(fmt.Sprintf(`[{"targets": [%q], "labels": {"team": "x"}}]`, addr)), 0o644)
+		os.Rename(tmp, sd)
+	}
+	writeSD(a.addr())
+	e := newEnv(t)
+	e.apply(fmt.Sprintf("scrape_configs:\n  - job_name: j\n    scrape_interval: 100ms\n    file_sd_configs: [{files: [%q]}]\n", filepath.Join(dir, "*.json")))
+	waitFor(t, "a scraped", func() bool { return len(e.series(eq("from", "a"))) == 1 })
+	if got := e.series(eq("from", "a")); !strings.Contains(keys(got), `team="x"`) {
+		t.Fatalf("file_sd labels missing: %v", got)
+	}
+	writeSD(b.addr())
+	waitFor(t, "b scraped", func() bool { return len(e.series(eq("from", "b"))) == 1 })
+	// a's loop stopped; two intervals later its series are stale.
+	waitFor(t, "a stale", func() bool { return isStale(last(firstOf(e.series(eq("from", "a")))).v) })
+	upA := e.series(eq("__name__", "up"), eq("instance", a.addr()))
+	if !isStale(last(firstOf(upA)).v) {
+		t.Fatalf("up of the removed target not stale: %v", upA)
+	}
+}
+
+func keys(m map[string][]sample) string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return strings.Join(ks, " ")
+}
+
+func TestReloadAddsAndRemovesJobs(t *testing.T) {
+	x := newExporter(t, "m 1\n")
+	e := newEnv(t)
+	job := func(name string) string {
+		return fmt.Sprintf("  - job_name: %s\n    scrape_interval: 100ms\n    static_configs: [{targets: [%q]}]\n", name, x.addr())
+	}
+	e.apply("scrape_configs:\n" + job("a") + job("b"))
+	waitFor(t, "a and b scraped", func() bool { return len(e.series(eq("__name__", "m"))) == 2 })
+	e.apply("scrape_configs:\n" + job("b") + job("c"))
+	waitFor(t, "c scraped", func() bool { return len(e.series(eq("job", "c"), eq("__name__", "m"))) == 1 })
+	waitFor(t, "a stale", func() bool { return isStale(last(firstOf(e.series(eq("job", "a"), eq("__name__", "m")))).v) })
+	n := len(firstOf(e.series(eq("job", "b"), eq("__name__", "m"))))
+	waitFor(t, "b still scraped", func() bool { return len(firstOf(e.series(eq("job", "b"), eq("__name__", "m")))) > n+2 })
+	if s := firstOf(e.series(eq("job", "b"), eq("__name__", "m"))); isStale(last(s).v) {
+		t.Fatal("unchanged job b got a staleness marker")
+	}
+	if got := len(e.mgr.Targets()); got != 2 {
+		t.Fatalf("%d jobs", got)
+	}
+}
+
+func TestShutdownWritesNoStaleness(t *testing.T) {
+	x := newExporter(t, "m 1\n")
+	e := newEnv(t)
+	e.apply(fmt.Sprintf("scrape_configs:\n  - job_name: j\n    scrape_interval: 50ms\n    static_configs: [{targets: [%q]}]\n", x.addr()))
+	waitFor(t, "scraped", func() bool { return len(firstOf(e.series(eq("__name__", "m")))) >= 2 })
+	e.cancel()
+	<-e.done
+	time.Sleep(150 * time.Millisecond)
+	if isStale(last(firstOf(e.series(eq("__name__", "m")))).v) {
+		t.Fatal("shutdown wrote a staleness marker")
+	}
+}
+
+func TestLabelsLimitsAndBadTargets(t *testing.T) {
+	cases := []struct {
+		name   string
+		job    string
+		body   string
+		ctype  string
+		delay  time.Duration
+		up     float64
+		errSub string
+		check  func(t *testing.T, e *env)
+	}{
+		{name: "honor_labels false renames clashes", job: "", body: "m{job=\"theirs\",instance=\"x\"} 1\n", up: 1, check: func(t *testing.T, e *env) {
+			if len(e.series(eq("exported_job", "theirs"), eq("job", "j"), eq("exported_instance", "x"))) != 1 {
+				t.Fatalf("no exported_ labels: %v", e.series(eq("__name__", "m")))
+			}
+		}},
+		{name: "honor_labels true keeps theirs", job: "    honor_labels: true\n", body: "m{job=\"theirs\"} 1\n", up: 1, check: func(t *testing.T, e *env) {
+			if len(e.series(eq("job", "theirs"), eq("__name__", "m"))) != 1 {
+				t.Fatal("honor_labels ignored")
+			}
+		}},
+		{name: "metric_relabel drops", job: "    metric_relabel_configs: [{source_labels: [__name__], regex: drop_me, action: drop}]\n", body: "drop_me 1\nkeep_me 2\n", up: 1, check: func(t *testing.T, e *env) {
+			if len(e.series(eq("__name__", "drop_me"))) != 0 || len(e.series(eq("__name__", "keep_me"))) != 1 {
+				t.Fatal("relabel drop not applied")
+			}
+			if last(firstOf(e.series(eq("__name__", "scrape_samples_post_metric_relabeling")))).v != 1 {
+				t.Fatal("post relabel count wrong")
+			}
+		}},
+		{name: "sample_limit", job: "    sample_limit: 2\n", body: "a 1\nb 2\nc 3\n", up: 0, errSub: "sample limit exceeded", check: func(t *testing.T, e *env) {
+			if len(e.series(eq("__name__", "a"))) != 0 {
+				t.Fatal("samples of a failed scrape stored")
+			}
+		}},
+		{name: "label_limit", job: "    label_limit: 3\n", body: "a{x=\"1\",y=\"2\"} 1\n", up: 0, errSub: "label limit exceeded"},
+		{name: "label_value_length_limit", job: "    label_value_length_limit: 4\n", body: "a{x=\"12345\"} 1\n", up: 0, errSub: "longer than 4"},
+		{name: "body_size_limit", job: "    body_size_limit: 10B\n", body: "a_long_metric_name 1\n", up: 0, errSub: "body size limit"},
+		{name: "garbage", body: "this is { not metrics\n", up: 0, errSub: "parse"},
+		{name: "invalid utf-8", body: "a{x=\"\xff\"} 1\n", up: 0, errSub: ""},
+		{name: "slow target times out", job: "    scrape_timeout: 50ms\n", body: "a 1\n", delay: time.Second, up: 0, errSub: "deadline"},
+		{name: "duplicate series are dropped, not fatal", body: "a 1\na 2\nb 3\n", up: 1, check: func(t *testing.T, e *env) {
+			if s := firstOf(e.series(eq("__name__", "a"))); len(s) == 0 || s[0].v != 1 {
+				t.Fatalf("a = %v", s)
+			}
+		}},
+		{name: "openmetrics", body: "# TYPE a counter\na_total 5\n# EOF\n", ctype: "application/openmetrics-text; version=1.0.0; charset=utf-8", up: 1, check: func(t *testing.T, e *env) {
+			if len(e.series(eq("__name__", "a_total"))) != 1 {
+				t.Fatal("openmetrics not parsed")
+			}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			x := newExporter(t, c.body)
+			x.delay = c.delay
+			if c.ctype != "" {
+				x.ctype = c.ctype
+			}
+			e := newEnv(t)
+			e.apply(fmt.Sprintf("scrape_configs:\n  - job_name: j\n    scrape_interval: 100ms\n%s    static_configs: [{targets: [%q]}]\n", c.job, x.addr()))
+			waitFor(t, "a scrape", func() bool { return len(e.series(eq("__name__", "up"))) == 1 })
+			if up := last(firstOf(e.series(eq("__name__", "up")))).v; up != c.up {
+				t.Fatalf("up = %v, want %v (state %+v)", up, c.up, e.mgr.Targets()[0].Active[0].State())
+			}
+			if c.errSub != "" {
+				if st := e.mgr.Targets()[0].Active[0].State(); !strings.Contains(st.LastError, c.errSub) {
+					t.Fatalf("last error %q, want %q", st.LastError, c.errSub)
+				}
+			}
+			if c.check != nil {
+				c.check(t, e)
+			}
+		})
+	}
+}
+
+func TestTargetLimit(t *testing.T) {
+	x := newExporter(t, "a 1\n")
+	y := newExporter(t, "a 1\n")
+	e := newEnv(t)
+	e.apply(fmt.Sprintf("scrape_configs:\n  - job_name: j\n    scrape_interval: 100ms\n    target_limit: 1\n    static_configs: [{targets: [%q, %q]}]\n", x.addr(), y.addr()))
+	waitFor(t, "both reported", func() bool { return len(e.series(eq("__name__", "up"))) == 2 })
+	for _, tg := range e.mgr.Targets()[0].Active {
+		if st := tg.State(); !strings.Contains(st.LastError, "target_limit exceeded") {
+			t.Fatalf("state %+v", st)
+		}
+	}
+	if x.requests.Load()+y.requests.Load() != 0 {
+		t.Fatal("targets over the limit were scraped")
+	}
+}
+
+func TestRelabelDropsTargetsAndKeepsThemListed(t *testing.T) {
+	x := newExporter(t, "a 1\n")
+	e := newEnv(t)
+	e.apply(fmt.Sprintf(`
+scrape_configs:
+  - job_name: j
+    scrape_interval: 100ms
+    relabel_configs:
+      - {source_labels: [env], regex: dev, action: drop}
+      - {target_label: team, replacement: ops}
+    static_configs:
+      - {targets: [%q], labels: {env: prod}}
+      - {targets: ["dev-host:9100"], labels: {env: dev}}
+`, x.addr()))
+	waitFor(t, "scraped", func() bool { return len(e.series(eq("__name__", "a"), eq("team", "ops"))) == 1 })
+	tg := e.mgr.Targets()[0]
+	if len(tg.Active) != 1 || len(tg.Dropped) != 1 || tg.Dropped[0].Discovered.Get("__address__") != "dev-host:9100" {
+		t.Fatalf("active %d dropped %+v", len(tg.Active), tg.Dropped)
+	}
+}
+
+func TestOffsetIsStable(t *testing.T) {
+	sc := jobs(t, "scrape_configs:\n  - job_name: j\n    static_configs: [{targets: [\"h:1\"]}]\n")[0]
+	m := newMetrics(nil)
+	p1, _ := newPool(context.Background(), sc, nil, discardLogger(), m, 7)
+	p2, _ := newPool(context.Background(), sc, nil, discardLogger(), m, 7)
+	lb := labels.NewBuilder(labels.EmptyLabels())
+	disc := discoveredLabels(lb, sc, model.LabelSet{"__address__": "h:1"}, nil)
+	lset, _ := populateLabels(lb, sc, disc)
+	l1, _ := p1.newLoop(&Target{Labels: lset})
+	l2, _ := p2.newLoop(&Target{Labels: lset})
+	if l1.offset != l2.offset || l1.offset >= time.Minute {
+		t.Fatalf("offsets %s %s", l1.offset, l2.offset)
+	}
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
