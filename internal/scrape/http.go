@@ -107,4 +107,3 @@ func acceptHeader(ps []config.ScrapeProtocol, escaping model.EscapingScheme) str
 	vals = append(vals, fmt.Sprintf("*/*;q=0.%d", weight))
 	return strings.Join(vals, ",")
 }
-

@@ -2,8 +2,8 @@ package scrape
 
 import (
 	"context"
-	"log/slog"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -110,7 +110,9 @@ func (e *env) series(ms ...*labels.Matcher) map[string][]sample {
 	return out
 }
 
-func eq(name, value string) *labels.Matcher { return labels.MustNewMatcher(labels.MatchEqual, name, value) }
+func eq(name, value string) *labels.Matcher {
+	return labels.MustNewMatcher(labels.MatchEqual, name, value)
+}
 
 // waitFor polls cond until it holds or the test times out.
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -190,7 +192,9 @@ scrape_configs:
       - targets: [%q]
         labels: {env: test}
 `, x.addr()))
-	waitFor(t, "three scrapes", func() bool { return len(e.series(eq("__name__", "up"))[fmt.Sprintf(`{__name__="up", env="test", instance=%q, job="web"}`, x.addr())]) >= 3 })
+	waitFor(t, "three scrapes", func() bool {
+		return len(e.series(eq("__name__", "up"))[fmt.Sprintf(`{__name__="up", env="test", instance=%q, job="web"}`, x.addr())]) >= 3
+	})
 	got := e.series(eq("__name__", "temp"))
 	key := fmt.Sprintf(`{__name__="temp", env="test", instance=%q, job="web", room="a"}`, x.addr())
 	if s := got[key]; len(s) < 3 || last(s).v != 21.5 {
@@ -237,7 +241,9 @@ func TestStalenessWhenSeriesVanish(t *testing.T) {
 	x := newExporter(t, "a 1\nb 2\n")
 	e := newEnv(t)
 	e.apply(fmt.Sprintf("scrape_configs:\n  - job_name: j\n    scrape_interval: 100ms\n    static_configs: [{targets: [%q]}]\n", x.addr()))
-	waitFor(t, "b scraped twice", func() bool { return len(e.series(eq("__name__", "b"))) == 1 && len(firstOf(e.series(eq("__name__", "b")))) >= 2 })
+	waitFor(t, "b scraped twice", func() bool {
+		return len(e.series(eq("__name__", "b"))) == 1 && len(firstOf(e.series(eq("__name__", "b")))) >= 2
+	})
 	x.set("a 1\n")
 	waitFor(t, "b marked stale", func() bool { return isStale(last(firstOf(e.series(eq("__name__", "b")))).v) })
 	// a goes on.
