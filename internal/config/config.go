@@ -29,6 +29,9 @@ type Config struct {
 	Tracing           Tracing        `yaml:"tracing,omitempty"`
 	OTLP              OTLP           `yaml:"otlp"`
 
+	// Collectors configures the built-in collectors (argus only).
+	Collectors Collectors `yaml:"collectors"`
+
 	// To add a top-level section: add a field here with its yaml tag, set
 	// its defaults in Default (or give its type a setDefaults method if it
 	// is a list of mappings), check it in Validate, and add good and bad
@@ -56,6 +59,8 @@ func defaults(filename string) *Config {
 		Tracing: Tracing{ClientType: TracingGRPC},
 		OTLP:    defaultOTLP(),
 		file:    filename,
+
+		Collectors: defaultCollectors(),
 	}
 }
 

@@ -42,6 +42,7 @@ func (c *Config) validate() []*Error {
 	v.storage(&c.Storage)
 	v.tracing(&c.Tracing)
 	v.otlp(&c.OTLP)
+	v.collectors(&c.Collectors)
 	return v.errs
 }
 

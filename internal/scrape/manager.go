@@ -39,6 +39,7 @@ type Manager struct {
 	mu    sync.Mutex
 	ctx   context.Context // set while Run runs
 	want  []*config.Scrape
+	local map[string]prometheus.Gatherer
 	pools map[string]*pool
 	// retiring counts stopped pools whose loops may still be writing
 	// end-of-run staleness markers.
@@ -56,11 +57,13 @@ func NewManager(opts Options) *Manager {
 
 // ApplyConfig makes the scrape jobs those of cfgs: new jobs start, removed
 // jobs stop (their series get staleness markers), changed jobs restart, and
-// unchanged jobs keep running untouched. It may be called before or during Run.
-func (m *Manager) ApplyConfig(cfgs []*config.Scrape) error {
+// unchanged jobs keep running untouched. Jobs named in local are built-in
+// collectors: their targets are gathered in process instead of over HTTP. It
+// may be called before or during Run.
+func (m *Manager) ApplyConfig(cfgs []*config.Scrape, local map[string]prometheus.Gatherer) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.want = cfgs
+	m.want, m.local = cfgs, local
 	if m.ctx == nil {
 		return nil
 	}
@@ -74,7 +77,7 @@ func (m *Manager) reconcile() error {
 		want[sc.JobName] = sc
 	}
 	for name, p := range m.pools {
-		if sc, ok := want[name]; !ok || !reflect.DeepEqual(sc, p.cfg) {
+		if sc, ok := want[name]; !ok || !reflect.DeepEqual(sc, p.cfg) || p.local != m.local[name] {
 			m.retire(p, true)
 			delete(m.pools, name)
 		}
@@ -89,6 +92,7 @@ func (m *Manager) reconcile() error {
 			errs = append(errs, err)
 			continue
 		}
+		p.local = m.local[name]
 		m.pools[name] = p
 		p.run(m.opts.Discovery)
 	}

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
@@ -22,8 +23,11 @@ import (
 
 // pool scrapes the targets of one job.
 type pool struct {
-	cfg         *config.Scrape
-	client      *http.Client
+	cfg    *config.Scrape
+	client *http.Client
+	// local is the gatherer of a built-in collector's job, nil for jobs
+	// scraped over HTTP.
+	local       prometheus.Gatherer
 	newAppender func() Appender
 	logger      *slog.Logger
 	metrics     *metrics
@@ -241,6 +245,9 @@ func (p *pool) newLoop(t *Target) (*loop, error) {
 		cache:       newCache(),
 		targetLabel: t.PublicLabels(),
 		lb:          labels.NewBuilder(labels.EmptyLabels()),
+	}
+	if p.local != nil {
+		l.scraper = &gathererScraper{g: p.local}
 	}
 	return l, nil
 }

@@ -73,7 +73,7 @@ func jobs(t *testing.T, yml string) []*config.Scrape {
 
 func (e *env) apply(yml string) {
 	e.t.Helper()
-	if err := e.mgr.ApplyConfig(jobs(e.t, yml)); err != nil {
+	if err := e.mgr.ApplyConfig(jobs(e.t, yml), nil); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -14,6 +14,15 @@ import (
 func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	// The built-in collectors, for an outside Prometheus to scrape.
+	mux.HandleFunc("GET /metrics/{collector}", func(w http.ResponseWriter, r *http.Request) {
+		g, ok := s.collectors[r.PathValue("collector")]
+		if !ok {
+			http.Error(w, fmt.Sprintf("no collector %q; collectors: argus, node, process", r.PathValue("collector")), http.StatusNotFound)
+			return
+		}
+		promhttp.HandlerFor(g, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	})
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "argus is Healthy.")
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/argus-mon/argus/internal/config"
+	"github.com/argus-mon/argus/internal/scrape"
 	"github.com/argus-mon/argus/internal/tsdb"
 )
 
@@ -47,9 +50,11 @@ type Server struct {
 	mu  sync.RWMutex
 	cfg *config.Config
 
-	db       *tsdb.DB
-	listener net.Listener
-	ready    chan struct{}
+	db         *tsdb.DB
+	scrape     *scrape.Manager
+	collectors map[string]prometheus.Gatherer
+	listener   net.Listener
+	ready      chan struct{}
 
 	reloadSuccess prometheus.Gauge
 	reloadTime    prometheus.Gauge
@@ -95,7 +100,72 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("listen on %s: %w", opts.ListenAddr, err)
 	}
+	s.collectors = map[string]prometheus.Gatherer{"argus": s.reg}
+	s.scrape = scrape.NewManager(scrape.Options{
+		NewAppender: func() scrape.Appender { return s.db.Appender() },
+		Logger:      s.logger.With("component", "scrape"),
+		Registerer:  s.reg,
+		OffsetSeed:  offsetSeed(cfg),
+	})
+	if err := s.applyScrapeConfig(cfg); err != nil {
+		s.listener.Close()
+		s.db.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// offsetSeed spreads the scrape offsets of argus instances that scrape the
+// same targets, from the host name and external labels as Prometheus does.
+func offsetSeed(cfg *config.Config) uint64 {
+	h := fnv.New64a()
+	host, _ := os.Hostname()
+	h.Write([]byte(host))
+	h.Write([]byte(cfg.Global.ExternalLabels.String()))
+	return h.Sum64()
+}
+
+// applyScrapeConfig gives the scrape manager the jobs of the config plus one
+// job per enabled built-in collector, unless the config has a job of the same
+// name (the file wins, with a warning).
+func (s *Server) applyScrapeConfig(cfg *config.Config) error {
+	jobs := slices.Clone(cfg.ScrapeConfigs)
+	taken := map[string]bool{}
+	for _, j := range jobs {
+		taken[j.JobName] = true
+	}
+	local := map[string]prometheus.Gatherer{}
+	instance := s.instanceAddr()
+	for name, c := range map[string]config.Collector{
+		"argus":   cfg.Collectors.Argus,
+		"node":    cfg.Collectors.Node,
+		"process": cfg.Collectors.Process.Collector,
+	} {
+		g, ok := s.collectors[name]
+		if !c.Enabled || !ok {
+			continue
+		}
+		if taken[name] {
+			s.logger.Warn("A scrape job has the name of a built-in collector; the collector's job is not run", "job", name)
+			continue
+		}
+		jobs = append(jobs, cfg.BuiltinScrape(name, instance, "/metrics/"+name, c.ScrapeInterval))
+		local[name] = g
+	}
+	return s.scrape.ApplyConfig(jobs, local)
+}
+
+// instanceAddr is the instance label of the built-in collectors: the address
+// their /metrics/<name> endpoints are served at.
+func (s *Server) instanceAddr() string {
+	host, port, err := net.SplitHostPort(s.listener.Addr().String())
+	if err != nil {
+		return s.listener.Addr().String()
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 func loadConfig(path string) (*config.Config, error) {
@@ -187,6 +257,7 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}
 	})
+	g.Go(func() error { return s.scrape.Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -213,6 +284,10 @@ func (s *Server) Reload() error {
 	}
 	s.warnUnsupported(cfg)
 	applyRuntime(cfg)
+	if err := s.applyScrapeConfig(cfg); err != nil {
+		s.reloadSuccess.Set(0)
+		return err
+	}
 	s.mu.Lock()
 	s.cfg = cfg
 	s.mu.Unlock()

@@ -3,9 +3,11 @@ package server
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,4 +183,76 @@ func TestRemoteWriteSurvivesRestart(t *testing.T) {
 	if n != 2 {
 		t.Fatalf("%d samples after restart, want 2", n)
 	}
+}
+
+// storedSeries returns the stored series matching ms with their last value.
+func storedSeries(t *testing.T, srv *Server, ms ...*labels.Matcher) map[string]float64 {
+	t.Helper()
+	q, err := srv.DB().Querier(math.MinInt64, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	out := map[string]float64{}
+	ss := q.Select(context.Background(), false, nil, ms...)
+	for ss.Next() {
+		it := ss.At().Iterator(nil)
+		for it.Next() == upstream.ValFloat {
+			_, v := it.At()
+			out[ss.At().Labels().String()] = v
+		}
+	}
+	return out
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestSelfMonitoringAndScrapeJobs(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "app_requests_total 42")
+	}))
+	defer target.Close()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "argus.yml")
+	os.WriteFile(cfgPath, []byte("global:\n  scrape_interval: 200ms\n"), 0o644)
+	r := start(t, Options{DataDir: filepath.Join(dir, "data"), ConfigFile: cfgPath})
+	// The built-in argus collector scrapes argus itself with no job in the file.
+	waitUntil(t, "argus self-scrape", func() bool {
+		up := storedSeries(t, r.srv, labels.MustNewMatcher(labels.MatchEqual, "__name__", "up"), labels.MustNewMatcher(labels.MatchEqual, "job", "argus"))
+		return len(up) == 1 && len(storedSeries(t, r.srv, labels.MustNewMatcher(labels.MatchEqual, "__name__", "argus_tsdb_head_series"))) == 1
+	})
+	if code, body := get(t, r.base+"/metrics/argus"); code != 200 || !strings.Contains(body, "argus_tsdb_head_series") {
+		t.Fatalf("/metrics/argus: %d", code)
+	}
+	// A reload adds a job.
+	addr := strings.TrimPrefix(target.URL, "http://")
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf("global:\n  scrape_interval: 200ms\nscrape_configs:\n  - job_name: app\n    static_configs: [{targets: [%q]}]\n", addr)), 0o644)
+	if err := r.srv.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "app scraped", func() bool {
+		return len(storedSeries(t, r.srv, labels.MustNewMatcher(labels.MatchEqual, "__name__", "app_requests_total"), labels.MustNewMatcher(labels.MatchEqual, "job", "app"))) == 1
+	})
+	// Switching the built-in collector off stops its job (its series go stale).
+	os.WriteFile(cfgPath, []byte("global:\n  scrape_interval: 200ms\ncollectors:\n  argus: {enabled: false}\n"), 0o644)
+	if err := r.srv.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "argus job stale", func() bool {
+		up := storedSeries(t, r.srv, labels.MustNewMatcher(labels.MatchEqual, "__name__", "up"), labels.MustNewMatcher(labels.MatchEqual, "job", "argus"))
+		for _, v := range up {
+			return math.IsNaN(v)
+		}
+		return false
+	})
 }
