@@ -71,9 +71,11 @@ type BlockCompaction struct {
 	// Sources are the ULIDs of the blocks merged into this one; a block whose
 	// ULID is among another block's sources is superseded and deleted at open.
 	Sources []string `json:"sources,omitempty"`
-	// FromHead is set on blocks cut from the head (and blocks merged from
-	// them), as opposed to imported ones; the head starts where they end.
-	FromHead bool `json:"fromHead,omitempty"`
+	// HeadMaxTime is the end of the head data in the block: the MaxTime of a
+	// block cut from the head, the largest one of the sources of a merge, 0 for
+	// imported blocks. At open the head starts no earlier than the largest
+	// HeadMaxTime (head.json is the primary record of it).
+	HeadMaxTime int64 `json:"headMaxTime,omitempty"`
 }
 
 // newULID returns a lexicographically sortable unique id: 48 bits of

@@ -2,6 +2,7 @@ package tsdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -21,12 +22,15 @@ import (
 func (db *DB) Compact() error {
 	db.compactMu.Lock()
 	defer db.compactMu.Unlock()
+	// Retention runs whatever else fails, so a compaction problem never lets
+	// the disk fill up.
+	var errs []error
 	if err := db.reloadBlocks(); err != nil {
-		return err
+		errs = append(errs, err)
 	}
 	if err := db.cutHeadBlocks(); err != nil {
 		db.metrics.compactionFails.Inc()
-		return err
+		errs = append(errs, err)
 	}
 	for {
 		plan := db.planMerge()
@@ -34,11 +38,17 @@ func (db *DB) Compact() error {
 			break
 		}
 		if err := db.merge(plan); err != nil {
+			// A block that cannot be read is left out of future merges
+			// instead of failing every round.
 			db.metrics.compactionFails.Inc()
-			return err
+			for _, b := range plan {
+				db.noMerge[b.meta.ULID] = true
+			}
+			errs = append(errs, err)
 		}
 	}
-	return db.applyRetention()
+	errs = append(errs, db.applyRetention())
+	return errors.Join(errs...)
 }
 
 func (db *DB) cutHeadBlocks() error {
@@ -64,15 +74,26 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// cutHead writes the head's samples in [mint, maxt) to a new block and then
-// truncates the head to start at maxt.
+// cutHead writes the head's samples in [mint, maxt) to a new block (none if
+// the range is empty) and then truncates the head to start at its oldest
+// sample at or after maxt, so a gap in the data is crossed in one step.
+// Damaged chunks in head parts are reported and left out rather than failing
+// every cut from then on.
 func (db *DB) cutHead(mint, maxt int64) error {
 	start := time.Now()
 	h := db.head
+	nextMin := int64(math.MaxInt64)
+	laterMin := func(lo, hi int64) {
+		if hi >= maxt {
+			nextMin = min(nextMin, max(lo, maxt))
+		}
+	}
 	h.partsMu.RLock()
 	var parts []*part
 	for _, p := range h.parts {
-		if overlaps(p.mint, p.maxt, mint, maxt-1) {
+		pmin, pmax := p.bounds()
+		laterMin(pmin, pmax)
+		if overlaps(pmin, pmax, mint, maxt-1) {
 			p.acquire()
 			parts = append(parts, p)
 		}
@@ -87,17 +108,18 @@ func (db *DB) cutHead(mint, maxt int64) error {
 	for i, p := range parts {
 		cursors[i] = p.cursor()
 	}
-	w, err := newBlockWriter(filepath.Join(db.dir, blocksDir), mint, maxt, BlockCompaction{Level: 1, FromHead: true})
+	w, err := newBlockWriter(filepath.Join(db.dir, blocksDir), mint, maxt, BlockCompaction{Level: 1, HeadMaxTime: maxt})
 	if err != nil {
 		return err
 	}
 	refs, _ := h.index.AllPostings()
 	var (
-		ts  []int64
-		vs  []float64
-		xor chunkenc.XORIterator
-		buf []byte
-		sb  labels.ScratchBuilder
+		ts      []int64
+		vs      []float64
+		xor     chunkenc.XORIterator
+		buf     []byte
+		sb      labels.ScratchBuilder
+		damaged []error
 	)
 	collect := func(data []byte, n int) {
 		xor.Reset(data, n)
@@ -107,6 +129,9 @@ func (db *DB) cutHead(mint, maxt int64) error {
 				ts = append(ts, t)
 				vs = append(vs, v)
 			}
+		}
+		if err := xor.Err(); err != nil {
+			damaged = append(damaged, err)
 		}
 	}
 	for _, ref := range refs {
@@ -119,9 +144,16 @@ func (db *DB) cutHead(mint, maxt int64) error {
 			if e, ok := c.seek(ref); ok && e.n > 0 && overlaps(e.minT, e.lastT, mint, maxt-1) {
 				collect(e.chunk, e.n)
 			}
+			if c.err != nil {
+				damaged = append(damaged, c.err)
+				c.err = nil
+			}
 		}
 		s.mu.Lock()
 		n := s.chunk.Len()
+		if n > 0 {
+			laterMin(s.chunkMinT, s.lastT)
+		}
 		if n > 0 && overlaps(s.chunkMinT, s.lastT, mint, maxt-1) {
 			buf = append(buf[:0], s.chunk.Bytes()...)
 		} else {
@@ -133,24 +165,29 @@ func (db *DB) cutHead(mint, maxt int64) error {
 		}
 		w.addSeries(h.symbols.labels(s.syms, &sb), ts, vs)
 	}
-	for _, c := range cursors {
-		if c.err != nil {
-			w.abort()
-			return fmt.Errorf("cut head block: %w", c.err)
+	if len(damaged) > 0 {
+		db.metrics.damagedChunks.Add(float64(len(damaged)))
+		db.logger.Error("Damaged head chunks left out of a block", "chunks", len(damaged), "first", damaged[0])
+	}
+	if w.meta.Stats.NumSamples == 0 {
+		w.abort()
+	} else {
+		meta, err := w.finish()
+		if err != nil {
+			return fmt.Errorf("cut head block: %w", err)
 		}
+		if err := db.addBlock(w.final); err != nil {
+			return err
+		}
+		db.metrics.compactions.WithLabelValues("head").Inc()
+		db.metrics.compactionSeconds.Observe(time.Since(start).Seconds())
+		db.logger.Info("Head block written", "block", meta.ULID, "mint", mint, "maxt", maxt,
+			"series", meta.Stats.NumSeries, "samples", meta.Stats.NumSamples, "duration", time.Since(start))
 	}
-	meta, err := w.finish()
-	if err != nil {
-		return fmt.Errorf("cut head block: %w", err)
+	if nextMin == math.MaxInt64 {
+		nextMin = maxt
 	}
-	if err := db.addBlock(w.final); err != nil {
-		return err
-	}
-	db.metrics.compactions.WithLabelValues("head").Inc()
-	db.metrics.compactionSeconds.Observe(time.Since(start).Seconds())
-	db.logger.Info("Head block written", "block", meta.ULID, "mint", mint, "maxt", maxt,
-		"series", meta.Stats.NumSeries, "samples", meta.Stats.NumSamples, "duration", time.Since(start))
-	return h.truncate(db.dir, maxt)
+	return h.truncate(db.dir, maxt, nextMin)
 }
 
 func (db *DB) addBlock(dir string) error {
@@ -181,7 +218,7 @@ func (db *DB) blockRanges() []int64 {
 // time (from imports) are merged first; then blocks that share an aligned
 // range, once a newer block shows that range is complete.
 func (db *DB) planMerge() []*Block {
-	blocks := db.Blocks()
+	blocks := slices.DeleteFunc(db.Blocks(), func(b *Block) bool { return db.noMerge[b.meta.ULID] })
 	if len(blocks) < 2 {
 		return nil
 	}
@@ -233,7 +270,7 @@ func (db *DB) merge(blocks []*Block) error {
 	for _, b := range blocks {
 		mint, maxt = min(mint, b.meta.MinTime), max(maxt, b.meta.MaxTime)
 		comp.Level = max(comp.Level, b.meta.Compaction.Level+1)
-		comp.FromHead = comp.FromHead || b.meta.Compaction.FromHead
+		comp.HeadMaxTime = max(comp.HeadMaxTime, b.meta.Compaction.HeadMaxTime)
 		comp.Sources = append(comp.Sources, b.meta.ULID)
 		comp.Sources = append(comp.Sources, b.meta.Compaction.Sources...)
 		b.acquire()

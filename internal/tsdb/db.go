@@ -47,8 +47,12 @@ type Options struct {
 	WALSegmentSize int64
 	// Logger receives the DB's logs; nil discards them.
 	Logger *slog.Logger
-	// Registerer receives the DB's metrics; nil does not register them.
+	// Registerer receives the DB's metrics; nil does not register them. They
+	// are unregistered by Close, so a DB can be reopened with the same one.
 	Registerer prometheus.Registerer
+
+	// noBackground opens the DB without its background loop (statistics).
+	noBackground bool
 }
 
 func (o Options) withDefaults() Options {
@@ -86,8 +90,10 @@ type DB struct {
 
 	head *Head
 
-	// compactMu serialises flushes, block cuts, merges and retention.
+	// compactMu serialises flushes, block cuts, merges and retention, and
+	// guards noMerge, the blocks a merge failed to read.
 	compactMu sync.Mutex
+	noMerge   map[string]bool
 	blocksMu  sync.RWMutex
 	blocks    []*Block // sorted by MinTime
 
@@ -95,8 +101,10 @@ type DB struct {
 	retention atomic.Int64
 	maxBytes  atomic.Int64
 
-	stop chan struct{}
-	done chan struct{}
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // ErrLocked is returned by Open when another process uses the directory.
@@ -116,7 +124,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{dir: dir, opts: opts, logger: opts.Logger, lock: lock, stop: make(chan struct{}), done: make(chan struct{})}
+	db := &DB{dir: dir, opts: opts, logger: opts.Logger, lock: lock, noMerge: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
 	ok := false
 	defer func() {
 		if !ok {
@@ -132,6 +140,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	db.head.series = newSeriesStripes(db.head.symbols)
 	db.head.index = newMemIndex(db.head.symbols)
 	db.head.lastFlushWall.Store(time.Now().UnixNano())
+	db.head.nextPartSeq = 1
 	db.head.chunkCapHint.Store(32)
 	db.retention.Store(int64(opts.Retention))
 	db.maxBytes.Store(opts.MaxBytes)
@@ -143,8 +152,8 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	}
 	var blocksMaxT int64 = math.MinInt64
 	for _, b := range db.blocks {
-		if b.meta.Compaction.FromHead {
-			blocksMaxT = max(blocksMaxT, b.meta.MaxTime)
+		if b.meta.Compaction.HeadMaxTime != 0 {
+			blocksMaxT = max(blocksMaxT, b.meta.Compaction.HeadMaxTime)
 		}
 	}
 	st, err := db.head.load(ctx, dir, blocksMaxT)
@@ -177,7 +186,11 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	}
 	db.head.lastFlushMaxT.Store(db.head.minMax.max.Load())
 	ok = true
-	go db.run()
+	if opts.noBackground {
+		close(db.done)
+	} else {
+		go db.run()
+	}
 	return db, nil
 }
 
@@ -300,6 +313,19 @@ func (db *DB) Appender() *Appender { return db.head.Appender() }
 // implements storage.Queryable.
 func (db *DB) Querier(mint, maxt int64) (storage.Querier, error) {
 	q := &querier{mint: mint, maxt: maxt, head: db.head}
+	// The head first, then the blocks: a block cut in between then shows up
+	// twice (the merge de-duplicates) instead of not at all.
+	h := db.head
+	h.partsMu.RLock()
+	q.headMinT = h.truncatedBefore.Load()
+	for _, p := range h.parts {
+		q.maxSeq = max(q.maxSeq, p.seq)
+		if pmin, pmax := p.bounds(); overlaps(pmin, pmax, mint, maxt) {
+			p.acquire()
+			q.parts = append(q.parts, p)
+		}
+	}
+	h.partsMu.RUnlock()
 	db.blocksMu.RLock()
 	for _, b := range db.blocks {
 		if overlaps(b.meta.MinTime, b.lastT(), mint, maxt) {
@@ -308,16 +334,6 @@ func (db *DB) Querier(mint, maxt int64) (storage.Querier, error) {
 		}
 	}
 	db.blocksMu.RUnlock()
-	h := db.head
-	h.partsMu.RLock()
-	q.headMinT = h.truncatedBefore.Load()
-	for _, p := range h.parts {
-		if overlaps(p.mint, p.maxt, mint, maxt) {
-			p.acquire()
-			q.parts = append(q.parts, p)
-		}
-	}
-	h.partsMu.RUnlock()
 	return q, nil
 }
 
@@ -380,17 +396,23 @@ func (db *DB) Flush() error {
 
 // Close stops the background loop, flushes the head so the next start replays
 // nothing, and closes every file.
+// Queriers must be closed first: their blocks and parts are unmapped. A second
+// Close returns the result of the first.
 func (db *DB) Close() error {
-	close(db.stop)
-	<-db.done
-	var errs []error
-	db.compactMu.Lock()
-	if err := db.head.flush(db.dir); err != nil {
-		errs = append(errs, fmt.Errorf("final flush: %w", err))
-	}
-	db.compactMu.Unlock()
-	errs = append(errs, db.closeFiles())
-	return errors.Join(errs...)
+	db.closeOnce.Do(func() {
+		close(db.stop)
+		<-db.done
+		var errs []error
+		db.compactMu.Lock()
+		if err := db.head.flush(db.dir); err != nil {
+			errs = append(errs, fmt.Errorf("final flush: %w", err))
+		}
+		db.compactMu.Unlock()
+		errs = append(errs, db.closeFiles())
+		db.metrics.unregister()
+		db.closeErr = errors.Join(errs...)
+	})
+	return db.closeErr
 }
 
 func (db *DB) closeFiles() error {

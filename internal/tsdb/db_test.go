@@ -328,9 +328,12 @@ func staleNaN() float64 { return math.Float64frombits(value.StaleNaN) }
 
 // crash stops the DB without its final flush, as kill -9 would.
 func crash(db *DB) {
-	close(db.stop)
-	<-db.done
-	db.closeFiles()
+	db.closeOnce.Do(func() {
+		close(db.stop)
+		<-db.done
+		db.closeFiles()
+		db.metrics.unregister()
+	})
 }
 
 func TestWALCorruptionIsSkipped(t *testing.T) {

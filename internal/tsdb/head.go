@@ -23,9 +23,16 @@ type memSeries struct {
 	mu sync.Mutex
 	// logged is set once the series record is in the series log (under commitMu).
 	logged bool
-	// removed is set (under mu) when garbage collection drops the series; an
-	// appender still holding it re-resolves its labels at commit.
+	// removed is set (under mu) when garbage collection drops the series.
 	removed bool
+	// pending counts samples appended but not yet committed or rolled back
+	// (under mu); garbage collection leaves such series alone.
+	pending int32
+	// flushedIn is the sequence number of the newest head part holding a chunk
+	// of this series (under mu). A query that read the open chunk reads parts
+	// up to this one and no newer, so a concurrent flush neither hides nor
+	// duplicates samples.
+	flushedIn uint32
 	// lastT and lastV are the newest committed sample, used for the ordering and
 	// duplicate rules; lastT is math.MinInt64 when the series has no sample.
 	lastT int64

@@ -48,9 +48,11 @@ type Head struct {
 	// chunkCapHint is the capacity new open chunks get: a bit more than the
 	// average chunk at the last flush.
 	chunkCapHint atomic.Int32
-	// nextPartSeq numbers head parts; only the flush (under the DB's compactMu)
-	// and load touch it.
-	nextPartSeq uint64
+	// nextPartSeq numbers head parts from 1; only the flush (under the DB's
+	// compactMu) and load touch it. loadedMaxSeq is the newest part found at
+	// load: series replayed then may have chunks in any part up to it.
+	nextPartSeq  uint64
+	loadedMaxSeq uint64
 
 	appenderPool sync.Pool
 }
@@ -120,6 +122,10 @@ func (a *Appender) Append(ref uint64, lset labels.Labels, t int64, v float64) (u
 	}
 	s.mu.Lock()
 	err := appendable(s, t, v)
+	if err == nil {
+		// Keeps garbage collection off the series until Commit or Rollback.
+		s.pending++
+	}
 	s.mu.Unlock()
 	if err == errRepeat {
 		return s.ref, nil
@@ -139,6 +145,20 @@ func (a *Appender) getOrCreate(lset labels.Labels) (*memSeries, error) {
 	}
 	if name, dup := lset.HasDuplicateLabelNames(); dup {
 		return nil, fmt.Errorf("label name %q repeated in %s", name, lset)
+	}
+	// The limits of the log and index decoders: a series they would refuse
+	// to read back must not be acknowledged.
+	if n := lset.Len(); n > maxLabelsPerSeries {
+		return nil, fmt.Errorf("%d labels in %s...: at most %d are allowed", n, lset.Get(labels.MetricName), maxLabelsPerSeries)
+	}
+	var tooLong string
+	lset.Range(func(l labels.Label) {
+		if len(l.Name) > maxLabelBytes || len(l.Value) > maxLabelBytes {
+			tooLong = l.Name
+		}
+	})
+	if tooLong != "" {
+		return nil, fmt.Errorf("label %.100q of %s is longer than %d bytes", tooLong, lset.Get(labels.MetricName), maxLabelBytes)
 	}
 	hash := lset.Hash()
 	if s := h.series.getByLabels(hash, lset); s != nil {
@@ -208,21 +228,18 @@ func (a *Appender) Commit() error {
 	mv := h.minValidTime()
 	for _, p := range a.samples {
 		s := p.s
-		if p.t < mv {
-			h.metrics.rejected.WithLabelValues(reasonOutOfBounds).Inc()
-			continue
-		}
 		s.mu.Lock()
-		if s.removed {
-			s.mu.Unlock()
-			ns, err := a.getOrCreate(h.symbols.labels(s.syms, &a.sb))
-			if err != nil {
-				continue
-			}
-			s, p.s = ns, ns
-			s.mu.Lock()
+		s.pending--
+		var err error
+		switch {
+		case s.removed:
+			// Cannot happen: collection skips series with pending samples.
+			err = errors.New("BUG: series collected with samples pending")
+		case p.t < mv:
+			err = storage.ErrOutOfBounds
+		default:
+			err = appendable(s, p.t, p.v)
 		}
-		err := appendable(s, p.t, p.v)
 		if err == nil {
 			undo = append(undo, undoEntry{s: s, t: s.lastT, v: s.lastV})
 			s.lastT, s.lastV = p.t, p.v
@@ -302,6 +319,11 @@ func (h *Head) logCommit(series []refSeries, samples []refSample) error {
 // Rollback discards the appended samples. Series created by Append stay in the
 // head without samples and are collected with the next block cut.
 func (a *Appender) Rollback() error {
+	for _, p := range a.samples {
+		p.s.mu.Lock()
+		p.s.pending--
+		p.s.mu.Unlock()
+	}
 	a.release()
 	return nil
 }

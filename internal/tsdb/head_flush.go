@@ -69,8 +69,17 @@ func (h *Head) flush(dir string) error {
 		h.commitMu.Unlock()
 		return fmt.Errorf("rotate write-ahead log: %w", err)
 	}
+	// The part is published before the chunks move into it, locked until it
+	// is full: a query reaching a series whose chunk moved waits for the part
+	// instead of missing the samples.
+	p := newPart(h.nextPartSeq, seg, math.MinInt64, math.MaxInt64)
+	p.mu.Lock()
+	h.partsMu.Lock()
+	h.parts = append(h.parts, p)
+	h.partsMu.Unlock()
 	entries := make([]partEntry, 0, h.series.count())
 	chunks, chunkBytes := 0, 0
+	mint, maxt := int64(math.MaxInt64), int64(math.MinInt64)
 	h.series.forEach(func(s *memSeries) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -82,29 +91,29 @@ func (h *Head) flush(dir string) error {
 			e.n, e.minT, e.chunk = n, s.chunkMinT, s.chunk.Bytes()
 			// A fresh appender: the old bytes now belong to the part.
 			s.chunk = chunkenc.XORAppender{}
+			s.flushedIn = uint32(p.seq)
 			chunks++
 			chunkBytes += len(e.chunk)
+			mint, maxt = min(mint, e.minT), max(maxt, e.lastT)
 		}
+		// The series table is walked in ref order, so the entries are sorted.
 		entries = append(entries, e)
 	})
 	if chunks == 0 {
+		h.partsMu.Lock()
+		h.parts = slices.DeleteFunc(h.parts, func(q *part) bool { return q == p })
+		h.partsMu.Unlock()
+		p.mu.Unlock()
 		h.commitMu.Unlock()
 		return h.writePendingParts(dir)
 	}
-	h.chunkCapHint.Store(int32(min(chunkBytes/chunks*5/4+8, 4096)))
-	p := &part{seq: h.nextPartSeq, walSeg: seg, mem: entries, mint: math.MaxInt64, maxt: math.MinInt64}
 	h.nextPartSeq++
-	for _, e := range entries {
-		if e.n > 0 {
-			p.mint = min(p.mint, e.minT)
-			p.maxt = max(p.maxt, e.lastT)
-		}
-	}
-	// The series table is walked in ref order, so the entries are sorted.
-	h.partsMu.Lock()
-	h.parts = append(h.parts, p)
-	h.partsMu.Unlock()
+	p.mem = entries
+	p.minT.Store(mint)
+	p.maxT.Store(maxt)
+	p.mu.Unlock()
 	h.commitMu.Unlock()
+	h.chunkCapHint.Store(int32(min(chunkBytes/chunks*5/4+8, 4096)))
 
 	err = h.writePendingParts(dir)
 	h.metrics.flushDuration.Observe(time.Since(start).Seconds())
@@ -177,8 +186,9 @@ func (h *Head) prevWalSeg(p *part) int {
 
 // truncate makes the head start at mint after the data below it was written to
 // a block: it drops parts that are entirely older, removes series without
-// samples at or after mint, and rewrites the series log without them.
-func (h *Head) truncate(dir string, mint int64) error {
+// samples at or after mint, and rewrites the series log without them. dataMin
+// is the oldest sample at or after mint, the head's new minimum time.
+func (h *Head) truncate(dir string, mint, dataMin int64) error {
 	if mint <= h.truncatedBefore.Load() {
 		return nil
 	}
@@ -186,8 +196,8 @@ func (h *Head) truncate(dir string, mint int64) error {
 		return err
 	}
 	h.truncatedBefore.Store(mint)
-	if h.minMax.min.Load() < mint {
-		h.minMax.min.Store(mint)
+	if h.minMax.min.Load() < dataMin {
+		h.minMax.min.Store(dataMin)
 	}
 
 	h.partsMu.Lock()
@@ -196,7 +206,7 @@ func (h *Head) truncate(dir string, mint int64) error {
 		p.mu.RLock()
 		onDisk := p.file != nil
 		p.mu.RUnlock()
-		if onDisk && p.maxt < mint && p != h.parts[len(h.parts)-1] {
+		if _, pmax := p.bounds(); onDisk && pmax < mint && p != h.parts[len(h.parts)-1] {
 			// The newest part is kept: it holds the newest time of every series,
 			// which a restart needs.
 			p.markDeleted(func(p *part) {
@@ -223,8 +233,9 @@ func (h *Head) gcSeries(dir string, mint int64) error {
 	h.series.forEach(func(s *memSeries) {
 		s.mu.Lock()
 		// All its samples are older than mint, so they are in blocks already,
-		// including any still in the open chunk.
-		gone := s.lastT < mint
+		// including any still in the open chunk; an appender about to commit
+		// to it keeps it alive.
+		gone := s.lastT < mint && s.pending == 0
 		if gone {
 			s.removed = true
 		}

@@ -230,12 +230,14 @@ func (h *Head) loadParts(dir string, st *replayStats) (int, error) {
 			os.Rename(path, path+".corrupt")
 			continue
 		}
-		p := &part{seq: seq, walSeg: pf.walSeg, mint: pf.mint, maxt: pf.maxt, file: pf}
+		p := newPart(seq, pf.walSeg, pf.mint, pf.maxt)
+		p.file = pf
 		h.parts = append(h.parts, p)
 		h.nextPartSeq = seq + 1
-		if p.maxt >= tb {
-			h.minMax.observe(max(p.mint, tb))
-			h.minMax.observe(p.maxt)
+		h.loadedMaxSeq = seq
+		if pf.maxt >= tb {
+			h.minMax.observe(max(pf.mint, tb))
+			h.minMax.observe(pf.maxt)
 		}
 	}
 	st.Parts = len(h.parts)

@@ -24,8 +24,20 @@ type metrics struct {
 	compactions       *prometheus.CounterVec
 	compactionFails   prometheus.Counter
 	compactionSeconds prometheus.Histogram
+	damagedChunks     prometheus.Counter
 	retentionDeletes  *prometheus.CounterVec
 	replaySeconds     prometheus.Gauge
+
+	reg        prometheus.Registerer
+	registered []prometheus.Collector
+}
+
+// unregister removes the metrics from the registerer.
+func (m *metrics) unregister() {
+	for _, c := range m.registered {
+		m.reg.Unregister(c)
+	}
+	m.registered = nil
 }
 
 func newMetrics(db *DB, reg prometheus.Registerer) *metrics {
@@ -72,6 +84,10 @@ func newMetrics(db *DB, reg prometheus.Registerer) *metrics {
 			Help:    "Time to write a block.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 4, 8),
 		}),
+		damagedChunks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "argus_tsdb_damaged_chunks_total",
+			Help: "Head chunks that failed their checksum or did not decode and were left out of a block.",
+		}),
 		retentionDeletes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "argus_tsdb_blocks_deleted_total",
 			Help: "Blocks deleted, by reason: time or size retention, or superseded by a merge.",
@@ -84,10 +100,11 @@ func newMetrics(db *DB, reg prometheus.Registerer) *metrics {
 	if reg == nil {
 		return m
 	}
-	reg.MustRegister(m.samplesAppended, m.rejected, m.seriesCreated, m.seriesRemoved,
+	m.reg = reg
+	m.registered = append(m.registered, m.samplesAppended, m.rejected, m.seriesCreated, m.seriesRemoved,
 		m.flushes, m.flushFailures, m.flushDuration, m.compactions, m.compactionFails,
-		m.compactionSeconds, m.retentionDeletes, m.replaySeconds)
-	reg.MustRegister(
+		m.compactionSeconds, m.damagedChunks, m.retentionDeletes, m.replaySeconds)
+	m.registered = append(m.registered,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "argus_tsdb_head_series",
 			Help: "Series in the head.",
@@ -123,5 +140,6 @@ func newMetrics(db *DB, reg prometheus.Registerer) *metrics {
 			return float64(n)
 		}),
 	)
+	reg.MustRegister(m.registered...)
 	return m
 }

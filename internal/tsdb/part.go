@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/argus-mon/argus/internal/tsdb/diskio"
 )
@@ -262,8 +263,9 @@ func (pf *partFile) decodeGroup(i int, dst []partEntry) ([]partEntry, error) {
 type part struct {
 	seq    uint64
 	walSeg int
-	mint   int64
-	maxt   int64
+	// minT and maxT bound the part's samples. A part being filled by a flush
+	// is published with the widest bounds and narrowed when full.
+	minT, maxT atomic.Int64
 
 	mu       sync.RWMutex
 	mem      []partEntry // sorted by ref; nil once file is set
@@ -272,6 +274,16 @@ type part struct {
 	deleted  bool
 	onDelete func(*part)
 }
+
+func newPart(seq uint64, walSeg int, mint, maxt int64) *part {
+	p := &part{seq: seq, walSeg: walSeg}
+	p.minT.Store(mint)
+	p.maxT.Store(maxt)
+	return p
+}
+
+// bounds returns the time range of the part's samples.
+func (p *part) bounds() (int64, int64) { return p.minT.Load(), p.maxT.Load() }
 
 func (p *part) acquire() {
 	p.mu.Lock()

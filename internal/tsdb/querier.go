@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
@@ -19,9 +20,14 @@ type querier struct {
 	mint, maxt int64
 	blocks     []*Block
 	head       *Head
-	parts      []*part
 	headMinT   int64 // the head serves samples at or after this time
-	closed     bool
+
+	// mu guards parts and maxSeq, which grow when a flush after the
+	// querier's creation moved chunks into a part it has not seen.
+	mu     sync.Mutex
+	parts  []*part
+	maxSeq uint64 // the newest part sequence number considered
+	closed bool
 }
 
 var _ storage.Querier = (*querier)(nil)
@@ -218,12 +224,13 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 	if err != nil {
 		return nil, fmt.Errorf("head: %w", err)
 	}
+	q.mu.Lock()
 	var cursors []*partCursor
 	for _, p := range q.parts {
-		if overlaps(p.mint, p.maxt, mint, maxt) {
-			cursors = append(cursors, p.cursor())
-		}
+		cursors = append(cursors, p.cursor())
 	}
+	seen := q.maxSeq
+	q.mu.Unlock()
 	l := &seriesList{series: make([]querySeries, 0, len(refs))}
 	var sb labels.ScratchBuilder
 	for i, ref := range refs {
@@ -234,27 +241,46 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 		if s == nil {
 			continue // Removed since the postings were read.
 		}
+		// The open chunk, the newest part holding this series and its labels
+		// are read together, so a concurrent flush or collection cannot make
+		// the query miss or duplicate samples, or read released symbols.
 		qs := querySeries{mint: mint, maxt: maxt}
-		for _, c := range cursors {
-			e, ok := c.seek(ref)
-			if !ok || e.n == 0 || !overlaps(e.minT, e.lastT, mint, maxt) {
-				continue
-			}
-			qs.chunks = append(qs.chunks, chunkRef{kind: chunkXOR, data: e.chunk, n: e.n, mint: e.minT, maxt: e.lastT})
-		}
+		var open chunkRef
 		s.mu.Lock()
+		if s.removed {
+			s.mu.Unlock()
+			continue
+		}
+		upTo := max(uint64(s.flushedIn), h.loadedMaxSeq)
 		if n := s.chunk.Len(); n > 0 && overlaps(s.chunkMinT, s.lastT, mint, maxt) {
 			var data []byte
 			if !labelsOnly {
 				// The appender may still rewrite its last byte; take a copy.
 				data = slices.Clone(s.chunk.Bytes())
 			}
-			qs.chunks = append(qs.chunks, chunkRef{kind: chunkXOR, data: data, n: n, mint: s.chunkMinT, maxt: s.lastT})
+			open = chunkRef{kind: chunkXOR, data: data, n: n, mint: s.chunkMinT, maxt: s.lastT}
 		}
+		lset := h.symbols.labels(s.syms, &sb)
 		s.mu.Unlock()
+		if upTo > seen {
+			cursors = q.fetchParts(cursors, mint, maxt)
+			seen = upTo
+		}
+		for _, c := range cursors {
+			if c.p.seq > upTo {
+				continue // Flushed after the open chunk was read: already in it.
+			}
+			e, ok := c.seek(ref)
+			if !ok || e.n == 0 || !overlaps(e.minT, e.lastT, mint, maxt) {
+				continue
+			}
+			qs.chunks = append(qs.chunks, chunkRef{kind: chunkXOR, data: e.chunk, n: e.n, mint: e.minT, maxt: e.lastT})
+		}
+		if open.kind != chunkNone {
+			qs.chunks = append(qs.chunks, open)
+		}
 		if len(qs.chunks) > 0 {
-			// Labels are built only for series with samples in range.
-			qs.lset = h.symbols.labels(s.syms, &sb)
+			qs.lset = lset
 			l.series = append(l.series, qs)
 		}
 	}
@@ -264,6 +290,31 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 		}
 	}
 	return l, nil
+}
+
+// fetchParts adds the parts flushed since the querier was created (which
+// hold chunks the querier would otherwise miss) to it and to cursors.
+func (q *querier) fetchParts(cursors []*partCursor, mint, maxt int64) []*partCursor {
+	h := q.head
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	h.partsMu.RLock()
+	var fresh []*part
+	for _, p := range h.parts {
+		if p.seq > q.maxSeq {
+			p.acquire()
+			fresh = append(fresh, p)
+		}
+	}
+	h.partsMu.RUnlock()
+	for _, p := range fresh {
+		q.maxSeq = max(q.maxSeq, p.seq)
+		q.parts = append(q.parts, p)
+		if pmin, pmax := p.bounds(); overlaps(pmin, pmax, mint, maxt) {
+			cursors = append(cursors, p.cursor())
+		}
+	}
+	return cursors
 }
 
 // LabelValues returns the sorted values of name among series matching ms (all
@@ -334,6 +385,8 @@ func (q *querier) Close() error {
 	for _, b := range q.blocks {
 		b.release()
 	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	for _, p := range q.parts {
 		p.release()
 	}

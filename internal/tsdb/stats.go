@@ -50,7 +50,7 @@ type NameCount struct {
 // blocks are read, without modifying anything.
 func ReadStats(ctx context.Context, dir string, top int) (*Stats, error) {
 	st := &Stats{Dir: dir, MinT: math.MaxInt64, MaxT: math.MinInt64}
-	db, err := Open(ctx, dir, Options{FlushInterval: 24 * time.Hour})
+	db, err := Open(ctx, dir, Options{noBackground: true})
 	switch {
 	case err == nil:
 		defer db.Close()
@@ -90,11 +90,16 @@ func (st *Stats) fromDB(ctx context.Context, db *DB, top int) error {
 			return err
 		}
 	}
-	q := &querier{mint: math.MinInt64, maxt: math.MaxInt64, blocks: db.blocks}
+	var q *querier
 	if db.head != nil {
-		q.head = db.head
-		q.headMinT = db.head.truncatedBefore.Load()
-		q.parts = db.head.parts
+		sq, err := db.Querier(math.MinInt64, math.MaxInt64)
+		if err != nil {
+			return err
+		}
+		defer sq.Close()
+		q = sq.(*querier)
+	} else {
+		q = &querier{mint: math.MinInt64, maxt: math.MaxInt64, blocks: db.blocks}
 	}
 	metrics := map[string]int{}
 	values := map[string]map[string]struct{}{}

@@ -1,0 +1,328 @@
+package tsdb
+
+// Regression tests for defects found in review: each failed before its fix.
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	upstream "github.com/prometheus/prometheus/tsdb/chunkenc"
+)
+
+// A flush between Querier() and Select() must not hide committed samples.
+func TestQuerierSeesSamplesFlushedAfterItsCreation(t *testing.T) {
+	db := openTestDB(t, t.TempDir(), testOptions())
+	defer db.Close()
+	lset := labels.FromStrings("__name__", "x")
+	for i := range 10 {
+		appendSamples(t, db, lset, sample{int64(i * 10), float64(i)})
+	}
+	q, err := db.Querier(math.MinInt64, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	appendSamples(t, db, lset, sample{100, 10})
+	ss := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", "x"))
+	n := 0
+	for ss.Next() {
+		it := ss.At().Iterator(nil)
+		for it.Next() != upstream.ValNone {
+			n++
+		}
+	}
+	if n != 11 {
+		t.Fatalf("querier created before the flush sees %d of 11 samples", n)
+	}
+}
+
+// Garbage collection must not remove a series an open appender is about to
+// commit to (and release its label symbols for reuse).
+func TestCommitAfterGCKeepsItsSeries(t *testing.T) {
+	db := openTestDB(t, t.TempDir(), testOptions())
+	defer db.Close()
+	keep := labels.FromStrings("__name__", "keep")
+	for ts := int64(0); ts <= 3000; ts += 100 {
+		appendSamples(t, db, keep, sample{ts, 1})
+	}
+	newS := labels.FromStrings("__name__", "brand_new", "pod", "p-123")
+	app := db.Appender()
+	if _, err := app.Append(0, newS, 3000, 42); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	other := labels.FromStrings("__name__", "other", "instance", "i-9", "zone", "z")
+	appendSamples(t, db, other, sample{3000, 7})
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got := query(t, db, math.MinInt64, math.MaxInt64)
+	if s := got[newS.String()]; len(s) != 1 || s[0].v != 42 {
+		t.Fatalf("acknowledged sample of %s lost; got %v", newS, got)
+	}
+	if len(got) != 3 {
+		t.Fatalf("series %v", got)
+	}
+}
+
+// Merging an imported block with head blocks must not move the head's start
+// past head data at the next open.
+func TestImportMergeKeepsHeadAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	db := openTestDB(t, dir, testOptions())
+	lset := labels.FromStrings("__name__", "x")
+	for ts := int64(0); ts <= 5000; ts += 100 {
+		appendSamples(t, db, lset, sample{ts, float64(ts)})
+	}
+	if err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	om := "# TYPE imp gauge\nimp 1 0.500\nimp 2 8.000\n# EOF\n"
+	if _, err := ImportOpenMetrics(context.Background(), []byte(om), dir, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	before := len(query(t, db, math.MinInt64, math.MaxInt64)[lset.String()])
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openTestDB(t, dir, testOptions())
+	defer db.Close()
+	after := len(query(t, db, math.MinInt64, math.MaxInt64)[lset.String()])
+	if before != 51 || after != 51 {
+		t.Fatalf("samples of x: %d before restart, %d after (want 51)", before, after)
+	}
+}
+
+// A label set the logs and the index could not read back is refused at
+// Append, and the rest of the commit survives a crash.
+func TestHugeLabelSetsAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	db := openTestDB(t, dir, testOptions())
+	var b labels.ScratchBuilder
+	b.Add("__name__", "big")
+	for i := range maxLabelsPerSeries + 1 {
+		b.Add(fmt.Sprintf("l%05d", i), "v")
+	}
+	b.Sort()
+	long := labels.FromStrings("__name__", "long", "v", strings.Repeat("x", maxLabelBytes+1))
+	normal := labels.FromStrings("__name__", "zz_normal")
+	app := db.Appender()
+	if _, err := app.Append(0, b.Labels(), 1000, 1); err == nil {
+		t.Fatal("a series with too many labels was accepted")
+	}
+	if _, err := app.Append(0, long, 1000, 1); err == nil {
+		t.Fatal("a series with a too long label was accepted")
+	}
+	if _, err := app.Append(0, normal, 1000, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	crash(db)
+	db = openTestDB(t, dir, testOptions())
+	defer db.Close()
+	if got := query(t, db, math.MinInt64, math.MaxInt64); len(got) != 1 || len(got[normal.String()]) != 1 {
+		t.Fatalf("after restart: %v", got)
+	}
+}
+
+// A block cut between a querier's snapshots of the head and the blocks must
+// not hide the cut range.
+func TestQuerierDuringBlockCuts(t *testing.T) {
+	db := openTestDB(t, t.TempDir(), testOptions())
+	defer db.Close()
+	lset := labels.FromStrings("__name__", "x")
+	const step = 10
+	ts := int64(0)
+	for ; ts < 1000; ts += step {
+		appendSamples(t, db, lset, sample{ts, 1})
+	}
+	want := 1000 / step
+	var stop atomic.Bool
+	errc := make(chan error, 1)
+	go func() {
+		defer close(errc)
+		for !stop.Load() {
+			if n := len(query(t, db, 0, 999)[lset.String()]); n != want {
+				errc <- fmt.Errorf("query of [0,999] saw %d samples, want %d", n, want)
+				return
+			}
+		}
+	}()
+	for round := 0; round < 200 && !stop.Load(); round++ {
+		for end := ts + 500; ts < end; ts += step {
+			appendSamples(t, db, lset, sample{ts, 1})
+		}
+		if err := db.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Compact(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err, ok := <-errc:
+			stop.Store(true)
+			if ok {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		default:
+		}
+	}
+	stop.Store(true)
+	if err, ok := <-errc; ok && err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Appends with series churn, queries and label lookups, flushes and
+// compactions all at once (for the race detector), with a check that every
+// query sees whole series.
+func TestConcurrentStress(t *testing.T) {
+	db := openTestDB(t, t.TempDir(), testOptions())
+	defer db.Close()
+	start := time.Now()
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; !stop.Load(); i++ {
+				app := db.Appender()
+				ts := 1000 + time.Since(start).Milliseconds()*2 + int64(i%2)
+				for s := range 50 {
+					l := labels.FromStrings("__name__", "m", "w", fmt.Sprint(w), "s", fmt.Sprint(s), "gen", fmt.Sprint(i/200))
+					app.Append(0, l, ts, float64(i))
+				}
+				if err := app.Commit(); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				q, _ := db.Querier(math.MinInt64, math.MaxInt64)
+				ss := q.Select(context.Background(), true, nil, labels.MustNewMatcher(labels.MatchRegexp, "s", "1.*"))
+				var it upstream.Iterator
+				for ss.Next() {
+					if ss.At().Labels().Get("__name__") != "m" {
+						t.Errorf("series with wrong labels: %s", ss.At().Labels())
+					}
+					it = ss.At().Iterator(it)
+					for it.Next() != upstream.ValNone {
+					}
+					if err := it.Err(); err != nil {
+						t.Error(err)
+					}
+				}
+				q.LabelValues(context.Background(), "gen", nil)
+				q.LabelNames(context.Background(), nil, labels.MustNewMatcher(labels.MatchEqual, "w", "1"))
+				q.Close()
+			}
+		}()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		if err := db.Flush(); err != nil {
+			t.Error(err)
+		}
+		if err := db.Compact(); err != nil {
+			t.Error(err)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+}
+
+// One damaged chunk in a head part must not stop block cuts and retention.
+func TestDamagedPartChunkDoesNotStopCompaction(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOptions()
+	opts.Retention = 3 * time.Second
+	db := openTestDB(t, dir, opts)
+	lset := labels.FromStrings("__name__", "x")
+	for ts := int64(0); ts < 1400; ts += 10 {
+		appendSamples(t, db, lset, sample{ts, float64(ts)})
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := partPath(dir, 1)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[partHeaderSize+3] ^= 0xff // inside the first chunk
+	os.WriteFile(p, b, 0o644)
+	db = openTestDB(t, dir, opts)
+	defer db.Close()
+	for ts := int64(1400); ts < 20000; ts += 10 {
+		appendSamples(t, db, lset, sample{ts, float64(ts)})
+	}
+	if err := db.Compact(); err != nil {
+		t.Fatalf("compaction failed over one damaged chunk: %v", err)
+	}
+	if len(db.Blocks()) == 0 {
+		t.Fatal("no block cut")
+	}
+	if mn := db.head.minMax.min.Load(); mn < 10000 {
+		t.Fatalf("head still starts at %d", mn)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, partsDir))
+	if len(entries) > 3 {
+		t.Fatalf("%d parts kept", len(entries))
+	}
+}
+
+// A sample far in the future must cost one block cut, not one per block
+// duration up to it.
+func TestFarFutureSampleIsOneCut(t *testing.T) {
+	dir := t.TempDir()
+	db := openTestDB(t, dir, testOptions())
+	defer db.Close()
+	x := labels.FromStrings("__name__", "x")
+	for ts := int64(0); ts < 5000; ts += 10 {
+		appendSamples(t, db, x, sample{ts, 1})
+	}
+	if err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	blocksBefore := len(db.Blocks())
+	appendSamples(t, db, labels.FromStrings("__name__", "future"), sample{2_000_000 + 5000, 1})
+	if err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	// At most the block with x's remaining samples is added; no empty ones.
+	if n := len(db.Blocks()); n > blocksBefore+2 {
+		t.Fatalf("%d blocks after one far-future sample (had %d)", n, blocksBefore)
+	}
+	for _, b := range db.Blocks() {
+		if b.Meta().Stats.NumSamples == 0 {
+			t.Fatalf("empty block %+v", b.Meta())
+		}
+	}
+}
