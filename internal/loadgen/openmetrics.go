@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -172,4 +173,47 @@ func appendOMTimestamp(b []byte, ms int64) ([]byte, error) {
 		}
 	}
 	return b, fmt.Errorf("loadgen: timestamp %d ms has no exact seconds form", ms)
+}
+
+// AppendText appends one scrape page in the Prometheus text format (0.0.4)
+// with the given values (in Series order): a # HELP and # TYPE line per metric
+// family, then name{labels} value per series, as an exporter serves it. The
+// labels named in drop (typically instance and job, which a scraper adds) are
+// left out.
+func (g *Generator) AppendText(dst []byte, vals []float64, drop ...string) []byte {
+	prev := ""
+	for i, ls := range g.series {
+		name := ls.Get(labels.MetricName)
+		if name != prev {
+			dst = append(dst, "# HELP "...)
+			dst = append(dst, name...)
+			dst = append(dst, " Generated like the node_exporter metric of this name.\n# TYPE "...)
+			dst = append(dst, name...)
+			dst = append(dst, " untyped\n"...)
+			prev = name
+		}
+		dst = append(dst, name...)
+		first := true
+		ls.Range(func(l labels.Label) {
+			if l.Name == labels.MetricName || slices.Contains(drop, l.Name) {
+				return
+			}
+			if first {
+				dst = append(dst, '{')
+				first = false
+			} else {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, l.Name...)
+			dst = append(dst, '=')
+			dst = strconv.AppendQuote(dst, l.Value)
+		})
+		if !first {
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ' ')
+		dst = strconv.AppendFloat(dst, vals[i], 'g', -1, 64)
+		dst = append(dst, '\n')
+	}
+	return dst
 }

@@ -18,9 +18,14 @@ type cache struct {
 }
 
 type cacheEntry struct {
+	// key is the series text the entry is stored under.
+	key     string
 	ref     uint64
 	lset    labels.Labels
 	dropped bool
+	// evicted is set when the entry leaves the map; a loop's page-order
+	// list may still hold it and must not use it.
+	evicted bool
 	// seen is the last iteration the series was in a scrape; tracked is the
 	// last iteration it was appended in a way that makes its disappearance a
 	// staleness marker (no explicit timestamp, or track_timestamps_staleness).
@@ -48,7 +53,10 @@ func (c *cache) get(met []byte) (*cacheEntry, bool) {
 	return e, ok
 }
 
-func (c *cache) add(met []byte, e *cacheEntry) { c.entries[string(met)] = e }
+func (c *cache) add(met []byte, e *cacheEntry) {
+	e.key = string(met)
+	c.entries[e.key] = e
+}
 
 // track marks the series a successful scrape appended (cur) as seen, and
 // those without explicit timestamps (or with track_timestamps_staleness) as
@@ -85,6 +93,7 @@ func (c *cache) end() {
 	}
 	for k, e := range c.entries {
 		if c.iter-e.seen > cacheEvictAfter {
+			e.evicted = true
 			delete(c.entries, k)
 		}
 	}

@@ -7,9 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"mime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
@@ -17,6 +20,8 @@ import (
 	"github.com/prometheus/prometheus/model/textparse"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/storage"
+
+	fasttext "github.com/argus-mon/argus/internal/textparse"
 )
 
 // Appender is what scraping needs from the storage: the upstream appender
@@ -92,7 +97,12 @@ type loop struct {
 	lb          *labels.Builder
 	cur         []*cacheEntry
 	curTracked  []bool
-	noStaleness atomic.Bool
+	// order is the cache entries of the last page in page order; nextOrder
+	// is the buffer the next page's order is built in.
+	order, nextOrder []*cacheEntry
+	fast             *fastParser
+	meta             map[string]Metadata
+	noStaleness      atomic.Bool
 
 	cancel  context.CancelFunc
 	stopped chan struct{}
@@ -252,17 +262,82 @@ func (l *loop) append(app Appender, body []byte, contentType string, ts int64) (
 	return res, err
 }
 
-func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int64, res *appendResult) error {
+// parser is what appendBody needs from an exposition parser: the upstream
+// textparse.Parser and argus's fast text parser both provide it.
+type parser interface {
+	Next() (textparse.Entry, error)
+	Series() ([]byte, *int64, float64)
+	Help() ([]byte, []byte)
+	Type() ([]byte, model.MetricType)
+	Unit() ([]byte, []byte)
+	labels(*labels.Labels)
+}
+
+type upstreamParser struct{ textparse.Parser }
+
+func (p upstreamParser) labels(l *labels.Labels) { p.Labels(l) }
+
+type fastParser struct {
+	*fasttext.Prom
+	sb labels.ScratchBuilder
+}
+
+func (p *fastParser) labels(l *labels.Labels) { p.Labels(&p.sb, l) }
+
+// newParser picks the parser for a page: argus's fast parser for the
+// Prometheus text format when the page is in the subset it handles, the
+// upstream parser otherwise.
+func (l *loop) newParser(body []byte, contentType string) (parser, error) {
+	if isPromText(contentType, l.cfg.fallbackContentType) {
+		if l.fast == nil {
+			l.fast = &fastParser{Prom: &fasttext.Prom{}}
+		}
+		if l.fast.Reset(body) {
+			return l.fast, nil
+		}
+	}
 	p, err := textparse.New(body, contentType, nil, textparse.ParserOptions{FallbackContentType: l.cfg.fallbackContentType})
 	if p == nil {
 		if err == nil {
 			err = fmt.Errorf("unsupported content type %q", contentType)
 		}
-		return fmt.Errorf("cannot parse scrape: %w", err)
+		return nil, fmt.Errorf("cannot parse scrape: %w", err)
+	}
+	return upstreamParser{p}, nil
+}
+
+// isPromText reports whether a page is in the Prometheus text format 0.0.4,
+// the way textparse.New decides it (a missing version means 0.0.4).
+func isPromText(contentType, fallback string) bool {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt, params, err = mime.ParseMediaType(fallback)
+		if err != nil {
+			return false
+		}
+	}
+	if mt != "text/plain" {
+		return false
+	}
+	v := params["version"]
+	return v == "" || v == "0.0.4"
+}
+
+func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int64, res *appendResult) error {
+	p, err := l.newParser(body, contentType)
+	if err != nil {
+		return err
 	}
 	var lset labels.Labels
 	c := l.cache
-	meta := map[string]Metadata{}
+	// Pages list their series in the same order every time, so the entry at
+	// the same position last time is tried before the map: one comparison
+	// instead of hashing the series text.
+	prev := l.order
+	l.order = l.nextOrder[:0]
+	defer func() { l.nextOrder = prev[:0] }()
+	pos := 0
+	metaChanged := false
 	for {
 		e, err := p.Next()
 		if errors.Is(err, io.EOF) {
@@ -274,28 +349,20 @@ func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int6
 		switch e {
 		case textparse.EntryType:
 			name, typ := p.Type()
-			m := meta[string(name)]
-			m.Type = typ
-			meta[string(name)] = m
+			metaChanged = l.setMeta(name, metaType, string(typ)) || metaChanged
 			continue
 		case textparse.EntryHelp:
 			name, help := p.Help()
-			m := meta[string(name)]
-			m.Help = string(help)
-			meta[string(name)] = m
+			metaChanged = l.setMeta(name, metaHelp, yolo(help)) || metaChanged
 			continue
 		case textparse.EntryUnit:
 			name, unit := p.Unit()
-			m := meta[string(name)]
-			m.Unit = string(unit)
-			meta[string(name)] = m
-			continue
-		case textparse.EntryHistogram:
-			// Native histograms are not stored yet; text formats without them
-			// are what argus asks for.
+			metaChanged = l.setMeta(name, metaUnit, yolo(unit)) || metaChanged
 			continue
 		case textparse.EntrySeries:
 		default:
+			// Native histograms are not stored yet; text formats without them
+			// are what argus asks for.
 			continue
 		}
 		met, tp, v := p.Series()
@@ -307,21 +374,29 @@ func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int6
 			t = *tp
 		}
 		res.scraped++
-		ce, ok := c.get(met)
-		if !ok {
-			p.Labels(&lset)
-			ce = &cacheEntry{}
-			final := l.mutate(lset)
-			if final.IsEmpty() {
-				ce.dropped = true
-			} else {
-				if err := l.checkLabels(final); err != nil {
-					return err
+		var ce *cacheEntry
+		if pos < len(prev) && prev[pos].key == string(met) && !prev[pos].evicted {
+			ce = prev[pos]
+		} else {
+			var ok bool
+			ce, ok = c.get(met)
+			if !ok {
+				p.labels(&lset)
+				ce = &cacheEntry{}
+				final := l.mutate(lset)
+				if final.IsEmpty() {
+					ce.dropped = true
+				} else {
+					if err := l.checkLabels(final); err != nil {
+						return err
+					}
+					ce.lset = final
 				}
-				ce.lset = final
+				c.add(met, ce)
 			}
-			c.add(met, ce)
 		}
+		pos++
+		l.order = append(l.order, ce)
 		if ce.dropped {
 			ce.seen = c.iter
 			continue
@@ -346,12 +421,61 @@ func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int6
 		l.cur = append(l.cur, ce)
 		l.curTracked = append(l.curTracked, tp == nil || l.cfg.trackTimestampsStaleness)
 	}
-	if len(meta) > 0 {
-		l.target.mu.Lock()
-		l.target.metadata = meta
-		l.target.mu.Unlock()
+	if metaChanged {
+		l.publishMeta()
 	}
 	return nil
+}
+
+// Fields of Metadata for setMeta.
+const (
+	metaType = iota
+	metaHelp
+	metaUnit
+)
+
+// setMeta sets one field of a metric family's metadata in the loop's copy and
+// reports whether it changed. It allocates only for a family or text it has
+// not seen: v may point into the page and is copied when stored.
+func (l *loop) setMeta(name []byte, field int, v string) bool {
+	m, ok := l.meta[string(name)]
+	var cur *string
+	switch field {
+	case metaType:
+		if ok && string(m.Type) == v {
+			return false
+		}
+		m.Type = model.MetricType(strings.Clone(v))
+	case metaHelp:
+		cur = &m.Help
+	case metaUnit:
+		cur = &m.Unit
+	}
+	if cur != nil {
+		if ok && *cur == v {
+			return false
+		}
+		*cur = strings.Clone(v)
+	}
+	if l.meta == nil {
+		l.meta = map[string]Metadata{}
+	}
+	l.meta[string(name)] = m
+	return true
+}
+
+// yolo views b as a string without copying, for comparisons.
+func yolo(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// publishMeta gives the target a copy of the metadata for the API.
+func (l *loop) publishMeta() {
+	cp := make(map[string]Metadata, len(l.meta))
+	for k, v := range l.meta {
+		cp[k] = v
+	}
+	l.target.mu.Lock()
+	l.target.metadata = cp
+	l.target.mu.Unlock()
 }
 
 func isSampleError(err error) bool {

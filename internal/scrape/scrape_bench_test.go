@@ -7,9 +7,7 @@ package scrape
 //	benchstat scrape.txt
 
 import (
-	"bytes"
 	"context"
-	"strconv"
 	"testing"
 	"time"
 
@@ -42,14 +40,7 @@ func BenchmarkScrapeAppend(b *testing.B) {
 	pages := make([][]byte, 64)
 	for i := range pages {
 		_, vals := gen.Next(nil)
-		var buf bytes.Buffer
-		for j, ls := range gen.Series() {
-			buf.WriteString(ls.DropReserved(func(n string) bool { return n == "instance" || n == "job" }).String())
-			buf.WriteByte(' ')
-			buf.WriteString(formatFloat(vals[j]))
-			buf.WriteByte('\n')
-		}
-		pages[i] = buf.Bytes()
+		pages[i] = gen.AppendText(nil, vals, "instance", "job")
 	}
 	series := len(gen.Series())
 	ts := int64(1_700_000_000_000)
@@ -68,5 +59,3 @@ func BenchmarkScrapeAppend(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*series), "ns/sample")
 }
-
-func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

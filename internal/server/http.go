@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -42,6 +43,12 @@ func (s *Server) handler() http.Handler {
 		}
 		fmt.Fprintln(w, "configuration reloaded")
 	}
+	// Go profiling, as Prometheus serves it.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("POST /-/reload", reload)
 	mux.HandleFunc("PUT /-/reload", reload)
 	if s.opts.EnableRemoteWriteReceiver {

@@ -57,8 +57,13 @@ func liveComparison(ctx context.Context, o options, work string, targets, minute
 	if err := os.WriteFile(cfg, []byte("global:\n  scrape_interval: 15s\n"), 0o644); err != nil {
 		return err
 	}
+	// argus's built-in collectors are off so both do only the ingest.
+	acfg := filepath.Join(work, "argus.yml")
+	if err := os.WriteFile(acfg, []byte("collectors:\n  argus: {enabled: false}\n  node: {enabled: false}\n  process: {enabled: false}\n"), 0o644); err != nil {
+		return err
+	}
+	procs[0].cfg, procs[1].cfg = acfg, cfg
 	for _, p := range procs {
-		p.cfg = cfg
 		if err := p.start(ctx); err != nil {
 			return err
 		}
@@ -265,6 +270,9 @@ func (p *proc) start(ctx context.Context) error {
 	switch p.name {
 	case "argus":
 		args = []string{"server", "--data", p.dir, "--listen", addr, "--web.enable-remote-write-receiver", "--log.level", "warn"}
+		if p.cfg != "" {
+			args = append(args, "--config", p.cfg)
+		}
 	default:
 		args = []string{"--config.file=" + p.cfg, "--storage.tsdb.path=" + p.dir, "--web.listen-address=" + addr,
 			"--web.enable-remote-write-receiver", "--log.level=warn"}

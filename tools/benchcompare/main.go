@@ -40,6 +40,8 @@ type options struct {
 	restartMinutes int
 	keep           bool
 	realtime       bool
+	scrapeTargets  int
+	scrapeMinutes  int
 }
 
 func main() {
@@ -53,6 +55,8 @@ func main() {
 	flag.IntVar(&o.liveMinutes, "live-minutes", 60, "minutes of 15s scrapes pushed live")
 	flag.IntVar(&o.restartTargets, "restart-targets", 2000, "targets for the kill -9 restart comparison (about 500 series each; 0 skips it)")
 	flag.IntVar(&o.restartMinutes, "restart-minutes", 30, "minutes of 15s scrapes pushed before the kill")
+	flag.IntVar(&o.scrapeTargets, "scrape-targets", 100, "loopback targets scraped by both (0 skips the scrape comparison)")
+	flag.IntVar(&o.scrapeMinutes, "scrape-minutes", 5, "minutes the scrape comparison measures")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
 	flag.BoolVar(&o.realtime, "realtime", false, "push the live load in real time (one scrape every 15s) instead of as fast as possible")
 	flag.Parse()
@@ -87,6 +91,11 @@ func main() {
 	if o.liveTargets > 0 {
 		if err := liveComparison(ctx, o, work, o.liveTargets, o.liveMinutes, false, report); err != nil {
 			log.Fatalf("live comparison: %v", err)
+		}
+	}
+	if o.scrapeTargets > 0 {
+		if err := scrapeComparison(ctx, o, work, report); err != nil {
+			log.Fatalf("scrape comparison: %v", err)
 		}
 	}
 	if o.restartTargets > 0 {
