@@ -36,7 +36,9 @@ type ProcessCollector struct {
 }
 
 // ProcessGroup selects processes by command name, command line or pid file;
-// a process matching any given criterion belongs to the group.
+// a process meeting every given criterion belongs to the group (so a pid file
+// and a command name together do not pick up a reused pid). A process belongs
+// to the first group it matches; argus itself is always the group "argus".
 type ProcessGroup struct {
 	// Name is the value of the group label; required and unique.
 	Name string `yaml:"name"`
@@ -65,6 +67,8 @@ func (v *validator) collectors(c *Collectors) {
 		switch {
 		case g.Name == "":
 			v.errorf(path("name"), "a process group needs a name")
+		case g.Name == "argus":
+			v.errorf(path("name"), "the group name %q is taken by argus itself", g.Name)
 		case seen[g.Name] > 0:
 			v.errorf(path("name"), "process group %q is defined twice", g.Name)
 		}

@@ -17,7 +17,7 @@ func (s *Server) handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
 	// The built-in collectors, for an outside Prometheus to scrape.
 	mux.HandleFunc("GET /metrics/{collector}", func(w http.ResponseWriter, r *http.Request) {
-		g, ok := s.collectors[r.PathValue("collector")]
+		g, ok := s.gatherers()[r.PathValue("collector")]
 		if !ok {
 			http.Error(w, fmt.Sprintf("no collector %q; collectors: argus, node, process", r.PathValue("collector")), http.StatusNotFound)
 			return

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -52,7 +54,8 @@ type Server struct {
 
 	db         *tsdb.DB
 	scrape     *scrape.Manager
-	collectors map[string]prometheus.Gatherer
+	collectors map[string]prometheus.Gatherer // by collector name; replaced on reload, under mu
+	processCfg config.ProcessCollector
 	listener   net.Listener
 	ready      chan struct{}
 
@@ -100,7 +103,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("listen on %s: %w", opts.ListenAddr, err)
 	}
-	s.collectors = map[string]prometheus.Gatherer{"argus": s.reg}
+	if err := s.buildCollectors(cfg); err != nil {
+		s.listener.Close()
+		s.db.Close()
+		return nil, err
+	}
 	s.scrape = scrape.NewManager(scrape.Options{
 		NewAppender: func() scrape.Appender { return s.db.Appender() },
 		Logger:      s.logger.With("component", "scrape"),
@@ -113,6 +120,13 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// gatherers returns the built-in collectors by name.
+func (s *Server) gatherers() map[string]prometheus.Gatherer {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.collectors
 }
 
 // offsetSeed spreads the scrape offsets of argus instances that scrape the
@@ -141,7 +155,7 @@ func (s *Server) applyScrapeConfig(cfg *config.Config) error {
 		"node":    cfg.Collectors.Node,
 		"process": cfg.Collectors.Process.Collector,
 	} {
-		g, ok := s.collectors[name]
+		g, ok := s.gatherers()[name]
 		if !c.Enabled || !ok {
 			continue
 		}
@@ -284,6 +298,23 @@ func (s *Server) Reload() error {
 	}
 	s.warnUnsupported(cfg)
 	applyRuntime(cfg)
+	// A changed process section gets a new process collector (its summed
+	// counters restart, which rate() sees as one reset); otherwise the
+	// collector and its counters carry on.
+	collectors := s.gatherers()
+	if !reflect.DeepEqual(cfg.Collectors.Process, s.processCfg) {
+		proc, err := s.processGatherer(cfg.Collectors.Process)
+		if err != nil {
+			s.reloadSuccess.Set(0)
+			return err
+		}
+		collectors = maps.Clone(collectors)
+		collectors["process"] = proc
+	}
+	s.mu.Lock()
+	s.collectors = collectors
+	s.processCfg = cfg.Collectors.Process
+	s.mu.Unlock()
 	if err := s.applyScrapeConfig(cfg); err != nil {
 		s.reloadSuccess.Set(0)
 		return err

@@ -234,6 +234,17 @@ func TestSelfMonitoringAndScrapeJobs(t *testing.T) {
 	if code, body := get(t, r.base+"/metrics/argus"); code != 200 || !strings.Contains(body, "argus_tsdb_head_series") {
 		t.Fatalf("/metrics/argus: %d", code)
 	}
+	// The host and process collectors run as jobs node and process.
+	waitUntil(t, "node and process jobs", func() bool {
+		node := storedSeries(t, r.srv, labels.MustNewMatcher(labels.MatchEqual, "__name__", "node_cpu_seconds_total"), labels.MustNewMatcher(labels.MatchEqual, "job", "node"))
+		proc := storedSeries(t, r.srv, labels.MustNewMatcher(labels.MatchEqual, "__name__", "process_resident_memory_bytes"), labels.MustNewMatcher(labels.MatchEqual, "group", "argus"))
+		return len(node) > 0 && len(proc) == 1
+	})
+	for _, path := range []string{"/metrics/node", "/metrics/process"} {
+		if code, _ := get(t, r.base+path); code != 200 {
+			t.Fatalf("%s: %d", path, code)
+		}
+	}
 	// A reload adds a job.
 	addr := strings.TrimPrefix(target.URL, "http://")
 	os.WriteFile(cfgPath, []byte(fmt.Sprintf("global:\n  scrape_interval: 200ms\nscrape_configs:\n  - job_name: app\n    static_configs: [{targets: [%q]}]\n", addr)), 0o644)
