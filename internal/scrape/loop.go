@@ -102,6 +102,8 @@ type loop struct {
 	order, nextOrder []*cacheEntry
 	fast             *fastParser
 	meta             map[string]Metadata
+	metaSeq          []metaLine
+	metaPos          int
 	noStaleness      atomic.Bool
 
 	cancel  context.CancelFunc
@@ -335,7 +337,11 @@ func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int6
 	// instead of hashing the series text.
 	prev := l.order
 	l.order = l.nextOrder[:0]
-	defer func() { l.nextOrder = prev[:0] }()
+	l.metaPos = 0
+	defer func() {
+		l.nextOrder = prev[:0]
+		l.metaSeq = l.metaSeq[:min(l.metaPos, len(l.metaSeq))]
+	}()
 	pos := 0
 	metaChanged := false
 	for {
@@ -434,10 +440,45 @@ const (
 	metaUnit
 )
 
+// metaLine is one HELP, TYPE or UNIT line of the last page.
+type metaLine struct {
+	field       int
+	name, value string
+}
+
 // setMeta sets one field of a metric family's metadata in the loop's copy and
-// reports whether it changed. It allocates only for a family or text it has
-// not seen: v may point into the page and is copied when stored.
+// reports whether it changed. Pages repeat their metadata lines in the same
+// order, so the line at the same position last time is compared first, which
+// avoids hashing the name. It allocates only for a family or text it has not
+// seen: v may point into the page and is copied when stored.
 func (l *loop) setMeta(name []byte, field int, v string) bool {
+	pos := l.metaPos
+	l.metaPos++
+	if pos < len(l.metaSeq) {
+		if ml := l.metaSeq[pos]; ml.field == field && ml.name == string(name) && ml.value == v {
+			return false
+		}
+	}
+	changed := l.updateMeta(name, field, v)
+	m := l.meta[string(name)]
+	ml := metaLine{field: field, name: strings.Clone(string(name))}
+	switch field {
+	case metaType:
+		ml.value = string(m.Type)
+	case metaHelp:
+		ml.value = m.Help
+	case metaUnit:
+		ml.value = m.Unit
+	}
+	if pos < len(l.metaSeq) {
+		l.metaSeq[pos] = ml
+	} else {
+		l.metaSeq = append(l.metaSeq, ml)
+	}
+	return changed
+}
+
+func (l *loop) updateMeta(name []byte, field int, v string) bool {
 	m, ok := l.meta[string(name)]
 	var cur *string
 	switch field {
