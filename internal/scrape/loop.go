@@ -39,6 +39,7 @@ type Appender interface {
 var (
 	errSampleLimit = errors.New("sample limit exceeded")
 	errLabelLimit  = errors.New("label limit exceeded")
+	errNameMissing = errors.New("missing metric name (__name__ label)")
 )
 
 // scrapeTimestampTolerance is how far a scrape may start from its scheduled
@@ -565,6 +566,9 @@ func (l *loop) mutate(scraped labels.Labels) labels.Labels {
 // checkLabels applies label_limit, the name and value length limits and name
 // validation; a violation fails the scrape, as in Prometheus.
 func (l *loop) checkLabels(lset labels.Labels) error {
+	if lset.Get(labels.MetricName) == "" {
+		return fmt.Errorf("%w: %s", errNameMissing, lset)
+	}
 	if n := lset.Len(); l.cfg.labelLimit > 0 && n > l.cfg.labelLimit {
 		return fmt.Errorf("%w: %s has %d labels (label_limit %d)", errLabelLimit, lset.Get(labels.MetricName), n, l.cfg.labelLimit)
 	}

@@ -385,6 +385,8 @@ func TestLabelsLimitsAndBadTargets(t *testing.T) {
 		{name: "body_size_limit", job: "    body_size_limit: 10B\n", body: "a_long_metric_name 1\n", up: 0, errSub: "body size limit"},
 		{name: "garbage", body: "this is { not metrics\n", up: 0, errSub: "parse"},
 		{name: "invalid utf-8", body: "a{x=\"\xff\"} 1\n", up: 0, errSub: ""},
+		{name: "series without a name", body: "{x=\"1\"} 1\n", up: 0, errSub: "metric name not set"},
+		{name: "relabeling removes the name", job: "    metric_relabel_configs: [{regex: __name__, action: labeldrop}]\n", body: "a 1\n", up: 0, errSub: "missing metric name"},
 		{name: "slow target times out", job: "    scrape_timeout: 50ms\n", body: "a 1\n", delay: time.Second, up: 0, errSub: "deadline"},
 		{name: "duplicate series are dropped, not fatal", body: "a 1\na 2\nb 3\n", up: 1, check: func(t *testing.T, e *env) {
 			if s := firstOf(e.series(eq("__name__", "a"))); len(s) == 0 || s[0].v != 1 {
