@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -36,11 +37,48 @@ type httpScraper struct {
 
 	gzipr *gzip.Reader
 	buf   *bytes.Buffer
+	// direct, when set, does the scrape without net/http (see
+	// directClient); responses it does not handle go through client.
+	direct *directClient
+}
+
+func newHTTPScraper(client *http.Client, cfg *config.Scrape, u *url.URL, accept, enc string, timeout time.Duration) *httpScraper {
+	s := &httpScraper{
+		client: client, url: u.String(), accept: accept, acceptEncoding: enc,
+		timeout: timeout, bodySizeLimit: int64(cfg.BodySizeLimit),
+	}
+	if directEligible(u, cfg.HTTPClientConfig) {
+		s.direct = newDirectClient(u, accept, enc, s.timeoutHeader())
+	}
+	return s
+}
+
+// timeoutHeader is the value of X-Prometheus-Scrape-Timeout-Seconds.
+func (s *httpScraper) timeoutHeader() string {
+	return strconv.FormatFloat(s.timeout.Seconds(), 'f', -1, 64)
 }
 
 // scrape performs one GET and returns the (decompressed) body and its
 // content type. The body is valid until the next call.
 func (s *httpScraper) scrape(ctx context.Context) ([]byte, string, error) {
+	if s.buf == nil {
+		s.buf = &bytes.Buffer{}
+	}
+	s.buf.Reset()
+	limit := s.bodySizeLimit
+	if limit <= 0 {
+		limit = 1<<63 - 2 // No limit; one more byte must still fit in an int64.
+	}
+	if s.direct != nil {
+		ct, err := s.direct.fetch(ctx, s.buf, limit)
+		if !errors.Is(err, errNotDirect) {
+			if err != nil {
+				return nil, "", err
+			}
+			return s.buf.Bytes(), ct, nil
+		}
+		s.buf.Reset()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {
 		return nil, "", err
@@ -48,7 +86,7 @@ func (s *httpScraper) scrape(ctx context.Context) ([]byte, string, error) {
 	req.Header.Set("Accept", s.accept)
 	req.Header.Set("Accept-Encoding", s.acceptEncoding)
 	req.Header.Set("User-Agent", userAgent)
-	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.FormatFloat(s.timeout.Seconds(), 'f', -1, 64))
+	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", s.timeoutHeader())
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return nil, "", err
@@ -59,14 +97,6 @@ func (s *httpScraper) scrape(ctx context.Context) ([]byte, string, error) {
 	}()
 	if resp.StatusCode != http.StatusOK {
 		return nil, "", fmt.Errorf("server returned HTTP status %s", resp.Status)
-	}
-	if s.buf == nil {
-		s.buf = &bytes.Buffer{}
-	}
-	s.buf.Reset()
-	limit := s.bodySizeLimit
-	if limit <= 0 {
-		limit = 1<<63 - 2 // No limit; one more byte must still fit in an int64.
 	}
 	var body io.Reader = resp.Body
 	if resp.Header.Get("Content-Encoding") == "gzip" {
@@ -88,6 +118,14 @@ func (s *httpScraper) scrape(ctx context.Context) ([]byte, string, error) {
 		return nil, "", fmt.Errorf("%w (limit %d bytes)", errBodySizeLimit, limit)
 	}
 	return s.buf.Bytes(), resp.Header.Get("Content-Type"), nil
+}
+
+// close drops the direct client's connection; net/http's idle connections
+// are closed by the pool.
+func (s *httpScraper) close() {
+	if s.direct != nil {
+		s.direct.close()
+	}
 }
 
 // acceptHeader builds the Accept header from the scrape protocols, with

@@ -146,6 +146,7 @@ func (l *loop) run(ctx context.Context) {
 	wait := (l.offset - time.Duration(now.UnixNano())%iv + iv) % iv
 	select {
 	case <-ctx.Done():
+		l.release()
 		close(l.stopped)
 		return
 	case <-time.After(wait):
@@ -167,6 +168,7 @@ func (l *loop) run(ctx context.Context) {
 		last = appendTime
 		select {
 		case <-ctx.Done():
+			l.release()
 			close(l.stopped)
 			if !l.noStaleness.Load() {
 				l.endOfRunStaleness(ticker, iv)
@@ -174,6 +176,13 @@ func (l *loop) run(ctx context.Context) {
 			return
 		case <-ticker.C:
 		}
+	}
+}
+
+// release closes the scraper's kept-alive connection, if it has one.
+func (l *loop) release() {
+	if c, ok := l.scraper.(interface{ close() }); ok {
+		c.close()
 	}
 }
 

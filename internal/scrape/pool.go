@@ -230,11 +230,7 @@ func (p *pool) newLoop(t *Target) (*loop, error) {
 			fallbackContentType:      p.cfg.FallbackScrapeProtocol.MediaType(),
 			validation:               p.cfg.MetricNameValidationScheme,
 		},
-		scraper: &httpScraper{
-			client: p.client, url: t.URL().String(),
-			accept:         acceptHeader(p.cfg.ScrapeProtocols, escaping),
-			acceptEncoding: enc, timeout: to, bodySizeLimit: int64(p.cfg.BodySizeLimit),
-		},
+		scraper:     newHTTPScraper(p.client, p.cfg, t.URL(), acceptHeader(p.cfg.ScrapeProtocols, escaping), enc, to),
 		newAppender: p.newAppender,
 		logger:      p.logger.With("target", t.URL().String()),
 		metrics:     p.metrics,

@@ -1,0 +1,346 @@
+package scrape
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// newTestScraper builds the scraper a loop would for rawURL with the default
+// job settings.
+func newTestScraper(t *testing.T, rawURL string) *httpScraper {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := jobs(t, "scrape_configs:\n  - job_name: j\n    static_configs: [{targets: [\"x:1\"]}]\n")[0]
+	s := newHTTPScraper(&http.Client{}, cfg, u, "text/plain", "gzip", time.Second)
+	if s.direct == nil {
+		t.Fatal("plain http target without auth not scraped directly")
+	}
+	t.Cleanup(s.close)
+	return s
+}
+
+func scrapeOnce(t *testing.T, s *httpScraper) (string, string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	body, ct, err := s.scrape(ctx)
+	return string(body), ct, err
+}
+
+func gzipped(s string) []byte {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	w.Write([]byte(s))
+	w.Close()
+	return b.Bytes()
+}
+
+// TestDirectClientAgainstNetHTTPServer: the responses Go's server sends
+// (Content-Length, chunked, gzip, errors, redirects) come out as net/http's
+// client would return them, on one kept-alive connection.
+func TestDirectClientAgainstNetHTTPServer(t *testing.T) {
+	var conns atomic.Int64
+	var lastReq atomic.Pointer[http.Request]
+	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery != "" {
+			lastReq.Store(r)
+		}
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		io.WriteString(w, "a 1\n")
+	})
+	mux.HandleFunc("/chunked", func(w http.ResponseWriter, r *http.Request) {
+		for i := range 3 {
+			io.WriteString(w, strings.Repeat("b", 10)+string(rune('0'+i))+"\n")
+			w.(http.Flusher).Flush()
+		}
+	})
+	mux.HandleFunc("/gzip", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Accept-Encoding") != "gzip" {
+			t.Errorf("Accept-Encoding %q", r.Header.Get("Accept-Encoding"))
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Write(gzipped("c 3\n"))
+	})
+	mux.HandleFunc("/gzip-chunked", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		gz := gzipped(strings.Repeat("d 4\n", 1000))
+		w.Write(gz[:10])
+		w.(http.Flusher).Flush()
+		w.Write(gz[10:])
+	})
+	mux.HandleFunc("/missing", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
+	mux.HandleFunc("/moved", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/metrics", http.StatusFound) })
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+
+	cases := []struct{ path, body, ctype, err string }{
+		{"/metrics?x=1&y=%20", "a 1\n", "text/plain; version=0.0.4", ""},
+		{"/chunked", "bbbbbbbbbb0\nbbbbbbbbbb1\nbbbbbbbbbb2\n", "text/plain; charset=utf-8", ""},
+		{"/gzip", "c 3\n", "", ""},
+		{"/gzip-chunked", strings.Repeat("d 4\n", 1000), "", ""},
+		{"/missing", "", "", "server returned HTTP status 404 Not Found"},
+		{"/moved", "a 1\n", "text/plain; version=0.0.4", ""},
+	}
+	for _, c := range cases {
+		s := newTestScraper(t, srv.URL+c.path)
+		for range 3 {
+			body, ct, err := scrapeOnce(t, s)
+			if c.err != "" {
+				if err == nil || err.Error() != c.err {
+					t.Fatalf("%s: error %v, want %q", c.path, err, c.err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", c.path, err)
+			}
+			if body != c.body || (c.ctype != "" && ct != c.ctype) {
+				t.Fatalf("%s: got %q (%s), want %q (%s)", c.path, body, ct, c.body, c.ctype)
+			}
+		}
+	}
+	r := lastReq.Load()
+	if r.URL.RawQuery != "x=1&y=%20" || r.Header.Get("User-Agent") != userAgent || r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds") != "1" {
+		t.Errorf("request: query %q, headers %v", r.URL.RawQuery, r.Header)
+	}
+	// One connection per scraper (each reused for its three scrapes), plus
+	// the redirected scrapes of net/http's client.
+	if n := conns.Load(); n > int64(len(cases))+1 {
+		t.Errorf("%d connections for %d scrapers: not kept alive", n, len(cases))
+	}
+}
+
+// TestDirectClientReconnects: a kept-alive connection the server closed
+// between scrapes is replaced without failing the scrape.
+func TestDirectClientReconnects(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "a 1\n")
+	}))
+	srv.Config.IdleTimeout = 20 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	s := newTestScraper(t, srv.URL)
+	for range 3 {
+		if _, _, err := scrapeOnce(t, s); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond) // The server closes the idle connection.
+	}
+	// Connection: close from the server is honoured too.
+	srv.Config.SetKeepAlivesEnabled(false)
+	for range 3 {
+		if _, _, err := scrapeOnce(t, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// rawServer answers every connection with handle, for responses Go's server
+// would never send.
+func rawServer(t *testing.T, handle func(c net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				bufio.NewReader(c).ReadString('\n') // The request line is enough.
+				handle(c)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+	})
+	return "http://" + l.Addr().String() + "/metrics"
+}
+
+// TestDirectClientHostileServers: bad answers fail the scrape with a clear
+// error and within the timeout; none hangs or crashes the scraper.
+func TestDirectClientHostileServers(t *testing.T) {
+	hang := make(chan struct{})
+	defer close(hang)
+	cases := []struct {
+		name   string
+		handle func(c net.Conn)
+		limit  int64
+		body   string
+		err    string
+	}{
+		{name: "HTTP/1.0 body until close", handle: func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\na 1\n")
+		}, body: "a 1\n"},
+		{name: "status without reason", handle: func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 503\r\nContent-Length: 0\r\n\r\n")
+		}, err: "server returned HTTP status 503 Service Unavailable"},
+		{name: "garbage", handle: func(c net.Conn) { io.WriteString(c, "this is not http\r\n\r\n") }, err: "malformed HTTP response"},
+		{name: "closed at once", handle: func(c net.Conn) {}, err: "EOF"},
+		{name: "endless headers", handle: func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+			for range 2000 {
+				if _, err := io.WriteString(c, "X-A: "+strings.Repeat("a", 1000)+"\r\n"); err != nil {
+					return
+				}
+			}
+		}, err: "exceed"},
+		{name: "endless body", handle: func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+			for range 10000 {
+				if _, err := io.WriteString(c, "400\r\n"+strings.Repeat("x", 1024)+"\r\n"); err != nil {
+					return
+				}
+			}
+		}, limit: 100 << 10, err: "body size limit exceeded"},
+		{name: "short body", handle: func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\na 1\n")
+		}, err: "unexpected EOF"},
+		{name: "bad chunk", handle: func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+		}, err: "bad chunk size"},
+		{name: "bad gzip", handle: func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 5\r\n\r\nhello")
+		}, err: "gzip"},
+		{name: "unknown encoding", handle: func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: 0\r\n\r\n")
+		}, err: "unsupported content encoding"},
+		{name: "slow headers", handle: func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+			<-hang
+		}, err: "deadline exceeded"},
+		{name: "slow body", handle: func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\na")
+			<-hang
+		}, err: "deadline exceeded"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newTestScraper(t, rawServer(t, c.handle))
+			s.bodySizeLimit = c.limit
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			body, _, err := s.scrape(ctx)
+			if time.Since(start) > 2*time.Second {
+				t.Errorf("scrape took %v", time.Since(start))
+			}
+			if c.err == "" {
+				if err != nil || string(body) != c.body {
+					t.Fatalf("got %q, %v; want %q", body, err, c.body)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Fatalf("error %v, want one containing %q", err, c.err)
+			}
+		})
+	}
+}
+
+// TestDirectClientCancel: stopping the loop interrupts a scrape blocked on
+// a silent target.
+func TestDirectClientCancel(t *testing.T) {
+	hang := make(chan struct{})
+	defer close(hang)
+	s := newTestScraper(t, rawServer(t, func(c net.Conn) { <-hang }))
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	_, _, err := s.scrape(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+}
+
+func TestDirectEligible(t *testing.T) {
+	for _, c := range []struct {
+		job  string
+		url  string
+		want bool
+	}{
+		{"", "http://h:1/metrics", true},
+		{"", "https://h:1/metrics", false},
+		{"    basic_auth: {username: u, password: p}\n", "http://h:1/metrics", false},
+		{"    authorization: {credentials: c}\n", "http://h:1/metrics", false},
+		{"    proxy_url: http://proxy:3128\n", "http://h:1/metrics", false},
+		{"    http_headers: {X-A: {values: [b]}}\n", "http://h:1/metrics", false},
+		{"", "http://user:pw@h:1/metrics", false},
+	} {
+		cfg := jobs(t, "scrape_configs:\n  - job_name: j\n"+c.job+"    static_configs: [{targets: [\"x:1\"]}]\n")[0]
+		u, _ := url.Parse(c.url)
+		if got := directEligible(u, cfg.HTTPClientConfig); got != c.want {
+			t.Errorf("%q %s: eligible %v, want %v", c.job, c.url, got, c.want)
+		}
+	}
+}
+
+// FuzzResponse: whatever bytes a target answers with, the direct client's
+// reading of them does not panic, and a 200 response it accepts has the body
+// net/http reads from the same bytes.
+func FuzzResponse(f *testing.F) {
+	for _, s := range []string{
+		"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\na 1\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\na 1\n\r\n0\r\nX-T: y\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n2;ext=1\r\nab\r\n0\r\n\r\n",
+		"HTTP/1.0 200 OK\r\n\r\nbody until close",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx",
+		"HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nno\n",
+		"HTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		br := bufio.NewReaderSize(bytes.NewReader(raw), 64)
+		h, err := readResponseHead(br)
+		if err != nil {
+			return
+		}
+		var body bodyReader
+		body.reset(br, h)
+		got, err := io.ReadAll(io.LimitReader(&body, 1<<20))
+		if err != nil || h.status != http.StatusOK {
+			return
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
+		if err != nil {
+			return
+		}
+		want, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("body %q, net/http reads %q", got, want)
+		}
+	})
+}
