@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
 	commoncfg "github.com/prometheus/common/config"
 )
 
@@ -33,10 +32,7 @@ type directClient struct {
 
 	conn net.Conn
 	br   *bufio.Reader
-	// body reads the response body with ReadByte (which gzip uses to avoid
-	// its own buffering).
-	body  bodyReader
-	gzipr *gzip.Reader
+	body bodyReader
 }
 
 // errNotDirect means a response the direct client does not handle; the
@@ -87,18 +83,18 @@ func (c *directClient) close() {
 // errBodySizeLimit). It returns the Content-Type. A connection kept from an
 // earlier scrape that turns out to be closed is replaced once, as net/http
 // retries idempotent requests.
-func (c *directClient) fetch(ctx context.Context, buf *bytes.Buffer, limit int64) (string, error) {
+func (c *directClient) fetch(ctx context.Context, buf *bytes.Buffer, limit int64, bufs *buffers) (string, error) {
 	reused := c.conn != nil
-	ct, sent, err := c.fetchOnce(ctx, buf, limit)
+	ct, sent, err := c.fetchOnce(ctx, buf, limit, bufs)
 	if err != nil && reused && !sent && ctx.Err() == nil {
-		ct, _, err = c.fetchOnce(ctx, buf, limit)
+		ct, _, err = c.fetchOnce(ctx, buf, limit, bufs)
 	}
 	return ct, err
 }
 
 // fetchOnce reports in sent whether the server answered anything, which
 // decides whether a retry is safe.
-func (c *directClient) fetchOnce(ctx context.Context, buf *bytes.Buffer, limit int64) (contentType string, sent bool, err error) {
+func (c *directClient) fetchOnce(ctx context.Context, buf *bytes.Buffer, limit int64, bufs *buffers) (contentType string, sent bool, err error) {
 	if c.conn == nil {
 		conn, err := c.dialer.DialContext(ctx, "tcp", c.addr)
 		if err != nil {
@@ -106,7 +102,7 @@ func (c *directClient) fetchOnce(ctx context.Context, buf *bytes.Buffer, limit i
 		}
 		c.conn = conn
 		if c.br == nil {
-			c.br = bufio.NewReaderSize(conn, 32<<10)
+			c.br = bufio.NewReaderSize(conn, 4<<10)
 		} else {
 			c.br.Reset(conn)
 		}
@@ -153,24 +149,8 @@ func (c *directClient) fetchOnce(ctx context.Context, buf *bytes.Buffer, limit i
 		return "", true, statusError(resp.statusText)
 	}
 	c.body.reset(c.br, resp)
-	var body io.Reader = &c.body
-	if resp.gzip {
-		if c.gzipr == nil {
-			c.gzipr, err = gzip.NewReader(&c.body)
-		} else {
-			err = c.gzipr.Reset(&c.body)
-		}
-		if err != nil {
-			return "", true, ctxErr(ctx, fmt.Errorf("gzip: %w", err))
-		}
-		body = c.gzipr
-	}
-	n, err := buf.ReadFrom(io.LimitReader(body, limit+1))
-	if err != nil {
-		return "", true, ctxErr(ctx, fmt.Errorf("read body: %w", err))
-	}
-	if n > limit {
-		return "", true, fmt.Errorf("%w (limit %d bytes)", errBodySizeLimit, limit)
+	if err := readBody(buf, &c.body, resp.gzip, limit, bufs); err != nil {
+		return "", true, ctxErr(ctx, err)
 	}
 	if resp.close || !c.body.done() {
 		c.close()
@@ -349,8 +329,7 @@ func truncate(b []byte, n int) string {
 }
 
 // bodyReader reads one response body (Content-Length, chunked or until the
-// connection closes) from the connection's buffered reader. It implements
-// io.ByteReader so gzip reads from it without another buffer.
+// connection closes) from the connection's buffered reader.
 type bodyReader struct {
 	br        *bufio.Reader
 	remaining int64 // in the body (Content-Length) or the current chunk
@@ -483,27 +462,4 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 		r.err = err
 	}
 	return n, r.err
-}
-
-func (r *bodyReader) ReadByte() (byte, error) {
-	if err := r.next(); err != nil {
-		return 0, err
-	}
-	if r.eof {
-		return 0, io.EOF
-	}
-	b, err := r.br.ReadByte()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			if r.untilEOF {
-				r.eof = true
-				return 0, io.EOF
-			}
-			err = io.ErrUnexpectedEOF
-		}
-		r.err = err
-		return 0, err
-	}
-	r.remaining--
-	return b, nil
 }

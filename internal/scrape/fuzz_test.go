@@ -129,7 +129,7 @@ func FuzzScrapeAppend(f *testing.F) {
 	contentTypes := []string{textContentType, "application/openmetrics-text; version=1.0.0; charset=utf-8"}
 
 	f.Fuzz(func(t *testing.T, page []byte, ct uint8) {
-		p, err := newPool(context.Background(), sc, func() Appender { return db.Appender() }, discardLogger(), newMetrics(nil), 0)
+		p, err := newPool(context.Background(), sc, func() Appender { return db.Appender() }, discardLogger(), newMetrics(nil), newBuffers(), 0)
 		if err != nil {
 			t.Fatal(err)
 		}

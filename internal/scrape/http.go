@@ -34,18 +34,19 @@ type httpScraper struct {
 	acceptEncoding string
 	timeout        time.Duration
 	bodySizeLimit  int64
+	bufs           *buffers
 
-	gzipr *gzip.Reader
-	buf   *bytes.Buffer
+	// page holds the last page from its scrape to release.
+	page *bytes.Buffer
 	// direct, when set, does the scrape without net/http (see
 	// directClient); responses it does not handle go through client.
 	direct *directClient
 }
 
-func newHTTPScraper(client *http.Client, cfg *config.Scrape, u *url.URL, accept, enc string, timeout time.Duration) *httpScraper {
+func newHTTPScraper(client *http.Client, cfg *config.Scrape, u *url.URL, accept, enc string, timeout time.Duration, bufs *buffers) *httpScraper {
 	s := &httpScraper{
 		client: client, url: u.String(), accept: accept, acceptEncoding: enc,
-		timeout: timeout, bodySizeLimit: int64(cfg.BodySizeLimit),
+		timeout: timeout, bodySizeLimit: int64(cfg.BodySizeLimit), bufs: bufs,
 	}
 	if directEligible(u, cfg.HTTPClientConfig) {
 		s.direct = newDirectClient(u, accept, enc, s.timeoutHeader())
@@ -59,25 +60,23 @@ func (s *httpScraper) timeoutHeader() string {
 }
 
 // scrape performs one GET and returns the (decompressed) body and its
-// content type. The body is valid until the next call.
+// content type. The body is valid until release.
 func (s *httpScraper) scrape(ctx context.Context) ([]byte, string, error) {
-	if s.buf == nil {
-		s.buf = &bytes.Buffer{}
-	}
-	s.buf.Reset()
+	s.release()
+	s.page = s.bufs.page()
 	limit := s.bodySizeLimit
 	if limit <= 0 {
 		limit = 1<<63 - 2 // No limit; one more byte must still fit in an int64.
 	}
 	if s.direct != nil {
-		ct, err := s.direct.fetch(ctx, s.buf, limit)
+		ct, err := s.direct.fetch(ctx, s.page, limit, s.bufs)
 		if !errors.Is(err, errNotDirect) {
 			if err != nil {
 				return nil, "", err
 			}
-			return s.buf.Bytes(), ct, nil
+			return s.page.Bytes(), ct, nil
 		}
-		s.buf.Reset()
+		s.page.Reset()
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {
@@ -98,31 +97,70 @@ func (s *httpScraper) scrape(ctx context.Context) ([]byte, string, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, "", fmt.Errorf("server returned HTTP status %s", resp.Status)
 	}
-	var body io.Reader = resp.Body
-	if resp.Header.Get("Content-Encoding") == "gzip" {
-		if s.gzipr == nil {
-			s.gzipr, err = gzip.NewReader(resp.Body)
+	if err := readBody(s.page, resp.Body, resp.Header.Get("Content-Encoding") == "gzip", limit, s.bufs); err != nil {
+		return nil, "", err
+	}
+	return s.page.Bytes(), resp.Header.Get("Content-Type"), nil
+}
+
+// release gives the last page back to the shared buffers.
+func (s *httpScraper) release() {
+	if s.page != nil {
+		s.bufs.putPage(s.page)
+		s.page = nil
+	}
+}
+
+// readBody reads a response body into dst, gunzipping it if gzipped, and
+// fails with errBodySizeLimit if the page exceeds limit bytes.
+func readBody(dst *bytes.Buffer, body io.Reader, gzipped bool, limit int64, bufs *buffers) error {
+	if gzipped {
+		// The compressed page is read whole first: gzip decodes from a
+		// bytes.Reader about twice as fast as from any other reader. It is
+		// bounded like the page (compressed data is at most slightly
+		// larger than the original).
+		g := bufs.gzip()
+		defer bufs.putGzip(g)
+		g.z.Reset()
+		zlimit := limit + limit/8 + 1<<16
+		if zlimit < 0 {
+			zlimit = limit
+		}
+		n, err := g.z.ReadFrom(io.LimitReader(body, zlimit+1))
+		if err != nil {
+			return fmt.Errorf("read body: %w", err)
+		}
+		if n > zlimit {
+			return fmt.Errorf("%w (limit %d bytes)", errBodySizeLimit, limit)
+		}
+		g.zr.Reset(g.z.Bytes())
+		if g.r == nil {
+			g.r, err = gzip.NewReader(&g.zr)
 		} else {
-			err = s.gzipr.Reset(resp.Body)
+			err = g.r.Reset(&g.zr)
 		}
 		if err != nil {
-			return nil, "", fmt.Errorf("gzip: %w", err)
+			return fmt.Errorf("gzip: %w", err)
 		}
-		body = s.gzipr
+		body = g.r
 	}
-	n, err := io.Copy(s.buf, io.LimitReader(body, limit+1))
+	n, err := dst.ReadFrom(io.LimitReader(body, limit+1))
 	if err != nil {
-		return nil, "", fmt.Errorf("read body: %w", err)
+		if gzipped {
+			return fmt.Errorf("gzip: %w", err)
+		}
+		return fmt.Errorf("read body: %w", err)
 	}
 	if n > limit {
-		return nil, "", fmt.Errorf("%w (limit %d bytes)", errBodySizeLimit, limit)
+		return fmt.Errorf("%w (limit %d bytes)", errBodySizeLimit, limit)
 	}
-	return s.buf.Bytes(), resp.Header.Get("Content-Type"), nil
+	return nil
 }
 
 // close drops the direct client's connection; net/http's idle connections
 // are closed by the pool.
 func (s *httpScraper) close() {
+	s.release()
 	if s.direct != nil {
 		s.direct.close()
 	}

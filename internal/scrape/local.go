@@ -39,3 +39,6 @@ func (s *gathererScraper) scrape(ctx context.Context) ([]byte, string, error) {
 	}
 	return s.buf.Bytes(), textContentType, nil
 }
+
+// release keeps the buffer: local collectors are few.
+func (s *gathererScraper) release() {}

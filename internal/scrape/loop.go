@@ -73,9 +73,11 @@ type loopConfig struct {
 	validation               model.ValidationScheme
 }
 
-// scraper fetches one exposition; the body is valid until the next call.
+// scraper fetches one exposition; the body is valid until release.
 type scraper interface {
 	scrape(ctx context.Context) (body []byte, contentType string, err error)
+	// release says the body of the last scrape is no longer used.
+	release()
 }
 
 // loop scrapes one target until stopped.
@@ -101,7 +103,7 @@ type loop struct {
 	// order is the cache entries of the last page in page order; nextOrder
 	// is the buffer the next page's order is built in.
 	order, nextOrder []*cacheEntry
-	fast             *fastParser
+	bufs             *buffers
 	meta             map[string]Metadata
 	metaSeq          []metaLine
 	metaPos          int
@@ -207,6 +209,7 @@ func (l *loop) scrapeAndReport(ctx context.Context, start, appendTime time.Time)
 	var err error
 	if scrapeErr == nil {
 		res, err = l.append(app, body, contentType, ts)
+		l.scraper.release()
 		if err != nil {
 			app.Rollback()
 			app = l.newAppender()
@@ -301,12 +304,11 @@ func (p *fastParser) labels(l *labels.Labels) { p.Labels(&p.sb, l) }
 // upstream parser otherwise.
 func (l *loop) newParser(body []byte, contentType string) (parser, error) {
 	if isPromText(contentType, l.cfg.fallbackContentType) {
-		if l.fast == nil {
-			l.fast = &fastParser{Prom: &fasttext.Prom{}}
+		fast := l.bufs.parser()
+		if fast.Reset(body) {
+			return fast, nil
 		}
-		if l.fast.Reset(body) {
-			return l.fast, nil
-		}
+		l.bufs.putParser(fast)
 	}
 	p, err := textparse.New(body, contentType, nil, textparse.ParserOptions{FallbackContentType: l.cfg.fallbackContentType})
 	if p == nil {
@@ -339,6 +341,9 @@ func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int6
 	p, err := l.newParser(body, contentType)
 	if err != nil {
 		return err
+	}
+	if fast, ok := p.(*fastParser); ok {
+		defer l.bufs.putParser(fast)
 	}
 	var lset labels.Labels
 	c := l.cache

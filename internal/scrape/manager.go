@@ -35,6 +35,7 @@ type Manager struct {
 	opts    Options
 	logger  *slog.Logger
 	metrics *metrics
+	bufs    *buffers
 
 	mu    sync.Mutex
 	ctx   context.Context // set while Run runs
@@ -52,7 +53,7 @@ func NewManager(opts Options) *Manager {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{opts: opts, logger: logger, metrics: newMetrics(opts.Registerer), pools: map[string]*pool{}}
+	return &Manager{opts: opts, logger: logger, metrics: newMetrics(opts.Registerer), bufs: newBuffers(), pools: map[string]*pool{}}
 }
 
 // ApplyConfig makes the scrape jobs those of cfgs: new jobs start, removed
@@ -87,7 +88,7 @@ func (m *Manager) reconcile() error {
 		if _, ok := m.pools[name]; ok {
 			continue
 		}
-		p, err := newPool(m.ctx, sc, m.opts.NewAppender, m.logger, m.metrics, m.opts.OffsetSeed)
+		p, err := newPool(m.ctx, sc, m.opts.NewAppender, m.logger, m.metrics, m.bufs, m.opts.OffsetSeed)
 		if err != nil {
 			errs = append(errs, err)
 			continue

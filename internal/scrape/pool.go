@@ -31,6 +31,7 @@ type pool struct {
 	newAppender func() Appender
 	logger      *slog.Logger
 	metrics     *metrics
+	bufs        *buffers
 	offsetSeed  uint64
 	parent      context.Context
 
@@ -50,13 +51,13 @@ type pool struct {
 	running sync.WaitGroup
 }
 
-func newPool(parent context.Context, cfg *config.Scrape, newAppender func() Appender, logger *slog.Logger, m *metrics, seed uint64) (*pool, error) {
+func newPool(parent context.Context, cfg *config.Scrape, newAppender func() Appender, logger *slog.Logger, m *metrics, bufs *buffers, seed uint64) (*pool, error) {
 	client, err := commoncfg.NewClientFromConfig(cfg.HTTPClientConfig, cfg.JobName)
 	if err != nil {
 		return nil, fmt.Errorf("job %q: HTTP client: %w", cfg.JobName, err)
 	}
 	return &pool{
-		cfg: cfg, client: client, newAppender: newAppender, metrics: m, offsetSeed: seed, parent: parent,
+		cfg: cfg, client: client, newAppender: newAppender, metrics: m, bufs: bufs, offsetSeed: seed, parent: parent,
 		logger: logger.With("scrape_pool", cfg.JobName),
 		active: map[uint64]*Target{}, loops: map[uint64]*loop{}, groups: map[string]*discovery.Group{},
 	}, nil
@@ -230,7 +231,8 @@ func (p *pool) newLoop(t *Target) (*loop, error) {
 			fallbackContentType:      p.cfg.FallbackScrapeProtocol.MediaType(),
 			validation:               p.cfg.MetricNameValidationScheme,
 		},
-		scraper:     newHTTPScraper(p.client, p.cfg, t.URL(), acceptHeader(p.cfg.ScrapeProtocols, escaping), enc, to),
+		scraper:     newHTTPScraper(p.client, p.cfg, t.URL(), acceptHeader(p.cfg.ScrapeProtocols, escaping), enc, to, p.bufs),
+		bufs:        p.bufs,
 		newAppender: p.newAppender,
 		logger:      p.logger.With("target", t.URL().String()),
 		metrics:     p.metrics,

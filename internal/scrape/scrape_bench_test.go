@@ -31,7 +31,7 @@ func BenchmarkScrapeAppend(b *testing.B) {
 	sc := jobs(&testing.T{}, "scrape_configs:\n  - job_name: node\n    static_configs: [{targets: [\"h:9100\"]}]\n")[0]
 	lb := labels.NewBuilder(labels.EmptyLabels())
 	lset, _ := populateLabels(lb, sc, discoveredLabels(lb, sc, model.LabelSet{"__address__": "h:9100"}, nil))
-	p, _ := newPool(context.Background(), sc, func() Appender { return db.Appender() }, discardLogger(), newMetrics(nil), 0)
+	p, _ := newPool(context.Background(), sc, func() Appender { return db.Appender() }, discardLogger(), newMetrics(nil), newBuffers(), 0)
 	l, err := p.newLoop(&Target{Labels: lset})
 	if err != nil {
 		b.Fatal(err)

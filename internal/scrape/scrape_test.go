@@ -464,8 +464,8 @@ scrape_configs:
 func TestOffsetIsStable(t *testing.T) {
 	sc := jobs(t, "scrape_configs:\n  - job_name: j\n    static_configs: [{targets: [\"h:1\"]}]\n")[0]
 	m := newMetrics(nil)
-	p1, _ := newPool(context.Background(), sc, nil, discardLogger(), m, 7)
-	p2, _ := newPool(context.Background(), sc, nil, discardLogger(), m, 7)
+	p1, _ := newPool(context.Background(), sc, nil, discardLogger(), m, newBuffers(), 7)
+	p2, _ := newPool(context.Background(), sc, nil, discardLogger(), m, newBuffers(), 7)
 	lb := labels.NewBuilder(labels.EmptyLabels())
 	disc := discoveredLabels(lb, sc, model.LabelSet{"__address__": "h:1"}, nil)
 	lset, _ := populateLabels(lb, sc, disc)

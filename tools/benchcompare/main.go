@@ -42,6 +42,7 @@ type options struct {
 	realtime       bool
 	scrapeTargets  int
 	scrapeMinutes  int
+	argusBaseline  string
 }
 
 func main() {
@@ -57,6 +58,7 @@ func main() {
 	flag.IntVar(&o.restartMinutes, "restart-minutes", 30, "minutes of 15s scrapes pushed before the kill")
 	flag.IntVar(&o.scrapeTargets, "scrape-targets", 100, "loopback targets scraped by both (0 skips the scrape comparison)")
 	flag.IntVar(&o.scrapeMinutes, "scrape-minutes", 5, "minutes the scrape comparison measures")
+	flag.StringVar(&o.argusBaseline, "argus-baseline", "", "a second argus binary (an earlier build) that scrapes the same targets in the same run, for A/B comparisons of scrape changes")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
 	flag.BoolVar(&o.realtime, "realtime", false, "push the live load in real time (one scrape every 15s) instead of as fast as possible")
 	flag.Parse()

@@ -54,6 +54,9 @@ func scrapeComparison(ctx context.Context, o options, work string, report io.Wri
 		{name: "argus", bin: o.argus, dir: filepath.Join(work, "scrape-argus"), cfg: acfg},
 		{name: "prometheus", bin: o.prometheus, dir: filepath.Join(work, "scrape-prom"), cfg: cfg},
 	}
+	if o.argusBaseline != "" {
+		procs = append(procs, &proc{name: "argus", bin: o.argusBaseline, dir: filepath.Join(work, "scrape-argus-baseline"), cfg: acfg})
+	}
 	for _, p := range procs {
 		if err := p.start(ctx); err != nil {
 			return err
@@ -67,17 +70,17 @@ func scrapeComparison(ctx context.Context, o options, work string, report io.Wri
 	log.Printf("scrape: %d targets × %d series every %s, warming up", len(exporters), series, interval)
 	// Let both reach steady state: every target scraped, series created.
 	time.Sleep(3 * interval)
-	cpu0 := [2]time.Duration{procs[0].cpu(), procs[1].cpu()}
+	cpu0 := cpus(procs)
 	start := time.Now()
 	scrapes0 := totalScrapes(exporters)
 	log.Printf("scrape: measuring for %s (argus profile: %s/debug/pprof/profile)", time.Duration(o.scrapeMinutes)*time.Minute, procs[0].url)
 	time.Sleep(time.Duration(o.scrapeMinutes) * time.Minute)
-	cpu1 := [2]time.Duration{procs[0].cpu(), procs[1].cpu()}
+	cpu1 := cpus(procs)
 	wall := time.Since(start)
 	scrapes := totalScrapes(exporters) - scrapes0
 	rss := [2]int64{procs[0].rss(), procs[1].rss()}
-	// Each server scraped about half of the requests the exporters served.
-	samples := float64(scrapes) / 2 * float64(series)
+	// Each server scraped its share of the requests the exporters served.
+	samples := float64(scrapes) / float64(len(procs)) * float64(series)
 	total := float64(len(exporters) * series)
 	fmt.Fprintf(report, "### Scraping: the same targets scraped by both\n\n")
 	fmt.Fprintf(report, "%d loopback targets serving node_exporter-shaped pages (%d series each, gzip, every value changing every %s), "+
@@ -86,10 +89,22 @@ func scrapeComparison(ctx context.Context, o options, work string, report io.Wri
 	fmt.Fprintf(report, "| figure | argus | Prometheus | ratio argus/Prometheus |\n|---|---|---|---|\n")
 	ac, pc := (cpu1[0]-cpu0[0]).Seconds()/samples*1e9, (cpu1[1]-cpu0[1]).Seconds()/samples*1e9
 	fmt.Fprintf(report, "| CPU ns per scraped sample (scrape, parse, relabel, store) | %.0f | %.0f | **%.2f** |\n", ac, pc, ac/pc)
+	if len(procs) > 2 {
+		bc := (cpu1[2] - cpu0[2]).Seconds() / samples * 1e9
+		fmt.Fprintf(report, "| CPU ns per scraped sample, baseline argus %s | %.0f | | %.2f (argus/baseline %.2f) |\n", o.argusBaseline, bc, bc/pc, ac/bc)
+	}
 	ar, pr := float64(rss[0])/total, float64(rss[1])/total
 	fmt.Fprintf(report, "| RSS bytes per scraped series | %.0f | %.0f | %.2f |\n", ar, pr, ar/pr)
 	fmt.Fprintf(report, "| RSS per target | %.0f KiB | %.0f KiB | |\n\n", float64(rss[0])/float64(len(exporters))/1024, float64(rss[1])/float64(len(exporters))/1024)
 	return nil
+}
+
+func cpus(procs []*proc) []time.Duration {
+	var out []time.Duration
+	for _, p := range procs {
+		out = append(out, p.cpu())
+	}
+	return out
 }
 
 // exporter serves one target's page; a generator advances its values every
