@@ -27,15 +27,19 @@ type Prom struct {
 // and braces) and [c, b) the braces' content; for HELP and TYPE, [a, b) is the
 // metric name and [c, d) the text.
 type entry struct {
-	kind       upstream.Entry
 	a, b, c, d int32
 	v          float64
 	t          int64
+	kind       uint8 // an upstream.Entry
 	hasT       bool
 	// mtype is the type of the last TYPE line before this entry, which the
 	// upstream parser uses to normalise le and quantile label values.
-	mtype model.MetricType
+	mtype uint8 // a metricTypes index
 }
+
+// metricTypes are the types a TYPE line can give, indexed by entry.mtype.
+var metricTypes = [...]model.MetricType{model.MetricTypeUnknown, model.MetricTypeCounter, model.MetricTypeGauge,
+	model.MetricTypeHistogram, model.MetricTypeSummary}
 
 // Reset prepares p to iterate page b and reports whether b is in the subset
 // this parser handles; if not, parse b with the upstream parser instead. b
@@ -45,7 +49,7 @@ func (p *Prom) Reset(b []byte) bool {
 	if len(b) > math.MaxInt32 {
 		return false
 	}
-	mtype := model.MetricTypeUnknown
+	mtype := uint8(0)
 	for pos := 0; pos < len(b); {
 		end := bytes.IndexByte(b[pos:], '\n')
 		if end < 0 {
@@ -54,38 +58,59 @@ func (p *Prom) Reset(b []byte) bool {
 			end += pos
 		}
 		line := b[pos:end]
-		var e entry
-		var ok bool
-		switch {
-		case len(line) == 0:
+		if len(line) == 0 {
 			pos = end + 1
 			continue
-		case line[0] == '#':
-			e, ok = p.comment(pos, line)
-			if ok && e.kind == upstream.EntryType {
-				mtype = metricType(b[e.c:e.d])
-			}
-		default:
-			e, ok = p.sample(pos, line)
 		}
-		if !ok {
+		// Entries are filled in place: they are too big to copy around.
+		p.entries = append(p.entries, entry{})
+		e := &p.entries[len(p.entries)-1]
+		if line[0] == '#' {
+			if !p.comment(e, pos, line) {
+				return false
+			}
+			if e.kind == uint8(upstream.EntryType) {
+				mtype = metricTypeIndex(b[e.c:e.d])
+			}
+		} else if !p.sample(e, pos, line) {
 			return false
 		}
 		e.mtype = mtype
-		p.entries = append(p.entries, e)
 		pos = end + 1
 	}
 	return true
 }
 
-func isNameStart(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == ':'
-}
-func isNameChar(c byte) bool { return isNameStart(c) || c >= '0' && c <= '9' }
-func isLabelStart(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
-}
-func isLabelChar(c byte) bool { return isLabelStart(c) || c >= '0' && c <= '9' }
+// Character classes of metric and label names, as lookup tables: the name
+// loops are the parser's hottest.
+const (
+	classLabelStart = 1 << iota // [a-zA-Z_]
+	classNameStart              // [a-zA-Z_:]
+	classLabelChar              // [a-zA-Z_0-9]
+	classNameChar               // [a-zA-Z_:0-9]
+)
+
+var charClass = func() (t [256]uint8) {
+	for c := range 256 {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+		digit := c >= '0' && c <= '9'
+		if letter {
+			t[c] |= classLabelStart | classNameStart | classLabelChar | classNameChar
+		}
+		if digit {
+			t[c] |= classLabelChar | classNameChar
+		}
+		if c == ':' {
+			t[c] |= classNameStart | classNameChar
+		}
+	}
+	return t
+}()
+
+func isNameStart(c byte) bool  { return charClass[c]&classNameStart != 0 }
+func isNameChar(c byte) bool   { return charClass[c]&classNameChar != 0 }
+func isLabelStart(c byte) bool { return charClass[c]&classLabelStart != 0 }
+func isLabelChar(c byte) bool  { return charClass[c]&classLabelChar != 0 }
 
 // name returns the length of the metric name at the start of s.
 func name(s []byte) int {
@@ -102,20 +127,19 @@ func name(s []byte) int {
 // comment handles a line starting with '#': HELP and TYPE in their exact
 // form; any other comment is handed to the upstream parser (it is rare, and
 // the upstream rules for what follows '#' are subtle).
-func (p *Prom) comment(pos int, line []byte) (entry, bool) {
-	var e entry
+func (p *Prom) comment(e *entry, pos int, line []byte) bool {
 	switch {
 	case bytes.HasPrefix(line, []byte("# HELP ")):
-		e.kind = upstream.EntryHelp
+		e.kind = uint8(upstream.EntryHelp)
 	case bytes.HasPrefix(line, []byte("# TYPE ")):
-		e.kind = upstream.EntryType
+		e.kind = uint8(upstream.EntryType)
 	default:
-		return e, false
+		return false
 	}
 	rest := line[7:]
 	n := name(rest)
 	if n == 0 {
-		return e, false
+		return false
 	}
 	e.a, e.b = int32(pos+7), int32(pos+7+n)
 	rest = rest[n:]
@@ -125,46 +149,47 @@ func (p *Prom) comment(pos int, line []byte) (entry, bool) {
 	case rest[0] == ' ':
 		e.c, e.d = e.b+1, int32(pos+len(line))
 	default:
-		return e, false
+		return false
 	}
 	text := p.b[e.c:e.d]
-	if bytes.IndexByte(text, '\r') >= 0 || !utf8.Valid(text) {
-		return e, false
+	// The upstream lexer reads a NUL byte as the end of the input.
+	if bytes.IndexByte(text, '\r') >= 0 || bytes.IndexByte(text, 0) >= 0 || !utf8.Valid(text) {
+		return false
 	}
-	if e.kind == upstream.EntryType {
+	if e.kind == uint8(upstream.EntryType) {
 		switch string(text) {
 		case "counter", "gauge", "histogram", "summary", "untyped":
 		default:
-			return e, false
+			return false
 		}
 	} else if len(text) > 0 && (text[0] == ' ' || text[0] == '\t') {
 		// The upstream lexer keeps leading blanks of help text in a way
 		// that is easier to leave to it.
-		return e, false
+		return false
 	}
-	return e, true
+	return true
 }
 
 // sample handles a sample line: name, optional labels, value, optional
 // timestamp, single spaces between them.
-func (p *Prom) sample(pos int, line []byte) (entry, bool) {
-	e := entry{kind: upstream.EntrySeries, a: int32(pos)}
+func (p *Prom) sample(e *entry, pos int, line []byte) bool {
+	e.kind, e.a = uint8(upstream.EntrySeries), int32(pos)
 	n := name(line)
 	if n == 0 {
-		return e, false
+		return false
 	}
 	i := n
 	if i < len(line) && line[i] == '{' {
 		e.c = int32(pos + i + 1)
 		j, ok := labelsEnd(line, i+1)
 		if !ok {
-			return e, false
+			return false
 		}
 		i = j
 	}
 	e.b = int32(pos + i)
 	if i >= len(line) || line[i] != ' ' {
-		return e, false
+		return false
 	}
 	i++
 	vEnd := i
@@ -172,40 +197,132 @@ func (p *Prom) sample(pos int, line []byte) (entry, bool) {
 		vEnd++
 	}
 	if vEnd == i {
-		return e, false
+		return false
 	}
 	vs := line[i:vEnd]
 	for _, c := range vs {
 		if c == 'p' || c == 'P' || c == '_' || c == '\t' || c == '\r' {
-			return e, false
+			return false
 		}
 	}
-	v, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(vs), len(vs)), 64)
-	if err != nil {
-		return e, false
+	v, ok := parseDecimal(vs)
+	if !ok {
+		var err error
+		v, err = strconv.ParseFloat(unsafe.String(unsafe.SliceData(vs), len(vs)), 64)
+		if err != nil {
+			return false
+		}
 	}
 	if math.IsNaN(v) {
 		v = math.Float64frombits(value.NormalNaN)
 	}
 	e.v = v
 	if vEnd == len(line) {
-		return e, true
+		return true
 	}
 	ts := line[vEnd+1:]
 	if len(ts) == 0 {
-		return e, false
+		return false
 	}
 	for _, c := range ts {
 		if c < '0' || c > '9' { // The upstream lexer takes digits only.
-			return e, false
+			return false
 		}
 	}
 	t, err := strconv.ParseInt(unsafe.String(unsafe.SliceData(ts), len(ts)), 10, 64)
 	if err != nil {
-		return e, false
+		return false
 	}
 	e.t, e.hasT = t, true
-	return e, true
+	return true
+}
+
+// exactPow10 are the powers of ten a float64 holds exactly.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseDecimal parses the decimal numbers exporters write ("12", "0.25",
+// "1.2345e+06") when their value is exact by Clinger's fast path: at most 15
+// significant digits (below 2^53) times or divided by a power of ten up to
+// 1e22 rounds once, so the result is strconv.ParseFloat's. Anything else
+// (more digits, larger exponents, Inf, NaN) reports false for strconv to do.
+func parseDecimal(s []byte) (float64, bool) {
+	i := 0
+	neg := false
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		neg = s[i] == '-'
+		i++
+	}
+	var mant uint64
+	digits, exp := 0, 0
+	sawDigit := false
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		sawDigit = true
+		if mant == 0 && s[i] == '0' {
+			continue
+		}
+		if digits == 15 {
+			return 0, false
+		}
+		mant = mant*10 + uint64(s[i]-'0')
+		digits++
+	}
+	if i < len(s) && s[i] == '.' {
+		for i++; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			sawDigit = true
+			if mant == 0 && s[i] == '0' {
+				exp--
+				continue
+			}
+			if digits == 15 {
+				return 0, false
+			}
+			mant = mant*10 + uint64(s[i]-'0')
+			digits++
+			exp--
+		}
+	}
+	if !sawDigit {
+		return 0, false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			eneg = s[i] == '-'
+			i++
+		}
+		if i == len(s) {
+			return 0, false
+		}
+		e := 0
+		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			if e > 1000 {
+				return 0, false
+			}
+			e = e*10 + int(s[i]-'0')
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+	}
+	if i != len(s) {
+		return 0, false
+	}
+	f := float64(mant)
+	if neg {
+		f = -f
+	}
+	switch {
+	case mant == 0 || exp == 0:
+		return f, true
+	case exp > 0 && exp < len(exactPow10):
+		return f * exactPow10[exp], true
+	case exp < 0 && -exp < len(exactPow10):
+		return f / exactPow10[-exp], true
+	}
+	return 0, false
 }
 
 // labelsEnd checks `name="value",...}` starting at i and returns the index
@@ -234,6 +351,9 @@ func labelsEnd(line []byte, i int) (int, bool) {
 			c := line[i]
 			if c == '"' {
 				break
+			}
+			if c == 0 {
+				return 0, false
 			}
 			if c == '\\' {
 				if i+1 >= len(line) {
@@ -278,7 +398,7 @@ func (p *Prom) Next() (upstream.Entry, error) {
 	}
 	p.cur = &p.entries[p.i]
 	p.i++
-	return p.cur.kind, nil
+	return upstream.Entry(p.cur.kind), nil
 }
 
 // Series returns the series text, timestamp (nil if none) and value of the
@@ -304,22 +424,23 @@ func (p *Prom) Help() ([]byte, []byte) {
 // Type returns the metric name and type of a TYPE entry.
 func (p *Prom) Type() ([]byte, model.MetricType) {
 	e := p.cur
-	return p.b[e.a:e.b], metricType(p.b[e.c:e.d])
+	return p.b[e.a:e.b], metricTypes[metricTypeIndex(p.b[e.c:e.d])]
 }
 
-// metricType maps a TYPE line's word to its constant without allocating.
-func metricType(b []byte) model.MetricType {
+// metricTypeIndex maps a TYPE line's word to its metricTypes index without
+// allocating.
+func metricTypeIndex(b []byte) uint8 {
 	switch string(b) {
 	case "counter":
-		return model.MetricTypeCounter
+		return 1
 	case "gauge":
-		return model.MetricTypeGauge
+		return 2
 	case "histogram":
-		return model.MetricTypeHistogram
+		return 3
 	case "summary":
-		return model.MetricTypeSummary
+		return 4
 	}
-	return model.MetricTypeUnknown
+	return 0
 }
 
 // Unit is part of the parser interface; the text format has no units.
@@ -351,7 +472,7 @@ func (p *Prom) Labels(b *labels.ScratchBuilder, l *labels.Labels) {
 			if escaped {
 				lvalue = lvalReplacer.Replace(lvalue)
 			}
-			b.Add(lname, normalizeFloat(e.mtype, lname, lvalue))
+			b.Add(lname, normalizeFloat(metricTypes[e.mtype], lname, lvalue))
 			in = in[k+1:]
 			if len(in) > 0 && in[0] == ',' {
 				in = in[1:]
