@@ -98,3 +98,46 @@ func (c *cache) end() {
 		}
 	}
 }
+
+// textSeq is a sequence of texts (a series' text, or a metadata line as
+// field, name and value) stored back to back, so that comparing a page with
+// the previous one position by position reads memory in order instead of
+// following a pointer per line.
+type textSeq struct {
+	buf []byte
+	// ends[i] is where item i ends in buf; nameEnds[i] where its name ends.
+	ends, nameEnds []int32
+}
+
+func (s *textSeq) reset() {
+	s.buf, s.ends, s.nameEnds = s.buf[:0], s.ends[:0], s.nameEnds[:0]
+}
+
+func (s *textSeq) len() int { return len(s.ends) }
+
+// add appends an item: a tag byte (0 for series), a name and a value.
+func (s *textSeq) add(tag byte, name, value []byte) {
+	if tag != 0 {
+		s.buf = append(s.buf, tag)
+	}
+	s.buf = append(s.buf, name...)
+	s.nameEnds = append(s.nameEnds, int32(len(s.buf)))
+	s.buf = append(s.buf, value...)
+	s.ends = append(s.ends, int32(len(s.buf)))
+}
+
+func (s *textSeq) start(i int) int32 {
+	if i == 0 {
+		return 0
+	}
+	return s.ends[i-1]
+}
+
+// at returns series text i.
+func (s *textSeq) at(i int) []byte { return s.buf[s.start(i):s.ends[i]] }
+
+// equal reports whether item i is the metadata line (tag, name, value).
+func (s *textSeq) equal(i int, tag byte, name []byte, value string) bool {
+	start, mid, end := s.start(i), s.nameEnds[i], s.ends[i]
+	return end > start && s.buf[start] == tag && string(s.buf[start+1:mid]) == string(name) && string(s.buf[mid:end]) == value
+}

@@ -1,6 +1,7 @@
 package scrape
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -100,14 +101,19 @@ type loop struct {
 	lb          *labels.Builder
 	cur         []*cacheEntry
 	curTracked  []bool
-	// order is the cache entries of the last page in page order; nextOrder
-	// is the buffer the next page's order is built in.
+	// order is the cache entries of the last page in page order and keys
+	// their series texts, contiguous so that comparing a page with the last
+	// one reads memory in sequence; next* are the buffers the next page's are
+	// built in.
 	order, nextOrder []*cacheEntry
-	bufs             *buffers
-	meta             map[string]Metadata
-	metaSeq          []metaLine
-	metaPos          int
-	noStaleness      atomic.Bool
+	keys, nextKeys   textSeq
+	// metaLines are the current page's HELP, TYPE and UNIT lines in order,
+	// prevMetaLines the last page's.
+	metaLines, prevMetaLines textSeq
+	bufs                     *buffers
+	meta                     map[string]Metadata
+	metaPos                  int
+	noStaleness              atomic.Bool
 
 	cancel  context.CancelFunc
 	stopped chan struct{}
@@ -350,12 +356,14 @@ func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int6
 	// Pages list their series in the same order every time, so the entry at
 	// the same position last time is tried before the map: one comparison
 	// instead of hashing the series text.
-	prev := l.order
-	l.order = l.nextOrder[:0]
+	prev, prevKeys := l.order, l.keys
+	l.order, l.keys = l.nextOrder[:0], l.nextKeys
+	l.keys.reset()
+	l.metaLines, l.prevMetaLines = l.prevMetaLines, l.metaLines
+	l.metaLines.reset()
 	l.metaPos = 0
 	defer func() {
-		l.nextOrder = prev[:0]
-		l.metaSeq = l.metaSeq[:min(l.metaPos, len(l.metaSeq))]
+		l.nextOrder, l.nextKeys = prev[:0], prevKeys
 	}()
 	pos := 0
 	metaChanged := false
@@ -396,7 +404,7 @@ func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int6
 		}
 		res.scraped++
 		var ce *cacheEntry
-		if pos < len(prev) && prev[pos].key == string(met) && !prev[pos].evicted {
+		if pos < len(prev) && bytes.Equal(prevKeys.at(pos), met) && !prev[pos].evicted {
 			ce = prev[pos]
 		} else {
 			var ok bool
@@ -418,6 +426,7 @@ func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int6
 		}
 		pos++
 		l.order = append(l.order, ce)
+		l.keys.add(0, met, nil)
 		if ce.dropped {
 			ce.seen = c.iter
 			continue
@@ -455,12 +464,6 @@ const (
 	metaUnit
 )
 
-// metaLine is one HELP, TYPE or UNIT line of the last page.
-type metaLine struct {
-	field       int
-	name, value string
-}
-
 // setMeta sets one field of a metric family's metadata in the loop's copy and
 // reports whether it changed. Pages repeat their metadata lines in the same
 // order, so the line at the same position last time is compared first, which
@@ -469,28 +472,12 @@ type metaLine struct {
 func (l *loop) setMeta(name []byte, field int, v string) bool {
 	pos := l.metaPos
 	l.metaPos++
-	if pos < len(l.metaSeq) {
-		if ml := l.metaSeq[pos]; ml.field == field && ml.name == string(name) && ml.value == v {
-			return false
-		}
+	tag := byte(field) + 1 // Never 0, the tag of series texts.
+	l.metaLines.add(tag, name, yoloBytes(v))
+	if pos < l.prevMetaLines.len() && l.prevMetaLines.equal(pos, tag, name, v) {
+		return false
 	}
-	changed := l.updateMeta(name, field, v)
-	m := l.meta[string(name)]
-	ml := metaLine{field: field, name: strings.Clone(string(name))}
-	switch field {
-	case metaType:
-		ml.value = string(m.Type)
-	case metaHelp:
-		ml.value = m.Help
-	case metaUnit:
-		ml.value = m.Unit
-	}
-	if pos < len(l.metaSeq) {
-		l.metaSeq[pos] = ml
-	} else {
-		l.metaSeq = append(l.metaSeq, ml)
-	}
-	return changed
+	return l.updateMeta(name, field, v)
 }
 
 func (l *loop) updateMeta(name []byte, field int, v string) bool {
@@ -522,6 +509,9 @@ func (l *loop) updateMeta(name []byte, field int, v string) bool {
 
 // yolo views b as a string without copying, for comparisons.
 func yolo(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// yoloBytes views s as bytes without copying; they must not be modified.
+func yoloBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // publishMeta gives the target a copy of the metadata for the API.
 func (l *loop) publishMeta() {

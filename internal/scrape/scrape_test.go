@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -477,3 +478,46 @@ func TestOffsetIsStable(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestMetadataFollowsPages: metadata compared with the last page line by line
+// still picks up every change (text, type, a family added or moved).
+func TestMetadataFollowsPages(t *testing.T) {
+	db, err := tsdb.Open(context.Background(), t.TempDir(), tsdb.Options{FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sc := jobs(t, "scrape_configs:\n  - job_name: j\n    static_configs: [{targets: [\"h:1\"]}]\n")[0]
+	p, _ := newPool(context.Background(), sc, nil, discardLogger(), newMetrics(nil), newBuffers(), 0)
+	lb := labels.NewBuilder(labels.EmptyLabels())
+	lset, _ := populateLabels(lb, sc, discoveredLabels(lb, sc, model.LabelSet{"__address__": "h:1"}, nil))
+	tg := &Target{Labels: lset}
+	l, err := p.newLoop(tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := int64(1000)
+	for i, c := range []struct{ page, want string }{
+		{"# HELP a First.\n# TYPE a gauge\na 1\n", "a gauge First."},
+		{"# HELP a First.\n# TYPE a gauge\na 1\n", "a gauge First."},
+		{"# HELP a Second.\n# TYPE a gauge\na 1\n", "a gauge Second."},
+		{"# HELP a Second.\n# TYPE a counter\na 1\n", "a counter Second."},
+		{"# HELP b B.\n# TYPE b gauge\nb 1\n# HELP a Second.\n# TYPE a counter\na 1\n", "a counter Second.|b gauge B."},
+		{"# HELP a Third.\n# TYPE a counter\na 1\n# HELP b B.\n# TYPE b gauge\nb 1\n", "a counter Third.|b gauge B."},
+	} {
+		ts += 1000
+		app := db.Appender()
+		if _, err := l.append(app, []byte(c.page), textContentType, ts); err != nil {
+			t.Fatal(err)
+		}
+		app.Commit()
+		var got []string
+		for name, md := range tg.Metadata() {
+			got = append(got, name+" "+string(md.Type)+" "+md.Help)
+		}
+		slices.Sort(got)
+		if strings.Join(got, "|") != c.want {
+			t.Fatalf("page %d: metadata %q, want %q", i, strings.Join(got, "|"), c.want)
+		}
+	}
+}
