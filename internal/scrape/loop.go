@@ -113,7 +113,10 @@ type loop struct {
 	bufs                     *buffers
 	meta                     map[string]Metadata
 	metaPos                  int
-	noStaleness              atomic.Bool
+	// samePage is set when the current page has the series of the last
+	// page in the same order, each appended and tracked.
+	samePage    bool
+	noStaleness atomic.Bool
 
 	cancel  context.CancelFunc
 	stopped chan struct{}
@@ -185,6 +188,20 @@ func (l *loop) run(ctx context.Context) {
 		case <-ticker.C:
 		}
 	}
+}
+
+// allTracked reports whether the current scrape appended n samples, each
+// tracked for staleness.
+func (l *loop) allTracked(n int) bool {
+	if len(l.cur) != n {
+		return false
+	}
+	for _, t := range l.curTracked {
+		if !t {
+			return false
+		}
+	}
+	return true
 }
 
 // release closes the scraper's kept-alive connection, if it has one.
@@ -262,12 +279,21 @@ func (l *loop) append(app Appender, body []byte, contentType string, ts int64) (
 	c := l.cache
 	c.begin()
 	l.cur, l.curTracked = l.cur[:0], l.curTracked[:0]
+	l.samePage = false
 	if len(body) > 0 {
 		if err := l.appendBody(app, body, contentType, ts, &res); err != nil {
 			return res, err
 		}
 	}
 	c.track(l.cur, l.curTracked)
+	if l.samePage {
+		// Every series of the last page is tracked again now, and only
+		// those can have been tracked in the last scrape: nothing is stale,
+		// and the cache need not be walked. This is the common case of an
+		// unchanged target.
+		c.end()
+		return res, nil
+	}
 	var err error
 	stale := math.Float64frombits(value.StaleNaN)
 	c.staleSince(func(e *cacheEntry) {
@@ -365,8 +391,13 @@ func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int6
 	defer func() {
 		l.nextOrder, l.nextKeys = prev[:0], prevKeys
 	}()
-	pos := 0
+	pos, hits := 0, 0
 	metaChanged := false
+	defer func() {
+		// The same series in the same order as last time, each appended
+		// and tracked now: see append.
+		l.samePage = hits == pos && pos == len(prev) && l.allTracked(pos)
+	}()
 	for {
 		e, err := p.Next()
 		if errors.Is(err, io.EOF) {
@@ -406,6 +437,7 @@ func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int6
 		var ce *cacheEntry
 		if pos < len(prev) && bytes.Equal(prevKeys.at(pos), met) && !prev[pos].evicted {
 			ce = prev[pos]
+			hits++
 		} else {
 			var ok bool
 			ce, ok = c.get(met)

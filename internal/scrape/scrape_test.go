@@ -521,3 +521,68 @@ func TestMetadataFollowsPages(t *testing.T) {
 		}
 	}
 }
+
+// staleCounter counts the staleness markers appended per metric name.
+type staleCounter struct {
+	next  Appender
+	stale map[string]int
+}
+
+func (a *staleCounter) Append(ref uint64, ls labels.Labels, t int64, v float64) (uint64, error) {
+	if value.IsStaleNaN(v) {
+		a.stale[ls.Get(labels.MetricName)]++
+	}
+	return a.next.Append(ref, ls, t, v)
+}
+func (a *staleCounter) Commit() error   { return a.next.Commit() }
+func (a *staleCounter) Rollback() error { return a.next.Rollback() }
+
+// TestStalenessAcrossRepeatedPages: the shortcut for a page that repeats the
+// last one never hides a series that went away, whatever came before.
+func TestStalenessAcrossRepeatedPages(t *testing.T) {
+	db, err := tsdb.Open(context.Background(), t.TempDir(), tsdb.Options{FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sc := jobs(t, "scrape_configs:\n  - job_name: j\n    static_configs: [{targets: [\"h:1\"]}]\n")[0]
+	p, _ := newPool(context.Background(), sc, nil, discardLogger(), newMetrics(nil), newBuffers(), 0)
+	lb := labels.NewBuilder(labels.EmptyLabels())
+	lset, _ := populateLabels(lb, sc, discoveredLabels(lb, sc, model.LabelSet{"__address__": "h:1"}, nil))
+	l, err := p.newLoop(&Target{Labels: lset})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := int64(1000)
+	for i, c := range []struct{ page, stale string }{
+		{"a 1\nb 1\n", ""},
+		{"a 2\nb 2\n", ""},
+		{"a 3\nb 3\n", ""},
+		{"a 4\n", "b"},
+		{"a 5\n", ""},
+		{"a 6\nb 6\n", ""},
+		{"b 7\na 7\n", ""},
+		{"b 8\na 8 8500\n", "a"}, // a has its own timestamp: no longer tracked, as in Prometheus.
+		{"b 9\na 9\n", ""},
+		{"b 10\na 10\n", ""},
+		{"", "a,b"}, // a failed scrape
+		{"b 11\na 11\n", ""},
+		{"b 12\na 12\n", ""},
+		{"b 13\n", "a"},
+	} {
+		ts += 1000
+		app := &staleCounter{next: db.Appender(), stale: map[string]int{}}
+		if _, err := l.append(app, []byte(c.page), textContentType, ts); err != nil {
+			t.Fatal(err)
+		}
+		app.Commit()
+		var got []string
+		for name := range app.stale {
+			got = append(got, name)
+		}
+		slices.Sort(got)
+		if strings.Join(got, ",") != c.stale {
+			t.Fatalf("page %d %q: stale %v, want %q", i, c.page, got, c.stale)
+		}
+	}
+}
