@@ -31,8 +31,10 @@ type directClient struct {
 	dialer  net.Dialer
 
 	conn net.Conn
-	br   *bufio.Reader
-	body bodyReader
+	// unwatch stops watching the loop's context for conn.
+	unwatch func() bool
+	br      *bufio.Reader
+	body    bodyReader
 }
 
 // errNotDirect means a response the direct client does not handle; the
@@ -74,8 +76,9 @@ func newDirectClient(u *url.URL, accept, acceptEncoding, timeout string) *direct
 // close drops the kept-alive connection.
 func (c *directClient) close() {
 	if c.conn != nil {
+		c.unwatch()
 		c.conn.Close()
-		c.conn, c.br = nil, nil
+		c.conn, c.br, c.unwatch = nil, nil, nil
 	}
 }
 
@@ -83,24 +86,33 @@ func (c *directClient) close() {
 // errBodySizeLimit). It returns the Content-Type. A connection kept from an
 // earlier scrape that turns out to be closed is replaced once, as net/http
 // retries idempotent requests.
-func (c *directClient) fetch(ctx context.Context, buf *bytes.Buffer, limit int64, bufs *buffers) (string, error) {
+//
+// ctx is the loop's: it must be the same for every call, since it is watched
+// for the life of a connection rather than per scrape (registering with a
+// context per scrape costs more than parsing a small page). deadline bounds
+// the scrape.
+func (c *directClient) fetch(ctx context.Context, deadline time.Time, buf *bytes.Buffer, limit int64, bufs *buffers) (string, error) {
 	reused := c.conn != nil
-	ct, sent, err := c.fetchOnce(ctx, buf, limit, bufs)
-	if err != nil && reused && !sent && ctx.Err() == nil {
-		ct, _, err = c.fetchOnce(ctx, buf, limit, bufs)
+	ct, sent, err := c.fetchOnce(ctx, deadline, buf, limit, bufs)
+	if err != nil && reused && !sent && ctx.Err() == nil && time.Now().Before(deadline) {
+		ct, _, err = c.fetchOnce(ctx, deadline, buf, limit, bufs)
 	}
 	return ct, err
 }
 
 // fetchOnce reports in sent whether the server answered anything, which
 // decides whether a retry is safe.
-func (c *directClient) fetchOnce(ctx context.Context, buf *bytes.Buffer, limit int64, bufs *buffers) (contentType string, sent bool, err error) {
+func (c *directClient) fetchOnce(ctx context.Context, deadline time.Time, buf *bytes.Buffer, limit int64, bufs *buffers) (contentType string, sent bool, err error) {
 	if c.conn == nil {
-		conn, err := c.dialer.DialContext(ctx, "tcp", c.addr)
+		dctx, cancel := context.WithDeadline(ctx, deadline)
+		conn, err := c.dialer.DialContext(dctx, "tcp", c.addr)
+		cancel()
 		if err != nil {
 			return "", true, err
 		}
 		c.conn = conn
+		// Cancellation (argus stopping the loop) interrupts blocked I/O.
+		c.unwatch = context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 		if c.br == nil {
 			c.br = bufio.NewReaderSize(conn, 4<<10)
 		} else {
@@ -116,14 +128,10 @@ func (c *directClient) fetchOnce(ctx context.Context, buf *bytes.Buffer, limit i
 			c.close()
 		}
 	}()
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	} else {
-		conn.SetDeadline(time.Time{})
+	if ctx.Err() != nil {
+		return "", true, ctx.Err()
 	}
-	// Cancellation (argus stopping the loop) interrupts blocked I/O.
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	conn.SetDeadline(deadline)
 	if _, err := conn.Write(c.request); err != nil {
 		return "", false, ctxErr(ctx, err)
 	}

@@ -60,8 +60,9 @@ func (s *httpScraper) timeoutHeader() string {
 }
 
 // scrape performs one GET and returns the (decompressed) body and its
-// content type. The body is valid until release.
-func (s *httpScraper) scrape(ctx context.Context) ([]byte, string, error) {
+// content type. The body is valid until release. ctx is the loop's (see
+// directClient.fetch) and deadline the end of the scrape timeout.
+func (s *httpScraper) scrape(ctx context.Context, deadline time.Time) ([]byte, string, error) {
 	s.release()
 	s.page = s.bufs.page()
 	limit := s.bodySizeLimit
@@ -69,7 +70,7 @@ func (s *httpScraper) scrape(ctx context.Context) ([]byte, string, error) {
 		limit = 1<<63 - 2 // No limit; one more byte must still fit in an int64.
 	}
 	if s.direct != nil {
-		ct, err := s.direct.fetch(ctx, s.page, limit, s.bufs)
+		ct, err := s.direct.fetch(ctx, deadline, s.page, limit, s.bufs)
 		if !errors.Is(err, errNotDirect) {
 			if err != nil {
 				return nil, "", err
@@ -78,6 +79,8 @@ func (s *httpScraper) scrape(ctx context.Context) ([]byte, string, error) {
 		}
 		s.page.Reset()
 	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {
 		return nil, "", err

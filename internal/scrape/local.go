@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
@@ -20,7 +21,7 @@ type gathererScraper struct {
 
 const textContentType = "text/plain; version=0.0.4"
 
-func (s *gathererScraper) scrape(ctx context.Context) ([]byte, string, error) {
+func (s *gathererScraper) scrape(ctx context.Context, _ time.Time) ([]byte, string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}

@@ -76,7 +76,7 @@ type loopConfig struct {
 
 // scraper fetches one exposition; the body is valid until release.
 type scraper interface {
-	scrape(ctx context.Context) (body []byte, contentType string, err error)
+	scrape(ctx context.Context, deadline time.Time) (body []byte, contentType string, err error)
 	// release says the body of the last scrape is no longer used.
 	release()
 }
@@ -214,14 +214,12 @@ func (l *loop) release() {
 // scrapeAndReport does one scrape and writes its samples, staleness markers
 // and report series in one commit.
 func (l *loop) scrapeAndReport(ctx context.Context, start, appendTime time.Time) {
-	sctx, cancel := context.WithTimeout(ctx, l.cfg.timeout)
 	var body []byte
 	var contentType string
 	scrapeErr := l.forcedError()
 	if scrapeErr == nil {
-		body, contentType, scrapeErr = l.scraper.scrape(sctx)
+		body, contentType, scrapeErr = l.scraper.scrape(ctx, start.Add(l.cfg.timeout))
 	}
-	cancel()
 	dur := time.Since(start)
 	if ctx.Err() != nil && scrapeErr != nil {
 		return // Stopped during the scrape: nothing to record.
