@@ -103,6 +103,9 @@ func (c *directClient) fetch(ctx context.Context, deadline time.Time, buf *bytes
 // fetchOnce reports in sent whether the server answered anything, which
 // decides whether a retry is safe.
 func (c *directClient) fetchOnce(ctx context.Context, deadline time.Time, buf *bytes.Buffer, limit int64, bufs *buffers) (contentType string, sent bool, err error) {
+	if c.conn != nil && c.br.Buffered() > 0 {
+		c.close() // The server sent more than its last response: start afresh.
+	}
 	if c.conn == nil {
 		dctx, cancel := context.WithDeadline(ctx, deadline)
 		conn, err := c.dialer.DialContext(dctx, "tcp", c.addr)

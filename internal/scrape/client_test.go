@@ -393,3 +393,26 @@ func processCPU() time.Duration {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// TestDirectClientExtraBytes: bytes a server sends after a response do not
+// become the next scrape's answer.
+func TestDirectClientExtraBytes(t *testing.T) {
+	var n atomic.Int64
+	url := rawServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\na 1\nHTTP/1.1 500 Junk\r\n\r\n")
+			n.Add(1)
+			// The next request on this connection, if any.
+			if _, err := br.ReadString('\n'); err != nil {
+				return
+			}
+		}
+	})
+	s := newTestScraper(t, url)
+	for range 3 {
+		if body, _, err := scrapeOnce(t, s); err != nil || body != "a 1\n" {
+			t.Fatalf("got %q, %v", body, err)
+		}
+	}
+}
