@@ -110,9 +110,12 @@ type loop struct {
 	// metaLines are the current page's HELP, TYPE and UNIT lines in order,
 	// prevMetaLines the last page's.
 	metaLines, prevMetaLines textSeq
-	bufs                     *buffers
-	meta                     map[string]Metadata
-	metaPos                  int
+	// helpMemo is the fast parser's memory of the last page's HELP and TYPE
+	// lines.
+	helpMemo fasttext.Memo
+	bufs     *buffers
+	meta     map[string]Metadata
+	metaPos  int
 	// samePage is set when the current page has the series of the last
 	// page in the same order, each appended and tracked.
 	samePage    bool
@@ -280,6 +283,8 @@ func (l *loop) append(app Appender, body []byte, contentType string, ts int64) (
 	l.samePage = false
 	if len(body) > 0 {
 		if err := l.appendBody(app, body, contentType, ts, &res); err != nil {
+			// The page's metadata may not all have been taken in.
+			l.helpMemo.Clear()
 			return res, err
 		}
 	}
@@ -316,11 +321,15 @@ type parser interface {
 	Type() ([]byte, model.MetricType)
 	Unit() ([]byte, []byte)
 	labels(*labels.Labels)
+	// known reports a HELP or TYPE line unchanged since the target's last
+	// page (see textparse.Memo).
+	known() bool
 }
 
 type upstreamParser struct{ textparse.Parser }
 
 func (p upstreamParser) labels(l *labels.Labels) { p.Labels(l) }
+func (p upstreamParser) known() bool             { return false }
 
 type fastParser struct {
 	*fasttext.Prom
@@ -328,6 +337,7 @@ type fastParser struct {
 }
 
 func (p *fastParser) labels(l *labels.Labels) { p.Labels(&p.sb, l) }
+func (p *fastParser) known() bool             { return p.Known() }
 
 // newParser picks the parser for a page: argus's fast parser for the
 // Prometheus text format when the page is in the subset it handles, the
@@ -335,7 +345,7 @@ func (p *fastParser) labels(l *labels.Labels) { p.Labels(&p.sb, l) }
 func (l *loop) newParser(body []byte, contentType string) (parser, error) {
 	if isPromText(contentType, l.cfg.fallbackContentType) {
 		fast := l.bufs.parser()
-		if fast.Reset(body) {
+		if fast.ResetMemo(body, &l.helpMemo) {
 			return fast, nil
 		}
 		l.bufs.putParser(fast)
@@ -405,13 +415,17 @@ func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int6
 			return fmt.Errorf("parse: %w", err)
 		}
 		switch e {
-		case textparse.EntryType:
+		case textparse.EntryType, textparse.EntryHelp:
+			if p.known() {
+				continue // The same line as last time: nothing changed.
+			}
+			if e == textparse.EntryHelp {
+				name, help := p.Help()
+				metaChanged = l.setMeta(name, metaHelp, yolo(help)) || metaChanged
+				continue
+			}
 			name, typ := p.Type()
 			metaChanged = l.setMeta(name, metaType, string(typ)) || metaChanged
-			continue
-		case textparse.EntryHelp:
-			name, help := p.Help()
-			metaChanged = l.setMeta(name, metaHelp, yolo(help)) || metaChanged
 			continue
 		case textparse.EntryUnit:
 			name, unit := p.Unit()

@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -584,5 +585,37 @@ func TestStalenessAcrossRepeatedPages(t *testing.T) {
 		if strings.Join(got, ",") != c.stale {
 			t.Fatalf("page %d %q: stale %v, want %q", i, c.page, got, c.stale)
 		}
+	}
+}
+
+// TestMetadataAfterFailedScrape: metadata a failed scrape never took in is
+// taken from the next page even though its lines repeat the failed page's.
+func TestMetadataAfterFailedScrape(t *testing.T) {
+	db, err := tsdb.Open(context.Background(), t.TempDir(), tsdb.Options{FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sc := jobs(t, "scrape_configs:\n  - job_name: j\n    sample_limit: 2\n    static_configs: [{targets: [\"h:1\"]}]\n")[0]
+	p, _ := newPool(context.Background(), sc, nil, discardLogger(), newMetrics(nil), newBuffers(), 0)
+	lb := labels.NewBuilder(labels.EmptyLabels())
+	lset, _ := populateLabels(lb, sc, discoveredLabels(lb, sc, model.LabelSet{"__address__": "h:1"}, nil))
+	tg := &Target{Labels: lset}
+	l, err := p.newLoop(tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := db.Appender()
+	if _, err := l.append(app, []byte("a 1\nb 1\nx 1\n# HELP c C.\nc 1\n"), textContentType, 1000); !errors.Is(err, errSampleLimit) {
+		t.Fatalf("error %v, want the sample limit", err)
+	}
+	app.Rollback()
+	app = db.Appender()
+	if _, err := l.append(app, []byte("a 1\n# HELP c C.\nc 1\n"), textContentType, 2000); err != nil {
+		t.Fatal(err)
+	}
+	app.Commit()
+	if md := tg.Metadata()["c"]; md.Help != "C." {
+		t.Fatalf("metadata of c: %+v", md)
 	}
 }

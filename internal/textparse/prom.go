@@ -32,6 +32,8 @@ type entry struct {
 	t          int64
 	kind       uint8 // an upstream.Entry
 	hasT       bool
+	// known marks a HELP or TYPE line identical to the memo's (see Memo).
+	known bool
 	// mtype is the type of the last TYPE line before this entry, which the
 	// upstream parser uses to normalise le and quantile label values.
 	mtype uint8 // a metricTypes index
@@ -44,12 +46,32 @@ var metricTypes = [...]model.MetricType{model.MetricTypeUnknown, model.MetricTyp
 // Reset prepares p to iterate page b and reports whether b is in the subset
 // this parser handles; if not, parse b with the upstream parser instead. b
 // must not change while p uses it.
-func (p *Prom) Reset(b []byte) bool {
+func (p *Prom) Reset(b []byte) bool { return p.ResetMemo(b, nil) }
+
+// ResetMemo is Reset with the memo of the target b comes from: HELP and TYPE
+// lines equal to the last page's at the same position are recognised with one
+// comparison and reported by Known, and m is updated to b's lines. m may be
+// nil.
+func (p *Prom) ResetMemo(b []byte, m *Memo) bool {
 	p.b, p.entries, p.i, p.cur = b, p.entries[:0], 0, nil
-	if len(b) > math.MaxInt32 {
+	if m != nil {
+		m.begin()
+	}
+	if len(b) > math.MaxInt32 || !p.parse(b, m) {
+		if m != nil {
+			m.Clear()
+		}
 		return false
 	}
+	if m != nil {
+		m.commit()
+	}
+	return true
+}
+
+func (p *Prom) parse(b []byte, m *Memo) bool {
 	mtype := uint8(0)
+	comments := 0
 	for pos := 0; pos < len(b); {
 		end := bytes.IndexByte(b[pos:], '\n')
 		if end < 0 {
@@ -66,9 +88,17 @@ func (p *Prom) Reset(b []byte) bool {
 		p.entries = append(p.entries, entry{})
 		e := &p.entries[len(p.entries)-1]
 		if line[0] == '#' {
-			if !p.comment(e, pos, line) {
+			if m != nil && m.same(comments, line) {
+				sp := m.spans[comments]
+				e.kind, e.known = sp.kind, true
+				e.a, e.b, e.c, e.d = int32(pos+7), int32(pos)+sp.nameEnd, int32(pos)+sp.textStart, int32(end)
+			} else if !p.comment(e, pos, line) {
 				return false
 			}
+			if m != nil {
+				m.add(line, memoSpan{kind: e.kind, nameEnd: e.b - int32(pos), textStart: e.c - int32(pos)})
+			}
+			comments++
 			if e.kind == uint8(upstream.EntryType) {
 				mtype = metricTypeIndex(b[e.c:e.d])
 			}
@@ -441,6 +471,63 @@ func metricTypeIndex(b []byte) uint8 {
 		return 4
 	}
 	return 0
+}
+
+// Known reports whether the current HELP or TYPE line is the same line, at
+// the same position among the page's HELP and TYPE lines, as on the page the
+// memo given to ResetMemo saw last: its metadata has not changed.
+func (p *Prom) Known() bool { return p.cur != nil && p.cur.known }
+
+// Memo remembers the HELP and TYPE lines of a target's last page. Pages repeat
+// them from one scrape to the next, and comparing a line with its copy is
+// cheaper than validating it again; it also tells the caller the metadata has
+// not changed. A Memo belongs to one target (a Prom parses pages of any
+// number of targets); the zero value is empty. The lines are kept back to
+// back, so the comparisons read memory in order.
+type Memo struct {
+	lines, next      []byte
+	ends, nextEnds   []int32
+	spans, nextSpans []memoSpan
+}
+
+// memoSpan is where a remembered line's name ends and text starts.
+type memoSpan struct {
+	kind               uint8
+	nameEnd, textStart int32
+}
+
+// Clear forgets the remembered lines: the caller did not take in the last
+// page's metadata (a failed scrape), so none of it may be reported Known.
+func (m *Memo) Clear() {
+	m.lines, m.ends, m.spans = m.lines[:0], m.ends[:0], m.spans[:0]
+	m.next, m.nextEnds, m.nextSpans = m.next[:0], m.nextEnds[:0], m.nextSpans[:0]
+}
+
+func (m *Memo) begin() {
+	m.next, m.nextEnds, m.nextSpans = m.next[:0], m.nextEnds[:0], m.nextSpans[:0]
+}
+
+func (m *Memo) same(i int, line []byte) bool {
+	if i >= len(m.ends) {
+		return false
+	}
+	start := int32(0)
+	if i > 0 {
+		start = m.ends[i-1]
+	}
+	return string(m.lines[start:m.ends[i]]) == string(line)
+}
+
+func (m *Memo) add(line []byte, sp memoSpan) {
+	m.next = append(m.next, line...)
+	m.nextEnds = append(m.nextEnds, int32(len(m.next)))
+	m.nextSpans = append(m.nextSpans, sp)
+}
+
+func (m *Memo) commit() {
+	m.lines, m.next = m.next, m.lines
+	m.ends, m.nextEnds = m.nextEnds, m.ends
+	m.spans, m.nextSpans = m.nextSpans, m.spans
 }
 
 // Unit is part of the parser interface; the text format has no units.

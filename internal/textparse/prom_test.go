@@ -151,3 +151,58 @@ func FuzzAgreesWithUpstream(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMemo: parsing a page with the memo of another page accepts and yields
+// exactly what parsing it alone does, and Known is only said of HELP and
+// TYPE lines repeated from the memo's page at the same position.
+func FuzzMemo(f *testing.F) {
+	for _, s := range [][2]string{
+		{"# HELP a x\n# TYPE a gauge\na 1\n", "# HELP a x\n# TYPE a gauge\na 2\n"},
+		{"# HELP a x\n# TYPE a gauge\na 1\n", "# HELP a y\n# TYPE a counter\na 2\n"},
+		{"# TYPE h histogram\nh_bucket{le=\"1\"} 2\n", "# TYPE h histogram\nh_bucket{le=\"1\"} 3\n"},
+		{"# HELP a\n# HELP b \xff\n", "# HELP a\n# HELP b \xff\n"},
+		{"# HELP a x\na 1\n", "# TYPE a gauge\n# HELP a x\na 1\n"},
+	} {
+		f.Add([]byte(s[0]), []byte(s[1]))
+	}
+	f.Fuzz(func(t *testing.T, prev, page []byte) {
+		var m Memo
+		var p Prom
+		p.ResetMemo(prev, &m)
+		accepted := p.ResetMemo(page, &m)
+		var alone Prom
+		if alone.Reset(page) != accepted {
+			t.Fatalf("accepted %v with the memo of %q, %v alone", accepted, prev, !accepted)
+		}
+		if !accepted {
+			return
+		}
+		var sb labels.ScratchBuilder
+		var known []string
+		next := func() (upstream.Entry, error) {
+			e, err := p.Next()
+			if err == nil && p.Known() {
+				known = append(known, string(page[p.cur.a-7:p.cur.d]))
+			}
+			return e, err
+		}
+		ours, err := describe(t, next, p.Series, func(l *labels.Labels) { p.Labels(&sb, l) }, p.Help,
+			func() ([]byte, string) { n, ty := p.Type(); return n, string(ty) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := describe(t, alone.Next, alone.Series, func(l *labels.Labels) { alone.Labels(&sb, l) }, alone.Help,
+			func() ([]byte, string) { n, ty := alone.Type(); return n, string(ty) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(ours, "\n") != strings.Join(theirs, "\n") {
+			t.Fatalf("with memo:\n%s\nalone:\n%s", strings.Join(ours, "\n"), strings.Join(theirs, "\n"))
+		}
+		for _, line := range known {
+			if !strings.Contains(string(prev), line) {
+				t.Fatalf("line %q reported known, not on the memo's page %q", line, prev)
+			}
+		}
+	})
+}
