@@ -40,7 +40,15 @@ func (b *buffers) page() *bytes.Buffer {
 	return &bytes.Buffer{}
 }
 
-func (b *buffers) putPage(p *bytes.Buffer) { b.pages.Put(p) }
+// maxPooledBuffer is the largest buffer kept for reuse: one huge page
+// must not stay in memory, handed from loop to loop, for ever.
+const maxPooledBuffer = 4 << 20
+
+func (b *buffers) putPage(p *bytes.Buffer) {
+	if p.Cap() <= maxPooledBuffer {
+		b.pages.Put(p)
+	}
+}
 
 func (b *buffers) gzip() *gzipState {
 	if g, ok := b.gzips.Get().(*gzipState); ok {
@@ -49,7 +57,11 @@ func (b *buffers) gzip() *gzipState {
 	return &gzipState{}
 }
 
-func (b *buffers) putGzip(g *gzipState) { b.gzips.Put(g) }
+func (b *buffers) putGzip(g *gzipState) {
+	if g.z.Cap() <= maxPooledBuffer {
+		b.gzips.Put(g)
+	}
+}
 
 func (b *buffers) parser() *fastParser {
 	if p, ok := b.parsers.Get().(*fastParser); ok {

@@ -26,6 +26,7 @@ import (
 // than 1.x, a header line too long) is left to net/http, so the behaviour is
 // still that of Prometheus's client.
 type directClient struct {
+	url     string // for error messages
 	addr    string // host:port to dial
 	request []byte // the whole request, the same for every scrape
 	dialer  net.Dialer
@@ -67,7 +68,7 @@ func newDirectClient(u *url.URL, accept, acceptEncoding, timeout string) *direct
 	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nAccept: %s\r\nAccept-Encoding: %s\r\nX-Prometheus-Scrape-Timeout-Seconds: %s\r\n\r\n",
 		u.RequestURI(), host, userAgent, accept, acceptEncoding, timeout)
 	return &directClient{
-		addr: addr, request: b.Bytes(),
+		url: u.String(), addr: addr, request: b.Bytes(),
 		// The dialer of Prometheus's HTTP client.
 		dialer: net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second},
 	}
@@ -106,12 +107,13 @@ func (c *directClient) fetchOnce(ctx context.Context, deadline time.Time, buf *b
 	if c.conn != nil && c.br.Buffered() > 0 {
 		c.close() // The server sent more than its last response: start afresh.
 	}
+	reused := c.conn != nil
 	if c.conn == nil {
 		dctx, cancel := context.WithDeadline(ctx, deadline)
 		conn, err := c.dialer.DialContext(dctx, "tcp", c.addr)
 		cancel()
 		if err != nil {
-			return "", true, err
+			return "", true, c.requestErr(ctx, err)
 		}
 		c.conn = conn
 		// Cancellation (argus stopping the loop) interrupts blocked I/O.
@@ -131,22 +133,33 @@ func (c *directClient) fetchOnce(ctx context.Context, deadline time.Time, buf *b
 			c.close()
 		}
 	}()
+	conn.SetDeadline(deadline)
+	// Checked after setting the deadline: a cancellation just before would
+	// have had its past deadline overwritten.
 	if ctx.Err() != nil {
 		return "", true, ctx.Err()
 	}
-	conn.SetDeadline(deadline)
 	if _, err := conn.Write(c.request); err != nil {
-		return "", false, ctxErr(ctx, err)
+		return "", false, c.requestErr(ctx, err)
 	}
 	resp, err := readResponseHead(c.br)
+	if errors.Is(err, errNotDirect) {
+		c.close() // The rest of the response is unread.
+		return "", true, err
+	}
+	if err == nil && resp.status == http.StatusRequestTimeout && reused {
+		// A server that timed out the idle connection may answer 408 on it
+		// before closing: that answer is not to our request.
+		return "", false, fmt.Errorf("server timed out the kept-alive connection: %s", resp.statusText)
+	}
 	if err != nil {
 		var ne net.Error
 		if resp.started == 0 && ctx.Err() == nil && !(errors.As(err, &ne) && ne.Timeout()) {
 			// Nothing came back: a kept-alive connection the server had
 			// closed, safe to retry on a new one.
-			return "", false, fmt.Errorf("server closed the connection: %w", err)
+			return "", false, c.requestErr(ctx, fmt.Errorf("server closed the connection: %w", err))
 		}
-		return "", true, ctxErr(ctx, err)
+		return "", true, c.requestErr(ctx, err)
 	}
 	if resp.status != http.StatusOK {
 		// Drained like net/http's callers do, so the connection can be kept.
@@ -183,9 +196,15 @@ func ctxErr(ctx context.Context, err error) error {
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("%w: %v", context.DeadlineExceeded, err)
+		return context.DeadlineExceeded
 	}
 	return err
+}
+
+// requestErr words a failure to send the request or read the response head
+// the way net/http's client does (`Get "url": ...`), as Prometheus shows it.
+func (c *directClient) requestErr(ctx context.Context, err error) error {
+	return &url.Error{Op: "Get", URL: c.url, Err: ctxErr(ctx, err)}
 }
 
 // responseHead is what the scraper needs from a response's status line and
@@ -224,7 +243,7 @@ func readOneHead(br *bufio.Reader) (responseHead, error) {
 	h.started = len(line)
 	if err != nil {
 		if errors.Is(err, bufio.ErrBufferFull) {
-			return h, errors.New("malformed HTTP response: status line too long")
+			return h, errNotDirect // A status line this long is net/http's to judge.
 		}
 		if errors.Is(err, io.EOF) && len(line) > 0 {
 			err = io.ErrUnexpectedEOF
@@ -233,8 +252,11 @@ func readOneHead(br *bufio.Reader) (responseHead, error) {
 	}
 	line = trimEOL(line)
 	// "HTTP/1.1 200 OK"
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || (line[7] != '0' && line[7] != '1') || line[8] != ' ' || (len(line) > 12 && line[12] != ' ') {
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/")) {
 		return h, fmt.Errorf("malformed HTTP response %q", truncate(line, 64))
+	}
+	if !bytes.HasPrefix(line, []byte("HTTP/1.")) || (line[7] != '0' && line[7] != '1') || line[8] != ' ' || (len(line) > 12 && line[12] != ' ') {
+		return h, errNotDirect // Another version or an odd status line: net/http decides.
 	}
 	http10 := line[7] == '0'
 	code, err := strconv.Atoi(string(line[9:12]))
@@ -252,8 +274,11 @@ func readOneHead(br *bufio.Reader) (responseHead, error) {
 		line, err := br.ReadSlice('\n')
 		total += len(line)
 		if err != nil {
-			if errors.Is(err, bufio.ErrBufferFull) || total > maxHeaderBytes {
-				return h, errors.New("malformed HTTP response: header line too long")
+			if errors.Is(err, bufio.ErrBufferFull) && total <= maxHeaderBytes {
+				return h, errNotDirect // A header line longer than the buffer: net/http reads it.
+			}
+			if total > maxHeaderBytes {
+				return h, fmt.Errorf("response headers exceed %d bytes", maxHeaderBytes)
 			}
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
@@ -276,8 +301,9 @@ func readOneHead(br *bufio.Reader) (responseHead, error) {
 		case bytes.EqualFold(name, []byte("Content-Type")):
 			h.contentType = string(val)
 		case bytes.EqualFold(name, []byte("Content-Length")):
-			n, err := strconv.ParseInt(string(val), 10, 64)
-			if err != nil || n < 0 || (h.contentLength >= 0 && n != h.contentLength) {
+			u, err := strconv.ParseUint(string(val), 10, 63)
+			n := int64(u)
+			if err != nil || (h.contentLength >= 0 && n != h.contentLength) {
 				return h, fmt.Errorf("bad Content-Length %q", truncate(val, 32))
 			}
 			h.contentLength = n

@@ -416,3 +416,96 @@ func TestDirectClientExtraBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestDirectClientReviewCases: what net/http's client gets right and a
+// minimal client easily does not.
+func TestDirectClientReviewCases(t *testing.T) {
+	t.Run("408 on the idle connection is not the next answer", func(t *testing.T) {
+		url := rawServer(t, func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\na 1\n")
+			time.Sleep(30 * time.Millisecond)
+			io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+			time.Sleep(200 * time.Millisecond)
+		})
+		s := newTestScraper(t, url)
+		for i := range 2 {
+			if body, _, err := scrapeOnce(t, s); err != nil || body != "a 1\n" {
+				t.Fatalf("scrape %d: %q, %v", i, body, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	t.Run("a header line longer than the buffer goes to net/http", func(t *testing.T) {
+		url := rawServer(t, func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nX-Big: "+strings.Repeat("a", 5000)+"\r\nContent-Length: 4\r\nConnection: close\r\n\r\na 1\n")
+		})
+		s := newTestScraper(t, url)
+		if body, _, err := scrapeOnce(t, s); err != nil || body != "a 1\n" {
+			t.Fatalf("got %q, %v", body, err)
+		}
+	})
+	t.Run("body_size_limit limits the page, not the compressed stream", func(t *testing.T) {
+		var page, z bytes.Buffer
+		w := gzip.NewWriter(&z)
+		for page.Len() < 700<<10 {
+			page.WriteString("a 1\n")
+			w.Write([]byte("a 1\n"))
+			w.Flush() // Makes the stream larger than the page.
+		}
+		w.Close()
+		var dst bytes.Buffer
+		if err := readBody(&dst, bytes.NewReader(z.Bytes()), true, 1<<20, newBuffers()); err != nil || dst.Len() != page.Len() {
+			t.Fatalf("%d-byte page in a %d-byte stream, limit 1 MiB: %v", page.Len(), z.Len(), err)
+		}
+		if err := readBody(&dst, bytes.NewReader(z.Bytes()), true, 600<<10, newBuffers()); !errors.Is(err, errBodySizeLimit) {
+			t.Fatalf("limit below the page: %v", err)
+		}
+	})
+	t.Run("signed Content-Length is refused like net/http does", func(t *testing.T) {
+		raw := "HTTP/1.1 200 OK\r\nContent-Length: +4\r\n\r\na 1\n"
+		if _, err := readResponseHead(bufio.NewReader(strings.NewReader(raw))); err == nil {
+			t.Fatal("accepted")
+		}
+	})
+	t.Run("errors worded as net/http words them", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		s := newTestScraper(t, "http://"+addr+"/metrics")
+		if _, _, err := scrapeOnce(t, s); err == nil || !strings.HasPrefix(err.Error(), `Get "http://`+addr+`/metrics": dial tcp`) {
+			t.Fatalf("refused: %v", err)
+		}
+		hang := make(chan struct{})
+		defer close(hang)
+		url := rawServer(t, func(c net.Conn) { <-hang })
+		s = newTestScraper(t, url)
+		_, _, err = s.scrape(context.Background(), time.Now().Add(100*time.Millisecond))
+		if err == nil || err.Error() != `Get "`+url+`": context deadline exceeded` {
+			t.Fatalf("timeout: %v", err)
+		}
+	})
+	t.Run("a redirecting target is scraped by net/http alone after the first time", func(t *testing.T) {
+		var n atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n.Add(1)
+			if r.URL.Path == "/metrics" {
+				http.Redirect(w, r, "/new", http.StatusFound)
+				return
+			}
+			io.WriteString(w, "a 1\n")
+		}))
+		defer srv.Close()
+		s := newTestScraper(t, srv.URL+"/metrics")
+		for range 3 {
+			if body, _, err := scrapeOnce(t, s); err != nil || body != "a 1\n" {
+				t.Fatalf("got %q, %v", body, err)
+			}
+		}
+		if got := n.Load(); got != 7 {
+			t.Fatalf("%d requests for 3 scrapes, want 7 (one direct, then two per scrape as Prometheus)", got)
+		}
+	})
+}

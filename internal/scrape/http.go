@@ -77,6 +77,10 @@ func (s *httpScraper) scrape(ctx context.Context, deadline time.Time) ([]byte, s
 			}
 			return s.page.Bytes(), ct, nil
 		}
+		// A target that redirects or answers outside the subset is scraped
+		// with net/http from now on, one request per scrape like Prometheus.
+		s.direct.close()
+		s.direct = nil
 		s.page.Reset()
 	}
 	ctx, cancel := context.WithDeadline(ctx, deadline)
@@ -119,14 +123,15 @@ func (s *httpScraper) release() {
 func readBody(dst *bytes.Buffer, body io.Reader, gzipped bool, limit int64, bufs *buffers) error {
 	if gzipped {
 		// The compressed page is read whole first: gzip decodes from a
-		// bytes.Reader about twice as fast as from any other reader. It is
-		// bounded like the page (compressed data is at most slightly
-		// larger than the original).
+		// bytes.Reader about twice as fast as from any other reader. The
+		// limit is on the page, as in Prometheus; the compressed size gets a
+		// generous bound of its own (a stream flushed at every write can be
+		// larger than what it holds).
 		g := bufs.gzip()
 		defer bufs.putGzip(g)
 		g.z.Reset()
-		zlimit := limit + limit/8 + 1<<16
-		if zlimit < 0 {
+		zlimit := 4*limit + 1<<20
+		if limit > (1<<62)/4 {
 			zlimit = limit
 		}
 		n, err := g.z.ReadFrom(io.LimitReader(body, zlimit+1))

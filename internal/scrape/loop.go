@@ -113,9 +113,19 @@ type loop struct {
 	// helpMemo is the fast parser's memory of the last page's HELP and TYPE
 	// lines.
 	helpMemo fasttext.Memo
-	bufs     *buffers
-	meta     map[string]Metadata
-	metaPos  int
+	// metaOrdered is set while the page's HELP, TYPE and UNIT lines have
+	// strictly increasing names per field, so no line repeats an earlier
+	// one's family: only then is a line equal to the last page's trusted to
+	// change nothing. lastMetaName is the last name per field (in the page).
+	metaOrdered  bool
+	lastMetaName [3][]byte
+	// metaScrapes counts pages; every metaRebuildEvery-th rebuilds the
+	// metadata from the page alone, dropping families no longer exposed.
+	metaScrapes int
+	metaNext    map[string]Metadata
+	bufs        *buffers
+	meta        map[string]Metadata
+	metaPos     int
 	// samePage is set when the current page has the series of the last
 	// page in the same order, each appended and tracked.
 	samePage    bool
@@ -223,6 +233,9 @@ func (l *loop) scrapeAndReport(ctx context.Context, start, appendTime time.Time)
 	if scrapeErr == nil {
 		body, contentType, scrapeErr = l.scraper.scrape(ctx, start.Add(l.cfg.timeout))
 	}
+	// The page goes back to the shared buffers when this scrape is done
+	// with it, whatever happened.
+	defer l.scraper.release()
 	dur := time.Since(start)
 	if ctx.Err() != nil && scrapeErr != nil {
 		return // Stopped during the scrape: nothing to record.
@@ -233,7 +246,6 @@ func (l *loop) scrapeAndReport(ctx context.Context, start, appendTime time.Time)
 	var err error
 	if scrapeErr == nil {
 		res, err = l.append(app, body, contentType, ts)
-		l.scraper.release()
 		if err != nil {
 			app.Rollback()
 			app = l.newAppender()
@@ -377,7 +389,7 @@ func isPromText(contentType, fallback string) bool {
 	return v == "" || v == "0.0.4"
 }
 
-func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int64, res *appendResult) error {
+func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int64, res *appendResult) (err error) {
 	p, err := l.newParser(body, contentType)
 	if err != nil {
 		return err
@@ -401,6 +413,25 @@ func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int6
 	}()
 	pos, hits := 0, 0
 	metaChanged := false
+	l.metaOrdered, l.lastMetaName = true, [3][]byte{}
+	l.metaScrapes++
+	if l.metaScrapes%metaRebuildEvery == 0 {
+		l.metaNext = make(map[string]Metadata, len(l.meta))
+	}
+	defer func() {
+		// Metadata taken in is published even if the scrape then failed,
+		// as Prometheus shows what it parsed.
+		if l.metaNext != nil {
+			metaChanged = l.finishRebuild(err == nil) || metaChanged
+		}
+		if metaChanged {
+			l.publishMeta()
+		}
+		if !l.metaOrdered {
+			// The next page must not trust its comparisons with this one.
+			l.metaLines.reset()
+		}
+	}()
 	defer func() {
 		// The same series in the same order as last time, each appended
 		// and tracked now: see append.
@@ -416,7 +447,7 @@ func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int6
 		}
 		switch e {
 		case textparse.EntryType, textparse.EntryHelp:
-			if p.known() {
+			if p.known() && l.metaNext == nil {
 				continue // The same line as last time: nothing changed.
 			}
 			if e == textparse.EntryHelp {
@@ -495,9 +526,6 @@ func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int6
 		l.cur = append(l.cur, ce)
 		l.curTracked = append(l.curTracked, tp == nil || l.cfg.trackTimestampsStaleness)
 	}
-	if metaChanged {
-		l.publishMeta()
-	}
 	return nil
 }
 
@@ -518,10 +546,79 @@ func (l *loop) setMeta(name []byte, field int, v string) bool {
 	l.metaPos++
 	tag := byte(field) + 1 // Never 0, the tag of series texts.
 	l.metaLines.add(tag, name, yoloBytes(v))
-	if pos < l.prevMetaLines.len() && l.prevMetaLines.equal(pos, tag, name, v) {
+	if last := l.lastMetaName[field]; last != nil && bytes.Compare(name, last) <= 0 {
+		l.metaOrdered = false
+	}
+	l.lastMetaName[field] = name
+	if l.metaNext != nil {
+		l.rebuildMeta(name, field, v)
+		return false // Changes are found when the rebuild finishes.
+	}
+	if l.metaOrdered && pos < l.prevMetaLines.len() && l.prevMetaLines.equal(pos, tag, name, v) {
 		return false
 	}
 	return l.updateMeta(name, field, v)
+}
+
+// metaRebuildEvery is how often (in pages) metadata is rebuilt from the page
+// alone. Prometheus drops a family's metadata after ten scrapes without it.
+const metaRebuildEvery = 10
+
+// rebuildMeta sets a field in the metadata being rebuilt, starting a family
+// from its current metadata.
+func (l *loop) rebuildMeta(name []byte, field int, v string) {
+	m, ok := l.metaNext[string(name)]
+	if !ok {
+		m = l.meta[string(name)]
+	}
+	switch field {
+	case metaType:
+		if string(m.Type) != v {
+			m.Type = model.MetricType(strings.Clone(v))
+		}
+	case metaHelp:
+		if m.Help != v {
+			m.Help = strings.Clone(v)
+		}
+	case metaUnit:
+		if m.Unit != v {
+			m.Unit = strings.Clone(v)
+		}
+	}
+	l.metaNext[string(name)] = m
+}
+
+// finishRebuild makes the rebuilt metadata current and reports whether it
+// differs. After a failed scrape the families it saw are merged in instead,
+// since the page may not have listed them all.
+func (l *loop) finishRebuild(complete bool) bool {
+	next := l.metaNext
+	l.metaNext = nil
+	changed := false
+	if !complete {
+		for k, m := range next {
+			if old, ok := l.meta[k]; !ok || old != m {
+				if l.meta == nil {
+					l.meta = map[string]Metadata{}
+				}
+				l.meta[k] = m
+				changed = true
+			}
+		}
+		return changed
+	}
+	if len(next) != len(l.meta) {
+		changed = true
+	} else {
+		for k, m := range next {
+			if old, ok := l.meta[k]; !ok || old != m {
+				changed = true
+				break
+			}
+		}
+	}
+	l.meta = next
+	return changed
 }
 
 func (l *loop) updateMeta(name []byte, field int, v string) bool {

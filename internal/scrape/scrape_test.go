@@ -619,3 +619,94 @@ func TestMetadataAfterFailedScrape(t *testing.T) {
 		t.Fatalf("metadata of c: %+v", md)
 	}
 }
+
+// metaLoop is a loop of job j scraping into a fresh storage, for metadata
+// tests.
+func metaLoop(t *testing.T) (*loop, *Target, *tsdb.DB) {
+	t.Helper()
+	db, err := tsdb.Open(context.Background(), t.TempDir(), tsdb.Options{FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	sc := jobs(t, "scrape_configs:\n  - job_name: j\n    static_configs: [{targets: [\"h:1\"]}]\n")[0]
+	p, _ := newPool(context.Background(), sc, nil, discardLogger(), newMetrics(nil), newBuffers(), 0)
+	lb := labels.NewBuilder(labels.EmptyLabels())
+	lset, _ := populateLabels(lb, sc, discoveredLabels(lb, sc, model.LabelSet{"__address__": "h:1"}, nil))
+	tg := &Target{Labels: lset}
+	l, err := p.newLoop(tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, tg, db
+}
+
+func metaString(tg *Target) string {
+	var got []string
+	for name, md := range tg.Metadata() {
+		got = append(got, name+" "+string(md.Type)+" "+md.Help)
+	}
+	slices.Sort(got)
+	return strings.Join(got, "|")
+}
+
+// TestMetadataEdgeCases: metadata a failed scrape parsed is shown (as
+// Prometheus shows it), a family repeated on a page ends with its last line
+// whatever the previous page said, and families gone from the pages are
+// dropped after a while.
+func TestMetadataEdgeCases(t *testing.T) {
+	for _, ct := range []string{textContentType, "application/openmetrics-text; version=1.0.0"} {
+		l, tg, db := metaLoop(t)
+		ts := int64(1000)
+		suffix := ""
+		if ct != textContentType {
+			suffix = "# EOF\n"
+		}
+		for i, c := range []struct {
+			page, want string
+			fail       bool
+		}{
+			{"# HELP a Old.\n# TYPE a gauge\na 1\n", "a gauge Old.", false},
+			{"# HELP a New.\n# TYPE a gauge\na 1\nb{ 1\n", "a gauge New.", true},
+			{"# HELP a New.\n# TYPE a gauge\na 1\n", "a gauge New.", false},
+			{"# HELP a X.\n# HELP b B.\n# TYPE a gauge\na 1\n", "a gauge X.|b  B.", false},
+			{"# HELP a X.\n# HELP b B.\n# TYPE a gauge\na 1\n", "a gauge X.|b  B.", false},
+			// The second line equals the last page's second line, but the
+			// first has just changed the same family.
+			{"# HELP b Q.\n# HELP b B.\n# TYPE a gauge\na 1\n", "a gauge X.|b  B.", false},
+			{"# HELP a X.\n# TYPE a gauge\na 1\n# HELP a Y.\n", "a gauge Y.|b  B.", false},
+			{"# HELP a X.\n# TYPE a gauge\na 1\n", "a gauge X.|b  B.", false},
+		} {
+			ts += 1000
+			app := db.Appender()
+			page := c.page
+			if !c.fail {
+				page += suffix
+			}
+			_, err := l.append(app, []byte(page), ct, ts)
+			if (err != nil) != c.fail {
+				t.Fatalf("%s page %d: err %v", ct, i, err)
+			}
+			if err != nil {
+				app.Rollback()
+				app = db.Appender()
+			}
+			app.Commit()
+			if got := metaString(tg); got != c.want {
+				t.Fatalf("%s page %d: metadata %q, want %q", ct, i, got, c.want)
+			}
+		}
+		// b is gone from the pages: dropped within metaRebuildEvery pages.
+		for range metaRebuildEvery {
+			ts += 1000
+			app := db.Appender()
+			if _, err := l.append(app, []byte("# HELP a X.\n# TYPE a gauge\na 1\n"+suffix), ct, ts); err != nil {
+				t.Fatal(err)
+			}
+			app.Commit()
+		}
+		if got := metaString(tg); got != "a gauge X." {
+			t.Fatalf("%s: metadata %q after b left the page", ct, got)
+		}
+	}
+}

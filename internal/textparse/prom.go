@@ -57,21 +57,32 @@ func (p *Prom) ResetMemo(b []byte, m *Memo) bool {
 	if m != nil {
 		m.begin()
 	}
-	if len(b) > math.MaxInt32 || !p.parse(b, m) {
+	ordered := true
+	if len(b) > math.MaxInt32 || !p.parse(b, m, &ordered) {
 		if m != nil {
 			m.Clear()
 		}
 		return false
 	}
 	if m != nil {
-		m.commit()
+		if ordered {
+			m.commit()
+		} else {
+			m.Clear()
+		}
 	}
 	return true
 }
 
-func (p *Prom) parse(b []byte, m *Memo) bool {
+// parse fills p.entries from b. ordered is cleared when a HELP or TYPE line
+// does not name a later family than the one before it of its kind (what
+// exporters write): a line may then repeat an earlier one's family, and
+// lines equal to the memo's are no longer reported Known, since an earlier
+// line of this page may have changed that family.
+func (p *Prom) parse(b []byte, m *Memo, ordered *bool) bool {
 	mtype := uint8(0)
 	comments := 0
+	var lastHelp, lastType []byte
 	for pos := 0; pos < len(b); {
 		end := bytes.IndexByte(b[pos:], '\n')
 		if end < 0 {
@@ -88,7 +99,7 @@ func (p *Prom) parse(b []byte, m *Memo) bool {
 		p.entries = append(p.entries, entry{})
 		e := &p.entries[len(p.entries)-1]
 		if line[0] == '#' {
-			if m != nil && m.same(comments, line) {
+			if *ordered && m != nil && m.same(comments, line) {
 				sp := m.spans[comments]
 				e.kind, e.known = sp.kind, true
 				e.a, e.b, e.c, e.d = int32(pos+7), int32(pos)+sp.nameEnd, int32(pos)+sp.textStart, int32(end)
@@ -99,8 +110,16 @@ func (p *Prom) parse(b []byte, m *Memo) bool {
 				m.add(line, memoSpan{kind: e.kind, nameEnd: e.b - int32(pos), textStart: e.c - int32(pos)})
 			}
 			comments++
+			last := &lastHelp
 			if e.kind == uint8(upstream.EntryType) {
 				mtype = metricTypeIndex(b[e.c:e.d])
+				last = &lastType
+			}
+			if name := b[e.a:e.b]; *last != nil && bytes.Compare(name, *last) <= 0 {
+				*ordered = false
+				e.known = false
+			} else {
+				*last = name
 			}
 		} else if !p.sample(e, pos, line) {
 			return false
