@@ -119,10 +119,12 @@ type loop struct {
 	// change nothing. lastMetaName is the last name per field (in the page).
 	metaOrdered  bool
 	lastMetaName [3][]byte
-	// metaScrapes counts pages; every metaRebuildEvery-th rebuilds the
-	// metadata from the page alone, dropping families no longer exposed.
+	// metaScrapes counts pages; every metaSweepEvery-th is a sweep: all its
+	// metadata lines are looked up, marking their families in metaSeen with
+	// the sweep's number, and families not marked are dropped.
 	metaScrapes int
-	metaNext    map[string]Metadata
+	metaSweep   int // the current page's sweep number, 0 if not a sweep
+	metaSeen    map[string]*int
 	bufs        *buffers
 	meta        map[string]Metadata
 	metaPos     int
@@ -415,15 +417,16 @@ func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int6
 	metaChanged := false
 	l.metaOrdered, l.lastMetaName = true, [3][]byte{}
 	l.metaScrapes++
-	if l.metaScrapes%metaRebuildEvery == 0 {
-		l.metaNext = make(map[string]Metadata, len(l.meta))
+	l.metaSweep = 0
+	if l.metaScrapes%metaSweepEvery == 0 {
+		l.metaSweep = l.metaScrapes
 	}
 	defer func() {
+		if l.metaSweep != 0 && err == nil {
+			metaChanged = l.dropUnseenMeta() || metaChanged
+		}
 		// Metadata taken in is published even if the scrape then failed,
 		// as Prometheus shows what it parsed.
-		if l.metaNext != nil {
-			metaChanged = l.finishRebuild(err == nil) || metaChanged
-		}
 		if metaChanged {
 			l.publishMeta()
 		}
@@ -447,7 +450,7 @@ func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int6
 		}
 		switch e {
 		case textparse.EntryType, textparse.EntryHelp:
-			if p.known() && l.metaNext == nil {
+			if p.known() && l.metaSweep == 0 {
 				continue // The same line as last time: nothing changed.
 			}
 			if e == textparse.EntryHelp {
@@ -550,9 +553,19 @@ func (l *loop) setMeta(name []byte, field int, v string) bool {
 		l.metaOrdered = false
 	}
 	l.lastMetaName[field] = name
-	if l.metaNext != nil {
-		l.rebuildMeta(name, field, v)
-		return false // Changes are found when the rebuild finishes.
+	if l.metaSweep != 0 {
+		changed := l.updateMeta(name, field, v)
+		// Through a pointer, so marking a known family does not allocate.
+		if seen := l.metaSeen[string(name)]; seen != nil {
+			*seen = l.metaSweep
+		} else {
+			if l.metaSeen == nil {
+				l.metaSeen = map[string]*int{}
+			}
+			sweep := l.metaSweep
+			l.metaSeen[string(name)] = &sweep
+		}
+		return changed
 	}
 	if l.metaOrdered && pos < l.prevMetaLines.len() && l.prevMetaLines.equal(pos, tag, name, v) {
 		return false
@@ -560,64 +573,21 @@ func (l *loop) setMeta(name []byte, field int, v string) bool {
 	return l.updateMeta(name, field, v)
 }
 
-// metaRebuildEvery is how often (in pages) metadata is rebuilt from the page
-// alone. Prometheus drops a family's metadata after ten scrapes without it.
-const metaRebuildEvery = 10
+// metaSweepEvery is how often (in pages) families no longer exposed are
+// dropped. Prometheus drops a family's metadata after ten scrapes without it.
+const metaSweepEvery = 10
 
-// rebuildMeta sets a field in the metadata being rebuilt, starting a family
-// from its current metadata.
-func (l *loop) rebuildMeta(name []byte, field int, v string) {
-	m, ok := l.metaNext[string(name)]
-	if !ok {
-		m = l.meta[string(name)]
-	}
-	switch field {
-	case metaType:
-		if string(m.Type) != v {
-			m.Type = model.MetricType(strings.Clone(v))
-		}
-	case metaHelp:
-		if m.Help != v {
-			m.Help = strings.Clone(v)
-		}
-	case metaUnit:
-		if m.Unit != v {
-			m.Unit = strings.Clone(v)
-		}
-	}
-	l.metaNext[string(name)] = m
-}
-
-// finishRebuild makes the rebuilt metadata current and reports whether it
-// differs. After a failed scrape the families it saw are merged in instead,
-// since the page may not have listed them all.
-func (l *loop) finishRebuild(complete bool) bool {
-	next := l.metaNext
-	l.metaNext = nil
+// dropUnseenMeta drops the families the current sweep did not see and
+// reports whether there were any.
+func (l *loop) dropUnseenMeta() bool {
 	changed := false
-	if !complete {
-		for k, m := range next {
-			if old, ok := l.meta[k]; !ok || old != m {
-				if l.meta == nil {
-					l.meta = map[string]Metadata{}
-				}
-				l.meta[k] = m
-				changed = true
-			}
-		}
-		return changed
-	}
-	if len(next) != len(l.meta) {
-		changed = true
-	} else {
-		for k, m := range next {
-			if old, ok := l.meta[k]; !ok || old != m {
-				changed = true
-				break
-			}
+	for k := range l.meta {
+		if seen := l.metaSeen[k]; seen == nil || *seen != l.metaSweep {
+			delete(l.meta, k)
+			delete(l.metaSeen, k)
+			changed = true
 		}
 	}
-	l.meta = next
 	return changed
 }
 

@@ -696,8 +696,8 @@ func TestMetadataEdgeCases(t *testing.T) {
 				t.Fatalf("%s page %d: metadata %q, want %q", ct, i, got, c.want)
 			}
 		}
-		// b is gone from the pages: dropped within metaRebuildEvery pages.
-		for range metaRebuildEvery {
+		// b is gone from the pages: dropped within metaSweepEvery pages.
+		for range metaSweepEvery {
 			ts += 1000
 			app := db.Appender()
 			if _, err := l.append(app, []byte("# HELP a X.\n# TYPE a gauge\na 1\n"+suffix), ct, ts); err != nil {
