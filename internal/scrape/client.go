@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
@@ -21,8 +22,8 @@ import (
 // one GET on one kept-alive connection per target, written and read by the
 // loop's own goroutine: net/http's transport hands every request to two
 // goroutines of its own (a reader and a writer per connection) and builds the
-// request and response objects anew each time, which cost a fifth of a
-// scrape's CPU. Anything outside the subset (a redirect, an HTTP version other
+// request and response objects anew each time (3% of scrape CPU in the
+// side-by-side benchmark). Anything outside the subset (a redirect, an HTTP version other
 // than 1.x, a header line too long) is left to net/http, so the behaviour is
 // still that of Prometheus's client.
 type directClient struct {
@@ -52,6 +53,12 @@ const (
 // directEligible reports whether scrapes with this HTTP client config can
 // bypass net/http without changing what is sent.
 func directEligible(u *url.URL, hc commoncfg.HTTPClientConfig) bool {
+	// A host or path with control characters or spaces (discovery can hand
+	// out anything) is left to net/http, which refuses it: written into the
+	// request as is, it would forge headers.
+	if strings.ContainsFunc(u.Host+u.RequestURI(), func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return false
+	}
 	return u.Scheme == "http" && u.User == nil && hc.BasicAuth == nil && hc.Authorization == nil && hc.OAuth2 == nil &&
 		hc.BearerToken == "" && hc.BearerTokenFile == "" && hc.HTTPHeaders == nil &&
 		hc.ProxyURL.URL == nil && !hc.ProxyFromEnvironment && len(hc.ProxyConnectHeader) == 0

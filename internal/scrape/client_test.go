@@ -297,8 +297,19 @@ func TestDirectEligible(t *testing.T) {
 	} {
 		cfg := jobs(t, "scrape_configs:\n  - job_name: j\n"+c.job+"    static_configs: [{targets: [\"x:1\"]}]\n")[0]
 		u, _ := url.Parse(c.url)
+		if u == nil {
+			t.Fatalf("bad test URL %q", c.url)
+		}
 		if got := directEligible(u, cfg.HTTPClientConfig); got != c.want {
 			t.Errorf("%q %s: eligible %v, want %v", c.job, c.url, got, c.want)
+		}
+	}
+	// Addresses from discovery are not parsed URLs: a CR LF in one must not
+	// reach a request line.
+	cfg := jobs(t, "scrape_configs:\n  - job_name: j\n    static_configs: [{targets: [\"x:1\"]}]\n")[0]
+	for _, host := range []string{"h:1\r\nX-Evil: 1", "h :1", "h:1\x00"} {
+		if directEligible(&url.URL{Scheme: "http", Host: host, Path: "/metrics"}, cfg.HTTPClientConfig) {
+			t.Errorf("host %q eligible", host)
 		}
 	}
 }
