@@ -43,6 +43,7 @@ type options struct {
 	scrapeTargets  int
 	scrapeMinutes  int
 	argusBaseline  string
+	scrapeSeries   int
 }
 
 func main() {
@@ -58,6 +59,7 @@ func main() {
 	flag.IntVar(&o.restartMinutes, "restart-minutes", 30, "minutes of 15s scrapes pushed before the kill")
 	flag.IntVar(&o.scrapeTargets, "scrape-targets", 100, "loopback targets scraped by both (0 skips the scrape comparison)")
 	flag.IntVar(&o.scrapeMinutes, "scrape-minutes", 5, "minutes the scrape comparison measures")
+	flag.IntVar(&o.scrapeSeries, "scrape-series", 0, "cut each scraped page after this many series (0: the whole node_exporter page), to measure the fixed cost of a scrape")
 	flag.StringVar(&o.argusBaseline, "argus-baseline", "", "a second argus binary (an earlier build) that scrapes the same targets in the same run, for A/B comparisons of scrape changes")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
 	flag.BoolVar(&o.realtime, "realtime", false, "push the live load in real time (one scrape every 15s) instead of as fast as possible")

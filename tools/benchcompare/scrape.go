@@ -24,7 +24,7 @@ import (
 // compares CPU per scraped sample and RSS.
 func scrapeComparison(ctx context.Context, o options, work string, report io.Writer) error {
 	interval := 5 * time.Second
-	exporters, err := startExporters(o.scrapeTargets, interval)
+	exporters, err := startExporters(o.scrapeTargets, o.scrapeSeries, interval)
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ type exporter struct {
 	done     sync.WaitGroup
 }
 
-func startExporters(n int, interval time.Duration) ([]*exporter, error) {
+func startExporters(n, maxSeries int, interval time.Duration) ([]*exporter, error) {
 	var out []*exporter
 	for i := range n {
 		gen, err := loadgen.New(loadgen.Options{Targets: 1, Seed: int64(100 + i), Interval: interval, Start: time.Now().UnixMilli()})
@@ -132,7 +132,11 @@ func startExporters(n int, interval time.Duration) ([]*exporter, error) {
 		if err != nil {
 			return nil, err
 		}
-		x := &exporter{addr: l.Addr().String(), series: len(gen.Series()), stop: make(chan struct{})}
+		series := len(gen.Series())
+		if maxSeries > 0 && maxSeries < series {
+			series = maxSeries
+		}
+		x := &exporter{addr: l.Addr().String(), series: series, stop: make(chan struct{})}
 		x.render(gen)
 		x.srv = &http.Server{Handler: x, ReadHeaderTimeout: 5 * time.Second}
 		x.done.Add(2)
@@ -163,6 +167,9 @@ func startExporters(n int, interval time.Duration) ([]*exporter, error) {
 func (x *exporter) render(gen *loadgen.Generator) {
 	_, vals := gen.Next(nil)
 	plain := gen.AppendText(nil, vals, "instance", "job")
+	if x.series < len(vals) {
+		plain = firstSamples(plain, x.series)
+	}
 	var gz bytes.Buffer
 	w := gzip.NewWriter(&gz)
 	w.Write(plain)
@@ -184,6 +191,23 @@ func (x *exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write(plain)
+}
+
+// firstSamples cuts a page after its first n sample lines (for measuring
+// the fixed cost of a scrape with small pages).
+func firstSamples(page []byte, n int) []byte {
+	pos := 0
+	for pos < len(page) && n > 0 {
+		end := bytes.IndexByte(page[pos:], '\n')
+		if end < 0 {
+			return page
+		}
+		if page[pos] != '#' {
+			n--
+		}
+		pos += end + 1
+	}
+	return page[:pos]
 }
 
 func (x *exporter) close() {
