@@ -434,6 +434,7 @@ func (l *loop) appendBody(app Appender, body []byte, contentType string, ts int6
 			// The next page must not trust its comparisons with this one.
 			l.metaLines.reset()
 		}
+		l.lastMetaName = [3][]byte{} // They point into the page.
 	}()
 	defer func() {
 		// The same series in the same order as last time, each appended
