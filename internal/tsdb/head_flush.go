@@ -100,10 +100,14 @@ func (h *Head) flush(dir string) error {
 		entries = append(entries, e)
 	})
 	if chunks == 0 {
+		// The empty part is unlocked before it is unlisted: a querier that
+		// holds partsMu for reading may be waiting for p.mu, and taking
+		// partsMu with p.mu held would deadlock with it. A querier that gets
+		// the part meanwhile finds it empty.
+		p.mu.Unlock()
 		h.partsMu.Lock()
 		h.parts = slices.DeleteFunc(h.parts, func(q *part) bool { return q == p })
 		h.partsMu.Unlock()
-		p.mu.Unlock()
 		h.commitMu.Unlock()
 		return h.writePendingParts(dir)
 	}

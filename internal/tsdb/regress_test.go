@@ -326,3 +326,63 @@ func TestFarFutureSampleIsOneCut(t *testing.T) {
 		}
 	}
 }
+
+// A flush that finds nothing to cut removed its just-published part while
+// still holding the part's lock, after a querier (holding the parts list's
+// read lock) had started waiting for that lock: a deadlock between the two,
+// seen once in a hundred runs of TestConcurrentStress.
+func TestEmptyFlushWithQueriers(t *testing.T) {
+	// Not closed on failure: Close would wait for the deadlocked flush.
+	db := openTestDB(t, t.TempDir(), testOptions())
+	app := db.Appender()
+	for i := range 20000 {
+		if _, err := app.Append(0, labels.FromStrings("__name__", "x", "i", fmt.Sprint(i)), 1000, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Flush(); err != nil { // Every chunk is cut: the next flushes find none.
+		t.Fatal(err)
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				q, err := db.Querier(math.MinInt64, math.MaxInt64)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				q.Close()
+			}
+		}()
+	}
+	done := make(chan error, 1)
+	go func() {
+		for range 300 {
+			if err := db.Flush(); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(60 * time.Second):
+		panic("flushes and queriers deadlocked") // Ends the test binary: the goroutines cannot be stopped.
+	}
+	stop.Store(true)
+	wg.Wait()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
