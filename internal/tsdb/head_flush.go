@@ -73,8 +73,12 @@ func (h *Head) flush(dir string) error {
 	// is full: a query reaching a series whose chunk moved waits for the part
 	// instead of missing the samples.
 	p := newPart(h.nextPartSeq, seg, math.MinInt64, math.MaxInt64)
-	p.mu.Lock()
+	// Every sequence number is used once, even by a part that turns out
+	// empty: a querier that saw it must fetch the next flush's part.
+	h.nextPartSeq++
+	// partsMu before p.mu, the order queriers take them in.
 	h.partsMu.Lock()
+	p.mu.Lock()
 	h.parts = append(h.parts, p)
 	h.partsMu.Unlock()
 	entries := make([]partEntry, 0, h.series.count())
@@ -111,7 +115,6 @@ func (h *Head) flush(dir string) error {
 		h.commitMu.Unlock()
 		return h.writePendingParts(dir)
 	}
-	h.nextPartSeq++
 	p.mem = entries
 	p.minT.Store(mint)
 	p.maxT.Store(maxt)

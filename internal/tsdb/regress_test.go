@@ -386,3 +386,65 @@ func TestEmptyFlushWithQueriers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A flush that found nothing to cut did not advance the part sequence, so a
+// querier created while its empty part was listed took the next flush's part
+// (same number) for one it had seen, and missed its samples. Found in review.
+func TestEmptyFlushUsesItsSequenceNumber(t *testing.T) {
+	db := openTestDB(t, t.TempDir(), testOptions())
+	defer db.Close()
+	lset := labels.FromStrings("__name__", "x")
+	appendSamples(t, db, lset, sample{1000, 1})
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	s := db.head.series.getByLabels(lset.Hash(), lset)
+	if s == nil {
+		t.Fatal("series not found")
+	}
+	// Hold the series so the next (empty) flush stops inside its walk, with
+	// its part listed; a querier made then sees that part's number.
+	s.mu.Lock()
+	flushed := make(chan error, 1)
+	go func() { flushed <- db.Flush() }()
+	for {
+		db.head.partsMu.RLock()
+		n := len(db.head.parts)
+		db.head.partsMu.RUnlock()
+		if n == 2 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	made := make(chan *querier, 1)
+	go func() {
+		q, err := db.Querier(math.MinInt64, math.MaxInt64)
+		if err != nil {
+			t.Error(err)
+		}
+		made <- q.(*querier)
+	}()
+	time.Sleep(20 * time.Millisecond) // The querier waits for the part being filled.
+	s.mu.Unlock()
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	q := <-made
+	defer q.Close()
+	appendSamples(t, db, lset, sample{2000, 2})
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	ss := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", "x"))
+	var got []int64
+	for ss.Next() {
+		it := ss.At().Iterator(nil)
+		for it.Next() == upstream.ValFloat {
+			ts, _ := it.At()
+			got = append(got, ts)
+		}
+	}
+	if len(got) != 2 {
+		t.Fatalf("querier made during an empty flush sees %v, want [1000 2000]", got)
+	}
+}
