@@ -483,20 +483,7 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // TestMetadataFollowsPages: metadata compared with the last page line by line
 // still picks up every change (text, type, a family added or moved).
 func TestMetadataFollowsPages(t *testing.T) {
-	db, err := tsdb.Open(context.Background(), t.TempDir(), tsdb.Options{FlushInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	sc := jobs(t, "scrape_configs:\n  - job_name: j\n    static_configs: [{targets: [\"h:1\"]}]\n")[0]
-	p, _ := newPool(context.Background(), sc, nil, discardLogger(), newMetrics(nil), newBuffers(), 0)
-	lb := labels.NewBuilder(labels.EmptyLabels())
-	lset, _ := populateLabels(lb, sc, discoveredLabels(lb, sc, model.LabelSet{"__address__": "h:1"}, nil))
-	tg := &Target{Labels: lset}
-	l, err := p.newLoop(tg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, tg, db := testLoop(t, "")
 	ts := int64(1000)
 	for i, c := range []struct{ page, want string }{
 		{"# HELP a First.\n# TYPE a gauge\na 1\n", "a gauge First."},
@@ -512,13 +499,8 @@ func TestMetadataFollowsPages(t *testing.T) {
 			t.Fatal(err)
 		}
 		app.Commit()
-		var got []string
-		for name, md := range tg.Metadata() {
-			got = append(got, name+" "+string(md.Type)+" "+md.Help)
-		}
-		slices.Sort(got)
-		if strings.Join(got, "|") != c.want {
-			t.Fatalf("page %d: metadata %q, want %q", i, strings.Join(got, "|"), c.want)
+		if got := metaString(tg); got != c.want {
+			t.Fatalf("page %d: metadata %q, want %q", i, got, c.want)
 		}
 	}
 }
@@ -541,19 +523,7 @@ func (a *staleCounter) Rollback() error { return a.next.Rollback() }
 // TestStalenessAcrossRepeatedPages: the shortcut for a page that repeats the
 // last one never hides a series that went away, whatever came before.
 func TestStalenessAcrossRepeatedPages(t *testing.T) {
-	db, err := tsdb.Open(context.Background(), t.TempDir(), tsdb.Options{FlushInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	sc := jobs(t, "scrape_configs:\n  - job_name: j\n    static_configs: [{targets: [\"h:1\"]}]\n")[0]
-	p, _ := newPool(context.Background(), sc, nil, discardLogger(), newMetrics(nil), newBuffers(), 0)
-	lb := labels.NewBuilder(labels.EmptyLabels())
-	lset, _ := populateLabels(lb, sc, discoveredLabels(lb, sc, model.LabelSet{"__address__": "h:1"}, nil))
-	l, err := p.newLoop(&Target{Labels: lset})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, _, db := testLoop(t, "")
 	ts := int64(1000)
 	for i, c := range []struct{ page, stale string }{
 		{"a 1\nb 1\n", ""},
@@ -591,20 +561,7 @@ func TestStalenessAcrossRepeatedPages(t *testing.T) {
 // TestMetadataAfterFailedScrape: metadata a failed scrape never took in is
 // taken from the next page even though its lines repeat the failed page's.
 func TestMetadataAfterFailedScrape(t *testing.T) {
-	db, err := tsdb.Open(context.Background(), t.TempDir(), tsdb.Options{FlushInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	sc := jobs(t, "scrape_configs:\n  - job_name: j\n    sample_limit: 2\n    static_configs: [{targets: [\"h:1\"]}]\n")[0]
-	p, _ := newPool(context.Background(), sc, nil, discardLogger(), newMetrics(nil), newBuffers(), 0)
-	lb := labels.NewBuilder(labels.EmptyLabels())
-	lset, _ := populateLabels(lb, sc, discoveredLabels(lb, sc, model.LabelSet{"__address__": "h:1"}, nil))
-	tg := &Target{Labels: lset}
-	l, err := p.newLoop(tg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, tg, db := testLoop(t, "    sample_limit: 2\n")
 	app := db.Appender()
 	if _, err := l.append(app, []byte("a 1\nb 1\nx 1\n# HELP c C.\nc 1\n"), textContentType, 1000); !errors.Is(err, errSampleLimit) {
 		t.Fatalf("error %v, want the sample limit", err)
@@ -620,16 +577,17 @@ func TestMetadataAfterFailedScrape(t *testing.T) {
 	}
 }
 
-// metaLoop is a loop of job j scraping into a fresh storage, for metadata
-// tests.
-func metaLoop(t *testing.T) (*loop, *Target, *tsdb.DB) {
+// testLoop is a loop of job j (with the extra job settings in jobYAML, each
+// line indented by four spaces) for target h:1, scraping into a fresh
+// storage: for tests that feed pages to loop.append directly.
+func testLoop(t *testing.T, jobYAML string) (*loop, *Target, *tsdb.DB) {
 	t.Helper()
 	db, err := tsdb.Open(context.Background(), t.TempDir(), tsdb.Options{FlushInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	sc := jobs(t, "scrape_configs:\n  - job_name: j\n    static_configs: [{targets: [\"h:1\"]}]\n")[0]
+	sc := jobs(t, "scrape_configs:\n  - job_name: j\n"+jobYAML+"    static_configs: [{targets: [\"h:1\"]}]\n")[0]
 	p, _ := newPool(context.Background(), sc, nil, discardLogger(), newMetrics(nil), newBuffers(), 0)
 	lb := labels.NewBuilder(labels.EmptyLabels())
 	lset, _ := populateLabels(lb, sc, discoveredLabels(lb, sc, model.LabelSet{"__address__": "h:1"}, nil))
@@ -656,7 +614,7 @@ func metaString(tg *Target) string {
 // dropped after a while.
 func TestMetadataEdgeCases(t *testing.T) {
 	for _, ct := range []string{textContentType, "application/openmetrics-text; version=1.0.0"} {
-		l, tg, db := metaLoop(t)
+		l, tg, db := testLoop(t, "")
 		ts := int64(1000)
 		suffix := ""
 		if ct != textContentType {
