@@ -21,6 +21,10 @@ Usage:
   argus server [--config FILE] [--data DIR] [--listen ADDR] [--log.level L] [--log.format F]
                [--web.enable-remote-write-receiver]
   argus check config FILE...
+  argus query instant [--server URL] [--time T] [-o text|json] EXPR
+  argus query range [--server URL] [--start T] [--end T] [--step D] [-o text|json] EXPR
+  argus query series [--server URL] --match SELECTOR... [--start T] [--end T]
+  argus query labels [--server URL] [--match SELECTOR...] [LABEL_NAME]
   argus tsdb import openmetrics FILE [--data DIR]
   argus tsdb stats [--data DIR] [--top N]
   argus version
@@ -58,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%w: argus check config FILE...", errUsage)
 		}
 		return checkConfig(args[2:], stdout)
+	case "query":
+		return queryCmd(ctx, args[1:], stdout, stderr)
 	case "tsdb":
 		if len(args) < 2 {
 			return fmt.Errorf("%w: argus tsdb import|stats", errUsage)
