@@ -38,7 +38,7 @@ type stringValue struct {
 }
 
 func (stringValue) Type() parser.ValueType { return parser.ValueTypeString }
-func (v stringValue) String() string      { return v.s }
+func (v stringValue) String() string       { return v.s }
 func (v stringValue) MarshalJSON() ([]byte, error) {
 	return json.Marshal([]any{float64(v.t.UnixMilli()) / 1000, v.s})
 }
