@@ -1,12 +1,14 @@
 package api
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/prometheus/promql/parser"
@@ -221,9 +223,7 @@ func (a *API) respond(w http.ResponseWriter, r *http.Request, data any, warnings
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	w.Write(b)
+	writeJSON(w, r, http.StatusOK, b)
 }
 
 func (a *API) respondError(w http.ResponseWriter, r *http.Request, e *apiError, data any) {
@@ -233,9 +233,42 @@ func (a *API) respondError(w http.ResponseWriter, r *http.Request, e *apiError, 
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(e.typ.statusCode())
-	w.Write(b)
+	writeJSON(w, r, e.typ.statusCode(), b)
+}
+
+// minGzipBytes is the smallest answer worth compressing.
+const minGzipBytes = 1024
+
+// writeJSON writes an encoded answer, gzip-compressed when the client accepts
+// it, as Prometheus compresses its API answers (label lists for Grafana can
+// be large).
+func writeJSON(w http.ResponseWriter, r *http.Request, code int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Add("Vary", "Accept-Encoding")
+	if len(b) < minGzipBytes || !acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		w.WriteHeader(code)
+		w.Write(b)
+		return
+	}
+	h.Set("Content-Encoding", "gzip")
+	w.WriteHeader(code)
+	gz := gzip.NewWriter(w)
+	gz.Write(b)
+	gz.Close()
+}
+
+// acceptsGzip reports whether an Accept-Encoding header allows gzip.
+func acceptsGzip(header string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.TrimSpace(coding) != "gzip" {
+			continue
+		}
+		q, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q=")
+		return !ok || strings.Trim(q, "0.") != ""
+	}
+	return false
 }
 
 // setCORS lets browser pages of any origin call the API, as Prometheus does

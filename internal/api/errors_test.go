@@ -1,8 +1,11 @@
 package api
 
 import (
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -199,4 +202,33 @@ func toStrings(v any) []string {
 		out = append(out, x.(string))
 	}
 	return out
+}
+
+func TestGzip(t *testing.T) {
+	for header, want := range map[string]bool{
+		"": false, "gzip": true, "deflate, gzip;q=1.0, *;q=0.5": true, "gzip;q=0": false, "gzip; q=0.000": false,
+		"gzip;q=0.2": true, "br": false, "x-gzip": false,
+	} {
+		if got := acceptsGzip(header); got != want {
+			t.Errorf("acceptsGzip(%q) = %v", header, got)
+		}
+	}
+	big := []byte(`["` + strings.Repeat("x", minGzipBytes) + `"]`)
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/labels", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	rec := httptest.NewRecorder()
+	writeJSON(rec, req, 200, big)
+	zr, err := gzip.NewReader(rec.Body)
+	if err != nil || rec.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("not compressed: %v %v", rec.Header(), err)
+	}
+	if b, err := io.ReadAll(zr); err != nil || string(b) != string(big) {
+		t.Fatalf("decompressed %d bytes: %v", len(b), err)
+	}
+	// Small answers are sent as they are.
+	rec = httptest.NewRecorder()
+	writeJSON(rec, req, 200, []byte(`[]`))
+	if rec.Header().Get("Content-Encoding") != "" || rec.Body.String() != "[]" {
+		t.Fatalf("small answer: %v %q", rec.Header(), rec.Body)
+	}
 }

@@ -49,10 +49,11 @@ collectors:
 		series, _, _, err := c.Series(ctx, []string{`app_jobs`}, time.Now().Add(-time.Hour), time.Now())
 		return err == nil && len(series) == 1 && series[0]["job"] == "app"
 	})
-	values, _, _, err := c.LabelValues(ctx, "job", []string{`up`}, time.Time{}, time.Time{})
-	if err != nil || len(values) != 2 || values[0] != "app" || values[1] != "argus" {
-		t.Errorf("jobs of up: %v %v", values, err)
-	}
+	// Both jobs, the file's and the built-in argus collector's, write up.
+	waitUntil(t, "both jobs scraped", func() bool {
+		values, _, _, err := c.LabelValues(ctx, "job", []string{`up`}, time.Time{}, time.Time{})
+		return err == nil && len(values) == 2 && values[0] == "app" && values[1] == "argus"
+	})
 	targets, err := c.Targets(ctx)
 	if err != nil || len(targets.Active) != 2 {
 		t.Fatalf("targets: %+v %v", targets, err)
