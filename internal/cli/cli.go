@@ -19,7 +19,7 @@ const usage = `argus: one binary for hosting apps, metrics, PromQL, alerts and d
 
 Usage:
   argus server [--config FILE] [--data DIR] [--listen ADDR] [--log.level L] [--log.format F]
-               [--web.enable-remote-write-receiver]
+               [--web.enable-remote-write-receiver] [--web.enable-admin-api]
   argus check config FILE...
   argus query instant [--server URL] [--time T] [-o text|json] EXPR
   argus query range [--server URL] [--start T] [--end T] [--step D] [-o text|json] EXPR
@@ -134,6 +134,7 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	level := fs.String("log.level", "info", "log level: debug, info, warn, error")
 	format := fs.String("log.format", "logfmt", "log format: logfmt or json")
 	rwRecv := fs.Bool("web.enable-remote-write-receiver", false, "accept remote-write requests on /api/v1/write")
+	admin := fs.Bool("web.enable-admin-api", false, "serve the admin endpoints under /api/v1/admin (snapshots)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -147,12 +148,20 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv, err := server.New(ctx, server.Options{
 		ConfigFile: *cfgFile, DataDir: *dataDir, ListenAddr: *listen, Logger: logger,
-		EnableRemoteWriteReceiver: *rwRecv,
+		EnableRemoteWriteReceiver: *rwRecv, EnableAdminAPI: *admin, Flags: flagValues(fs),
 	})
 	if err != nil {
 		return err
 	}
 	return srv.Run(ctx)
+}
+
+// flagValues returns every flag of fs with its value (the default if not
+// given), as Prometheus's /api/v1/status/flags lists them.
+func flagValues(fs *flag.FlagSet) map[string]string {
+	out := map[string]string{}
+	fs.VisitAll(func(f *flag.Flag) { out[f.Name] = f.Value.String() })
+	return out
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {

@@ -51,6 +51,8 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("POST /-/reload", reload)
 	mux.HandleFunc("PUT /-/reload", reload)
+	// The Prometheus HTTP API (/api/v1/...) and /federate.
+	s.newAPI().Register(mux)
 	if s.opts.EnableRemoteWriteReceiver {
 		newAppender := func() remote.Appender { return s.db.Appender() }
 		mux.Handle("POST /api/v1/write", remote.NewWriteHandler(newAppender, s.logger.With("component", "remote_write"), s.reg))

@@ -41,6 +41,12 @@ type Options struct {
 	// EnableRemoteWriteReceiver serves POST /api/v1/write, as Prometheus's
 	// --web.enable-remote-write-receiver does.
 	EnableRemoteWriteReceiver bool
+	// EnableAdminAPI serves the admin endpoints under /api/v1/admin, as
+	// Prometheus's --web.enable-admin-api does.
+	EnableAdminAPI bool
+	// Flags are the command line flags and their values, for the API's
+	// /api/v1/status/flags.
+	Flags map[string]string
 }
 
 // Server is a running argus: it owns every component and the HTTP listener.
@@ -58,6 +64,7 @@ type Server struct {
 	processCfg config.ProcessCollector
 	listener   net.Listener
 	ready      chan struct{}
+	started    time.Time
 
 	reloadSuccess prometheus.Gauge
 	reloadTime    prometheus.Gauge
@@ -78,7 +85,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, logger: opts.Logger, reg: prometheus.NewRegistry(), cfg: cfg, ready: make(chan struct{})}
+	s := &Server{opts: opts, logger: opts.Logger, reg: prometheus.NewRegistry(), cfg: cfg, ready: make(chan struct{}), started: time.Now()}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.reloadSuccess = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "argus_config_last_reload_successful",

@@ -312,9 +312,23 @@ func (db *DB) Appender() *Appender { return db.head.Appender() }
 // Querier returns a querier over [mint, maxt] (inclusive, milliseconds). It
 // implements storage.Queryable.
 func (db *DB) Querier(mint, maxt int64) (storage.Querier, error) {
-	q := &querier{mint: mint, maxt: maxt, head: db.head}
 	// The head first, then the blocks: a block cut in between then shows up
 	// twice (the merge de-duplicates) instead of not at all.
+	q := db.headQuerier(mint, maxt)
+	db.blocksMu.RLock()
+	for _, b := range db.blocks {
+		if overlaps(b.meta.MinTime, b.lastT(), mint, maxt) {
+			b.acquire()
+			q.blocks = append(q.blocks, b)
+		}
+	}
+	db.blocksMu.RUnlock()
+	return q, nil
+}
+
+// headQuerier returns a querier over the head alone.
+func (db *DB) headQuerier(mint, maxt int64) *querier {
+	q := &querier{mint: mint, maxt: maxt, head: db.head}
 	h := db.head
 	h.partsMu.RLock()
 	q.headMinT = h.truncatedBefore.Load()
@@ -326,15 +340,7 @@ func (db *DB) Querier(mint, maxt int64) (storage.Querier, error) {
 		}
 	}
 	h.partsMu.RUnlock()
-	db.blocksMu.RLock()
-	for _, b := range db.blocks {
-		if overlaps(b.meta.MinTime, b.lastT(), mint, maxt) {
-			b.acquire()
-			q.blocks = append(q.blocks, b)
-		}
-	}
-	db.blocksMu.RUnlock()
-	return q, nil
+	return q
 }
 
 // StartTime returns the oldest sample time in the database.

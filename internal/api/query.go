@@ -1,0 +1,130 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/prometheus/promql/parser"
+)
+
+// QueryEngine evaluates PromQL for /api/v1/query and /api/v1/query_range. It
+// is the seam where argus's engine plugs in; until it does, Options has none
+// and both endpoints answer "unavailable".
+//
+// Query is called concurrently. ctx carries the request's cancellation and
+// the query timeout. An error of type *parser.ParseErr or parser.ParseErrors
+// is the query's fault and answers bad_data; context.Canceled answers
+// canceled and context.DeadlineExceeded timeout; anything else execution.
+type QueryEngine interface {
+	Query(ctx context.Context, q Query) (QueryResult, error)
+}
+
+// Query is one PromQL evaluation: an instant query at Start (End equal to
+// Start and Step 0) or a range query from Start to End every Step.
+type Query struct {
+	Expr       string
+	Start, End time.Time
+	Step       time.Duration
+	// LookbackDelta overrides the engine's lookback delta when non-zero.
+	LookbackDelta time.Duration
+}
+
+// QueryResult is an evaluation's outcome. Value must encode with
+// encoding/json as Prometheus's "result" for its type (vector, matrix,
+// scalar or string).
+type QueryResult struct {
+	Value    parser.Value
+	Warnings []string
+}
+
+// queryData is the data of a query answer.
+type queryData struct {
+	ResultType parser.ValueType `json:"resultType"`
+	Result     parser.Value     `json:"result"`
+}
+
+// maxPointsPerSeries bounds the steps of a range query, as in Prometheus.
+const maxPointsPerSeries = 11000
+
+var errNoEngine = errors.New("PromQL queries are not available yet: argus has no query engine")
+
+// query answers /api/v1/query.
+func (a *API) query(r *http.Request) result {
+	if a.opts.QueryEngine == nil {
+		return errResult(errorUnavailable, errNoEngine)
+	}
+	ts, err := timeParam(r, "time", time.Now())
+	if err != nil {
+		return invalidParam(err, "time")
+	}
+	return a.runQuery(r, Query{Expr: r.FormValue("query"), Start: ts, End: ts})
+}
+
+// queryRange answers /api/v1/query_range.
+func (a *API) queryRange(r *http.Request) result {
+	if a.opts.QueryEngine == nil {
+		return errResult(errorUnavailable, errNoEngine)
+	}
+	start, err := parseTime(r.FormValue("start"))
+	if err != nil {
+		return invalidParam(err, "start")
+	}
+	end, err := parseTime(r.FormValue("end"))
+	if err != nil {
+		return invalidParam(err, "end")
+	}
+	if end.Before(start) {
+		return invalidParam(errors.New("end timestamp must not be before start time"), "end")
+	}
+	step, err := parseDuration(r.FormValue("step"))
+	if err != nil {
+		return invalidParam(err, "step")
+	}
+	if step <= 0 {
+		return invalidParam(errors.New("zero or negative query resolution step widths are not accepted. Try a positive integer"), "step")
+	}
+	if end.Sub(start)/step > maxPointsPerSeries {
+		return errResult(errorBadData, errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"))
+	}
+	return a.runQuery(r, Query{Expr: r.FormValue("query"), Start: start, End: end, Step: step})
+}
+
+// runQuery reads the parameters both query endpoints share (timeout,
+// lookback_delta), runs the query and classifies its error.
+func (a *API) runQuery(r *http.Request, q Query) result {
+	ctx := r.Context()
+	if s := r.FormValue("timeout"); s != "" {
+		timeout, err := parseDuration(s)
+		if err != nil {
+			return invalidParam(err, "timeout")
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	if s := r.FormValue("lookback_delta"); s != "" {
+		d, err := parseDuration(s)
+		if err != nil {
+			return invalidParam(fmt.Errorf("error parsing lookback delta duration: %w", err), "lookback_delta")
+		}
+		q.LookbackDelta = d
+	}
+	res, err := a.opts.QueryEngine.Query(ctx, q)
+	if err != nil {
+		var pe *parser.ParseErr
+		var pes parser.ParseErrors
+		switch {
+		case errors.As(err, &pe), errors.As(err, &pes):
+			return invalidParam(err, "query")
+		case errors.Is(err, context.Canceled):
+			return errResult(errorCanceled, err)
+		case errors.Is(err, context.DeadlineExceeded):
+			return errResult(errorTimeout, err)
+		}
+		return errResult(errorExec, err)
+	}
+	return result{data: queryData{ResultType: res.Value.Type(), Result: res.Value}, warnings: res.Warnings}
+}
