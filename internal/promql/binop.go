@@ -334,41 +334,54 @@ func (ev *evaluator) vectorBinop(e *parser.BinaryExpr, lhs, rhs Matrix) Matrix {
 		out.lastStep, out.lastSig = step+1, sig
 		out.series.Floats = append(out.series.Floats, FPoint{T: t, F: v})
 	}
+	type present struct {
+		idx int
+		f   float64
+	}
+	var lp, rp []present
 	for step := 0; step < ev.steps; step++ {
 		ev.checkCtx()
 		t := ev.ts(step)
 		mark := step + 1
-		for j := range rhs {
-			f, ok := rcur.at(rhs, j, t)
-			if !ok {
-				continue
-			}
-			sig := rsig[j]
-			if rightStep[sig] == mark {
-				ev.duplicateOnOneSide(vm, rhs[j].Metric, rhs[rightAt[sig]-1].Metric)
-			}
-			rightStep[sig], rightAt[sig], rightVal[sig] = mark, j+1, f
-		}
+		lp, rp = lp[:0], rp[:0]
 		for i := range lhs {
-			f, ok := lcur.at(lhs, i, t)
-			if !ok {
-				continue
+			if f, ok := lcur.at(lhs, i, t); ok {
+				lp = append(lp, present{i, f})
 			}
-			sig := lsig[i]
+		}
+		for j := range rhs {
+			if f, ok := rcur.at(rhs, j, t); ok {
+				rp = append(rp, present{j, f})
+			}
+		}
+		// As upstream, nothing is matched (nor checked) at a step where a
+		// side is empty and no fill value applies.
+		if (len(lp) == 0 && len(rp) == 0) || ((len(lp) == 0 || len(rp) == 0) && fillL == nil && fillR == nil) {
+			continue
+		}
+		for _, r := range rp {
+			sig := rsig[r.idx]
+			if rightStep[sig] == mark {
+				ev.duplicateOnOneSide(vm, rhs[r.idx].Metric, rhs[rightAt[sig]-1].Metric)
+			}
+			rightStep[sig], rightAt[sig], rightVal[sig] = mark, r.idx+1, r.f
+		}
+		for _, l := range lp {
+			sig := lsig[l.idx]
 			if rightStep[sig] == mark {
 				ri := rightAt[sig] - 1
-				doOp(step, sig, i, ri, lhs[i].Metric, rhs[ri].Metric, f, rightVal[sig])
+				doOp(step, sig, l.idx, ri, lhs[l.idx].Metric, rhs[ri].Metric, l.f, rightVal[sig])
 			} else if fillR != nil {
-				doOp(step, sig, i, -1, lhs[i].Metric, matchLabels(lhs[i].Metric, vm.On, vm.MatchingLabels...), f, *fillR)
+				doOp(step, sig, l.idx, -1, lhs[l.idx].Metric, matchLabels(lhs[l.idx].Metric, vm.On, vm.MatchingLabels...), l.f, *fillR)
 			}
 		}
 		if fillL != nil {
-			for j := range rhs {
-				sig := rsig[j]
-				if rightStep[sig] != mark || rightAt[sig]-1 != j || matchedAt[sig] == mark {
+			for _, r := range rp {
+				sig := rsig[r.idx]
+				if matchedAt[sig] == mark {
 					continue
 				}
-				doOp(step, sig, -1, j, matchLabels(rhs[j].Metric, vm.On, vm.MatchingLabels...), rhs[j].Metric, *fillL, rightVal[sig])
+				doOp(step, sig, -1, r.idx, matchLabels(rhs[r.idx].Metric, vm.On, vm.MatchingLabels...), rhs[r.idx].Metric, *fillL, r.f)
 			}
 		}
 	}

@@ -80,9 +80,6 @@ func (ev *evaluator) evalCall(e *parser.Call) Matrix {
 			break
 		}
 	}
-	if strings.HasPrefix(name, "sort") && ev.start != ev.end {
-		ev.annos.Add(annotations.NewSortInRangeQueryWarning(e.PositionRange()))
-	}
 	switch name {
 	case "label_replace":
 		return ev.labelReplace(e)
@@ -322,6 +319,11 @@ func (ev *evaluator) absentOverTime(e *parser.Call, rangeArg int) Matrix {
 // by labels anyway, so there it only filters nothing.
 func (ev *evaluator) sort(e *parser.Call) Matrix {
 	m := ev.eval(e.Args[0])
+	if ev.start != ev.end {
+		// Added after the argument's annotations, as upstream, so an outer
+		// sort's position wins over an inner one's.
+		ev.annos.Add(annotations.NewSortInRangeQueryWarning(e.PositionRange()))
+	}
 	if ev.steps != 1 {
 		return m
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/promql/parser/posrange"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/util/annotations"
 	"github.com/prometheus/prometheus/util/kahansum"
@@ -163,7 +164,7 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, fn rangeFunc, argIdx int) Mat
 		ev.account(len(res))
 		out = append(out, Series{Metric: lbls, Floats: arena.finish(res), DropName: dropName || inDrop})
 		if name == "rate" || name == "increase" {
-			ev.nonCounterInfo(lbls, e.Args[0])
+			ev.nonCounterInfo(lbls, argPos(e.Args[0]))
 		}
 	}
 	ev.release(inputs)
@@ -181,7 +182,7 @@ type seriesSource struct {
 
 // nonCounterInfo notes that rate() or increase() ran on a series whose name
 // does not look like a counter's.
-func (ev *evaluator) nonCounterInfo(lbls labels.Labels, arg parser.Expr) {
+func (ev *evaluator) nonCounterInfo(lbls labels.Labels, pos posrange.PositionRange) {
 	name := lbls.Get(labels.MetricName)
 	if name == "" {
 		return
@@ -191,7 +192,18 @@ func (ev *evaluator) nonCounterInfo(lbls labels.Labels, arg parser.Expr) {
 			return
 		}
 	}
-	ev.annos.Add(annotations.NewPossibleNonCounterInfo(name, arg.PositionRange()))
+	ev.annos.Add(annotations.NewPossibleNonCounterInfo(name, pos))
+}
+
+// argPos is the position annotations about a range argument refer to.
+// Upstream replaces a subquery argument by a synthetic selector without a
+// position before evaluating the function, so its annotations point at the
+// start of the query; we do the same so texts match.
+func argPos(arg parser.Expr) posrange.PositionRange {
+	if _, ok := arg.(*parser.SubqueryExpr); ok {
+		return posrange.PositionRange{}
+	}
+	return arg.PositionRange()
 }
 
 // extrapolatedRate implements rate, increase and delta exactly as upstream
