@@ -1,0 +1,101 @@
+package promql
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	upstream "github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/util/stats"
+)
+
+// upstreamEngine adapts Engine to upstream's promql.QueryEngine, converting
+// results to upstream's types, so upstream test harnesses can drive it.
+type upstreamEngine struct{ ng *Engine }
+
+var _ upstream.QueryEngine = upstreamEngine{}
+
+func queryOpts(opts upstream.QueryOpts) QueryOpts {
+	if opts == nil {
+		return nil
+	}
+	return opts
+}
+
+func (a upstreamEngine) NewInstantQuery(ctx context.Context, q storage.Queryable, opts upstream.QueryOpts, qs string, ts time.Time) (upstream.Query, error) {
+	qry, err := a.ng.NewInstantQuery(ctx, q, queryOpts(opts), qs, ts)
+	if err != nil {
+		return nil, err
+	}
+	return upstreamQuery{qry}, nil
+}
+
+func (a upstreamEngine) NewRangeQuery(ctx context.Context, q storage.Queryable, opts upstream.QueryOpts, qs string, start, end time.Time, step time.Duration) (upstream.Query, error) {
+	qry, err := a.ng.NewRangeQuery(ctx, q, queryOpts(opts), qs, start, end, step)
+	if err != nil {
+		return nil, err
+	}
+	return upstreamQuery{qry}, nil
+}
+
+type upstreamQuery struct{ q Query }
+
+func (u upstreamQuery) Exec(ctx context.Context) *upstream.Result {
+	r := u.q.Exec(ctx)
+	return &upstream.Result{Value: toUpstream(r.Value), Warnings: r.Warnings, Err: toUpstreamErr(r.Err)}
+}
+func (u upstreamQuery) Close()                      { u.q.Close() }
+func (u upstreamQuery) Statement() parser.Statement { return u.q.Statement() }
+func (u upstreamQuery) Stats() *stats.Statistics    { return nil }
+func (u upstreamQuery) Cancel()                     { u.q.Cancel() }
+func (u upstreamQuery) String() string              { return u.q.String() }
+
+func toUpstreamErr(err error) error {
+	var (
+		timeout  ErrQueryTimeout
+		canceled ErrQueryCanceled
+		samples  ErrTooManySamples
+		st       ErrStorage
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &timeout):
+		return upstream.ErrQueryTimeout(timeout)
+	case errors.As(err, &canceled):
+		return upstream.ErrQueryCanceled(canceled)
+	case errors.As(err, &samples):
+		return upstream.ErrTooManySamples(samples)
+	case errors.As(err, &st):
+		return upstream.ErrStorage{Err: st.Err}
+	}
+	return err
+}
+
+func toUpstream(v parser.Value) parser.Value {
+	switch v := v.(type) {
+	case Vector:
+		out := make(upstream.Vector, len(v))
+		for i, s := range v {
+			out[i] = upstream.Sample{Metric: s.Metric, T: s.T, F: s.F}
+		}
+		return out
+	case Matrix:
+		out := make(upstream.Matrix, len(v))
+		for i, s := range v {
+			pts := make([]upstream.FPoint, len(s.Floats))
+			for j, p := range s.Floats {
+				pts[j] = upstream.FPoint{T: p.T, F: p.F}
+			}
+			out[i] = upstream.Series{Metric: s.Metric, Floats: pts}
+		}
+		return out
+	case Scalar:
+		return upstream.Scalar{T: v.T, V: v.V}
+	case String:
+		return upstream.String{T: v.T, V: v.V}
+	}
+	return v
+}

@@ -1,0 +1,296 @@
+package promql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/schema"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/util/annotations"
+)
+
+// evalError carries an evaluation error up to evaluator.run as a panic.
+type evalError struct{ err error }
+
+// evaluator evaluates expressions over one grid of steps: start, start+interval, …, end.
+// Subqueries and step-invariant expressions use child evaluators with their own grid
+// that share everything else.
+type evaluator struct {
+	ctx                  context.Context
+	start, end, interval int64
+	steps                int
+	lookback             int64
+	querier              storage.Querier
+	hints                map[*parser.VectorSelector]*storage.SelectHints
+	selectedCache        map[*parser.VectorSelector][]storage.Series
+	maxSamples           int
+	// samples counts the points the query holds; shared by child evaluators.
+	samples      *int
+	noStepSubqFn func(int64) int64
+	logger       *slog.Logger
+	annos        *annotations.Annotations
+}
+
+func (ev *evaluator) errorf(format string, args ...any) {
+	panic(evalError{fmt.Errorf(format, args...)})
+}
+
+func (ev *evaluator) fail(err error) { panic(evalError{err}) }
+
+// checkCtx aborts evaluation when the query's context is done.
+func (ev *evaluator) checkCtx() {
+	if err := ev.ctx.Err(); err != nil {
+		ev.fail(contextErr(err, "expression evaluation"))
+	}
+}
+
+// account adds n points to the query's in-memory total, failing the query
+// above the limit.
+func (ev *evaluator) account(n int) {
+	*ev.samples += n
+	if *ev.samples > ev.maxSamples {
+		ev.fail(ErrTooManySamples(env))
+	}
+}
+
+func (ev *evaluator) release(m Matrix) { *ev.samples -= m.TotalSamples() }
+
+// ts returns the timestamp of step i.
+func (ev *evaluator) ts(i int) int64 { return ev.start + int64(i)*ev.interval }
+
+// stepOf returns the step index of timestamp t on the grid.
+func (ev *evaluator) stepOf(t int64) int { return int((t - ev.start) / ev.interval) }
+
+// child returns an evaluator over another grid sharing the query state.
+func (ev *evaluator) child(start, end, interval int64) *evaluator {
+	c := *ev
+	c.start, c.end, c.interval = start, end, interval
+	c.steps = 0
+	if end >= start {
+		c.steps = int((end-start)/interval) + 1
+	}
+	return &c
+}
+
+// run evaluates the query's top-level expression, turning evaluation panics
+// into errors and applying delayed __name__ removal.
+func (ev *evaluator) run(expr parser.Expr) (v parser.Value, err error) {
+	if ev.samples == nil {
+		ev.samples = new(int)
+	}
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		switch e := r.(type) {
+		case evalError:
+			err = e.err
+		case runtime.Error:
+			buf := make([]byte, 64<<10)
+			buf = buf[:runtime.Stack(buf, false)]
+			ev.logger.Error("runtime panic during query evaluation", "expr", expr.String(), "err", e, "stacktrace", string(buf))
+			err = fmt.Errorf("unexpected error: %w", e)
+		default:
+			panic(r)
+		}
+	}()
+	if expr.Type() == parser.ValueTypeString {
+		return String{T: ev.start, V: stringOf(expr)}, nil
+	}
+	m := ev.eval(expr)
+	return ev.cleanupNames(m, expr.Type() == parser.ValueTypeVector && ev.start == ev.end), nil
+}
+
+// stringOf returns the value of a string expression.
+func stringOf(e parser.Expr) string {
+	switch n := e.(type) {
+	case *parser.StringLiteral:
+		return n.Val
+	case *parser.ParenExpr:
+		return stringOf(n.Expr)
+	case *parser.StepInvariantExpr:
+		return stringOf(n.Expr)
+	}
+	panic(evalError{fmt.Errorf("BUG: %T is not a string expression", e)})
+}
+
+// cleanupNames drops __name__ (and __type__, __unit__) from series marked
+// for it, then merges series that became identical.
+func (ev *evaluator) cleanupNames(m Matrix, instantVector bool) Matrix {
+	for i := range m {
+		if m[i].DropName {
+			m[i].Metric = m[i].Metric.DropReserved(schema.IsMetadataLabel)
+			m[i].DropName = false
+		}
+	}
+	return ev.mergeSameLabels(m)
+}
+
+// mergeSameLabels merges series with equal labels into one, failing when two
+// of them have a point at the same step. Upstream's evaluation builds its
+// output per step and so gets the same result.
+func (ev *evaluator) mergeSameLabels(m Matrix) Matrix {
+	if len(m) <= 1 {
+		return m
+	}
+	first := make(map[uint64]int, len(m))
+	dup := false
+	for i := range m {
+		h := m[i].Metric.Hash()
+		if _, ok := first[h]; ok {
+			dup = true
+			break
+		}
+		first[h] = i
+	}
+	if !dup {
+		return m
+	}
+	clear(first)
+	out := m[:0]
+	for _, s := range m {
+		h := s.Metric.Hash()
+		j, ok := first[h]
+		if !ok {
+			first[h] = len(out)
+			out = append(out, s)
+			continue
+		}
+		out[j].Floats = mergePoints(ev, out[j].Floats, s.Floats)
+	}
+	return out
+}
+
+// mergePoints merges two sorted point lists, failing on a shared timestamp.
+func mergePoints(ev *evaluator, a, b []FPoint) []FPoint {
+	res := make([]FPoint, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i].T < b[j].T:
+			res = append(res, a[i])
+			i++
+		case a[i].T > b[j].T:
+			res = append(res, b[j])
+			j++
+		default:
+			ev.errorf("vector cannot contain metrics with the same labelset")
+		}
+	}
+	res = append(res, a[i:]...)
+	return append(res, b[j:]...)
+}
+
+// eval evaluates an instant-vector or scalar expression into a Matrix with
+// points on the evaluator's steps (a scalar is one series without labels
+// with a point at every step). A range-vector expression, allowed only at
+// the top of an instant query, evaluates to its raw samples.
+func (ev *evaluator) eval(expr parser.Expr) Matrix {
+	ev.checkCtx()
+	if ev.steps <= 0 {
+		return Matrix{}
+	}
+	switch e := expr.(type) {
+	case *parser.AggregateExpr:
+		return ev.evalAggregation(e)
+	case *parser.BinaryExpr:
+		return ev.evalBinary(e)
+	case *parser.Call:
+		return ev.evalCall(e)
+	case *parser.ParenExpr:
+		return ev.eval(e.Expr)
+	case *parser.UnaryExpr:
+		m := ev.eval(e.Expr)
+		if e.Op == parser.SUB {
+			for i := range m {
+				m[i].DropName = true
+				for j := range m[i].Floats {
+					m[i].Floats[j].F = -m[i].Floats[j].F
+				}
+			}
+		}
+		return m
+	case *parser.NumberLiteral:
+		return ev.scalarMatrix(func(int) float64 { return e.Val })
+	case *parser.VectorSelector:
+		return ev.evalVectorSelector(e, false)
+	case *parser.MatrixSelector:
+		return ev.evalMatrixSelector(e)
+	case *parser.SubqueryExpr:
+		return ev.evalSubqueryRaw(e)
+	case *parser.StepInvariantExpr:
+		return ev.evalStepInvariant(e)
+	case *parser.StringLiteral:
+		ev.errorf("BUG: string literal evaluated as a vector")
+	case *parser.DurationExpr:
+		ev.errorf("BUG: duration expression left after preprocessing")
+	}
+	ev.errorf("BUG: unhandled expression of type %T", expr)
+	return nil
+}
+
+// scalarMatrix returns a scalar: one series without labels, f(i) at step i.
+func (ev *evaluator) scalarMatrix(f func(i int) float64) Matrix {
+	pts := make([]FPoint, ev.steps)
+	for i := range pts {
+		pts[i] = FPoint{T: ev.ts(i), F: f(i)}
+	}
+	ev.account(len(pts))
+	return Matrix{{Metric: labels.EmptyLabels(), Floats: pts}}
+}
+
+// evalScalar evaluates a scalar expression to one value per step.
+func (ev *evaluator) evalScalar(expr parser.Expr) []float64 {
+	m := ev.eval(expr)
+	vals := make([]float64, ev.steps)
+	if len(m) == 0 {
+		return vals
+	}
+	for _, p := range m[0].Floats {
+		vals[ev.stepOf(p.T)] = p.F
+	}
+	ev.release(m)
+	return vals
+}
+
+func (ev *evaluator) evalStepInvariant(e *parser.StepInvariantExpr) Matrix {
+	c := ev.child(ev.start, ev.start, ev.interval)
+	m := c.eval(e.Expr)
+	switch unwrapped := e.Expr.(type) {
+	case *parser.MatrixSelector, *parser.SubqueryExpr:
+		return m
+	case *parser.ParenExpr:
+		_ = unwrapped
+	}
+	if ev.steps == 1 {
+		return m
+	}
+	for i := range m {
+		if len(m[i].Floats) != 1 {
+			ev.errorf("BUG: step invariant series with %d points", len(m[i].Floats))
+		}
+		f := m[i].Floats[0].F
+		pts := make([]FPoint, ev.steps)
+		for j := range pts {
+			pts[j] = FPoint{T: ev.ts(j), F: f}
+		}
+		ev.account(ev.steps - 1)
+		m[i].Floats = pts
+	}
+	return m
+}
+
+// errStorage wraps a storage failure as upstream does.
+func errStorage(err error) error {
+	var es ErrStorage
+	if errors.As(err, &es) {
+		return err
+	}
+	return ErrStorage{Err: fmt.Errorf("expanding series: %w", err)}
+}

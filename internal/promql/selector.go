@@ -1,0 +1,223 @@
+package promql
+
+import (
+	"math"
+
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+)
+
+// selectSeries returns the series a selector matches, selected once per query
+// with the hints computed before evaluation.
+func (ev *evaluator) selectSeries(vs *parser.VectorSelector) []storage.Series {
+	if s, ok := ev.selectedCache[vs]; ok {
+		return s
+	}
+	set := ev.querier.Select(ev.ctx, false, ev.hints[vs], vs.LabelMatchers...)
+	var out []storage.Series
+	for set.Next() {
+		out = append(out, set.At())
+		if len(out)%1024 == 0 {
+			ev.checkCtx()
+		}
+	}
+	ev.annos.Merge(set.Warnings())
+	if err := set.Err(); err != nil {
+		ev.fail(errStorage(err))
+	}
+	ev.selectedCache[vs] = out
+	return out
+}
+
+// readSamples appends to buf the samples of it with mint <= T <= maxt, in
+// order. Stale markers are kept only if keepStale. A histogram sample fails
+// the query: the engine does not evaluate native histograms yet.
+func (ev *evaluator) readSamples(it chunkenc.Iterator, mint, maxt int64, keepStale bool, buf []FPoint) []FPoint {
+	vt := it.Seek(mint)
+	for ; vt != chunkenc.ValNone; vt = it.Next() {
+		if vt != chunkenc.ValFloat {
+			ev.fail(ErrNativeHistograms)
+		}
+		t, f := it.At()
+		if t > maxt {
+			break
+		}
+		if !keepStale && value.IsStaleNaN(f) {
+			continue
+		}
+		buf = append(buf, FPoint{T: t, F: f})
+	}
+	if err := it.Err(); err != nil {
+		ev.fail(errStorage(err))
+	}
+	return buf
+}
+
+// refTimes returns the reference time of the first and the last step of a
+// selector: the step time minus the offset, or the @ time minus the offset.
+func (ev *evaluator) refTimes(vs *parser.VectorSelector) (first, last int64, fixed bool) {
+	off := vs.OriginalOffset.Milliseconds()
+	if vs.Timestamp != nil {
+		return *vs.Timestamp - off, *vs.Timestamp - off, true
+	}
+	return ev.start - off, ev.end - off, false
+}
+
+// evalVectorSelector evaluates an instant selector: at each step the newest
+// sample at most lookback delta old, unless it is a stale marker. With
+// origT the value is the sample's timestamp in seconds instead (timestamp()).
+func (ev *evaluator) evalVectorSelector(vs *parser.VectorSelector, origT bool) Matrix {
+	if vs.Smoothed || vs.Anchored {
+		ev.errorf("the smoothed and anchored modifiers are not supported yet by argus")
+	}
+	series := ev.selectSeries(vs)
+	first, last, fixed := ev.refTimes(vs)
+	off := vs.OriginalOffset.Milliseconds()
+	out := make(Matrix, 0, len(series))
+	var (
+		it    chunkenc.Iterator
+		buf   []FPoint
+		arena pointArena
+	)
+	for _, s := range series {
+		ev.checkCtx()
+		it = s.Iterator(it)
+		buf = ev.readSamples(it, first-ev.lookback+1, last, true, buf[:0])
+		pts := arena.start(ev.steps)
+		j := 0
+		for i := 0; i < ev.steps; i++ {
+			t := ev.ts(i)
+			ref := t - off
+			if fixed {
+				ref = first
+			}
+			for j < len(buf) && buf[j].T <= ref {
+				j++
+			}
+			if j == 0 {
+				continue
+			}
+			p := buf[j-1]
+			if p.T <= ref-ev.lookback || value.IsStaleNaN(p.F) {
+				continue
+			}
+			f := p.F
+			if origT {
+				f = float64(p.T) / 1000
+			}
+			pts = append(pts, FPoint{T: t, F: f})
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		ev.account(len(pts))
+		out = append(out, Series{Metric: s.Labels(), Floats: arena.finish(pts)})
+	}
+	return out
+}
+
+// pointArena hands out point slices carved from larger blocks, so a matrix
+// of many short series costs a few allocations rather than one per series.
+type pointArena struct {
+	block []FPoint
+}
+
+// start returns an empty slice with room for n points, to be filled and
+// passed to finish.
+func (a *pointArena) start(n int) []FPoint {
+	if cap(a.block)-len(a.block) < n {
+		size := max(n, 4096)
+		a.block = make([]FPoint, 0, size)
+	}
+	return a.block[len(a.block):len(a.block)]
+}
+
+// finish claims the points written to pts (from start) and returns them with
+// their capacity capped, so later appends cannot overwrite a neighbour.
+func (a *pointArena) finish(pts []FPoint) []FPoint {
+	a.block = a.block[:len(a.block)+len(pts)]
+	return pts[:len(pts):len(pts)]
+}
+
+// evalMatrixSelector returns the raw samples of a range selector at the
+// (single) evaluation time: the samples with t-range < T <= t.
+func (ev *evaluator) evalMatrixSelector(ms *parser.MatrixSelector) Matrix {
+	vs := ms.VectorSelector.(*parser.VectorSelector)
+	if vs.Smoothed || vs.Anchored {
+		ev.errorf("the smoothed and anchored modifiers are not supported yet by argus")
+	}
+	series := ev.selectSeries(vs)
+	maxt, _, _ := ev.refTimes(vs)
+	mint := maxt - ms.Range.Milliseconds()
+	out := make(Matrix, 0, len(series))
+	var it chunkenc.Iterator
+	for _, s := range series {
+		ev.checkCtx()
+		it = s.Iterator(it)
+		pts := ev.readSamples(it, mint+1, maxt, false, nil)
+		if len(pts) == 0 {
+			continue
+		}
+		ev.account(len(pts))
+		out = append(out, Series{Metric: s.Labels(), Floats: pts})
+	}
+	return out
+}
+
+// subqueryGrid returns the grid a subquery is evaluated on, aligned to its
+// step as upstream aligns it.
+func (ev *evaluator) subqueryGrid(sq *parser.SubqueryExpr) (start, end, step int64) {
+	rng := sq.Range.Milliseconds()
+	step = sq.Step.Milliseconds()
+	if step == 0 {
+		step = ev.noStepSubqFn(rng)
+	}
+	off := sq.OriginalOffset.Milliseconds()
+	end = ev.start + int64(ev.steps-1)*ev.interval
+	first := ev.start
+	if sq.Timestamp != nil {
+		first, end = *sq.Timestamp, *sq.Timestamp
+	}
+	start = step * ((first - off - rng) / step)
+	if start <= first-off-rng {
+		start += step
+	}
+	return start, end - off, step
+}
+
+// evalSubquery evaluates the inner expression of a subquery on its own grid.
+func (ev *evaluator) evalSubquery(sq *parser.SubqueryExpr) Matrix {
+	start, end, step := ev.subqueryGrid(sq)
+	return ev.child(start, end, step).eval(sq.Expr)
+}
+
+// evalSubqueryRaw returns a subquery's points at the single evaluation time,
+// for an instant query whose result is the subquery itself.
+func (ev *evaluator) evalSubqueryRaw(sq *parser.SubqueryExpr) Matrix {
+	m := ev.evalSubquery(sq)
+	maxt := ev.start - sq.OriginalOffset.Milliseconds()
+	if sq.Timestamp != nil {
+		maxt = *sq.Timestamp - sq.OriginalOffset.Milliseconds()
+	}
+	mint := maxt - sq.Range.Milliseconds()
+	out := m[:0]
+	for _, s := range m {
+		lo, hi := 0, len(s.Floats)
+		for lo < hi && s.Floats[lo].T <= mint {
+			lo++
+		}
+		for hi > lo && s.Floats[hi-1].T > maxt {
+			hi--
+		}
+		if lo < hi {
+			s.Floats = s.Floats[lo:hi]
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// isNaN reports whether f is NaN; a helper for readability in comparisons.
+func isNaN(f float64) bool { return math.IsNaN(f) }
