@@ -117,6 +117,10 @@ func (ev *evaluator) evalAggregation(e *parser.AggregateExpr) Matrix {
 	if e.Op == parser.COUNT_VALUES {
 		return ev.countValues(e, names)
 	}
+	switch e.Op {
+	case parser.SUM, parser.AVG, parser.COUNT, parser.GROUP, parser.MIN, parser.MAX, parser.STDDEV, parser.STDVAR:
+		return ev.aggregateStream(e, names)
+	}
 	var param paramRange
 	if e.Param != nil {
 		param = newParamRange(ev.evalScalar(e.Param))
@@ -491,4 +495,179 @@ func (ev *evaluator) aggregateK(e *parser.AggregateExpr, names []string, m Matri
 	}
 	ev.account(out.TotalSamples())
 	return out
+}
+
+// stream produces the series of expr one at a time, without materialising
+// them all when expr is a selector or a range function; otherwise it
+// evaluates expr and walks the result. Points passed to emit are only valid
+// during the call.
+func (ev *evaluator) stream(expr parser.Expr, emit func(*Series)) {
+	switch e := expr.(type) {
+	case *parser.ParenExpr:
+		ev.stream(e.Expr, emit)
+		return
+	case *parser.VectorSelector:
+		ev.streamVectorSelector(e, false, emit)
+		return
+	case *parser.Call:
+		if fn, ok := rangeFuncs[e.Func.Name]; ok {
+			for i, a := range e.Args {
+				switch a.(type) {
+				case *parser.MatrixSelector, *parser.SubqueryExpr:
+					ev.streamRangeFunc(e, fn, i, emit)
+					return
+				}
+			}
+		}
+	}
+	m := ev.eval(expr)
+	for i := range m {
+		emit(&m[i])
+	}
+	ev.release(m)
+}
+
+// streamGroup is one output group of a streamed aggregation: its state at
+// every step, in columns so only what the operator needs is allocated.
+type streamGroup struct {
+	metric   labels.Labels
+	dropName bool
+	f, comp  []float64
+	count    []float64 // avg, stddev, stdvar
+	mean     []float64 // avg, stddev, stdvar
+	flags    []uint8
+	// countInComp: count() keeps its count in the comp column.
+	countInComp bool
+}
+
+const (
+	stepSeen uint8 = 1 << iota
+	stepIncMean
+)
+
+// aggregateStream evaluates sum, avg, count, group, min, max, stddev and
+// stdvar series by series, keeping per group one state per step instead of
+// the input matrix. Per group and step, values are folded in the same order
+// as the step-by-step evaluation, so results are identical.
+func (ev *evaluator) aggregateStream(e *parser.AggregateExpr, names []string) Matrix {
+	op := e.Op
+	withMean := op == parser.AVG || op == parser.STDDEV || op == parser.STDVAR
+	var (
+		index  = map[uint64]int{}
+		groups []*streamGroup
+		lb     = labels.NewBuilder(labels.EmptyLabels())
+		buf    []byte
+	)
+	ev.stream(e.Expr, func(s *Series) {
+		var key uint64
+		key, buf = groupKey(s.Metric, names, e.Without, buf)
+		gi, ok := index[key]
+		if !ok {
+			gi = len(groups)
+			index[key] = gi
+			g := &streamGroup{
+				metric: groupLabels(lb, s.Metric, names, e.Without),
+				f:      make([]float64, ev.steps),
+				comp:   make([]float64, ev.steps),
+				flags:  make([]uint8, ev.steps),
+
+				countInComp: op == parser.COUNT,
+			}
+			if withMean {
+				g.count = make([]float64, ev.steps)
+				g.mean = make([]float64, ev.steps)
+			}
+			groups = append(groups, g)
+			ev.account(ev.steps)
+		}
+		g := groups[gi]
+		if s.DropName {
+			g.dropName = true
+		}
+		for _, p := range s.Floats {
+			i := ev.stepOf(p.T)
+			if g.flags[i]&stepSeen == 0 {
+				g.flags[i] = stepSeen
+				st := aggState{f: p.F, mean: p.F, count: 1}
+				switch op {
+				case parser.STDVAR, parser.STDDEV:
+					if math.IsNaN(p.F) || math.IsInf(p.F, 0) {
+						st.f = math.NaN()
+					} else {
+						st.f = 0
+					}
+				case parser.GROUP:
+					st.f = 1
+				}
+				g.store(i, &st)
+				continue
+			}
+			st := g.load(i)
+			aggregateAdd(op, &st, p.F)
+			g.store(i, &st)
+		}
+	})
+	out := make(Matrix, 0, len(groups))
+	for _, g := range groups {
+		var pts []FPoint
+		for i, fl := range g.flags {
+			if fl&stepSeen == 0 {
+				continue
+			}
+			st := g.load(i)
+			var v float64
+			switch op {
+			case parser.AVG:
+				if st.incMean {
+					v = st.mean + st.comp
+				} else {
+					v = st.f/st.count + st.comp/st.count
+				}
+			case parser.COUNT:
+				v = st.count
+			case parser.STDVAR:
+				v = st.f / st.count
+			case parser.STDDEV:
+				v = math.Sqrt(st.f / st.count)
+			case parser.SUM:
+				v = st.f + st.comp
+			default:
+				v = st.f
+			}
+			pts = append(pts, FPoint{T: ev.ts(i), F: v})
+		}
+		*ev.samples -= ev.steps
+		if len(pts) > 0 {
+			ev.account(len(pts))
+			out = append(out, Series{Metric: g.metric, Floats: pts, DropName: g.dropName})
+		}
+	}
+	return out
+}
+
+// load returns the state at step i. For count, the count lives in comp.
+func (g *streamGroup) load(i int) aggState {
+	st := aggState{f: g.f[i], comp: g.comp[i], seen: true, incMean: g.flags[i]&stepIncMean != 0}
+	switch {
+	case g.count != nil:
+		st.count, st.mean = g.count[i], g.mean[i]
+	case g.countInComp:
+		st.count, st.comp = g.comp[i], 0
+	}
+	return st
+}
+
+func (g *streamGroup) store(i int, st *aggState) {
+	g.f[i] = st.f
+	switch {
+	case g.count != nil:
+		g.comp[i], g.count[i], g.mean[i] = st.comp, st.count, st.mean
+	case g.countInComp:
+		g.comp[i] = st.count
+	default:
+		g.comp[i] = st.comp
+	}
+	if st.incMean {
+		g.flags[i] |= stepIncMean
+	}
 }

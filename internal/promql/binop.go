@@ -296,7 +296,8 @@ func (ev *evaluator) vectorBinop(e *parser.BinaryExpr, lhs, rhs Matrix) Matrix {
 		if !ok {
 			o = len(outs)
 			byHash[h] = o
-			outs = append(outs, binopOutput{series: Series{Metric: metric, DropName: e.ReturnBool}})
+			// Most outputs have a point at most steps: size them once.
+			outs = append(outs, binopOutput{series: Series{Metric: metric, DropName: e.ReturnBool, Floats: make([]FPoint, 0, ev.steps)}})
 		}
 		pairs[key] = o
 		return o

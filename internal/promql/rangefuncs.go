@@ -61,10 +61,24 @@ var rangeFuncs = map[string]rangeFunc{
 	"integral":                     integral,
 }
 
-// evalRangeFunc evaluates a function with a range-vector argument series by
-// series: the samples of a series are read once and a window slides over
-// them step by step.
+// evalRangeFunc evaluates a function with a range-vector argument into a Matrix.
 func (ev *evaluator) evalRangeFunc(e *parser.Call, fn rangeFunc, argIdx int) Matrix {
+	var out Matrix
+	var arena pointArena
+	ev.streamRangeFunc(e, fn, argIdx, func(s *Series) {
+		pts := arena.start(len(s.Floats))
+		pts = append(pts, s.Floats...)
+		ev.account(len(pts))
+		out = append(out, Series{Metric: s.Metric, Floats: arena.finish(pts), DropName: s.DropName})
+	})
+	return out
+}
+
+// streamRangeFunc evaluates a function with a range-vector argument series
+// by series: the samples of a series are read once and a window slides over
+// them step by step. emit gets each non-empty result series; its points are
+// only valid during the call.
+func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, emit func(*Series)) {
 	params := make([][]float64, 0, len(e.Args)-1)
 	for i, a := range e.Args {
 		if i != argIdx {
@@ -106,11 +120,11 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, fn rangeFunc, argIdx int) Mat
 		params:       make([]float64, len(params)),
 		call:         e,
 	}
-	out := make(Matrix, 0, len(series))
 	var (
-		it    chunkenc.Iterator
-		buf   []FPoint
-		arena pointArena
+		it  chunkenc.Iterator
+		buf []FPoint
+		res = make([]FPoint, 0, ev.steps)
+		out Series
 	)
 	firstEnd, lastEnd := ev.start-off, ev.end-off
 	if fixedAt != nil {
@@ -132,7 +146,7 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, fn rangeFunc, argIdx int) Mat
 			continue
 		}
 		c.metric = lbls
-		res := arena.start(ev.steps)
+		res = res[:0]
 		lo, hi := 0, 0
 		for i := 0; i < ev.steps; i++ {
 			t := ev.ts(i)
@@ -161,14 +175,13 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, fn rangeFunc, argIdx int) Mat
 		if len(res) == 0 {
 			continue
 		}
-		ev.account(len(res))
-		out = append(out, Series{Metric: lbls, Floats: arena.finish(res), DropName: dropName || inDrop})
 		if name == "rate" || name == "increase" {
 			ev.nonCounterInfo(lbls, argPos(e.Args[0]))
 		}
+		out = Series{Metric: lbls, Floats: res, DropName: dropName || inDrop}
+		emit(&out)
 	}
 	ev.release(inputs)
-	return out
 }
 
 // seriesSource is a range function's input series: from storage or from a subquery.

@@ -65,27 +65,42 @@ func (ev *evaluator) refTimes(vs *parser.VectorSelector) (first, last int64, fix
 	return ev.start - off, ev.end - off, false
 }
 
-// evalVectorSelector evaluates an instant selector: at each step the newest
-// sample at most lookback delta old, unless it is a stale marker. With
-// origT the value is the sample's timestamp in seconds instead (timestamp()).
+// evalVectorSelector evaluates an instant selector into a Matrix.
 func (ev *evaluator) evalVectorSelector(vs *parser.VectorSelector, origT bool) Matrix {
+	var out Matrix
+	var arena pointArena
+	ev.streamVectorSelector(vs, origT, func(s *Series) {
+		pts := arena.start(len(s.Floats))
+		pts = append(pts, s.Floats...)
+		ev.account(len(pts))
+		out = append(out, Series{Metric: s.Metric, Floats: arena.finish(pts), DropName: s.DropName})
+	})
+	return out
+}
+
+// streamVectorSelector evaluates an instant selector series by series: at
+// each step the newest sample at most lookback delta old, unless it is a
+// stale marker. With origT the value is the sample's timestamp in seconds
+// instead (timestamp()). emit gets each non-empty series; its points are
+// only valid during the call.
+func (ev *evaluator) streamVectorSelector(vs *parser.VectorSelector, origT bool, emit func(*Series)) {
 	if vs.Smoothed || vs.Anchored {
 		ev.errorf("the smoothed and anchored modifiers are not supported yet by argus")
 	}
 	series := ev.selectSeries(vs)
 	first, last, fixed := ev.refTimes(vs)
 	off := vs.OriginalOffset.Milliseconds()
-	out := make(Matrix, 0, len(series))
 	var (
-		it    chunkenc.Iterator
-		buf   []FPoint
-		arena pointArena
+		it  chunkenc.Iterator
+		buf []FPoint
+		pts = make([]FPoint, 0, ev.steps)
+		out Series
 	)
 	for _, s := range series {
 		ev.checkCtx()
 		it = s.Iterator(it)
 		buf = ev.readSamples(it, first-ev.lookback+1, last, true, buf[:0])
-		pts := arena.start(ev.steps)
+		pts = pts[:0]
 		j := 0
 		for i := 0; i < ev.steps; i++ {
 			t := ev.ts(i)
@@ -112,10 +127,9 @@ func (ev *evaluator) evalVectorSelector(vs *parser.VectorSelector, origT bool) M
 		if len(pts) == 0 {
 			continue
 		}
-		ev.account(len(pts))
-		out = append(out, Series{Metric: s.Labels(), Floats: arena.finish(pts)})
+		out = Series{Metric: s.Labels(), Floats: pts}
+		emit(&out)
 	}
-	return out
 }
 
 // pointArena hands out point slices carved from larger blocks, so a matrix
