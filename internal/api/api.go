@@ -172,6 +172,7 @@ type result struct {
 	data     any
 	err      *apiError
 	warnings []string
+	infos    []string
 }
 
 func errResult(typ errorType, err error) result { return result{err: &apiError{typ, err}} }
@@ -209,15 +210,15 @@ func (a *API) wrap(f handlerFunc) http.Handler {
 		case res.err != nil:
 			a.respondError(w, r, res.err, res.data)
 		case res.data != nil:
-			a.respond(w, r, res.data, res.warnings)
+			a.respond(w, r, res.data, res.warnings, res.infos)
 		default:
 			w.WriteHeader(http.StatusNoContent)
 		}
 	})
 }
 
-func (a *API) respond(w http.ResponseWriter, r *http.Request, data any, warnings []string) {
-	b, err := json.Marshal(&response{Status: "success", Data: data, Warnings: warnings})
+func (a *API) respond(w http.ResponseWriter, r *http.Request, data any, warnings, infos []string) {
+	b, err := json.Marshal(&response{Status: "success", Data: data, Warnings: warnings, Infos: infos})
 	if err != nil {
 		a.logger.Error("Encoding an API response failed", "url", r.URL.String(), "err", err)
 		http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -15,9 +15,10 @@ import (
 // and both endpoints answer "unavailable".
 //
 // Query is called concurrently. ctx carries the request's cancellation and
-// the query timeout. An error of type *parser.ParseErr or parser.ParseErrors
-// is the query's fault and answers bad_data; context.Canceled answers
-// canceled and context.DeadlineExceeded timeout; anything else execution.
+// the query timeout. A *QueryError answers with its type; an error of type
+// *parser.ParseErr or parser.ParseErrors is the query's fault and answers
+// bad_data; context.Canceled answers canceled and context.DeadlineExceeded
+// timeout; anything else execution.
 type QueryEngine interface {
 	Query(ctx context.Context, q Query) (QueryResult, error)
 }
@@ -32,18 +33,27 @@ type Query struct {
 	LookbackDelta time.Duration
 }
 
-// QueryResult is an evaluation's outcome. Value must encode with
-// encoding/json as Prometheus's "result" for its type (vector, matrix,
-// scalar or string).
+// QueryResult is an evaluation's outcome: a value of argus's engine
+// (promql.Vector, Matrix, Scalar or String) and the annotations as text.
 type QueryResult struct {
 	Value    parser.Value
 	Warnings []string
+	Infos    []string
 }
+
+// QueryError is an engine error with the API error type it answers with.
+type QueryError struct {
+	Type string // "bad_data", "execution", "canceled", "timeout" or "internal"
+	Err  error
+}
+
+func (e *QueryError) Error() string { return e.Err.Error() }
+func (e *QueryError) Unwrap() error { return e.Err }
 
 // queryData is the data of a query answer.
 type queryData struct {
 	ResultType parser.ValueType `json:"resultType"`
-	Result     parser.Value     `json:"result"`
+	Result     queryValue       `json:"result"`
 }
 
 // maxPointsPerSeries bounds the steps of a range query, as in Prometheus.
@@ -116,7 +126,13 @@ func (a *API) runQuery(r *http.Request, q Query) result {
 	if err != nil {
 		var pe *parser.ParseErr
 		var pes parser.ParseErrors
+		var qe *QueryError
 		switch {
+		case errors.As(err, &qe):
+			if qe.Type == string(errorBadData) {
+				return invalidParam(qe.Err, "query")
+			}
+			return errResult(errorType(qe.Type), qe.Err)
 		case errors.As(err, &pe), errors.As(err, &pes):
 			return invalidParam(err, "query")
 		case errors.Is(err, context.Canceled):
@@ -126,5 +142,5 @@ func (a *API) runQuery(r *http.Request, q Query) result {
 		}
 		return errResult(errorExec, err)
 	}
-	return result{data: queryData{ResultType: res.Value.Type(), Result: res.Value}, warnings: res.Warnings}
+	return result{data: queryData{ResultType: res.Value.Type(), Result: queryValue{res.Value}}, warnings: res.Warnings, infos: res.Infos}
 }

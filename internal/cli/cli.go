@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/argus-mon/argus/internal/config"
 	"github.com/argus-mon/argus/internal/server"
@@ -20,6 +21,8 @@ const usage = `argus: one binary for hosting apps, metrics, PromQL, alerts and d
 Usage:
   argus server [--config FILE] [--data DIR] [--listen ADDR] [--log.level L] [--log.format F]
                [--web.enable-remote-write-receiver] [--web.enable-admin-api]
+               [--query.timeout D] [--query.max-samples N] [--query.max-concurrency N]
+               [--query.lookback-delta D]
   argus check config FILE...
   argus query instant [--server URL] [--time T] [-o text|json] EXPR
   argus query range [--server URL] [--start T] [--end T] [--step D] [-o text|json] EXPR
@@ -135,6 +138,11 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	format := fs.String("log.format", "logfmt", "log format: logfmt or json")
 	rwRecv := fs.Bool("web.enable-remote-write-receiver", false, "accept remote-write requests on /api/v1/write")
 	admin := fs.Bool("web.enable-admin-api", false, "serve the admin endpoints under /api/v1/admin (snapshots)")
+	var q server.QueryOptions
+	fs.DurationVar(&q.Timeout, "query.timeout", 2*time.Minute, "maximum time a query may take before it is aborted")
+	fs.IntVar(&q.MaxSamples, "query.max-samples", 50_000_000, "maximum samples a single query may load into memory")
+	fs.IntVar(&q.MaxConcurrency, "query.max-concurrency", 20, "maximum queries executed at once; more wait")
+	fs.DurationVar(&q.LookbackDelta, "query.lookback-delta", 5*time.Minute, "how far back an instant selector looks for a sample")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -142,13 +150,16 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	if len(pos) > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
 	}
+	if q.Timeout <= 0 || q.MaxSamples <= 0 || q.MaxConcurrency <= 0 || q.LookbackDelta <= 0 {
+		return fmt.Errorf("%w: --query.timeout, --query.max-samples, --query.max-concurrency and --query.lookback-delta must be positive", errUsage)
+	}
 	logger, err := newLogger(stderr, *level, *format)
 	if err != nil {
 		return err
 	}
 	srv, err := server.New(ctx, server.Options{
 		ConfigFile: *cfgFile, DataDir: *dataDir, ListenAddr: *listen, Logger: logger,
-		EnableRemoteWriteReceiver: *rwRecv, EnableAdminAPI: *admin, Flags: flagValues(fs),
+		EnableRemoteWriteReceiver: *rwRecv, EnableAdminAPI: *admin, Flags: flagValues(fs), Query: q,
 	})
 	if err != nil {
 		return err

@@ -11,8 +11,12 @@ import (
 )
 
 func runCLI(args ...string) (int, string, string) {
+	return runCLIContext(context.Background(), args...)
+}
+
+func runCLIContext(ctx context.Context, args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
-	code := Main(context.Background(), args, &out, &errb)
+	code := Main(ctx, args, &out, &errb)
 	return code, out.String(), errb.String()
 }
 

@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,10 +47,39 @@ func startPrometheus(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); log.Close() })
-	url := "http://" + addr
+	return waitForUp(t, "http://"+addr, "prometheus", func() string {
+		out, _ := os.ReadFile(filepath.Join(dir, "log"))
+		return string(out)
+	})
+}
+
+// startArgus runs an argus server on a free loopback port, scraping itself
+// every second, and returns its URL once its `up` series exist.
+func startArgus(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "argus.yml")
+	os.WriteFile(cfg, []byte("global: {scrape_interval: 1s}\ncollectors:\n  node: {enabled: false}\n"), 0o644)
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		code, _, errOut := runCLIContext(ctx, "server", "--config", cfg, "--data", filepath.Join(dir, "data"), "--listen", addr)
+		if code != 0 {
+			t.Errorf("argus server: exit %d: %s", code, errOut)
+		}
+		done <- code
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return waitForUp(t, "http://"+addr, "argus", func() string { return "" })
+}
+
+// waitForUp waits until the server at url has the up series of job.
+func waitForUp(t *testing.T, url, job string, logs func() string) string {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(url + "/api/v1/series?match[]=up")
+		resp, err := http.Get(url + "/api/v1/series?match[]=" + neturl.QueryEscape(`up{job="`+job+`"}`))
 		if err == nil {
 			var body struct{ Data []map[string]string }
 			json.NewDecoder(resp.Body).Decode(&body)
@@ -58,15 +89,18 @@ func startPrometheus(t *testing.T) string {
 			}
 		}
 		if time.Now().After(deadline) {
-			out, _ := os.ReadFile(filepath.Join(dir, "log"))
-			t.Fatalf("prometheus did not get ready with an up series: %v\n%s", err, out)
+			t.Fatalf("%s did not get ready with an up series: %v\n%s", url, err, logs())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-func TestQueryCommandsAgainstPrometheus(t *testing.T) {
-	url := startPrometheus(t)
+func TestQueryCommands(t *testing.T) {
+	t.Run("prometheus", func(t *testing.T) { testQueryCommands(t, startPrometheus(t), "prometheus") })
+	t.Run("argus", func(t *testing.T) { testQueryCommands(t, startArgus(t), "argus") })
+}
+
+func testQueryCommands(t *testing.T, url, job string) {
 	now := time.Now().Unix()
 	cases := []struct {
 		args []string
@@ -75,9 +109,9 @@ func TestQueryCommandsAgainstPrometheus(t *testing.T) {
 		{[]string{"instant", "vector(1)"}, []string{"{} => 1 @["}},
 		{[]string{"instant", "--time", fmt.Sprint(now - 10), "scalar(vector(7))"}, []string{fmt.Sprintf("scalar: 7 @[%d]", now-10)}},
 		{[]string{"range", "--start", fmt.Sprint(now - 60), "--end", fmt.Sprint(now), "--step", "30s", "vector(3)"}, []string{"{} =>\n3 @[", fmt.Sprintf("3 @[%d]", now)}},
-		{[]string{"series", "--match", "up"}, []string{`__name__="up"`, `job="prometheus"`}},
+		{[]string{"series", "--match", `up{job="` + job + `"}`}, []string{`__name__="up"`, `job="` + job + `"`}},
 		{[]string{"labels"}, []string{"__name__\n", "job\n", "instance\n"}},
-		{[]string{"labels", "--match", "up", "job"}, []string{"prometheus\n"}},
+		{[]string{"labels", "--match", `up{job="` + job + `"}`, "job"}, []string{job + "\n"}},
 	}
 	for _, c := range cases {
 		args := append([]string{"query", c.args[0], "--server", url}, c.args[1:]...)
@@ -105,7 +139,7 @@ func TestQueryCommandsAgainstPrometheus(t *testing.T) {
 }
 
 func TestQueryCommandErrors(t *testing.T) {
-	url := startPrometheus(t)
+	url := startArgus(t)
 	cases := []struct {
 		args    []string
 		code    int

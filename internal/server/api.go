@@ -15,17 +15,19 @@ import (
 // newAPI builds the Prometheus HTTP API over the server's components.
 func (s *Server) newAPI() *api.API {
 	return api.New(api.Options{
-		Queryable:    s.db,
-		Targets:      s.scrape,
-		TSDB:         tsdbAdmin{s.db},
-		Config:       s.Config,
-		Flags:        s.opts.Flags,
-		ReloadStatus: s.reloadStatus,
-		StartTime:    s.started,
-		DataDir:      s.opts.DataDir,
-		EnableAdmin:  s.opts.EnableAdminAPI,
-		GlobalURL:    s.globalURLOptions(),
-		Logger:       s.logger.With("component", "api"),
+		Queryable:     s.db,
+		QueryEngine:   queryEngine{ng: s.engine, db: s.db},
+		LookbackDelta: s.opts.Query.LookbackDelta,
+		Targets:       s.scrape,
+		TSDB:          tsdbAdmin{s.db},
+		Config:        s.Config,
+		Flags:         s.opts.Flags,
+		ReloadStatus:  s.reloadStatus,
+		StartTime:     s.started,
+		DataDir:       s.opts.DataDir,
+		EnableAdmin:   s.opts.EnableAdminAPI,
+		GlobalURL:     s.globalURLOptions(),
+		Logger:        s.logger.With("component", "api"),
 	})
 }
 

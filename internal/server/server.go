@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/argus-mon/argus/internal/config"
+	"github.com/argus-mon/argus/internal/promql"
 	"github.com/argus-mon/argus/internal/scrape"
 	"github.com/argus-mon/argus/internal/tsdb"
 )
@@ -47,6 +48,8 @@ type Options struct {
 	// Flags are the command line flags and their values, for the API's
 	// /api/v1/status/flags.
 	Flags map[string]string
+	// Query are the PromQL engine's limits.
+	Query QueryOptions
 }
 
 // Server is a running argus: it owns every component and the HTTP listener.
@@ -59,6 +62,7 @@ type Server struct {
 	cfg *config.Config
 
 	db         *tsdb.DB
+	engine     *promql.Engine
 	scrape     *scrape.Manager
 	collectors map[string]prometheus.Gatherer // by collector name; replaced on reload, under mu
 	processCfg config.ProcessCollector
@@ -81,6 +85,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	opts.Query = opts.Query.withDefaults()
 	cfg, err := loadConfig(opts.ConfigFile)
 	if err != nil {
 		return nil, err
@@ -105,6 +110,13 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open storage in %s: %w", opts.DataDir, err)
 	}
+	s.engine = promql.NewEngine(promql.EngineOpts{
+		Logger:        s.logger.With("component", "query engine"),
+		MaxSamples:    opts.Query.MaxSamples,
+		Timeout:       opts.Query.Timeout,
+		MaxConcurrent: opts.Query.MaxConcurrency,
+		LookbackDelta: opts.Query.LookbackDelta,
+	})
 	s.listener, err = net.Listen("tcp", opts.ListenAddr)
 	if err != nil {
 		s.db.Close()

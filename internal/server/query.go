@@ -1,0 +1,103 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/prometheus/prometheus/storage"
+
+	"github.com/argus-mon/argus/internal/api"
+	"github.com/argus-mon/argus/internal/promql"
+)
+
+// QueryOptions are the PromQL engine's limits, Prometheus's --query.* flags.
+type QueryOptions struct {
+	// Timeout bounds one query. Default 2m.
+	Timeout time.Duration
+	// MaxSamples bounds the samples a query holds in memory at once.
+	// Default 50,000,000.
+	MaxSamples int
+	// MaxConcurrency is how many queries run at once; more wait. Default 20.
+	MaxConcurrency int
+	// LookbackDelta is how far back an instant selector looks. Default 5m.
+	LookbackDelta time.Duration
+}
+
+func (o QueryOptions) withDefaults() QueryOptions {
+	if o.Timeout <= 0 {
+		o.Timeout = promql.DefaultTimeout
+	}
+	if o.MaxSamples <= 0 {
+		o.MaxSamples = promql.DefaultMaxSamples
+	}
+	if o.MaxConcurrency <= 0 {
+		o.MaxConcurrency = 20
+	}
+	if o.LookbackDelta <= 0 {
+		o.LookbackDelta = promql.DefaultLookbackDelta
+	}
+	return o
+}
+
+// queryEngine runs the API's queries on argus's engine over the storage.
+type queryEngine struct {
+	ng *promql.Engine
+	db storage.Queryable
+}
+
+// lookback is the per-query lookback delta (0: the engine's).
+type lookback time.Duration
+
+func (l lookback) LookbackDelta() time.Duration { return time.Duration(l) }
+
+// maxAnnotations bounds the warnings and infos of one answer, as Prometheus
+// does.
+const maxAnnotations = 10
+
+func (e queryEngine) Query(ctx context.Context, q api.Query) (api.QueryResult, error) {
+	var (
+		qry promql.Query
+		err error
+	)
+	if q.Step == 0 {
+		qry, err = e.ng.NewInstantQuery(ctx, e.db, lookback(q.LookbackDelta), q.Expr, q.Start)
+	} else {
+		qry, err = e.ng.NewRangeQuery(ctx, e.db, lookback(q.LookbackDelta), q.Expr, q.Start, q.End, q.Step)
+	}
+	if err != nil {
+		return api.QueryResult{}, classifyQueryError(err, true)
+	}
+	defer qry.Close()
+	res := qry.Exec(ctx)
+	if res.Err != nil {
+		return api.QueryResult{}, classifyQueryError(res.Err, false)
+	}
+	warnings, infos := res.Warnings.AsStrings(q.Expr, maxAnnotations, maxAnnotations)
+	return api.QueryResult{Value: res.Value, Warnings: warnings, Infos: infos}, nil
+}
+
+// classifyQueryError gives an engine error the API error type Prometheus
+// answers it with. An error from preparing the query (not a parse error,
+// which the API recognises itself) is the query's fault: bad_data.
+func classifyQueryError(err error, preparing bool) error {
+	var (
+		timeout  promql.ErrQueryTimeout
+		canceled promql.ErrQueryCanceled
+		tooMany  promql.ErrTooManySamples
+		stErr    promql.ErrStorage
+	)
+	switch {
+	case errors.As(err, &timeout):
+		return &api.QueryError{Type: "timeout", Err: err}
+	case errors.As(err, &canceled):
+		return &api.QueryError{Type: "canceled", Err: err}
+	case errors.As(err, &tooMany):
+		return &api.QueryError{Type: "execution", Err: err}
+	case errors.As(err, &stErr):
+		return &api.QueryError{Type: "internal", Err: err}
+	case preparing:
+		return &api.QueryError{Type: "bad_data", Err: err}
+	}
+	return &api.QueryError{Type: "execution", Err: err}
+}
