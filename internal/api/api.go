@@ -47,6 +47,10 @@ type Options struct {
 	// LookbackDelta is how far back /federate looks for a series' latest
 	// sample. Default 5m, Prometheus's --query.lookback-delta.
 	LookbackDelta time.Duration
+	// ParserOptions are the PromQL parser's options (experimental features)
+	// for format_query, parse_query and the selectors of match[]; they
+	// should be the engine's.
+	ParserOptions parser.Options
 	// GlobalURL derives the targets' globalUrl from their scrape URL.
 	GlobalURL GlobalURLOptions
 	// Logger receives the API's logs; nil discards them.
@@ -78,7 +82,7 @@ func New(opts Options) *API {
 	if opts.StartTime.IsZero() {
 		opts.StartTime = time.Now()
 	}
-	return &API{opts: opts, logger: opts.Logger, parser: parser.NewParser(parser.Options{})}
+	return &API{opts: opts, logger: opts.Logger, parser: parser.NewParser(opts.ParserOptions)}
 }
 
 // Register installs the API's routes on mux: /api/v1/... and /federate.

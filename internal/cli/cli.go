@@ -22,7 +22,7 @@ Usage:
   argus server [--config FILE] [--data DIR] [--listen ADDR] [--log.level L] [--log.format F]
                [--web.enable-remote-write-receiver] [--web.enable-admin-api]
                [--query.timeout D] [--query.max-samples N] [--query.max-concurrency N]
-               [--query.lookback-delta D]
+               [--query.lookback-delta D] [--enable-feature F,...]
   argus check config FILE...
   argus query instant [--server URL] [--time T] [-o text|json] EXPR
   argus query range [--server URL] [--start T] [--end T] [--step D] [-o text|json] EXPR
@@ -143,6 +143,8 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&q.MaxSamples, "query.max-samples", 50_000_000, "maximum samples a single query may load into memory")
 	fs.IntVar(&q.MaxConcurrency, "query.max-concurrency", 20, "maximum queries executed at once; more wait")
 	fs.DurationVar(&q.LookbackDelta, "query.lookback-delta", 5*time.Minute, "how far back an instant selector looks for a sample")
+	var features stringsFlag
+	fs.Var(&features, "enable-feature", "comma-separated experimental features, Prometheus's names: promql-experimental-functions, promql-binop-fill-modifiers, promql-unquoted-utf8-names")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -156,6 +158,20 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	logger, err := newLogger(stderr, *level, *format)
 	if err != nil {
 		return err
+	}
+	for _, list := range features {
+		for _, f := range strings.Split(list, ",") {
+			f = strings.TrimSpace(f)
+			switch known, noop := server.PromQLFeature(&q, f); {
+			case f == "":
+			case !known:
+				logger.Warn("Unknown option for --enable-feature", "option", f)
+			case noop:
+				logger.Info("This option for --enable-feature is always on; naming it changes nothing", "option", f)
+			default:
+				logger.Info("Experimental feature enabled", "option", f)
+			}
+		}
 	}
 	srv, err := server.New(ctx, server.Options{
 		ConfigFile: *cfgFile, DataDir: *dataDir, ListenAddr: *listen, Logger: logger,

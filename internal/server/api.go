@@ -18,6 +18,7 @@ func (s *Server) newAPI() *api.API {
 		Queryable:     s.db,
 		QueryEngine:   queryEngine{ng: s.engine, db: s.db},
 		LookbackDelta: s.opts.Query.LookbackDelta,
+		ParserOptions: s.opts.Query.Parser,
 		Targets:       s.scrape,
 		TSDB:          tsdbAdmin{s.db},
 		Config:        s.Config,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
 
 	"github.com/argus-mon/argus/internal/api"
@@ -22,6 +23,29 @@ type QueryOptions struct {
 	MaxConcurrency int
 	// LookbackDelta is how far back an instant selector looks. Default 5m.
 	LookbackDelta time.Duration
+	// Parser are the parser's options: the experimental PromQL features
+	// switched on with --enable-feature.
+	Parser parser.Options
+}
+
+// PromQLFeature switches an --enable-feature option of Prometheus's on in
+// opts. It reports whether the name is a PromQL feature argus knows, and
+// whether it is accepted only for compatibility (always on in Prometheus 3
+// and argus, so naming it changes nothing).
+func PromQLFeature(opts *QueryOptions, name string) (known, noop bool) {
+	switch name {
+	case "promql-experimental-functions":
+		opts.Parser.EnableExperimentalFunctions = true
+	case "promql-binop-fill-modifiers":
+		opts.Parser.EnableBinopFillModifiers = true
+	case "promql-unquoted-utf8-names":
+		opts.Parser.EnableUnquotedUTF8Names = true
+	case "promql-duration-expr", "promql-extended-range-selectors", "promql-at-modifier", "promql-negative-offset":
+		return true, true
+	default:
+		return false, false
+	}
+	return true, false
 }
 
 func (o QueryOptions) withDefaults() QueryOptions {

@@ -277,3 +277,28 @@ func TestQueryClients(t *testing.T) {
 		t.Errorf("promtool query range: %v\n%s", err, out)
 	}
 }
+
+// TestExperimentalFunctions: off by default as in Prometheus, on with
+// --enable-feature=promql-experimental-functions, for queries and for the
+// parser endpoints alike.
+func TestExperimentalFunctions(t *testing.T) {
+	const q = `sort_by_label(vector(1), "a")`
+	off := start(t, Options{DataDir: t.TempDir()})
+	got := apiGet(t, off.base, "/api/v1/query", url.Values{"query": {q}})
+	if got.code != 400 || got.body["errorType"] != "bad_data" || !strings.Contains(fmt.Sprint(got.body["error"]), "is not enabled") {
+		t.Errorf("off: %d %v", got.code, got.body)
+	}
+	var opts QueryOptions
+	if known, noop := PromQLFeature(&opts, "promql-experimental-functions"); !known || noop {
+		t.Fatal("promql-experimental-functions unknown")
+	}
+	if known, _ := PromQLFeature(&opts, "promql-nonsense"); known {
+		t.Fatal("promql-nonsense known")
+	}
+	on := start(t, Options{DataDir: t.TempDir(), Query: opts})
+	for _, path := range []string{"/api/v1/query", "/api/v1/parse_query"} {
+		if got := apiGet(t, on.base, path, url.Values{"query": {q}}); got.code != 200 {
+			t.Errorf("on, %s: %d %v", path, got.code, got.body)
+		}
+	}
+}

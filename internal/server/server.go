@@ -23,6 +23,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/prometheus/prometheus/promql/parser"
+
 	"github.com/argus-mon/argus/internal/config"
 	"github.com/argus-mon/argus/internal/promql"
 	"github.com/argus-mon/argus/internal/scrape"
@@ -116,6 +118,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		Timeout:       opts.Query.Timeout,
 		MaxConcurrent: opts.Query.MaxConcurrency,
 		LookbackDelta: opts.Query.LookbackDelta,
+		Parser:        parser.NewParser(opts.Query.Parser),
 	})
 	s.listener, err = net.Listen("tcp", opts.ListenAddr)
 	if err != nil {
