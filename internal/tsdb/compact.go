@@ -54,8 +54,13 @@ func (db *DB) Compact() error {
 func (db *DB) cutHeadBlocks() error {
 	h := db.head
 	r := db.opts.BlockDuration.Milliseconds()
+	// The newest sample is read once: appends go on while blocks are cut,
+	// and a head that grows faster than it is cut (a backfill pushed at many
+	// times real time) must not keep one compaction going for ever, holding
+	// off merges and retention. What arrives meanwhile is the next round's.
+	hmax := h.minMax.max.Load()
 	for {
-		hmin, hmax := h.minMax.min.Load(), h.minMax.max.Load()
+		hmin := h.minMax.min.Load()
 		if hmin == math.MaxInt64 || hmax-hmin <= r*3/2 {
 			return nil
 		}

@@ -448,3 +448,56 @@ func TestEmptyFlushUsesItsSequenceNumber(t *testing.T) {
 		t.Fatalf("querier made during an empty flush sees %v, want [1000 2000]", got)
 	}
 }
+
+// TestCompactEndsWhileAppendsOutrunIt: a compaction cuts the blocks that
+// were due when it started and returns, even when samples keep arriving
+// faster (in sample time) than blocks can be cut. Before, it chased the
+// head's newest sample and did not return (seen as a hung
+// TestConcurrentStress on a loaded machine).
+func TestCompactEndsWhileAppendsOutrunIt(t *testing.T) {
+	opts := testOptions()
+	opts.BlockDuration = 10 * time.Millisecond
+	db := openTestDB(t, t.TempDir(), opts)
+	var stop atomic.Bool
+	done := make(chan struct{})
+	l := labels.FromStrings("__name__", "m")
+	// Enough data for many blocks before the compaction starts.
+	ts := int64(0)
+	app := db.Appender()
+	for ; ts < 200; ts++ {
+		app.Append(0, l, ts, 1)
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	compacted := make(chan error, 1)
+	go func() { compacted <- db.Compact() }()
+	go func() {
+		defer close(done)
+		// Each commit adds 100 ms of sample time, ten blocks' worth, about
+		// every millisecond: far more than cutting blocks keeps up with.
+		for t := ts; !stop.Load(); t += 100 {
+			app := db.Appender()
+			for i := range int64(100) {
+				app.Append(0, l, t+i, 1)
+			}
+			app.Commit()
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	select {
+	case err := <-compacted:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(30 * time.Second):
+		// Closing would wait for the compaction for ever.
+		stop.Store(true)
+		t.Fatal("Compact did not return while appends went on")
+	}
+	stop.Store(true)
+	<-done
+	if err := db.Close(); err != nil {
+		t.Error(err)
+	}
+}
