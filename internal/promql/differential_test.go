@@ -239,8 +239,20 @@ func newUpstreamEngine() *upstream.Engine {
 // diffQuery runs q on both engines as an instant query at ts (end == start)
 // or a range query, and reports the first difference.
 func diffQuery(ours upstream.QueryEngine, theirs upstream.QueryEngine, st storage.Storage, q string, start, end time.Time, step time.Duration) error {
+	return diffQueryStorages(ours, theirs, st, st, q, start, end, step)
+}
+
+// diffQueryStorages is diffQuery with our engine reading oursSt and
+// upstream's reading st, which hold the same data.
+func diffQueryStorages(ours upstream.QueryEngine, theirs upstream.QueryEngine, oursSt, st storage.Storage, q string, start, end time.Time, step time.Duration) error {
 	ctx := context.Background()
-	run := func(ng upstream.QueryEngine) (*upstream.Result, error) {
+	var closers []func()
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	run := func(ng upstream.QueryEngine, st storage.Storage) (*upstream.Result, error) {
 		var qry upstream.Query
 		var err error
 		if step == 0 {
@@ -251,11 +263,14 @@ func diffQuery(ours upstream.QueryEngine, theirs upstream.QueryEngine, st storag
 		if err != nil {
 			return nil, err
 		}
-		defer qry.Close()
+		// Closed only after the comparison: upstream's Close returns the
+		// result's slices to pools that concurrent queries take from.
+		closers = append(closers, qry.Close)
 		return qry.Exec(ctx), nil
 	}
-	want, werr := run(theirs)
-	got, gerr := run(ours)
+
+	want, werr := run(theirs, st)
+	got, gerr := run(ours, oursSt)
 	if (werr == nil) != (gerr == nil) {
 		return fmt.Errorf("query creation: upstream error %v, ours %v", werr, gerr)
 	}
