@@ -239,12 +239,15 @@ func newUpstreamEngine() *upstream.Engine {
 // diffQuery runs q on both engines as an instant query at ts (end == start)
 // or a range query, and reports the first difference.
 func diffQuery(ours upstream.QueryEngine, theirs upstream.QueryEngine, st storage.Storage, q string, start, end time.Time, step time.Duration) error {
-	return diffQueryStorages(ours, theirs, st, st, q, start, end, step)
+	_, err := diffQueryStorages(ours, theirs, st, st, q, start, end, step)
+	return err
 }
 
 // diffQueryStorages is diffQuery with our engine reading oursSt and
-// upstream's reading st, which hold the same data.
-func diffQueryStorages(ours upstream.QueryEngine, theirs upstream.QueryEngine, oursSt, st storage.Storage, q string, start, end time.Time, step time.Duration) error {
+// upstream's reading st, which hold the same data. answered reports that
+// upstream's answer was a success and not empty, so that callers can check
+// they compare more than failures and empty results.
+func diffQueryStorages(ours upstream.QueryEngine, theirs upstream.QueryEngine, oursSt, st storage.Storage, q string, start, end time.Time, step time.Duration) (answered bool, _ error) {
 	ctx := context.Background()
 	var closers []func()
 	defer func() {
@@ -272,19 +275,33 @@ func diffQueryStorages(ours upstream.QueryEngine, theirs upstream.QueryEngine, o
 	want, werr := run(theirs, st)
 	got, gerr := run(ours, oursSt)
 	if (werr == nil) != (gerr == nil) {
-		return fmt.Errorf("query creation: upstream error %v, ours %v", werr, gerr)
+		return false, fmt.Errorf("query creation: upstream error %v, ours %v", werr, gerr)
 	}
 	if werr != nil {
-		return nil
+		if werr.Error() != gerr.Error() {
+			return false, fmt.Errorf("query creation errors differ: upstream %q, ours %q", werr, gerr)
+		}
+		return false, nil
 	}
 	if (want.Err == nil) != (got.Err == nil) {
-		return fmt.Errorf("upstream error %v, ours %v", want.Err, got.Err)
+		return false, fmt.Errorf("upstream error %v, ours %v", want.Err, got.Err)
 	}
 	if want.Err != nil {
-		return nil
+		if want.Err.Error() != got.Err.Error() {
+			return false, fmt.Errorf("errors differ: upstream %q, ours %q", want.Err, got.Err)
+		}
+		return false, nil
+	}
+	switch v := want.Value.(type) {
+	case upstream.Matrix:
+		answered = len(v) > 0
+	case upstream.Vector:
+		answered = len(v) > 0
+	default:
+		answered = true
 	}
 	if err := compareValues(want.Value, got.Value); err != nil {
-		return err
+		return answered, err
 	}
 	ww, wi := comparableAnnotations(want.Warnings.AsStrings(q, 0, 0))
 	gw, gi := comparableAnnotations(got.Warnings.AsStrings(q, 0, 0))
@@ -293,9 +310,9 @@ func diffQueryStorages(ours upstream.QueryEngine, theirs upstream.QueryEngine, o
 	slices.Sort(wi)
 	slices.Sort(gi)
 	if !slices.Equal(ww, gw) || !slices.Equal(wi, gi) {
-		return fmt.Errorf("annotations differ: upstream %q %q, ours %q %q", ww, wi, gw, gi)
+		return answered, fmt.Errorf("annotations differ: upstream %q %q, ours %q %q", ww, wi, gw, gi)
 	}
-	return nil
+	return answered, nil
 }
 
 // comparableAnnotations drops the forced-monotonicity info of
