@@ -18,7 +18,6 @@ import (
 var skippedFiles = map[string]string{
 	"native_histograms.test": "native histograms are not supported yet",
 	"start_timestamps.test":  "start timestamps (UseStartTimestamps) are not supported yet",
-	"extended_vectors.test":  "anchored and smoothed modifiers are not supported yet",
 }
 
 // skippedFilesArgusStorage are additionally skipped over argus's storage.
