@@ -138,7 +138,7 @@ func expandGrafanaVars(expr string) []string {
 
 // dashboardMetrics returns the metric names the queries select, and those
 // read by rate-like functions (which the data then makes counters).
-func dashboardMetrics(t testing.TB, qs []dashboardQuery) (names []string, counters map[string]bool) {
+func dashboardMetrics(qs []dashboardQuery) (names []string, counters map[string]bool) {
 	p := parser.NewParser(promqltest.TestParserOpts)
 	counters = map[string]bool{}
 	seen := map[string]bool{}
@@ -240,9 +240,12 @@ func dashboardJob(name string) (job string, instances []string) {
 	return "node", []string{"node1:9100", "node2:9100"}
 }
 
-const dashboardDataDuration = 3 * time.Hour
+// dashboardDataDuration is how much data there is for the dashboards.
+const dashboardDataDuration = 2 * time.Hour
 
-var dashboardDataStart = time.Date(2018, time.May, 2, 13, 7, 3, 0, time.UTC).UnixMilli() + 771
+// dashboardDataStart is when the dashboards' data begins, in milliseconds:
+// 2018-05-02T13:07:03.771Z, when these dashboards were in use.
+const dashboardDataStart int64 = 1525266423771
 
 // loadDashboardData writes every series of names, scraped every 15s with
 // some jitter and lost scrapes: counters that grow (and reset once), gauges
@@ -326,7 +329,7 @@ func TestDashboardQueries(t *testing.T) {
 	if len(qs) < 300 {
 		t.Fatalf("found %d dashboard queries, expected over 300", len(qs))
 	}
-	names, counters := dashboardMetrics(t, qs)
+	names, counters := dashboardMetrics(qs)
 	st := teststorage.New(t)
 	defer st.Close()
 	loadDashboardData(t, st, names, counters)

@@ -17,7 +17,9 @@ import (
 // must only shrink.
 var skippedFiles = map[string]string{
 	"native_histograms.test": "native histograms are not supported yet",
-	"start_timestamps.test":  "start timestamps (UseStartTimestamps) are not supported yet",
+	// 30 of its 40 evals read floats only and could pass over upstream's
+	// test storage once implemented; the other 10 read native histograms.
+	"start_timestamps.test": "start timestamps (upstream's UseStartTimestamps: ST-aware rate, increase, irate, resets and anchored/smoothed) are not supported: the engine's sample reads carry no start timestamp, and argus's storage does not store them",
 }
 
 // skippedFilesArgusStorage are additionally skipped over argus's storage.
