@@ -239,8 +239,23 @@ func newUpstreamEngine() *upstream.Engine {
 // diffQuery runs q on both engines as an instant query at ts (end == start)
 // or a range query, and reports the first difference.
 func diffQuery(ours upstream.QueryEngine, theirs upstream.QueryEngine, st storage.Storage, q string, start, end time.Time, step time.Duration) error {
+	_, err := diffQueryStorages(ours, theirs, st, st, q, start, end, step)
+	return err
+}
+
+// diffQueryStorages is diffQuery with our engine reading oursSt and
+// upstream's reading st, which hold the same data. answered reports that
+// upstream's answer was a success and not empty, so that callers can check
+// they compare more than failures and empty results.
+func diffQueryStorages(ours upstream.QueryEngine, theirs upstream.QueryEngine, oursSt, st storage.Storage, q string, start, end time.Time, step time.Duration) (answered bool, _ error) {
 	ctx := context.Background()
-	run := func(ng upstream.QueryEngine) (*upstream.Result, error) {
+	var closers []func()
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	run := func(ng upstream.QueryEngine, st storage.Storage) (*upstream.Result, error) {
 		var qry upstream.Query
 		var err error
 		if step == 0 {
@@ -251,25 +266,42 @@ func diffQuery(ours upstream.QueryEngine, theirs upstream.QueryEngine, st storag
 		if err != nil {
 			return nil, err
 		}
-		defer qry.Close()
+		// Closed only after the comparison: upstream's Close returns the
+		// result's slices to pools that concurrent queries take from.
+		closers = append(closers, qry.Close)
 		return qry.Exec(ctx), nil
 	}
-	want, werr := run(theirs)
-	got, gerr := run(ours)
+
+	want, werr := run(theirs, st)
+	got, gerr := run(ours, oursSt)
 	if (werr == nil) != (gerr == nil) {
-		return fmt.Errorf("query creation: upstream error %v, ours %v", werr, gerr)
+		return false, fmt.Errorf("query creation: upstream error %v, ours %v", werr, gerr)
 	}
 	if werr != nil {
-		return nil
+		if !sameError(werr, gerr) {
+			return false, fmt.Errorf("query creation errors differ: upstream %q, ours %q", werr, gerr)
+		}
+		return false, nil
 	}
 	if (want.Err == nil) != (got.Err == nil) {
-		return fmt.Errorf("upstream error %v, ours %v", want.Err, got.Err)
+		return false, fmt.Errorf("upstream error %v, ours %v", want.Err, got.Err)
 	}
 	if want.Err != nil {
-		return nil
+		if !sameError(want.Err, got.Err) {
+			return false, fmt.Errorf("errors differ: upstream %q, ours %q", want.Err, got.Err)
+		}
+		return false, nil
+	}
+	switch v := want.Value.(type) {
+	case upstream.Matrix:
+		answered = len(v) > 0
+	case upstream.Vector:
+		answered = len(v) > 0
+	default:
+		answered = true
 	}
 	if err := compareValues(want.Value, got.Value); err != nil {
-		return err
+		return answered, err
 	}
 	ww, wi := comparableAnnotations(want.Warnings.AsStrings(q, 0, 0))
 	gw, gi := comparableAnnotations(got.Warnings.AsStrings(q, 0, 0))
@@ -278,9 +310,25 @@ func diffQuery(ours upstream.QueryEngine, theirs upstream.QueryEngine, st storag
 	slices.Sort(wi)
 	slices.Sort(gi)
 	if !slices.Equal(ww, gw) || !slices.Equal(wi, gi) {
-		return fmt.Errorf("annotations differ: upstream %q %q, ours %q %q", ww, wi, gw, gi)
+		return answered, fmt.Errorf("annotations differ: upstream %q %q, ours %q %q", ww, wi, gw, gi)
 	}
-	return nil
+	return answered, nil
+}
+
+// labelSetsRE matches the label sets and lists of them in error messages.
+var labelSetsRE = regexp.MustCompile(`\{[^{}]*\}|\[[^\[\]]*\]`)
+
+// sameError reports whether two engines' errors say the same. Errors about
+// duplicate series name the first group found, which upstream finds in map
+// order: for those, the label sets are not compared.
+func sameError(a, b error) bool {
+	if a.Error() == b.Error() {
+		return true
+	}
+	if !strings.HasPrefix(a.Error(), "found duplicate series") {
+		return false
+	}
+	return labelSetsRE.ReplaceAllString(a.Error(), "{}") == labelSetsRE.ReplaceAllString(b.Error(), "{}")
 }
 
 // comparableAnnotations drops the forced-monotonicity info of

@@ -15,6 +15,9 @@
 //
 // Native histograms are not supported yet: a query that reads a histogram
 // sample fails with ErrNativeHistograms rather than returning a wrong answer.
+// Of upstream's experimental features, info() (info.go) and the anchored
+// and smoothed selector modifiers (extended.go) are supported; start
+// timestamps are not.
 //
 // Function semantics (extrapolation, quantiles, annotations) follow upstream
 // Prometheus (Apache 2.0) closely so results agree with it; the conformance

@@ -159,7 +159,9 @@ func (ev *evaluator) evalCall(e *parser.Call) Matrix {
 			}
 		}
 		return m
-	case "info", "start_timestamp":
+	case "info":
+		return ev.evalInfo(e)
+	case "start_timestamp":
 		ev.errorf("function %s() is not supported yet by argus", name)
 	}
 	if f, ok := dateFuncs[name]; ok {

@@ -234,8 +234,10 @@ func wrapStepInvariant(expr parser.Expr, start, end int64) (invariant, wrap bool
 			}
 		}
 		if n.Func.Name == "info" {
-			// info() looks its metadata up at each step's own time.
-			inv = false
+			// Unless its selectors share one reference time, info() looks
+			// its info series up at each step's own time.
+			_, uniform := infoReference(n.Args[0])
+			inv = inv && uniform
 		}
 		if inv || timestampSafe {
 			return true, true
@@ -337,6 +339,13 @@ func findMinMaxTime(s *parser.EvalStmt) (int64, int64) {
 	var evalRange time.Duration
 	parser.Inspect(s.Expr, func(node parser.Node, path []parser.Node) error {
 		switch n := node.(type) {
+		case *parser.Call:
+			if n.Func.Name == "info" {
+				// info() selects info series at its argument's reference time.
+				ref := infoLookup(n.Args[0])
+				start, end := selectorTimeRange(s, &parser.VectorSelector{Timestamp: ref.ts, OriginalOffset: ref.offset}, path, 0)
+				mint, maxt = min(mint, start), max(maxt, end)
+			}
 		case *parser.VectorSelector:
 			start, end := selectorTimeRange(s, n, path, evalRange)
 			mint, maxt = min(mint, start), max(maxt, end)

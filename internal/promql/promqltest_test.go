@@ -17,9 +17,9 @@ import (
 // must only shrink.
 var skippedFiles = map[string]string{
 	"native_histograms.test": "native histograms are not supported yet",
-	"start_timestamps.test":  "start timestamps (UseStartTimestamps) are not supported yet",
-	"extended_vectors.test":  "anchored and smoothed modifiers are not supported yet",
-	"info.test":              "info() is not supported yet",
+	// 30 of its 40 evals read floats only and could pass over upstream's
+	// test storage once implemented; the other 10 read native histograms.
+	"start_timestamps.test": "start timestamps (upstream's UseStartTimestamps: ST-aware rate, increase, irate, resets and anchored/smoothed) are not supported: the engine's sample reads carry no start timestamp, and argus's storage does not store them",
 }
 
 // skippedFilesArgusStorage are additionally skipped over argus's storage.
@@ -29,6 +29,9 @@ var skippedFilesArgusStorage = map[string]string{}
 // storage: they expect a failure caused by native histogram series, which
 // that storage does not hold (see withoutHistogramLoads).
 var skippedEvalsArgusStorage = map[string]map[int]string{
+	"info.test": {
+		202: "expects a failure caused by a native histogram info series",
+	},
 	"histograms.test": {
 		668:  "expects a duplicate labelset with the native conversion of testhistogram3",
 		1120: "expects a duplicate labelset with native request_duration_seconds histograms",

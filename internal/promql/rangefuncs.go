@@ -79,6 +79,10 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, fn rangeFunc, argIdx int) Mat
 // them step by step. emit gets each non-empty result series; its points are
 // only valid during the call.
 func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, emit func(*Series)) {
+	if ms, ok := isExtended(e.Args[argIdx]); ok {
+		ev.streamExtendedRangeFunc(e, ms, emit)
+		return
+	}
 	params := make([][]float64, 0, len(e.Args)-1)
 	for i, a := range e.Args {
 		if i != argIdx {
@@ -98,9 +102,6 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, e
 	switch a := e.Args[argIdx].(type) {
 	case *parser.MatrixSelector:
 		vs := a.VectorSelector.(*parser.VectorSelector)
-		if vs.Smoothed || vs.Anchored {
-			ev.errorf("the smoothed and anchored modifiers are not supported yet by argus")
-		}
 		rng, off, fixedAt = a.Range.Milliseconds(), vs.OriginalOffset.Milliseconds(), vs.Timestamp
 		for _, s := range ev.selectSeries(vs) {
 			series = append(series, seriesSource{storage: s})

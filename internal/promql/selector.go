@@ -84,8 +84,9 @@ func (ev *evaluator) evalVectorSelector(vs *parser.VectorSelector, origT bool) M
 // instead (timestamp()). emit gets each non-empty series; its points are
 // only valid during the call.
 func (ev *evaluator) streamVectorSelector(vs *parser.VectorSelector, origT bool, emit func(*Series)) {
-	if vs.Smoothed || vs.Anchored {
-		ev.errorf("the smoothed and anchored modifiers are not supported yet by argus")
+	if vs.Smoothed && !origT {
+		ev.streamSmoothedVectorSelector(vs, emit)
+		return
 	}
 	series := ev.selectSeries(vs)
 	first, last, fixed := ev.refTimes(vs)
@@ -160,7 +161,7 @@ func (a *pointArena) finish(pts []FPoint) []FPoint {
 func (ev *evaluator) evalMatrixSelector(ms *parser.MatrixSelector) Matrix {
 	vs := ms.VectorSelector.(*parser.VectorSelector)
 	if vs.Smoothed || vs.Anchored {
-		ev.errorf("the smoothed and anchored modifiers are not supported yet by argus")
+		return ev.evalExtendedMatrixSelector(ms)
 	}
 	series := ev.selectSeries(vs)
 	maxt, _, _ := ev.refTimes(vs)
