@@ -23,9 +23,12 @@ const (
 
 // chunkRef is one chunk of a series to read during a query.
 type chunkRef struct {
-	kind       uint8
-	n          int // samples, for XOR chunks
-	data       []byte
+	kind uint8
+	n    int // samples, for XOR chunks
+	data []byte
+	// mint is the oldest sample time to read from the chunk: its first
+	// sample's, or later when the source serves only part of the chunk (a
+	// head part straddling the head's truncation). maxt is its newest.
 	mint, maxt int64
 }
 
@@ -39,7 +42,6 @@ type seriesIterator struct {
 	vs         []float64
 	i          int
 	err        error
-	xor        chunkenc.XORIterator
 }
 
 func newSeriesIterator(chunks []chunkRef, mint, maxt int64) *seriesIterator {
@@ -66,7 +68,7 @@ func (it *seriesIterator) load(t int64) bool {
 			it.err = err
 			return false
 		}
-		it.i, _ = slices.BinarySearch(it.ts, t)
+		it.i, _ = slices.BinarySearch(it.ts, max(t, c.mint))
 		if it.i < len(it.ts) {
 			return true
 		}
@@ -78,13 +80,9 @@ func (it *seriesIterator) decode(c chunkRef) error {
 	it.ts, it.vs = it.ts[:0], it.vs[:0]
 	switch c.kind {
 	case chunkXOR:
-		it.xor.Reset(c.data, c.n)
-		for it.xor.Next() {
-			t, v := it.xor.At()
-			it.ts = append(it.ts, t)
-			it.vs = append(it.vs, v)
-		}
-		return it.xor.Err()
+		var err error
+		it.ts, it.vs, err = chunkenc.DecodeXOR(it.ts, it.vs, c.data, c.n)
+		return err
 	case chunkBlock:
 		var err error
 		it.ts, it.vs, err = chunkenc.Decode(it.ts, it.vs, c.data)

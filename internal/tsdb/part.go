@@ -318,8 +318,13 @@ func (p *part) markDeleted(fn func(*part)) {
 type partCursor struct {
 	p       *part
 	group   int
-	entries []partEntry
-	err     error
+	entries []partEntry // of group
+	// pos is where the previous lookup ended in entries, and nextFirst the
+	// first ref of the next group: refs visited in increasing order are
+	// found by scanning forward, without binary searches.
+	pos       int
+	nextFirst uint64
+	err       error
 }
 
 func (p *part) cursor() *partCursor { return &partCursor{p: p, group: -1} }
@@ -337,35 +342,50 @@ func (c *partCursor) seek(ref uint64) (partEntry, bool) {
 		return p.mem[i], true
 	}
 	pf := p.file
-	// Find the last group whose first ref <= ref.
-	lo, hi := 0, pf.groups
-	for lo < hi {
-		mid := (lo + hi) / 2
-		if first, _, _ := pf.tableAt(mid); first <= ref {
-			lo = mid + 1
-		} else {
-			hi = mid
+	inGroup := c.group >= 0 && len(c.entries) > 0 && ref >= c.entries[0].ref &&
+		(c.group+1 == pf.groups || ref < c.nextFirst)
+	if !inGroup {
+		// Find the last group whose first ref <= ref.
+		lo, hi := 0, pf.groups
+		for lo < hi {
+			mid := (lo + hi) / 2
+			if first, _, _ := pf.tableAt(mid); first <= ref {
+				lo = mid + 1
+			} else {
+				hi = mid
+			}
 		}
-	}
-	gi := lo - 1
-	if gi < 0 {
-		return partEntry{}, false
-	}
-	if gi != c.group {
-		var err error
-		c.entries, err = pf.decodeGroup(gi, c.entries)
-		if err != nil {
-			c.err = err
-			c.group = -1
+		gi := lo - 1
+		if gi < 0 {
 			return partEntry{}, false
 		}
-		c.group = gi
+		if gi != c.group {
+			var err error
+			c.entries, err = pf.decodeGroup(gi, c.entries)
+			if err != nil {
+				c.err = err
+				c.group = -1
+				return partEntry{}, false
+			}
+			c.group = gi
+			if gi+1 < pf.groups {
+				c.nextFirst, _, _ = pf.tableAt(gi + 1)
+			}
+		}
+		c.pos = 0
 	}
-	i, ok := slices.BinarySearchFunc(c.entries, ref, func(e partEntry, r uint64) int { return cmpU64(e.ref, r) })
-	if !ok {
+	if c.pos >= len(c.entries) || c.entries[c.pos].ref > ref {
+		// Out of order: fall back to a binary search.
+		c.pos, _ = slices.BinarySearchFunc(c.entries, ref, func(e partEntry, r uint64) int { return cmpU64(e.ref, r) })
+	}
+	// Forward scans cost at most one pass over the group between decodes.
+	for c.pos < len(c.entries) && c.entries[c.pos].ref < ref {
+		c.pos++
+	}
+	if c.pos == len(c.entries) || c.entries[c.pos].ref != ref {
 		return partEntry{}, false
 	}
-	return c.entries[i], true
+	return c.entries[c.pos], true
 }
 
 func cmpU64(a, b uint64) int {

@@ -1,0 +1,73 @@
+package tsdb
+
+import (
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// TestPartCursorSeek looks up refs in a part file in increasing, decreasing
+// and random order, present and absent, across group boundaries, and
+// compares with the entries written.
+func TestPartCursorSeek(t *testing.T) {
+	t.Parallel()
+	var entries []partEntry
+	for i := range 3*partGroupSize + 17 {
+		ref := uint64(10 + 3*i) // gaps: refs 11, 12, 14, ... are absent
+		e := partEntry{ref: ref, lastT: int64(1000 + i), lastV: float64(i)}
+		if i%5 != 0 {
+			e.n, e.minT, e.chunk = 1, e.lastT, []byte{byte(i), 1, 2}
+		}
+		entries = append(entries, e)
+	}
+	path := filepath.Join(t.TempDir(), "part")
+	if _, _, err := writePartFile(path, 1, entries); err != nil {
+		t.Fatal(err)
+	}
+	pf, err := openPartFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.close()
+	p := newPart(1, 1, 0, 0)
+	p.file = pf
+	want := map[uint64]partEntry{}
+	for _, e := range entries {
+		want[e.ref] = e
+	}
+	maxRef := entries[len(entries)-1].ref + 5
+	var refs []uint64
+	for r := range maxRef {
+		refs = append(refs, r)
+	}
+	orders := map[string][]uint64{"increasing": refs}
+	dec := slices.Clone(refs)
+	slices.Reverse(dec)
+	orders["decreasing"] = dec
+	rng := rand.New(rand.NewPCG(1, 2))
+	shuffled := slices.Clone(refs)
+	rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	orders["random"] = shuffled
+	var sparse []uint64
+	for r := uint64(0); r < maxRef; r += uint64(1 + rng.IntN(40)) {
+		sparse = append(sparse, r)
+	}
+	orders["sparse increasing"] = sparse
+	for name, order := range orders {
+		c := p.cursor()
+		for _, ref := range order {
+			got, ok := c.seek(ref)
+			w, wok := want[ref]
+			if ok != wok {
+				t.Fatalf("%s: seek(%d) found=%v, want %v", name, ref, ok, wok)
+			}
+			if ok && (got.ref != w.ref || got.lastT != w.lastT || got.n != w.n || !slices.Equal(got.chunk, w.chunk)) {
+				t.Fatalf("%s: seek(%d) = %+v, want %+v", name, ref, got, w)
+			}
+		}
+		if c.err != nil {
+			t.Fatalf("%s: %v", name, c.err)
+		}
+	}
+}
