@@ -207,13 +207,26 @@ func parsePartFile(path string, b []byte) (*partFile, error) {
 
 func (pf *partFile) close() error { return pf.m.Close() }
 
+// verifyChunk checks the checksum that follows e's chunk in the file
+// (decodeGroup checked that it is within bounds).
+func (pf *partFile) verifyChunk(e partEntry) error {
+	c := e.chunk
+	if crc32.Checksum(c, castagnoli) != binary.LittleEndian.Uint32(c[len(c):len(c)+4]) {
+		return fmt.Errorf("%s: %w: chunk of series %d checksum mismatch", pf.path, errCorruptPart, e.ref)
+	}
+	return nil
+}
+
 func (pf *partFile) tableAt(i int) (firstRef, groupOff, chunkOff uint64) {
 	e := pf.b[pf.tableOff+uint64(i)*partTableEntry:]
 	return binary.LittleEndian.Uint64(e), binary.LittleEndian.Uint64(e[8:]), binary.LittleEndian.Uint64(e[16:])
 }
 
-// decodeGroup decodes group i into dst.
-func (pf *partFile) decodeGroup(i int, dst []partEntry) ([]partEntry, error) {
+// decodeGroup decodes group i into dst. With verifyChunks it also checks
+// every chunk's checksum; a lookup of a few series checks only theirs
+// (verifyChunk), which matters when a selector picks a few series of every
+// group.
+func (pf *partFile) decodeGroup(i int, dst []partEntry, verifyChunks bool) ([]partEntry, error) {
 	first, off, chunkOff := pf.tableAt(i)
 	end := pf.tableOff
 	if i+1 < pf.groups {
@@ -243,11 +256,12 @@ func (pf *partFile) decodeGroup(i int, dst []partEntry) ([]partEntry, error) {
 			if d.err != nil || clen > off-chunkOff || chunkOff+clen+4 > off {
 				return dst, fmt.Errorf("%s: %w: group %d chunk bounds", pf.path, errCorruptPart, i)
 			}
-			c := pf.b[chunkOff : chunkOff+clen]
-			if crc32.Checksum(c, castagnoli) != binary.LittleEndian.Uint32(pf.b[chunkOff+clen:]) {
-				return dst, fmt.Errorf("%s: %w: chunk of series %d checksum mismatch", pf.path, errCorruptPart, e.ref)
+			e.chunk = pf.b[chunkOff : chunkOff+clen]
+			if verifyChunks {
+				if err := pf.verifyChunk(e); err != nil {
+					return dst, err
+				}
 			}
-			e.chunk = c
 			chunkOff += clen + 4
 		}
 		if d.err != nil {
@@ -361,7 +375,7 @@ func (c *partCursor) seek(ref uint64) (partEntry, bool) {
 		}
 		if gi != c.group {
 			var err error
-			c.entries, err = pf.decodeGroup(gi, c.entries)
+			c.entries, err = pf.decodeGroup(gi, c.entries, false)
 			if err != nil {
 				c.err = err
 				c.group = -1
@@ -385,7 +399,14 @@ func (c *partCursor) seek(ref uint64) (partEntry, bool) {
 	if c.pos == len(c.entries) || c.entries[c.pos].ref != ref {
 		return partEntry{}, false
 	}
-	return c.entries[c.pos], true
+	e := c.entries[c.pos]
+	if e.n > 0 {
+		if err := pf.verifyChunk(e); err != nil {
+			c.err = err
+			return partEntry{}, false
+		}
+	}
+	return e, true
 }
 
 func cmpU64(a, b uint64) int {
@@ -413,7 +434,7 @@ func (p *part) forEach(fn func(partEntry) error) error {
 	var buf []partEntry
 	for g := range p.file.groups {
 		var err error
-		buf, err = p.file.decodeGroup(g, buf)
+		buf, err = p.file.decodeGroup(g, buf, true)
 		if err != nil {
 			return err
 		}

@@ -1,7 +1,10 @@
 package tsdb
 
 import (
+	"bytes"
+	"errors"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -69,5 +72,45 @@ func TestPartCursorSeek(t *testing.T) {
 		if c.err != nil {
 			t.Fatalf("%s: %v", name, c.err)
 		}
+	}
+}
+
+// TestPartCursorChecksChunks: a lookup verifies the checksum of the chunk it
+// returns, even though decoding a group no longer checks every chunk.
+func TestPartCursorChecksChunks(t *testing.T) {
+	t.Parallel()
+	entries := []partEntry{
+		{ref: 1, lastT: 10, minT: 5, n: 2, chunk: []byte("first chunk")},
+		{ref: 2, lastT: 10, minT: 5, n: 2, chunk: []byte("second chunk")},
+	}
+	path := filepath.Join(t.TempDir(), "part")
+	if _, _, err := writePartFile(path, 1, entries); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(b, []byte("second"))
+	b[i] ^= 0xff
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pf, err := openPartFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.close()
+	p := newPart(1, 1, 0, 0)
+	p.file = pf
+	c := p.cursor()
+	if e, ok := c.seek(1); !ok || string(e.chunk) != "first chunk" || c.err != nil {
+		t.Fatalf("seek(1) = %+v, %v, err %v", e, ok, c.err)
+	}
+	if _, ok := c.seek(2); ok || !errors.Is(c.err, errCorruptPart) {
+		t.Fatalf("seek(2) of a damaged chunk: found %v, err %v", ok, c.err)
+	}
+	if err := p.forEach(func(partEntry) error { return nil }); !errors.Is(err, errCorruptPart) {
+		t.Fatalf("forEach over a damaged chunk: %v", err)
 	}
 }
