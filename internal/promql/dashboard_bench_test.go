@@ -187,7 +187,9 @@ func benchDashboard(b *testing.B, hours int) {
 	}
 	for i, qs := range benchQueries {
 		for _, instant := range []bool{false, true} {
-			run := func(b *testing.B, ng upstream.QueryEngine) *upstream.Result {
+			// run executes the query; the result is valid until close is
+			// called (both engines recycle result memory on Close).
+			run := func(b *testing.B, ng upstream.QueryEngine) (res *upstream.Result, close func()) {
 				var q upstream.Query
 				var err error
 				if instant {
@@ -198,18 +200,19 @@ func benchDashboard(b *testing.B, hours int) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				res := q.Exec(context.Background())
+				res = q.Exec(context.Background())
 				if res.Err != nil {
 					b.Fatal(res.Err)
 				}
-				q.Close()
-				return res
+				return res, q.Close
 			}
-			want := run(b, engines[1].ng).Value
-			got := run(b, engines[0].ng).Value
-			if err := sameValue(got, want); err != nil {
+			want, closeWant := run(b, engines[1].ng)
+			got, closeGot := run(b, engines[0].ng)
+			if err := sameValue(got.Value, want.Value); err != nil {
 				b.Fatalf("%s: engines disagree: %v", qs, err)
 			}
+			closeWant()
+			closeGot()
 			kind := "q"
 			if instant {
 				kind = "instant/q"
@@ -217,9 +220,13 @@ func benchDashboard(b *testing.B, hours int) {
 			for _, e := range engines {
 				b.Run(fmt.Sprintf("%s%d/engine=%s", kind, i, e.name), func(b *testing.B) {
 					b.ReportAllocs()
-					peak := peakHeap(func() { run(b, e.ng) })
+					peak := peakHeap(func() {
+						_, close := run(b, e.ng)
+						close()
+					})
 					for b.Loop() {
-						run(b, e.ng)
+						_, close := run(b, e.ng)
+						close()
 					}
 					b.ReportMetric(float64(peak), "peak-B")
 				})
