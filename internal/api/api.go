@@ -177,6 +177,8 @@ type result struct {
 	err      *apiError
 	warnings []string
 	infos    []string
+	// release, when set, is called after the answer is written.
+	release func()
 }
 
 func errResult(typ errorType, err error) result { return result{err: &apiError{typ, err}} }
@@ -210,6 +212,9 @@ func (a *API) wrap(f handlerFunc) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 		}
 		res := f(r)
+		if res.release != nil {
+			defer res.release()
+		}
 		switch {
 		case res.err != nil:
 			a.respondError(w, r, res.err, res.data)

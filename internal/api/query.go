@@ -39,6 +39,9 @@ type QueryResult struct {
 	Value    parser.Value
 	Warnings []string
 	Infos    []string
+	// Release, when set, is called once the answer is written: the engine
+	// recycles the Value's memory, which must not be used afterwards.
+	Release func()
 }
 
 // QueryError is an engine error with the API error type it answers with.
@@ -142,5 +145,5 @@ func (a *API) runQuery(r *http.Request, q Query) result {
 		}
 		return errResult(errorExec, err)
 	}
-	return result{data: queryData{ResultType: res.Value.Type(), Result: queryValue{res.Value}}, warnings: res.Warnings, infos: res.Infos}
+	return result{data: queryData{ResultType: res.Value.Type(), Result: queryValue{res.Value}}, warnings: res.Warnings, infos: res.Infos, release: res.Release}
 }

@@ -408,7 +408,7 @@ func (ev *evaluator) aggregateK(e *parser.AggregateExpr, names []string, m Matri
 	add := func(si int, t int64, f float64) {
 		if outIdx[si] < 0 {
 			outIdx[si] = len(out)
-			out = append(out, Series{Metric: m[si].Metric, DropName: m[si].DropName})
+			out = append(out, Series{Metric: m[si].Metric, DropName: m[si].DropName, Floats: ev.bufs.points.take(ev.steps)})
 		}
 		o := &out[outIdx[si]]
 		o.Floats = append(o.Floats, FPoint{T: t, F: f})
@@ -567,15 +567,15 @@ func (ev *evaluator) aggregateStream(e *parser.AggregateExpr, names []string) Ma
 			index[key] = gi
 			g := &streamGroup{
 				metric: groupLabels(lb, s.Metric, names, e.Without),
-				f:      make([]float64, ev.steps),
-				comp:   make([]float64, ev.steps),
-				flags:  make([]uint8, ev.steps),
+				f:      ev.bufs.floats.zeroed(ev.steps),
+				comp:   ev.bufs.floats.zeroed(ev.steps),
+				flags:  ev.bufs.flags.zeroed(ev.steps),
 
 				countInComp: op == parser.COUNT,
 			}
 			if withMean {
-				g.count = make([]float64, ev.steps)
-				g.mean = make([]float64, ev.steps)
+				g.count = ev.bufs.floats.zeroed(ev.steps)
+				g.mean = ev.bufs.floats.zeroed(ev.steps)
 			}
 			groups = append(groups, g)
 			ev.account(ev.steps)
@@ -609,7 +609,13 @@ func (ev *evaluator) aggregateStream(e *parser.AggregateExpr, names []string) Ma
 	})
 	out := make(Matrix, 0, len(groups))
 	for _, g := range groups {
-		var pts []FPoint
+		n := 0
+		for _, fl := range g.flags {
+			if fl&stepSeen != 0 {
+				n++
+			}
+		}
+		pts := ev.bufs.points.take(n)
 		for i, fl := range g.flags {
 			if fl&stepSeen == 0 {
 				continue

@@ -297,7 +297,7 @@ func (ev *evaluator) vectorBinop(e *parser.BinaryExpr, lhs, rhs Matrix) Matrix {
 			o = len(outs)
 			byHash[h] = o
 			// Most outputs have a point at most steps: size them once.
-			outs = append(outs, binopOutput{series: Series{Metric: metric, DropName: e.ReturnBool, Floats: make([]FPoint, 0, ev.steps)}})
+			outs = append(outs, binopOutput{series: Series{Metric: metric, DropName: e.ReturnBool, Floats: ev.bufs.points.take(ev.steps)}})
 		}
 		pairs[key] = o
 		return o

@@ -23,6 +23,11 @@
 // Prometheus (Apache 2.0) closely so results agree with it; the conformance
 // tests run the upstream promqltest files against this engine.
 //
+// Memory: a query's points, its result included, are carved from blocks the
+// Engine recycles (memory.go), and Query.Close hands them back, so a result
+// must not be used after Close, as with upstream's engine. Selectors read
+// argus's storage in bulk (floatAppender) and other storages sample by sample.
+//
 // Concurrency: an Engine is safe for concurrent use; a Query is used by one
 // goroutine. Within the package, evaluation errors travel as panics of type
 // evalError and are recovered at the top of Exec (as in encoding/json), which

@@ -101,6 +101,7 @@ type Engine struct {
 	parser        parser.Parser
 	// slots limits concurrent queries; nil when unbounded.
 	slots chan struct{}
+	pools enginePools
 }
 
 // NewEngine returns an Engine configured by opts.
@@ -166,6 +167,8 @@ type query struct {
 	qs        string
 	stmt      *parser.EvalStmt
 	cancel    context.CancelFunc
+	// bufs is the memory of the evaluation, results included, until Close.
+	bufs *evalBuffers
 }
 
 // NewInstantQuery parses qs for evaluation at ts.
@@ -250,7 +253,15 @@ func (ng *Engine) validateOpts(expr parser.Expr) error {
 
 func (q *query) Statement() parser.Statement { return q.stmt }
 func (q *query) String() string              { return q.qs }
-func (q *query) Close()                      {}
+
+// Close returns the query's memory to the engine: the result must not be
+// used afterwards.
+func (q *query) Close() {
+	if q.bufs != nil {
+		q.ng.pools.putBuffers(q.bufs)
+		q.bufs = nil
+	}
+}
 
 func (q *query) Cancel() {
 	if q.cancel != nil {
@@ -314,7 +325,11 @@ func (q *query) exec(ctx context.Context) (parser.Value, annotations.Annotations
 	if start == end && interval == 0 {
 		interval = 1
 	}
+	if q.bufs == nil {
+		q.bufs = q.ng.pools.getBuffers()
+	}
 	ev := &evaluator{
+		bufs:          q.bufs,
 		ctx:           ctx,
 		start:         start,
 		end:           end,

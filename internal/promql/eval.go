@@ -34,6 +34,8 @@ type evaluator struct {
 	noStepSubqFn func(int64) int64
 	logger       *slog.Logger
 	annos        *annotations.Annotations
+	// bufs is the query's memory, shared by child evaluators.
+	bufs *evalBuffers
 }
 
 func (ev *evaluator) errorf(format string, args ...any) {
@@ -82,6 +84,9 @@ func (ev *evaluator) child(start, end, interval int64) *evaluator {
 func (ev *evaluator) run(expr parser.Expr) (v parser.Value, err error) {
 	if ev.samples == nil {
 		ev.samples = new(int)
+	}
+	if ev.bufs == nil {
+		ev.bufs = new(enginePools).getBuffers()
 	}
 	defer func() {
 		r := recover()
@@ -237,7 +242,7 @@ func (ev *evaluator) eval(expr parser.Expr) Matrix {
 
 // scalarMatrix returns a scalar: one series without labels, f(i) at step i.
 func (ev *evaluator) scalarMatrix(f func(i int) float64) Matrix {
-	pts := make([]FPoint, ev.steps)
+	pts := ev.bufs.points.take(ev.steps)[:ev.steps]
 	for i := range pts {
 		pts[i] = FPoint{T: ev.ts(i), F: f(i)}
 	}
@@ -276,7 +281,7 @@ func (ev *evaluator) evalStepInvariant(e *parser.StepInvariantExpr) Matrix {
 			ev.errorf("BUG: step invariant series with %d points", len(m[i].Floats))
 		}
 		f := m[i].Floats[0].F
-		pts := make([]FPoint, ev.steps)
+		pts := ev.bufs.points.take(ev.steps)[:ev.steps]
 		for j := range pts {
 			pts[j] = FPoint{T: ev.ts(j), F: f}
 		}

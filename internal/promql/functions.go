@@ -499,7 +499,7 @@ func (ev *evaluator) classicHistogram(e *parser.Call, arg parser.Expr, bounds fu
 				lbls = labels.NewBuilder(g.metric).Set(qLabel, labels.FormatOpenMetricsFloat(qs[k][0])).Labels()
 			}
 			g.outs[k] = len(out)
-			out = append(out, Series{Metric: lbls, DropName: true})
+			out = append(out, Series{Metric: lbls, DropName: true, Floats: ev.bufs.points.take(ev.steps)})
 		}
 	}
 	cursor := make([]int, len(m))

@@ -2,6 +2,7 @@ package promql
 
 import (
 	"math"
+	"slices"
 
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -31,10 +32,34 @@ func (ev *evaluator) selectSeries(vs *parser.VectorSelector) []storage.Series {
 	return out
 }
 
+// floatAppender is implemented by sample iterators that hand over a time
+// range of float samples in bulk, as argus's storage does: one call per
+// series instead of several interface calls per sample.
+type floatAppender interface {
+	// AppendFloats appends the samples with mint <= t <= maxt not yet read
+	// to ts and vs and leaves the iterator exhausted.
+	AppendFloats(ts []int64, vs []float64, mint, maxt int64) ([]int64, []float64, error)
+}
+
 // readSamples appends to buf the samples of it with mint <= T <= maxt, in
 // order. Stale markers are kept only if keepStale. A histogram sample fails
 // the query: the engine does not evaluate native histograms yet.
 func (ev *evaluator) readSamples(it chunkenc.Iterator, mint, maxt int64, keepStale bool, buf []FPoint) []FPoint {
+	if fa, ok := it.(floatAppender); ok {
+		b := ev.bufs
+		var err error
+		b.ts, b.vs, err = fa.AppendFloats(b.ts[:0], b.vs[:0], mint, maxt)
+		if err != nil {
+			ev.fail(errStorage(err))
+		}
+		buf = slices.Grow(buf, len(b.ts))
+		for i, t := range b.ts {
+			if f := b.vs[i]; keepStale || !value.IsStaleNaN(f) {
+				buf = append(buf, FPoint{T: t, F: f})
+			}
+		}
+		return buf
+	}
 	vt := it.Seek(mint)
 	for ; vt != chunkenc.ValNone; vt = it.Next() {
 		if vt != chunkenc.ValFloat {
@@ -68,7 +93,7 @@ func (ev *evaluator) refTimes(vs *parser.VectorSelector) (first, last int64, fix
 // evalVectorSelector evaluates an instant selector into a Matrix.
 func (ev *evaluator) evalVectorSelector(vs *parser.VectorSelector, origT bool) Matrix {
 	var out Matrix
-	var arena pointArena
+	arena := &ev.bufs.points
 	ev.streamVectorSelector(vs, origT, func(s *Series) {
 		pts := arena.start(len(s.Floats))
 		pts = append(pts, s.Floats...)
@@ -93,10 +118,14 @@ func (ev *evaluator) streamVectorSelector(vs *parser.VectorSelector, origT bool,
 	off := vs.OriginalOffset.Milliseconds()
 	var (
 		it  chunkenc.Iterator
-		buf []FPoint
-		pts = make([]FPoint, 0, ev.steps)
+		buf = ev.bufs.getPoints()
+		pts = slices.Grow(ev.bufs.getPoints(), ev.steps)
 		out Series
 	)
+	defer func() {
+		ev.bufs.putPoints(buf)
+		ev.bufs.putPoints(pts)
+	}()
 	for _, s := range series {
 		ev.checkCtx()
 		it = s.Iterator(it)
@@ -131,29 +160,6 @@ func (ev *evaluator) streamVectorSelector(vs *parser.VectorSelector, origT bool,
 		out = Series{Metric: s.Labels(), Floats: pts}
 		emit(&out)
 	}
-}
-
-// pointArena hands out point slices carved from larger blocks, so a matrix
-// of many short series costs a few allocations rather than one per series.
-type pointArena struct {
-	block []FPoint
-}
-
-// start returns an empty slice with room for n points, to be filled and
-// passed to finish.
-func (a *pointArena) start(n int) []FPoint {
-	if cap(a.block)-len(a.block) < n {
-		size := max(n, 4096)
-		a.block = make([]FPoint, 0, size)
-	}
-	return a.block[len(a.block):len(a.block)]
-}
-
-// finish claims the points written to pts (from start) and returns them with
-// their capacity capped, so later appends cannot overwrite a neighbour.
-func (a *pointArena) finish(pts []FPoint) []FPoint {
-	a.block = a.block[:len(a.block)+len(pts)]
-	return pts[:len(pts):len(pts)]
 }
 
 // evalMatrixSelector returns the raw samples of a range selector at the

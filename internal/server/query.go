@@ -92,13 +92,15 @@ func (e queryEngine) Query(ctx context.Context, q api.Query) (api.QueryResult, e
 	if err != nil {
 		return api.QueryResult{}, classifyQueryError(err, true)
 	}
-	defer qry.Close()
 	res := qry.Exec(ctx)
 	if res.Err != nil {
+		qry.Close()
 		return api.QueryResult{}, classifyQueryError(res.Err, false)
 	}
 	warnings, infos := res.Warnings.AsStrings(q.Expr, maxAnnotations, maxAnnotations)
-	return api.QueryResult{Value: res.Value, Warnings: warnings, Infos: infos}, nil
+	// The result lives in the engine's recycled memory until Close: the API
+	// closes the query once the answer is written.
+	return api.QueryResult{Value: res.Value, Warnings: warnings, Infos: infos, Release: qry.Close}, nil
 }
 
 // classifyQueryError gives an engine error the API error type Prometheus

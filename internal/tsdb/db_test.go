@@ -87,6 +87,7 @@ func query(t testing.TB, q storage.Queryable, mint, maxt int64, ms ...*labels.Ma
 		if err := it.Err(); err != nil {
 			t.Fatal(err)
 		}
+		it = checkAppendFloats(t, s, it, got)
 		if len(got) > 0 {
 			out[s.Labels().String()] = got
 		}
@@ -95,6 +96,68 @@ func query(t testing.TB, q storage.Queryable, mint, maxt int64, ms ...*labels.Ma
 		t.Fatal(err)
 	}
 	return out
+}
+
+// floatAppender is the bulk read interface the query engine uses.
+type floatAppender interface {
+	AppendFloats(ts []int64, vs []float64, mint, maxt int64) ([]int64, []float64, error)
+}
+
+// checkAppendFloats requires the bulk read of s to give the samples want
+// (read sample by sample): over the whole range, a sub-range, and after
+// part of the series was read with Seek and Next.
+func checkAppendFloats(t testing.TB, s storage.Series, it upstream.Iterator, want []sample) upstream.Iterator {
+	t.Helper()
+	read := func(mint, maxt int64, skip int) []sample {
+		it = s.Iterator(it)
+		var out []sample
+		if skip > 0 {
+			for vt := it.Seek(mint); vt != upstream.ValNone && len(out) < skip; vt = it.Next() {
+				ts, v := it.At()
+				if ts > maxt {
+					return out
+				}
+				out = append(out, sample{ts, v})
+			}
+			if len(out) < skip {
+				return out
+			}
+			mint = out[len(out)-1].t + 1
+		}
+		fa, ok := it.(floatAppender)
+		if !ok {
+			t.Fatalf("%T has no AppendFloats", it)
+		}
+		ts, vs, err := fa.AppendFloats(nil, nil, mint, maxt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range ts {
+			out = append(out, sample{ts[i], vs[i]})
+		}
+		if it.Next() != upstream.ValNone {
+			t.Fatal("iterator not exhausted after AppendFloats")
+		}
+		return out
+	}
+	same := func(what string, got, want []sample) {
+		t.Helper()
+		ok := len(got) == len(want)
+		for i := 0; ok && i < len(got); i++ {
+			ok = got[i].t == want[i].t && math.Float64bits(got[i].v) == math.Float64bits(want[i].v)
+		}
+		if !ok {
+			t.Fatalf("%s: AppendFloats of %s gave %v, want %v", what, s.Labels(), got, want)
+		}
+	}
+	same("whole", read(math.MinInt64, math.MaxInt64, 0), want)
+	if len(want) < 3 {
+		return it
+	}
+	mid := want[1 : len(want)-1]
+	same("sub-range", read(mid[0].t, mid[len(mid)-1].t, 0), mid)
+	same("after Next", read(math.MinInt64, math.MaxInt64, len(want)/2), want)
+	return it
 }
 
 func appendSamples(t testing.TB, db *DB, lset labels.Labels, samples ...sample) {

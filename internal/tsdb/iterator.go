@@ -2,6 +2,7 @@ package tsdb
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/prometheus/prometheus/model/histogram"
@@ -23,9 +24,12 @@ const (
 
 // chunkRef is one chunk of a series to read during a query.
 type chunkRef struct {
-	kind       uint8
-	n          int // samples, for XOR chunks
-	data       []byte
+	kind uint8
+	n    int // samples, for XOR chunks
+	data []byte
+	// mint is the oldest sample time to read from the chunk: its first
+	// sample's, or later when the source serves only part of the chunk (a
+	// head part straddling the head's truncation). maxt is its newest.
 	mint, maxt int64
 }
 
@@ -39,7 +43,6 @@ type seriesIterator struct {
 	vs         []float64
 	i          int
 	err        error
-	xor        chunkenc.XORIterator
 }
 
 func newSeriesIterator(chunks []chunkRef, mint, maxt int64) *seriesIterator {
@@ -66,7 +69,7 @@ func (it *seriesIterator) load(t int64) bool {
 			it.err = err
 			return false
 		}
-		it.i, _ = slices.BinarySearch(it.ts, t)
+		it.i, _ = slices.BinarySearch(it.ts, max(t, c.mint))
 		if it.i < len(it.ts) {
 			return true
 		}
@@ -78,13 +81,9 @@ func (it *seriesIterator) decode(c chunkRef) error {
 	it.ts, it.vs = it.ts[:0], it.vs[:0]
 	switch c.kind {
 	case chunkXOR:
-		it.xor.Reset(c.data, c.n)
-		for it.xor.Next() {
-			t, v := it.xor.At()
-			it.ts = append(it.ts, t)
-			it.vs = append(it.vs, v)
-		}
-		return it.xor.Err()
+		var err error
+		it.ts, it.vs, err = chunkenc.DecodeXOR(it.ts, it.vs, c.data, c.n)
+		return err
 	case chunkBlock:
 		var err error
 		it.ts, it.vs, err = chunkenc.Decode(it.ts, it.vs, c.data)
@@ -175,6 +174,75 @@ func (it *seriesIterator) AtFloatHistogram(*histogram.FloatHistogram) (int64, *h
 // Err implements chunkenc.Iterator.
 func (it *seriesIterator) Err() error { return it.err }
 
+// AppendFloats appends the samples with mint <= t <= maxt that the iterator
+// has not yet passed to ts and vs, decoding whole chunks straight into them,
+// and leaves the iterator exhausted. It gives the same samples as Seek(mint)
+// and Next up to maxt without a call per sample: the query engine reads
+// series this way.
+func (it *seriesIterator) AppendFloats(ts []int64, vs []float64, mint, maxt int64) ([]int64, []float64, error) {
+	if it.err != nil {
+		return ts, vs, it.err
+	}
+	lo, hi := max(mint, it.mint), min(maxt, it.maxt)
+	lastT := int64(math.MinInt64)
+	if it.i < len(it.ts) {
+		// A chunk is partly read: take the rest of it first.
+		ts, vs = appendRange(ts, vs, it.ts[it.i:], it.vs[it.i:], lo, hi)
+		lastT = it.ts[len(it.ts)-1]
+	}
+	for ; it.ci < len(it.chunks) && it.err == nil; it.ci++ {
+		c := it.chunks[it.ci]
+		from := max(lo, c.mint, lastT+1)
+		if c.kind == chunkNone || c.maxt < from {
+			continue
+		}
+		if c.mint > hi {
+			break
+		}
+		start := len(ts)
+		var err error
+		switch c.kind {
+		case chunkXOR:
+			ts, vs, err = chunkenc.DecodeXOR(ts, vs, c.data, c.n)
+		case chunkBlock:
+			ts, vs, err = chunkenc.Decode(ts, vs, c.data)
+		default:
+			err = fmt.Errorf("BUG: unknown chunk kind %d", c.kind)
+		}
+		if err != nil {
+			it.err = err
+			ts, vs = ts[:start], vs[:start]
+			break
+		}
+		if n := len(ts); n > start {
+			lastT = ts[n-1]
+		}
+		// Keep the decoded samples in [from, hi], moved down to start.
+		ts, vs = appendRange(ts[:start], vs[:start], ts[start:], vs[start:], from, hi)
+		if lastT > hi {
+			break
+		}
+	}
+	it.ci = len(it.chunks)
+	it.ts, it.vs, it.i = it.ts[:0], it.vs[:0], 0
+	return ts, vs, it.err
+}
+
+// appendRange appends the samples of sts, svs (sorted by time) with
+// lo <= t <= hi to ts, vs. The source may be the destination's own spare
+// capacity just past its end: copy handles the overlap.
+func appendRange(ts []int64, vs []float64, sts []int64, svs []float64, lo, hi int64) ([]int64, []float64) {
+	i, _ := slices.BinarySearch(sts, lo)
+	j, found := slices.BinarySearch(sts, hi)
+	if found {
+		j++
+	}
+	if i >= j {
+		return ts, vs
+	}
+	return append(ts, sts[i:j]...), append(vs, svs[i:j]...)
+}
+
 // mergeIterator merges iterators of overlapping sources of one series by time;
 // at equal timestamps the first source wins.
 type mergeIterator struct {
@@ -264,3 +332,21 @@ func (m *mergeIterator) AtFloatHistogram(*histogram.FloatHistogram) (int64, *his
 
 // Err implements chunkenc.Iterator.
 func (m *mergeIterator) Err() error { return m.err }
+
+// AppendFloats is seriesIterator.AppendFloats for merged sources: overlaps
+// are rare, so it simply walks the merge.
+func (m *mergeIterator) AppendFloats(ts []int64, vs []float64, mint, maxt int64) ([]int64, []float64, error) {
+	for vt := m.Seek(mint); vt != upstream.ValNone; vt = m.Next() {
+		t, v := m.At()
+		if t > maxt {
+			break
+		}
+		ts, vs = append(ts, t), append(vs, v)
+	}
+	for _, it := range m.its {
+		it.ci = len(it.chunks)
+		it.ts, it.vs, it.i = it.ts[:0], it.vs[:0], 0
+	}
+	m.cur = -1
+	return ts, vs, m.err
+}

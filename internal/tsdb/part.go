@@ -207,13 +207,26 @@ func parsePartFile(path string, b []byte) (*partFile, error) {
 
 func (pf *partFile) close() error { return pf.m.Close() }
 
+// verifyChunk checks the checksum that follows e's chunk in the file
+// (decodeGroup checked that it is within bounds).
+func (pf *partFile) verifyChunk(e partEntry) error {
+	c := e.chunk
+	if crc32.Checksum(c, castagnoli) != binary.LittleEndian.Uint32(c[len(c):len(c)+4]) {
+		return fmt.Errorf("%s: %w: chunk of series %d checksum mismatch", pf.path, errCorruptPart, e.ref)
+	}
+	return nil
+}
+
 func (pf *partFile) tableAt(i int) (firstRef, groupOff, chunkOff uint64) {
 	e := pf.b[pf.tableOff+uint64(i)*partTableEntry:]
 	return binary.LittleEndian.Uint64(e), binary.LittleEndian.Uint64(e[8:]), binary.LittleEndian.Uint64(e[16:])
 }
 
-// decodeGroup decodes group i into dst.
-func (pf *partFile) decodeGroup(i int, dst []partEntry) ([]partEntry, error) {
+// decodeGroup decodes group i into dst. With verifyChunks it also checks
+// every chunk's checksum; a lookup of a few series checks only theirs
+// (verifyChunk), which matters when a selector picks a few series of every
+// group.
+func (pf *partFile) decodeGroup(i int, dst []partEntry, verifyChunks bool) ([]partEntry, error) {
 	first, off, chunkOff := pf.tableAt(i)
 	end := pf.tableOff
 	if i+1 < pf.groups {
@@ -243,11 +256,12 @@ func (pf *partFile) decodeGroup(i int, dst []partEntry) ([]partEntry, error) {
 			if d.err != nil || clen > off-chunkOff || chunkOff+clen+4 > off {
 				return dst, fmt.Errorf("%s: %w: group %d chunk bounds", pf.path, errCorruptPart, i)
 			}
-			c := pf.b[chunkOff : chunkOff+clen]
-			if crc32.Checksum(c, castagnoli) != binary.LittleEndian.Uint32(pf.b[chunkOff+clen:]) {
-				return dst, fmt.Errorf("%s: %w: chunk of series %d checksum mismatch", pf.path, errCorruptPart, e.ref)
+			e.chunk = pf.b[chunkOff : chunkOff+clen]
+			if verifyChunks {
+				if err := pf.verifyChunk(e); err != nil {
+					return dst, err
+				}
 			}
-			e.chunk = c
 			chunkOff += clen + 4
 		}
 		if d.err != nil {
@@ -318,8 +332,13 @@ func (p *part) markDeleted(fn func(*part)) {
 type partCursor struct {
 	p       *part
 	group   int
-	entries []partEntry
-	err     error
+	entries []partEntry // of group
+	// pos is where the previous lookup ended in entries, and nextFirst the
+	// first ref of the next group: refs visited in increasing order are
+	// found by scanning forward, without binary searches.
+	pos       int
+	nextFirst uint64
+	err       error
 }
 
 func (p *part) cursor() *partCursor { return &partCursor{p: p, group: -1} }
@@ -337,35 +356,57 @@ func (c *partCursor) seek(ref uint64) (partEntry, bool) {
 		return p.mem[i], true
 	}
 	pf := p.file
-	// Find the last group whose first ref <= ref.
-	lo, hi := 0, pf.groups
-	for lo < hi {
-		mid := (lo + hi) / 2
-		if first, _, _ := pf.tableAt(mid); first <= ref {
-			lo = mid + 1
-		} else {
-			hi = mid
+	inGroup := c.group >= 0 && len(c.entries) > 0 && ref >= c.entries[0].ref &&
+		(c.group+1 == pf.groups || ref < c.nextFirst)
+	if !inGroup {
+		// Find the last group whose first ref <= ref.
+		lo, hi := 0, pf.groups
+		for lo < hi {
+			mid := (lo + hi) / 2
+			if first, _, _ := pf.tableAt(mid); first <= ref {
+				lo = mid + 1
+			} else {
+				hi = mid
+			}
 		}
-	}
-	gi := lo - 1
-	if gi < 0 {
-		return partEntry{}, false
-	}
-	if gi != c.group {
-		var err error
-		c.entries, err = pf.decodeGroup(gi, c.entries)
-		if err != nil {
-			c.err = err
-			c.group = -1
+		gi := lo - 1
+		if gi < 0 {
 			return partEntry{}, false
 		}
-		c.group = gi
+		if gi != c.group {
+			var err error
+			c.entries, err = pf.decodeGroup(gi, c.entries, false)
+			if err != nil {
+				c.err = err
+				c.group = -1
+				return partEntry{}, false
+			}
+			c.group = gi
+			if gi+1 < pf.groups {
+				c.nextFirst, _, _ = pf.tableAt(gi + 1)
+			}
+		}
+		c.pos = 0
 	}
-	i, ok := slices.BinarySearchFunc(c.entries, ref, func(e partEntry, r uint64) int { return cmpU64(e.ref, r) })
-	if !ok {
+	if c.pos >= len(c.entries) || c.entries[c.pos].ref > ref {
+		// Out of order: fall back to a binary search.
+		c.pos, _ = slices.BinarySearchFunc(c.entries, ref, func(e partEntry, r uint64) int { return cmpU64(e.ref, r) })
+	}
+	// Forward scans cost at most one pass over the group between decodes.
+	for c.pos < len(c.entries) && c.entries[c.pos].ref < ref {
+		c.pos++
+	}
+	if c.pos == len(c.entries) || c.entries[c.pos].ref != ref {
 		return partEntry{}, false
 	}
-	return c.entries[i], true
+	e := c.entries[c.pos]
+	if e.n > 0 {
+		if err := pf.verifyChunk(e); err != nil {
+			c.err = err
+			return partEntry{}, false
+		}
+	}
+	return e, true
 }
 
 func cmpU64(a, b uint64) int {
@@ -393,7 +434,7 @@ func (p *part) forEach(fn func(partEntry) error) error {
 	var buf []partEntry
 	for g := range p.file.groups {
 		var err error
-		buf, err = p.file.decodeGroup(g, buf)
+		buf, err = p.file.decodeGroup(g, buf, true)
 		if err != nil {
 			return err
 		}

@@ -92,6 +92,26 @@ func (l *seriesList) sortByLabels() {
 	}
 }
 
+// chunkArena hands out chunk lists carved from larger blocks, so selecting
+// many series costs a few allocations instead of a growing slice per series.
+type chunkArena struct {
+	block []chunkRef
+}
+
+// copy returns a copy of cs whose capacity is capped, so appending to it
+// cannot overwrite a neighbour.
+func (a *chunkArena) copy(cs []chunkRef) []chunkRef {
+	if len(cs) == 0 {
+		return nil
+	}
+	if cap(a.block)-len(a.block) < len(cs) {
+		a.block = make([]chunkRef, 0, max(len(cs), 1024))
+	}
+	n := len(a.block)
+	a.block = append(a.block, cs...)
+	return a.block[n:len(a.block):len(a.block)]
+}
+
 // querySeries is one series of a query result; it implements storage.Series.
 type querySeries struct {
 	lset       labels.Labels
@@ -142,6 +162,10 @@ func mergeLists(sets []*seriesList) *seriesList {
 	}
 	out := &seriesList{series: make([]querySeries, 0, total), sorted: true}
 	pos := make([]int, len(sets))
+	var (
+		arena   chunkArena
+		scratch []chunkRef
+	)
 	for {
 		var best *querySeries
 		for i, s := range sets {
@@ -156,6 +180,7 @@ func mergeLists(sets []*seriesList) *seriesList {
 			return out
 		}
 		merged := querySeries{lset: best.lset, mint: best.mint, maxt: best.maxt}
+		scratch = scratch[:0]
 		for i, s := range sets {
 			if pos[i] >= len(s.series) {
 				continue
@@ -168,13 +193,18 @@ func mergeLists(sets []*seriesList) *seriesList {
 			if len(c.chunks) == 0 {
 				continue
 			}
-			n := len(merged.chunks)
-			if n == 0 || merged.chunks[n-1].maxt < c.chunks[0].mint {
-				merged.chunks = append(merged.chunks, c.chunks...)
+			// Chunk bounds are clamped to what their source serves (a head
+			// part may hold samples already cut into a block: the head
+			// leaves them out), so a head following blocks is concatenated,
+			// not merged sample by sample.
+			n := len(scratch)
+			if n == 0 || scratch[n-1].maxt < c.chunks[0].mint {
+				scratch = append(scratch, c.chunks...)
 			} else {
 				merged.more = append(merged.more, c.chunks)
 			}
 		}
+		merged.chunks = arena.copy(scratch)
 		out.series = append(out.series, merged)
 	}
 }
@@ -186,7 +216,11 @@ func selectBlock(ctx context.Context, b *Block, mint, maxt int64, labelsOnly boo
 	}
 	l := &seriesList{series: make([]querySeries, 0, len(ids)), sorted: true}
 	sb := labels.NewScratchBuilder(16)
-	var metas []index.ChunkMeta
+	var (
+		metas   []index.ChunkMeta
+		arena   chunkArena
+		scratch []chunkRef
+	)
 	for i, id := range ids {
 		if i%1024 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -196,23 +230,23 @@ func selectBlock(ctx context.Context, b *Block, mint, maxt int64, labelsOnly boo
 		if err != nil {
 			return nil, fmt.Errorf("block %s: %w", b.meta.ULID, err)
 		}
-		s := querySeries{lset: lset, mint: mint, maxt: maxt}
+		scratch = scratch[:0]
 		for _, m := range metas {
 			if !overlaps(m.MinT, m.MaxT, mint, maxt) {
 				continue
 			}
 			if labelsOnly {
-				s.chunks = append(s.chunks[:0], chunkRef{mint: m.MinT, maxt: m.MaxT})
+				scratch = append(scratch, chunkRef{mint: m.MinT, maxt: m.MaxT})
 				break
 			}
 			data, err := b.chunk(m.Ref)
 			if err != nil {
 				return nil, err
 			}
-			s.chunks = append(s.chunks, chunkRef{kind: chunkBlock, data: data, mint: m.MinT, maxt: m.MaxT})
+			scratch = append(scratch, chunkRef{kind: chunkBlock, data: data, mint: m.MinT, maxt: m.MaxT})
 		}
-		if len(s.chunks) > 0 {
-			l.series = append(l.series, s)
+		if len(scratch) > 0 {
+			l.series = append(l.series, querySeries{lset: lset, chunks: arena.copy(scratch), mint: mint, maxt: maxt})
 		}
 	}
 	return l, nil
@@ -232,7 +266,11 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 	seen := q.maxSeq
 	q.mu.Unlock()
 	l := &seriesList{series: make([]querySeries, 0, len(refs))}
-	var sb labels.ScratchBuilder
+	var (
+		sb      labels.ScratchBuilder
+		arena   chunkArena
+		scratch []chunkRef
+	)
 	for i, ref := range refs {
 		if i%1024 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -244,7 +282,6 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 		// The open chunk, the newest part holding this series and its labels
 		// are read together, so a concurrent flush or collection cannot make
 		// the query miss or duplicate samples, or read released symbols.
-		qs := querySeries{mint: mint, maxt: maxt}
 		var open chunkRef
 		s.mu.Lock()
 		if s.removed {
@@ -258,7 +295,7 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 				// The appender may still rewrite its last byte; take a copy.
 				data = slices.Clone(s.chunk.Bytes())
 			}
-			open = chunkRef{kind: chunkXOR, data: data, n: n, mint: s.chunkMinT, maxt: s.lastT}
+			open = chunkRef{kind: chunkXOR, data: data, n: n, mint: max(s.chunkMinT, mint), maxt: s.lastT}
 		}
 		lset := h.symbols.labels(s.syms, &sb)
 		s.mu.Unlock()
@@ -266,6 +303,7 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 			cursors = q.fetchParts(cursors, mint, maxt)
 			seen = upTo
 		}
+		scratch = scratch[:0]
 		for _, c := range cursors {
 			if c.p.seq > upTo {
 				continue // Flushed after the open chunk was read: already in it.
@@ -274,14 +312,13 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 			if !ok || e.n == 0 || !overlaps(e.minT, e.lastT, mint, maxt) {
 				continue
 			}
-			qs.chunks = append(qs.chunks, chunkRef{kind: chunkXOR, data: e.chunk, n: e.n, mint: e.minT, maxt: e.lastT})
+			scratch = append(scratch, chunkRef{kind: chunkXOR, data: e.chunk, n: e.n, mint: max(e.minT, mint), maxt: e.lastT})
 		}
 		if open.kind != chunkNone {
-			qs.chunks = append(qs.chunks, open)
+			scratch = append(scratch, open)
 		}
-		if len(qs.chunks) > 0 {
-			qs.lset = lset
-			l.series = append(l.series, qs)
+		if len(scratch) > 0 {
+			l.series = append(l.series, querySeries{lset: lset, chunks: arena.copy(scratch), mint: mint, maxt: maxt})
 		}
 	}
 	for _, c := range cursors {

@@ -109,6 +109,21 @@ func (r *bitReader) readBits(n int) (uint64, bool) {
 	return v, true
 }
 
+// peek returns the next 64 bits without consuming them, zero padded past
+// the end of b. Only the top 57 are guaranteed to be the stream's: callers
+// read at most 57 bits from one peek.
+func (r *bitReader) peek() uint64 {
+	i := r.pos >> 3
+	if i+8 <= uint(len(r.b)) {
+		return binary.BigEndian.Uint64(r.b[i:]) << (r.pos & 7)
+	}
+	var buf [8]byte
+	if i < uint(len(r.b)) {
+		copy(buf[:], r.b[i:])
+	}
+	return binary.BigEndian.Uint64(buf[:]) << (r.pos & 7)
+}
+
 // readBit reads one bit.
 func (r *bitReader) readBit() (bool, bool) {
 	i := r.pos >> 3

@@ -408,6 +408,17 @@ func benchCodecs() []codec {
 				return ts, vs
 			},
 		},
+		{
+			name:   "head-xor-bulk",
+			encode: func(dst []byte, ts []int64, vs []float64) []byte { return appendAll(ts, vs).Bytes() },
+			decode: func(ts []int64, vs []float64, b []byte, n int) ([]int64, []float64) {
+				ts, vs, err := DecodeXOR(ts[:0], vs[:0], b, n)
+				if err != nil {
+					panic(err)
+				}
+				return ts, vs
+			},
+		},
 	}
 	for _, v := range []struct {
 		name string

@@ -131,6 +131,12 @@ func FuzzXORIterate(f *testing.F) {
 		if it.Err() == nil && len(ts) != int(n) {
 			t.Fatalf("iterator stopped after %d of %d samples without error", len(ts), n)
 		}
+		// The bulk decoder agrees with the iterator, errors included.
+		bts, bvs, err := DecodeXOR(nil, nil, b, int(n))
+		if (err == nil) != (it.Err() == nil) {
+			t.Fatalf("DecodeXOR error %v, iterator error %v", err, it.Err())
+		}
+		equalSamples(t, "DecodeXOR", bts, bvs, ts, vs)
 		a := appendAll(ts, vs)
 		gotT, gotV := iterateAll(t, a.Bytes(), a.Len())
 		equalSamples(t, "re-encoded", gotT, gotV, ts, vs)

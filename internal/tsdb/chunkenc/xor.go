@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 )
 
 // Head chunk layout (XOR, after Gorilla). The bytes are a bit stream written
@@ -299,4 +300,98 @@ func decodeXORValues(vs []float64, src []byte) (int, error) {
 		prev = v
 	}
 	return int((r.pos + 7) / 8), nil
+}
+
+// DecodeXOR appends the first n samples of head chunk b to ts and vs. It
+// decodes what XORIterator does, but reads each sample's codes from one
+// 64-bit window instead of bit by bit, which makes it several times faster
+// on the query path that reads whole chunks. On corrupt or truncated input
+// it returns an error and the samples decoded before it.
+func DecodeXOR(ts []int64, vs []float64, b []byte, n int) ([]int64, []float64, error) {
+	var it XORIterator
+	it.Reset(b, n)
+	ts, vs = slices.Grow(ts, it.n), slices.Grow(vs, it.n)
+	for ; it.i < it.n; it.i++ {
+		var err error
+		if it.i < 2 {
+			err = it.next()
+		} else {
+			err = it.nextFast()
+		}
+		if err != nil {
+			return ts, vs, fmt.Errorf("head chunk sample %d of %d: %w", it.i, it.n, err)
+		}
+		ts = append(ts, it.t)
+		vs = append(vs, math.Float64frombits(it.v))
+	}
+	return ts, vs, nil
+}
+
+// nextFast decodes sample 2 or later like next. It peeks 64 bits at a time
+// (zero padded past the end of the chunk) and checks for truncation once,
+// after the sample.
+func (it *XORIterator) nextFast() error {
+	r := &it.r
+	w := r.peek()
+	class := min(bits.LeadingZeros64(^w), len(dodWidths)-1)
+	switch width := dodWidths[class]; {
+	case width == 0:
+		r.pos++
+	case class < len(dodWidths)-1:
+		// The prefix (class ones and a zero) and payload fit in the window.
+		used := uint(class + 1)
+		it.delta += signExtend(w<<used>>(64-uint(width)), width)
+		r.pos += used + uint(width)
+	default:
+		r.pos += uint(class)
+		u, ok := r.readBits(width)
+		if !ok {
+			return errTruncated
+		}
+		it.delta += int64(u)
+	}
+	it.t += it.delta
+
+	w = r.peek()
+	switch w >> 62 {
+	case 0b00, 0b01:
+		r.pos++
+	case 0b10:
+		if it.leading == noWindow {
+			return fmt.Errorf("%w: XOR window reused before it was set", ErrCorrupt)
+		}
+		n := 64 - uint(it.leading) - uint(it.trailing)
+		var x uint64
+		if n+2 <= 57 {
+			x = w << 2 >> (64 - n)
+			r.pos += 2 + n
+		} else {
+			r.pos += 2
+			var ok bool
+			if x, ok = r.readBits(int(n)); !ok {
+				return errTruncated
+			}
+		}
+		it.v ^= x << it.trailing
+	case 0b11:
+		hdr := w << 2 >> (64 - 11)
+		lead, sig := uint8(hdr>>6), uint8(hdr&0x3f)
+		if sig == 0 {
+			sig = 64
+		}
+		if int(lead)+int(sig) > 64 {
+			return fmt.Errorf("%w: XOR window of %d leading and %d significant bits", ErrCorrupt, lead, sig)
+		}
+		it.leading, it.trailing = lead, 64-lead-sig
+		r.pos += 13
+		x, ok := r.readBits(int(sig))
+		if !ok {
+			return errTruncated
+		}
+		it.v ^= x << it.trailing
+	}
+	if r.pos > uint(len(r.b))*8 {
+		return errTruncated
+	}
+	return nil
 }

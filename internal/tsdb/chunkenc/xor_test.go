@@ -108,6 +108,41 @@ func TestXORIteratorCorrupt(t *testing.T) {
 	}
 }
 
+func TestDecodeXOR(t *testing.T) {
+	t.Parallel()
+	for _, s := range testSeries() {
+		a := appendAll(s.ts, s.vs)
+		// Appending to a non-empty destination keeps what is there.
+		ts, vs, err := DecodeXOR([]int64{-1}, []float64{-1}, a.Bytes(), a.Len())
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if ts[0] != -1 || vs[0] != -1 {
+			t.Fatalf("%s: destination prefix overwritten", s.name)
+		}
+		equalSamples(t, s.name, ts[1:], vs[1:], s.ts, s.vs)
+	}
+}
+
+func TestDecodeXORCorrupt(t *testing.T) {
+	t.Parallel()
+	for _, s := range testSeries() {
+		if len(s.ts) < 2 {
+			continue
+		}
+		a := appendAll(s.ts, s.vs)
+		b := a.Bytes()
+		for cut := max(0, len(b)-64); cut < len(b); cut++ {
+			ts, vs, err := DecodeXOR(nil, nil, b[:cut], a.Len())
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("%s: cut at %d of %d: %d samples, err %v", s.name, cut, len(b), len(ts), err)
+			}
+			// What was decoded before the error is right.
+			equalSamples(t, s.name, ts, vs, s.ts[:len(ts)], s.vs[:len(vs)])
+		}
+	}
+}
+
 func TestXORIteratorAllocs(t *testing.T) {
 	s := testSeries()[4]
 	a := appendAll(s.ts, s.vs)

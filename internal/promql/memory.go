@@ -1,0 +1,152 @@
+package promql
+
+import "sync"
+
+// Query memory. The points of a query (its result included) and the state of
+// its aggregations are carved from blocks that the Engine recycles: Close
+// hands a query's blocks back and the next query reuses them, so a busy
+// engine stops growing the heap and collecting garbage per query. This is
+// why a result must not be used after Close, as with upstream's engine.
+
+// Block sizes of the pools, in elements: 32 KiB each, small enough for an
+// instant query not to hold much more than it needs.
+const (
+	pointBlockSize = 2048
+	floatBlockSize = 4096
+	flagBlockSize  = 32768
+)
+
+// enginePools recycles query memory between the queries of one Engine.
+type enginePools struct {
+	buffers sync.Pool // *evalBuffers
+	points  sync.Pool // *[]FPoint of pointBlockSize
+	floats  sync.Pool // *[]float64 of floatBlockSize
+	flags   sync.Pool // *[]uint8 of flagBlockSize
+}
+
+// getBuffers returns the scratch space and memory of a new query.
+func (p *enginePools) getBuffers() *evalBuffers {
+	b, _ := p.buffers.Get().(*evalBuffers)
+	if b == nil {
+		b = &evalBuffers{}
+	}
+	b.points.init(&p.points, pointBlockSize)
+	b.floats.init(&p.floats, floatBlockSize)
+	b.flags.init(&p.flags, flagBlockSize)
+	return b
+}
+
+// putBuffers returns a finished query's memory to the pools; nothing it
+// handed out may be used afterwards.
+func (p *enginePools) putBuffers(b *evalBuffers) {
+	b.points.release()
+	b.floats.release()
+	b.flags.release()
+	p.buffers.Put(b)
+}
+
+// evalBuffers is one query's memory: scratch space reused from series to
+// series and slabs for what outlives a series. Child evaluators share it;
+// a query is evaluated by one goroutine.
+type evalBuffers struct {
+	// ts and vs receive a series' samples read in bulk (readSamples only).
+	ts []int64
+	vs []float64
+	// free holds scratch point slices; see getPoints.
+	free [][]FPoint
+
+	points slab[FPoint]
+	floats slab[float64]
+	flags  slab[uint8]
+}
+
+// getPoints returns an empty scratch slice for points that do not outlive
+// the caller, who gives it back with putPoints. Nested evaluations each get
+// their own.
+func (b *evalBuffers) getPoints() []FPoint {
+	n := len(b.free)
+	if n == 0 {
+		return nil
+	}
+	s := b.free[n-1]
+	b.free = b.free[:n-1]
+	return s[:0]
+}
+
+func (b *evalBuffers) putPoints(s []FPoint) {
+	if cap(s) > 0 {
+		b.free = append(b.free, s)
+	}
+}
+
+// slab carves slices from pooled blocks. Slices are never freed one by one:
+// release returns every block at once when the query is done.
+type slab[T any] struct {
+	pool  *sync.Pool // of *[]T with len size
+	size  int
+	taken []*[]T
+	cur   []T // the current block: len is what has been handed out
+}
+
+func (s *slab[T]) init(pool *sync.Pool, size int) {
+	s.pool, s.size = pool, size
+}
+
+// next makes the current block one with room for n more elements. Requests
+// larger than a block get memory of their own, not pooled.
+func (s *slab[T]) next(n int) {
+	if n > s.size {
+		s.cur = make([]T, 0, n)
+		return
+	}
+	b, _ := s.pool.Get().(*[]T)
+	if b == nil {
+		x := make([]T, s.size)
+		b = &x
+	}
+	s.taken = append(s.taken, b)
+	s.cur = (*b)[:0]
+}
+
+// take returns an empty slice with room for exactly n elements, which the
+// caller may append to up to n.
+func (s *slab[T]) take(n int) []T {
+	if cap(s.cur)-len(s.cur) < n {
+		s.next(n)
+	}
+	i := len(s.cur)
+	s.cur = s.cur[:i+n]
+	return s.cur[i : i : i+n]
+}
+
+// zeroed returns a slice of n zero values.
+func (s *slab[T]) zeroed(n int) []T {
+	x := s.take(n)[:n]
+	clear(x)
+	return x
+}
+
+// start returns an empty slice with room for n elements, to be filled (with
+// at most n) and passed to finish, which claims what was written. Nothing
+// else may be taken from the slab in between.
+func (s *slab[T]) start(n int) []T {
+	if cap(s.cur)-len(s.cur) < n {
+		s.next(n)
+	}
+	return s.cur[len(s.cur):len(s.cur)]
+}
+
+func (s *slab[T]) finish(x []T) []T {
+	s.cur = s.cur[:len(s.cur)+len(x)]
+	return x[:len(x):len(x)]
+}
+
+// release returns the slab's blocks to the pool.
+func (s *slab[T]) release() {
+	for _, b := range s.taken {
+		s.pool.Put(b)
+	}
+	clear(s.taken)
+	s.taken = s.taken[:0]
+	s.cur = nil
+}
