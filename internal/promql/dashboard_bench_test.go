@@ -39,7 +39,7 @@ const (
 	benchStart = int64(1_700_000_000_000)
 )
 
-func loadDashboardData(b *testing.B, hours int) *tsdb.DB {
+func loadBenchData(b *testing.B, hours int) *tsdb.DB {
 	db, err := tsdb.Open(context.Background(), b.TempDir(), tsdb.Options{FlushInterval: time.Hour * 1000})
 	if err != nil {
 		b.Fatal(err)
@@ -170,7 +170,7 @@ func BenchmarkDashboardQueries(b *testing.B) {
 }
 
 func benchDashboard(b *testing.B, hours int) {
-	db := loadDashboardData(b, hours)
+	db := loadBenchData(b, hours)
 	defer db.Close()
 	engines := []struct {
 		name string
