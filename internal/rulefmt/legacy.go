@@ -70,11 +70,13 @@ func convertLegacy(content string) string {
 	if len(rules) == 0 {
 		return ""
 	}
-	out, err := yaml.Marshal(RuleGroups{Groups: []RuleGroup{{Name: "converted", Rules: rules}}})
-	if err != nil {
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(RuleGroups{Groups: []RuleGroup{{Name: "converted", Rules: rules}}}); err != nil {
 		return ""
 	}
-	return string(out)
+	return b.String()
 }
 
 // legacyStatements splits the file at lines that start a statement.

@@ -20,6 +20,7 @@ func (s *Server) newAPI() *api.API {
 		LookbackDelta: s.opts.Query.LookbackDelta,
 		ParserOptions: s.opts.Query.Parser,
 		Targets:       s.scrape,
+		Rules:         s.rules,
 		TSDB:          tsdbAdmin{s.db},
 		Config:        s.Config,
 		Flags:         s.opts.Flags,

@@ -1,0 +1,84 @@
+package server
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/argus-mon/argus/internal/config"
+	"github.com/argus-mon/argus/internal/rules"
+)
+
+// RulesOptions are the rule manager's flags, Prometheus's --rules.* flags.
+type RulesOptions struct {
+	// OutageTolerance: --rules.alert.for-outage-tolerance (1h).
+	OutageTolerance time.Duration
+	// ForGracePeriod: --rules.alert.for-grace-period (10m).
+	ForGracePeriod time.Duration
+	// ResendDelay: --rules.alert.resend-delay (1m).
+	ResendDelay time.Duration
+}
+
+// newRuleManager builds the rule manager over the engine and the storage.
+func (s *Server) newRuleManager(notify rules.NotifyFunc) *rules.Manager {
+	return rules.NewManager(rules.Options{
+		Query:           rules.EngineQueryFunc(s.engine, s.db),
+		NewAppender:     func() rules.Appender { return s.db.Appender() },
+		Queryable:       s.db,
+		Notify:          notify,
+		Parser:          parser.NewParser(s.opts.Query.Parser),
+		OutageTolerance: s.opts.Rules.OutageTolerance,
+		ForGracePeriod:  s.opts.Rules.ForGracePeriod,
+		ResendDelay:     s.opts.Rules.ResendDelay,
+		Logger:          s.logger.With("component", "rule manager"),
+		Registerer:      s.reg,
+	})
+}
+
+// ruleUpdate is the part of cfg the rule manager depends on.
+func (s *Server) ruleUpdate(cfg *config.Config) rules.UpdateOptions {
+	return rules.UpdateOptions{
+		Files:          cfg.RuleFiles,
+		Interval:       time.Duration(cfg.Global.EvaluationInterval),
+		QueryOffset:    time.Duration(cfg.Global.RuleQueryOffset),
+		ExternalLabels: externalLabels(cfg),
+		ExternalURL:    s.externalURL,
+	}
+}
+
+func externalLabels(cfg *config.Config) labels.Labels {
+	m := make(map[string]string, len(cfg.Global.ExternalLabels))
+	for k, v := range cfg.Global.ExternalLabels {
+		m[string(k)] = string(v)
+	}
+	return labels.FromMap(m)
+}
+
+// parseExternalURL is the URL argus is reached at, for templates and the
+// generator URL of alerts: --web.external-url, or by default
+// http://<hostname>:<port>/ as in Prometheus.
+func parseExternalURL(flag string, listen net.Addr) (*url.URL, error) {
+	if flag == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			host = "localhost"
+		}
+		_, port, _ := net.SplitHostPort(listen.String())
+		flag = "http://" + net.JoinHostPort(host, port) + "/"
+	}
+	u, err := url.Parse(flag)
+	if err != nil {
+		return nil, fmt.Errorf("--web.external-url %q: %w", flag, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("--web.external-url %q: the scheme must be http or https", flag)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	return u, nil
+}
