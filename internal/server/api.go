@@ -21,6 +21,7 @@ func (s *Server) newAPI() *api.API {
 		ParserOptions: s.opts.Query.Parser,
 		Targets:       s.scrape,
 		Rules:         s.rules,
+		Alertmanagers: s.notifier,
 		TSDB:          tsdbAdmin{s.db},
 		Config:        s.Config,
 		Flags:         s.opts.Flags,

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/url"
@@ -10,8 +11,10 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/util/strutil"
 
 	"github.com/argus-mon/argus/internal/config"
+	"github.com/argus-mon/argus/internal/notifier"
 	"github.com/argus-mon/argus/internal/rules"
 )
 
@@ -81,4 +84,37 @@ func parseExternalURL(flag string, listen net.Addr) (*url.URL, error) {
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	return u, nil
+}
+
+// newNotifier builds the sender of alerts to Alertmanagers. local is the
+// in-process alert manager, nil until argus has one (issue 6): it will
+// receive every alert besides the configured Alertmanagers.
+func (s *Server) newNotifier(local notifier.Receiver) *notifier.Manager {
+	return notifier.New(notifier.Options{
+		Local:      local,
+		Logger:     s.logger.With("component", "notifier"),
+		Registerer: s.reg,
+	})
+}
+
+// sendAlerts turns the rule manager's alerts into Alertmanager alerts, as
+// Prometheus does: a firing alert ends at its ValidUntil (renewed while it
+// fires), a resolved one at its resolution; the generator URL links to
+// the expression on this server.
+func sendAlerts(n *notifier.Manager, externalURL *url.URL) rules.NotifyFunc {
+	return func(_ context.Context, expr string, alerts ...*rules.Alert) {
+		out := make([]*notifier.Alert, 0, len(alerts))
+		for _, a := range alerts {
+			na := &notifier.Alert{
+				StartsAt: a.FiredAt, EndsAt: a.ValidUntil,
+				Labels: a.Labels, Annotations: a.Annotations,
+				GeneratorURL: externalURL.String() + strutil.TableLinkForExpression(expr),
+			}
+			if !a.ResolvedAt.IsZero() {
+				na.EndsAt = a.ResolvedAt
+			}
+			out = append(out, na)
+		}
+		n.Send(out...)
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/argus-mon/argus/internal/config"
+	"github.com/argus-mon/argus/internal/notifier"
 	"github.com/argus-mon/argus/internal/promql"
 	"github.com/argus-mon/argus/internal/rules"
 	"github.com/argus-mon/argus/internal/scrape"
@@ -74,6 +75,7 @@ type Server struct {
 	engine      *promql.Engine
 	scrape      *scrape.Manager
 	rules       *rules.Manager
+	notifier    *notifier.Manager
 	externalURL *url.URL
 	collectors  map[string]prometheus.Gatherer // by collector name; replaced on reload, under mu
 	processCfg  config.ProcessCollector
@@ -155,8 +157,15 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.db.Close()
 		return nil, err
 	}
-	s.rules = s.newRuleManager(nil)
+	s.notifier = s.newNotifier(nil)
+	s.rules = s.newRuleManager(sendAlerts(s.notifier, s.externalURL))
 	if err := s.rules.Update(s.ruleUpdate(cfg)); err != nil {
+		s.listener.Close()
+		s.db.Close()
+		return nil, err
+	}
+	// Last: it starts discovery goroutines, which Run stops.
+	if err := s.notifier.ApplyConfig(cfg.Alerting, externalLabels(cfg)); err != nil {
 		s.listener.Close()
 		s.db.Close()
 		return nil, err
@@ -315,6 +324,7 @@ func (s *Server) Run(ctx context.Context) error {
 	})
 	g.Go(func() error { return s.scrape.Run(gctx) })
 	g.Go(func() error { return s.rules.Run(gctx) })
+	g.Go(func() error { return s.notifier.Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -365,6 +375,10 @@ func (s *Server) Reload() error {
 	s.processCfg = cfg.Collectors.Process
 	s.mu.Unlock()
 	if err := s.applyScrapeConfig(cfg); err != nil {
+		s.reloadSuccess.Set(0)
+		return err
+	}
+	if err := s.notifier.ApplyConfig(cfg.Alerting, externalLabels(cfg)); err != nil {
 		s.reloadSuccess.Set(0)
 		return err
 	}
