@@ -279,3 +279,32 @@ func TestEvalTimestampSpreadsAndAligns(t *testing.T) {
 		t.Fatal("slots are not an interval apart")
 	}
 }
+
+func TestRestoredActiveAt(t *testing.T) {
+	g := &Group{opts: &Options{ForGracePeriod: 10 * time.Minute}}
+	now := time.Unix(1_700_000_000, 0)
+	for _, tc := range []struct {
+		name           string
+		hold           time.Duration
+		active, downAt time.Duration // before now
+		want           time.Duration // before now; -1: not restored
+	}{
+		{"fired before the outage", time.Hour, 3 * time.Hour, time.Hour, 3 * time.Hour},
+		{"for shorter than the grace period", 5 * time.Minute, 3 * time.Minute, 2 * time.Minute, -1},
+		{"little left: grace period", 30 * time.Minute, 40 * time.Minute, 15 * time.Minute, 20 * time.Minute},
+		{"outage not counted", 2 * time.Hour, 50 * time.Minute, 30 * time.Minute, 20 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := g.restoredActiveAt(tc.hold, now.Add(-tc.downAt), now.Add(-tc.active), now)
+			if tc.want < 0 {
+				if ok {
+					t.Fatalf("restored to %v", got)
+				}
+				return
+			}
+			if !ok || !got.Equal(now.Add(-tc.want)) {
+				t.Fatalf("got %v %v, want %v", got, ok, now.Add(-tc.want))
+			}
+		})
+	}
+}

@@ -150,3 +150,46 @@ func TestBadRuleFileKeepsRunningRules(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestForStateRestoredAfterRestart restarts argus while an alert with a
+// long for is firing: after the restart the alert keeps its activeAt (from
+// ALERTS_FOR_STATE) and fires again at once instead of waiting for again.
+func TestForStateRestoredAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	var value atomic.Int64
+	value.Store(1)
+	cfg := rulesSetup(t, dir, &value, "")
+	os.WriteFile(filepath.Join(dir, "app.rules.yml"), []byte(`groups:
+- name: app
+  interval: 200ms
+  rules:
+  - alert: AppErrors
+    expr: app_errors > 0
+    for: 3s
+`), 0o644)
+	opts := Options{DataDir: filepath.Join(dir, "data"), ConfigFile: cfg}
+	r := start(t, opts)
+	ctx := context.Background()
+	firing := func(r *running) *v1.Alert {
+		client, _ := api.NewClient(api.Config{Address: r.base})
+		as, err := v1.NewAPI(client).Alerts(ctx)
+		if err != nil || len(as.Alerts) != 1 || as.Alerts[0].State != v1.AlertStateFiring {
+			return nil
+		}
+		return &as.Alerts[0]
+	}
+	waitUntil(t, "alert firing before the restart", func() bool { return firing(r) != nil })
+	activeAt := firing(r).ActiveAt
+	r.shutdown(t)
+
+	restarted := time.Now()
+	r = start(t, opts)
+	waitUntil(t, "alert firing after the restart", func() bool { return firing(r) != nil })
+	if d := time.Since(restarted); d >= 3*time.Second {
+		t.Errorf("alert fired %v after the restart: for started again", d)
+	}
+	// ALERTS_FOR_STATE holds whole seconds, as in Prometheus.
+	if got := firing(r).ActiveAt; !got.Equal(activeAt.Truncate(time.Second)) {
+		t.Errorf("activeAt after the restart %v, before %v", got, activeAt)
+	}
+}
