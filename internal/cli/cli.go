@@ -27,7 +27,7 @@ Usage:
                [--rules.alert.resend-delay D]
   argus check config FILE...
   argus check rules [--lint=all|duplicate-rules|none] [--lint-fatal] [FILE...]
-  argus test rules [--run REGEX] FILE...
+  argus test rules [--run REGEX] [--enable-feature F,...] FILE...
   argus query instant [--server URL] [--time T] [-o text|json] EXPR
   argus query range [--server URL] [--start T] [--end T] [--step D] [-o text|json] EXPR
   argus query series [--server URL] --match SELECTOR... [--start T] [--end T]
@@ -74,6 +74,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return checkRules(args[2:], os.Stdin, stdout, stderr)
 		}
 		return fmt.Errorf("%w: argus check config|rules FILE...", errUsage)
+	case "test":
+		if len(args) < 2 || args[1] != "rules" {
+			return fmt.Errorf("%w: argus test rules FILE...", errUsage)
+		}
+		return testRules(ctx, args[2:], stdout, stderr)
 	case "query":
 		return queryCmd(ctx, args[1:], stdout, stderr)
 	case "tsdb":

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,8 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/argus-mon/argus/internal/rulefmt"
+	"github.com/argus-mon/argus/internal/ruletest"
+	"github.com/argus-mon/argus/internal/server"
 )
 
 // exitCode is an error that sets the process exit code without a message
@@ -140,4 +143,33 @@ func isExitCode(err error) (int, bool) {
 		return int(c), true
 	}
 	return 0, false
+}
+
+// testRules is `argus test rules`: promtool's unit tests of rule files,
+// with its report and exit code.
+func testRules(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("test rules")
+	var run, features stringsFlag
+	fs.Var(&run, "run", "run only the test groups whose name matches this regular expression (repeatable)")
+	fs.Var(&features, "enable-feature", "PromQL features: promql-experimental-functions, ...")
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("%w: argus test rules FILE...", errUsage)
+	}
+	var q server.QueryOptions
+	for _, list := range features {
+		for _, f := range strings.Split(list, ",") {
+			server.PromQLFeature(&q, strings.TrimSpace(f))
+		}
+	}
+	code := ruletest.Run(ctx, ruletest.Options{
+		Files: files, Run: run, Parser: parser.NewParser(q.Parser), Stdout: stdout, Stderr: stderr,
+	})
+	if code != 0 {
+		return exitCode(code)
+	}
+	return nil
 }

@@ -88,3 +88,17 @@ func TestCheckRulesStdin(t *testing.T) {
 		t.Fatalf("%q", out.String())
 	}
 }
+
+func TestTestRulesCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	pass := "../ruletest/testdata/compare/pass.yml"
+	if code := Main(context.Background(), []string{"test", "rules", pass}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	out.Reset()
+	errOut.Reset()
+	code := Main(context.Background(), []string{"test", "rules", "--run", "wrong", "../ruletest/testdata/compare/fail.yml"}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "alertname: InstanceDown, time: 2m") {
+		t.Fatalf("exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+}

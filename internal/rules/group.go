@@ -211,7 +211,7 @@ func (g *Group) evalRule(ctx context.Context, i int, rule Rule, ts time.Time) in
 	st.set(nil)
 	if ar, ok := rule.(*AlertingRule); ok {
 		if terr := ar.takeTemplateErr(); terr != nil {
-			st.set(terr)
+			st.setTemplateError(terr)
 		}
 		if alerts := ar.alertsToSend(ts, g.opts.ResendDelay, g.interval); len(alerts) > 0 && g.opts.Notify != nil {
 			g.opts.Notify(ctx, ar.expr.String(), alerts...)

@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -85,6 +86,16 @@ func (s *ruleStatus) set(err error) {
 	} else {
 		s.health = HealthGood
 	}
+}
+
+// setTemplateError records a template error of an evaluation that
+// otherwise succeeded: the rule stays healthy (as in Prometheus, whose
+// alerts carry the error in their text) but the error is shown as its
+// last error.
+func (s *ruleStatus) setTemplateError(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastErr = fmt.Errorf("expanding templates: %w", err)
 }
 
 func (s *ruleStatus) setEvaluation(ts time.Time, d time.Duration) {

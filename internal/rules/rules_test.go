@@ -258,7 +258,7 @@ groups:
 `)
 	g.Eval(context.Background(), e.base.Add(time.Minute))
 	r := g.Rules()[0].(*AlertingRule)
-	if r.Health() != HealthBad || r.LastError() == nil || !strings.Contains(r.LastError().Error(), "humanize") {
+	if r.Health() != HealthGood || r.LastError() == nil || !strings.Contains(r.LastError().Error(), "humanize") {
 		t.Fatalf("health %s, error %v", r.Health(), r.LastError())
 	}
 	a := r.ActiveAlerts()
