@@ -237,7 +237,14 @@ func checkConfig(args []string, stdout io.Writer) error {
 			failed++
 			continue
 		}
-		if _, err := config.LoadFile(f); err != nil {
+		cfg, err := config.LoadFile(f)
+		if err != nil {
+			fmt.Fprintf(stdout, "FAILED: %s\n%v\n", f, err)
+			failed++
+			continue
+		}
+		// The rule files it names are checked too, as promtool does.
+		if err := checkRuleFiles(cfg.RuleFiles); err != nil {
 			fmt.Fprintf(stdout, "FAILED: %s\n%v\n", f, err)
 			failed++
 			continue

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/argus-mon/argus/internal/rulefmt"
+	"github.com/argus-mon/argus/internal/rules"
 	"github.com/argus-mon/argus/internal/ruletest"
 	"github.com/argus-mon/argus/internal/server"
 )
@@ -172,4 +173,20 @@ func testRules(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return exitCode(code)
 	}
 	return nil
+}
+
+// checkRuleFiles loads the rule files a config names (rule_files
+// patterns), returning every problem.
+func checkRuleFiles(patterns []string) error {
+	files, err := rules.ExpandFiles(patterns)
+	if err != nil {
+		return err
+	}
+	p := parser.NewParser(parser.Options{EnableExperimentalFunctions: true})
+	var errs []error
+	for _, f := range files {
+		_, ferrs := rulefmt.ParseFile(f, p)
+		errs = append(errs, ferrs...)
+	}
+	return errors.Join(errs...)
 }

@@ -96,6 +96,7 @@ func TestMatchesPromtool(t *testing.T) {
 			tests = append(tests, f)
 		}
 	}
+	tests = append(tests, "../../examples/rules/targets.test.yml")
 	for _, f := range []string{"failing.yml", "bad-rules-syntax-test.yml", "bad-rules-error-test.yml", "rules_run.yml", "at-modifier-test.yml", "negative-offset-test.yml", "long-period.yml"} {
 		tests = append(tests, filepath.Join(up, f))
 	}
