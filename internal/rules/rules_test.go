@@ -308,3 +308,74 @@ func TestRestoredActiveAt(t *testing.T) {
 		})
 	}
 }
+
+// TestManagerReload runs a manager, then reloads with one rule removed and
+// one group changed: the removed rule's series gets a staleness marker, the
+// changed group keeps running and a removed file's group stops.
+func TestManagerReload(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	f := filepath.Join(dir, "a.yml")
+	write := func(s string) {
+		if err := os.WriteFile(f, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`groups: [{name: g, interval: 50ms, rules: [{record: one, expr: vector(1)}, {record: two, expr: vector(2)}]}]`)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- e.m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	upd := UpdateOptions{Files: []string{filepath.Join(dir, "*.yml")}, Interval: time.Minute}
+	if err := e.m.Update(upd); err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if cond() {
+				return
+			}
+		}
+		t.Fatalf("timed out waiting for %s", what)
+	}
+	waitFor("two evaluated", func() bool {
+		return e.m.Groups()[0].Rules()[1].Health() == HealthGood
+	})
+	write(`groups: [{name: g, interval: 50ms, rules: [{record: one, expr: vector(1)}]}]`)
+	if err := e.m.Update(upd); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.m.Groups()[0].Rules()); n != 1 {
+		t.Fatalf("%d rules after reload", n)
+	}
+	waitFor("staleness marker for two", func() bool {
+		q, err := e.db.Querier(0, math.MaxInt64)
+		if err != nil {
+			return false
+		}
+		defer q.Close()
+		ss := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", "two"))
+		if !ss.Next() {
+			return false
+		}
+		it := ss.At().Iterator(nil)
+		var last float64
+		for it.Next() == chunkenc.ValFloat {
+			_, last = it.At()
+		}
+		return value.IsStaleNaN(last)
+	})
+	// A broken file changes nothing.
+	write(`groups: [{name: g, rules: [{record: one, expr: "vector("}]}]`)
+	if err := e.m.Update(upd); err == nil || !strings.Contains(err.Error(), "could not parse expression") {
+		t.Fatalf("update with a broken file: %v", err)
+	}
+	if len(e.m.Groups()) != 1 {
+		t.Fatal("groups changed by a failed update")
+	}
+	os.Remove(f)
+	if err := e.m.Update(upd); err != nil || len(e.m.Groups()) != 0 {
+		t.Fatalf("update without files: %v, %d groups", err, len(e.m.Groups()))
+	}
+}
