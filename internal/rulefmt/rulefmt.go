@@ -54,20 +54,23 @@ func (r *Rule) Name() string {
 
 // The *Node types mirror the file with positions, for error messages.
 type ruleGroups struct {
-	Groups []ruleGroupNode `yaml:"groups"`
+	Groups []RuleGroupNode `yaml:"groups"`
 }
 
-type ruleGroupNode struct {
+// RuleGroupNode is a group with the positions of its keys. It is exported
+// only so that decoding errors name the type as upstream's do.
+type RuleGroupNode struct {
 	yaml.Node
 	Name        string            `yaml:"name"`
 	Interval    model.Duration    `yaml:"interval,omitempty"`
 	QueryOffset *model.Duration   `yaml:"query_offset,omitempty"`
 	Limit       int               `yaml:"limit,omitempty"`
-	Rules       []ruleNode        `yaml:"rules"`
+	Rules       []RuleNode        `yaml:"rules"`
 	Labels      map[string]string `yaml:"labels,omitempty"`
 }
 
-type ruleNode struct {
+// RuleNode is a rule with the positions of its keys (see RuleGroupNode).
+type RuleNode struct {
 	Record        yaml.Node         `yaml:"record,omitempty"`
 	Alert         yaml.Node         `yaml:"alert,omitempty"`
 	Expr          yaml.Node         `yaml:"expr"`
@@ -167,7 +170,7 @@ func (g *RuleGroups) validate(node ruleGroups, p parser.Parser) (errs []error) {
 	return errs
 }
 
-func (r *Rule) validate(node ruleNode, p parser.Parser) (errs []*Error) {
+func (r *Rule) validate(node RuleNode, p parser.Parser) (errs []*Error) {
 	add := func(err error, n, alt *yaml.Node) { errs = append(errs, &Error{Err: err, node: n, nodeAlt: alt}) }
 	if r.Record != "" && r.Alert != "" {
 		add(errors.New("only one of 'record' and 'alert' must be set"), &node.Record, &node.Alert)
