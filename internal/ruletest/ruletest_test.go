@@ -11,7 +11,10 @@ import (
 	"testing"
 
 	"github.com/prometheus/prometheus/promql/parser"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func upstreamTestdata(t *testing.T) string {
 	t.Helper()
