@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/url"
 	"os"
@@ -163,24 +164,10 @@ func (r *groupRun) run(ctx context.Context) (errs []error) {
 	if err != nil {
 		return []error{err}
 	}
-	alertTests := map[time.Duration][]alertTestCase{}
-	for _, at := range tg.AlertRuleTests {
-		if at.Alertname == "" {
-			in := ""
-			if tg.TestGroupName != "" {
-				in = fmt.Sprintf(" (in TestGroup %s)", tg.TestGroupName)
-			}
-			return []error{fmt.Errorf("an item under alert_rule_test misses required attribute alertname at eval_time %v%s", at.EvalTime, in)}
-		}
-		alertTests[time.Duration(at.EvalTime)] = append(alertTests[time.Duration(at.EvalTime)], at)
+	alertTests, evalTimes, err := tg.alertTestsByTime()
+	if err != nil {
+		return []error{err}
 	}
-	evalTimes := slices.Sorted(func(yield func(time.Duration) bool) {
-		for t := range alertTests {
-			if !yield(t) {
-				return
-			}
-		}
-	})
 	maxt := mint.Add(tg.maxEvalTime())
 	curr := 0
 	for ts := mint; !ts.After(maxt); ts = ts.Add(r.evalInterval) {
@@ -234,19 +221,30 @@ func (r *groupRun) loadGroups() ([]*rules.Group, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	keys := slices.Sorted(func(yield func(string) bool) {
-		for k := range byKey {
-			if !yield(k) {
-				return
-			}
-		}
-	})
+	keys := slices.Sorted(maps.Keys(byKey))
 	groups := make([]*rules.Group, 0, len(keys))
 	for _, k := range keys {
 		groups = append(groups, byKey[k])
 	}
 	sort.SliceStable(groups, func(i, j int) bool { return r.order[groups[i].Name()] < r.order[groups[j].Name()] })
 	return groups, nil
+}
+
+// alertTestsByTime groups the alert tests by eval_time, and returns the
+// times in order.
+func (tg *testGroup) alertTestsByTime() (map[time.Duration][]alertTestCase, []time.Duration, error) {
+	byTime := map[time.Duration][]alertTestCase{}
+	for _, at := range tg.AlertRuleTests {
+		if at.Alertname == "" {
+			in := ""
+			if tg.TestGroupName != "" {
+				in = fmt.Sprintf(" (in TestGroup %s)", tg.TestGroupName)
+			}
+			return nil, nil, fmt.Errorf("an item under alert_rule_test misses required attribute alertname at eval_time %v%s", at.EvalTime, in)
+		}
+		byTime[time.Duration(at.EvalTime)] = append(byTime[time.Duration(at.EvalTime)], at)
+	}
+	return byTime, slices.Sorted(maps.Keys(byTime)), nil
 }
 
 func (tg *testGroup) maxEvalTime() time.Duration {

@@ -28,6 +28,22 @@ type RulesOptions struct {
 	ResendDelay time.Duration
 }
 
+// buildRules builds the rule manager and the notifier and loads the rule
+// files. It comes last in New: the notifier starts discovery goroutines,
+// which Run stops.
+func (s *Server) buildRules(cfg *config.Config) error {
+	var err error
+	if s.externalURL, err = parseExternalURL(s.opts.ExternalURL, s.listener.Addr()); err != nil {
+		return err
+	}
+	s.notifier = s.newNotifier(nil)
+	s.rules = s.newRuleManager(sendAlerts(s.notifier, s.externalURL))
+	if err := s.rules.Update(s.ruleUpdate(cfg)); err != nil {
+		return err
+	}
+	return s.notifier.ApplyConfig(cfg.Alerting, externalLabels(cfg))
+}
+
 // newRuleManager builds the rule manager over the engine and the storage.
 func (s *Server) newRuleManager(notify rules.NotifyFunc) *rules.Manager {
 	return rules.NewManager(rules.Options{

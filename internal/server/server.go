@@ -152,20 +152,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.db.Close()
 		return nil, err
 	}
-	if s.externalURL, err = parseExternalURL(opts.ExternalURL, s.listener.Addr()); err != nil {
-		s.listener.Close()
-		s.db.Close()
-		return nil, err
-	}
-	s.notifier = s.newNotifier(nil)
-	s.rules = s.newRuleManager(sendAlerts(s.notifier, s.externalURL))
-	if err := s.rules.Update(s.ruleUpdate(cfg)); err != nil {
-		s.listener.Close()
-		s.db.Close()
-		return nil, err
-	}
-	// Last: it starts discovery goroutines, which Run stops.
-	if err := s.notifier.ApplyConfig(cfg.Alerting, externalLabels(cfg)); err != nil {
+	if err := s.buildRules(cfg); err != nil {
 		s.listener.Close()
 		s.db.Close()
 		return nil, err

@@ -73,7 +73,8 @@ func NewExpander(ctx context.Context, text, name string, data any, ts time.Time,
 	return &Expander{text: text, name: name, data: data, funcMap: funcMap(ctx, ts, query, externalURL)}
 }
 
-// funcMap returns the template functions, Prometheus's set.
+// funcMap returns the template functions, Prometheus's set. It is one flat
+// table, longer than a function should be, so that the set reads as a list.
 func funcMap(ctx context.Context, ts time.Time, queryFn QueryFunc, externalURL *url.URL) texttemplate.FuncMap {
 	return texttemplate.FuncMap{
 		"query": func(q string) (QueryResult, error) { return query(ctx, q, ts, queryFn) },
