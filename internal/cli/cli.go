@@ -24,7 +24,7 @@ Usage:
                [--query.timeout D] [--query.max-samples N] [--query.max-concurrency N]
                [--query.lookback-delta D] [--enable-feature F,...] [--web.external-url URL]
                [--rules.alert.for-outage-tolerance D] [--rules.alert.for-grace-period D]
-               [--rules.alert.resend-delay D]
+               [--rules.alert.resend-delay D] [--alertmanager.notification-queue-capacity N]
   argus check config FILE...
   argus check rules [--lint=all|duplicate-rules|none] [--lint-fatal] [FILE...]
   argus test rules [--run REGEX] [--enable-feature F,...] FILE...
@@ -162,6 +162,7 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&ro.OutageTolerance, "rules.alert.for-outage-tolerance", time.Hour, "longest outage over which the for state of alerts is restored")
 	fs.DurationVar(&ro.ForGracePeriod, "rules.alert.for-grace-period", 10*time.Minute, "least time between a restart and a restored alert firing")
 	fs.DurationVar(&ro.ResendDelay, "rules.alert.resend-delay", time.Minute, "how often firing alerts are sent again")
+	fs.IntVar(&ro.NotificationQueueCapacity, "alertmanager.notification-queue-capacity", 10000, "alerts queued per Alertmanager; beyond, the oldest are dropped")
 	var features stringsFlag
 	fs.Var(&features, "enable-feature", "comma-separated experimental features, Prometheus's names: promql-experimental-functions, promql-binop-fill-modifiers, promql-unquoted-utf8-names")
 	pos, err := parseFlags(fs, args)

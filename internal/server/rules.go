@@ -26,6 +26,9 @@ type RulesOptions struct {
 	ForGracePeriod time.Duration
 	// ResendDelay: --rules.alert.resend-delay (1m).
 	ResendDelay time.Duration
+	// NotificationQueueCapacity bounds the queue of alerts of each
+	// Alertmanager: --alertmanager.notification-queue-capacity (10000).
+	NotificationQueueCapacity int
 }
 
 // buildRules builds the rule manager and the notifier and loads the rule
@@ -107,9 +110,10 @@ func parseExternalURL(flag string, listen net.Addr) (*url.URL, error) {
 // receive every alert besides the configured Alertmanagers.
 func (s *Server) newNotifier(local notifier.Receiver) *notifier.Manager {
 	return notifier.New(notifier.Options{
-		Local:      local,
-		Logger:     s.logger.With("component", "notifier"),
-		Registerer: s.reg,
+		QueueCapacity: s.opts.Rules.NotificationQueueCapacity,
+		Local:         local,
+		Logger:        s.logger.With("component", "notifier"),
+		Registerer:    s.reg,
 	})
 }
 
