@@ -85,29 +85,36 @@ type sentAlert struct {
 	resolvedAt, fired time.Time
 }
 
-func runDifferential(t *testing.T, seed uint64) {
-	rng := rand.New(rand.NewPCG(seed, 7))
-	const steps = 40
-	ruleDefs := randomRules(rng)
-	input := randomInput(rng, steps)
+// diffPair is the same group in argus and upstream, with what each sent.
+type diffPair struct {
+	argus    *Group
+	upstream *uprules.Group
+	upRules  []uprules.Rule
+	argSent  []sentAlert
+	upSent   []sentAlert
+}
+
+// newPair builds the group in both. restored false makes the alerting
+// rules wait for a for-state restore, as after a restart.
+func newPair(t *testing.T, e *env, st *teststorage.TestStorage, ng *uppromql.Engine, defs []diffRule, restored bool) *diffPair {
 	ctx := context.Background()
 	p := parser.NewParser(parser.Options{})
-
-	// argus.
-	e := newEnv(t)
-	var argusSent []sentAlert
+	d := &diffPair{}
 	var argusRules []Rule
-	for _, d := range ruleDefs {
-		expr, err := p.ParseExpr(d.expr)
+	for _, r := range defs {
+		expr, err := p.ParseExpr(r.expr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.record {
-			argusRules = append(argusRules, NewRecordingRule(d.name, expr, labels.EmptyLabels()))
+		if r.record {
+			argusRules = append(argusRules, NewRecordingRule(r.name, expr, labels.EmptyLabels()))
+			d.upRules = append(d.upRules, uprules.NewRecordingRule(r.name, expr, labels.EmptyLabels()))
 			continue
 		}
-		argusRules = append(argusRules, NewAlertingRule(AlertingRuleOptions{Name: d.name, Expr: expr, For: d.hold, KeepFiringFor: d.keep,
-			Labels: labels.FromMap(d.labels), Annotations: labels.FromMap(d.annos), Restored: true}))
+		argusRules = append(argusRules, NewAlertingRule(AlertingRuleOptions{Name: r.name, Expr: expr, For: r.hold, KeepFiringFor: r.keep,
+			Labels: labels.FromMap(r.labels), Annotations: labels.FromMap(r.annos), Restored: restored}))
+		d.upRules = append(d.upRules, uprules.NewAlertingRule(r.name, expr, r.hold, r.keep, labels.FromMap(r.labels), labels.FromMap(r.annos),
+			labels.EmptyLabels(), "", restored, nil))
 	}
 	opts := e.m.opts
 	opts.Notify = func(_ context.Context, _ string, as ...*Alert) {
@@ -116,39 +123,51 @@ func runDifferential(t *testing.T, seed uint64) {
 			if !a.ResolvedAt.IsZero() {
 				end = a.ResolvedAt
 			}
-			argusSent = append(argusSent, sentAlert{a.Labels.String(), a.Annotations.String(), a.FiredAt, end, a.ResolvedAt, a.FiredAt})
+			d.argSent = append(d.argSent, sentAlert{a.Labels.String(), a.Annotations.String(), a.FiredAt, end, a.ResolvedAt, a.FiredAt})
 		}
 	}
-	ag := newGroup(GroupOptions{Name: "g", File: "f", Interval: time.Minute, Rules: argusRules}, &opts, e.m.metrics)
-
-	// upstream.
-	st := teststorage.New(t)
-	ng := uppromql.NewEngine(uppromql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, EnableDelayedNameRemoval: true})
-	var upSent []sentAlert
-	var upRules []uprules.Rule
-	for _, d := range ruleDefs {
-		expr, _ := p.ParseExpr(d.expr)
-		if d.record {
-			upRules = append(upRules, uprules.NewRecordingRule(d.name, expr, labels.EmptyLabels()))
-			continue
-		}
-		upRules = append(upRules, uprules.NewAlertingRule(d.name, expr, d.hold, d.keep, labels.FromMap(d.labels), labels.FromMap(d.annos),
-			labels.EmptyLabels(), "", true, nil))
-	}
-	ug := uprules.NewGroup(uprules.GroupOptions{Name: "g", File: "f", Interval: time.Minute, Rules: upRules, Opts: &uprules.ManagerOptions{
+	d.argus = newGroup(GroupOptions{Name: "g", File: "f", Interval: time.Minute, Rules: argusRules}, &opts, e.m.metrics)
+	d.upstream = uprules.NewGroup(uprules.GroupOptions{Name: "g", File: "f", Interval: time.Minute, Rules: d.upRules, Opts: &uprules.ManagerOptions{
 		QueryFunc: uprules.EngineQueryFunc(ng, st), AppendableV2: st, Queryable: st, Context: ctx, ResendDelay: time.Minute,
+		OutageTolerance: opts.OutageTolerance, ForGracePeriod: opts.ForGracePeriod,
 		NotifyFunc: func(_ context.Context, _ string, as ...*uprules.Alert) {
 			for _, a := range as {
 				end := a.ValidUntil
 				if !a.ResolvedAt.IsZero() {
 					end = a.ResolvedAt
 				}
-				upSent = append(upSent, sentAlert{a.Labels.String(), a.Annotations.String(), a.FiredAt, end, a.ResolvedAt, a.FiredAt})
+				d.upSent = append(d.upSent, sentAlert{a.Labels.String(), a.Annotations.String(), a.FiredAt, end, a.ResolvedAt, a.FiredAt})
 			}
 		},
 	}})
+	return d
+}
 
-	for step := range steps {
+func runDifferential(t *testing.T, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	const before, after = 40, 12
+	// A restart after step 40: argus and Prometheus are down for a while
+	// (no samples, no evaluations), then restore the for state.
+	down := rng.IntN(15)
+	ruleDefs := randomRules(rng)
+	input := randomInput(rng, before+down+after)
+	ctx := context.Background()
+	e := newEnv(t)
+	// Short periods, so that every branch of the restore is taken.
+	e.m.opts.ForGracePeriod = time.Duration(rng.IntN(4)) * time.Minute
+	e.m.opts.OutageTolerance = time.Duration(5+rng.IntN(20)) * time.Minute
+	st := teststorage.New(t)
+	ng := uppromql.NewEngine(uppromql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, EnableDelayedNameRemoval: true})
+	d := newPair(t, e, st, ng, ruleDefs, true)
+	evals := 0
+	for step := range before + down + after {
+		if step >= before && step < before+down {
+			continue
+		}
+		if step == before+down {
+			d = newPair(t, e, st, ng, ruleDefs, false)
+			evals = 0
+		}
 		ts := e.base.Add(time.Duration(step) * time.Minute)
 		sampleT := ts.Add(-10 * time.Second)
 		app := st.Appender(ctx)
@@ -166,36 +185,47 @@ func runDifferential(t *testing.T, seed uint64) {
 		if err := app.Commit(); err != nil {
 			t.Fatal(err)
 		}
-		ag.Eval(ctx, ts)
-		ug.Eval(ctx, ts)
+		d.argus.Eval(ctx, ts)
+		d.upstream.Eval(ctx, ts)
+		evals++
+		if step >= before+down && evals == 2 {
+			// As both do after the second evaluation since the start.
+			d.argus.RestoreForState(ctx, ts)
+			d.upstream.RestoreForState(ts)
+		}
+		d.compare(t, e, st, ng, step, ts, input)
+	}
+}
 
-		for i, r := range argusRules {
-			ar, ok := r.(*AlertingRule)
-			if !ok {
-				continue
-			}
-			got, want := argusAlerts(ar), upstreamAlerts(upRules[i].(*uprules.AlertingRule))
-			if got != want {
-				t.Fatalf("step %d, rule %s (for %v, keep_firing_for %v): alerts differ\nargus:\n%s\nupstream:\n%s\ninput: %v", step, ar.Name(), ar.holdDuration, ar.keepFiringFor, got, want, input)
-			}
-			if r.Health() != Health(upRules[i].Health()) {
-				t.Fatalf("step %d, rule %s: health %s, upstream %s", step, r.Name(), r.Health(), upRules[i].Health())
-			}
+// compare checks everything observable after one step.
+func (d *diffPair) compare(t *testing.T, e *env, st *teststorage.TestStorage, ng *uppromql.Engine, step int, ts time.Time, input [][]float64) {
+	t.Helper()
+	for i, r := range d.argus.Rules() {
+		ar, ok := r.(*AlertingRule)
+		if !ok {
+			continue
 		}
-		// Both send a step's alerts in map order.
-		key := func(a sentAlert) string { return fmt.Sprint(a) }
-		slices.SortFunc(argusSent, func(a, b sentAlert) int { return strings.Compare(key(a), key(b)) })
-		slices.SortFunc(upSent, func(a, b sentAlert) int { return strings.Compare(key(a), key(b)) })
-		if !slices.Equal(argusSent, upSent) {
-			t.Fatalf("step %d: sent alerts differ\nargus:    %v\nupstream: %v", step, argusSent, upSent)
+		got, want := argusAlerts(ar), upstreamAlerts(d.upRules[i].(*uprules.AlertingRule))
+		if got != want {
+			t.Fatalf("step %d, rule %s (for %v, keep_firing_for %v): alerts differ\nargus:\n%s\nupstream:\n%s\ninput: %v", step, ar.Name(), ar.holdDuration, ar.keepFiringFor, got, want, input)
 		}
-		argusSent, upSent = nil, nil
-		for _, q := range []string{"x:doubled", "y:max", "ALERTS", "ALERTS_FOR_STATE"} {
-			got := e.query(q, ts.Sub(e.base))
-			want := upstreamQuery(t, ng, st, q, ts)
-			if got != want {
-				t.Fatalf("step %d: %s differs\nargus:\n%s\nupstream:\n%s", step, q, got, want)
-			}
+		if r.Health() != Health(d.upRules[i].Health()) {
+			t.Fatalf("step %d, rule %s: health %s, upstream %s", step, r.Name(), r.Health(), d.upRules[i].Health())
+		}
+	}
+	// Both send a step's alerts in map order.
+	key := func(a sentAlert) string { return fmt.Sprint(a) }
+	slices.SortFunc(d.argSent, func(a, b sentAlert) int { return strings.Compare(key(a), key(b)) })
+	slices.SortFunc(d.upSent, func(a, b sentAlert) int { return strings.Compare(key(a), key(b)) })
+	if !slices.Equal(d.argSent, d.upSent) {
+		t.Fatalf("step %d: sent alerts differ\nargus:    %v\nupstream: %v", step, d.argSent, d.upSent)
+	}
+	d.argSent, d.upSent = nil, nil
+	for _, q := range []string{"x:doubled", "y:max", "ALERTS", "ALERTS_FOR_STATE"} {
+		got := e.query(q, ts.Sub(e.base))
+		want := upstreamQuery(t, ng, st, q, ts)
+		if got != want {
+			t.Fatalf("step %d: %s differs\nargus:\n%s\nupstream:\n%s", step, q, got, want)
 		}
 	}
 }
