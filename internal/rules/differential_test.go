@@ -96,7 +96,7 @@ type diffPair struct {
 
 // newPair builds the group in both. restored false makes the alerting
 // rules wait for a for-state restore, as after a restart.
-func newPair(t *testing.T, e *env, st *teststorage.TestStorage, ng *uppromql.Engine, defs []diffRule, restored bool) *diffPair {
+func newPair(t *testing.T, e *env, st *teststorage.TestStorage, ng *uppromql.Engine, defs []diffRule, restored bool, limit int, offset time.Duration) *diffPair {
 	ctx := context.Background()
 	p := parser.NewParser(parser.Options{})
 	d := &diffPair{}
@@ -126,8 +126,8 @@ func newPair(t *testing.T, e *env, st *teststorage.TestStorage, ng *uppromql.Eng
 			d.argSent = append(d.argSent, sentAlert{a.Labels.String(), a.Annotations.String(), a.FiredAt, end, a.ResolvedAt, a.FiredAt})
 		}
 	}
-	d.argus = newGroup(GroupOptions{Name: "g", File: "f", Interval: time.Minute, Rules: argusRules}, &opts, e.m.metrics)
-	d.upstream = uprules.NewGroup(uprules.GroupOptions{Name: "g", File: "f", Interval: time.Minute, Rules: d.upRules, Opts: &uprules.ManagerOptions{
+	d.argus = newGroup(GroupOptions{Name: "g", File: "f", Interval: time.Minute, Rules: argusRules, Limit: limit, QueryOffset: offset}, &opts, e.m.metrics)
+	d.upstream = uprules.NewGroup(uprules.GroupOptions{Name: "g", File: "f", Interval: time.Minute, Rules: d.upRules, Limit: limit, QueryOffset: &offset, Opts: &uprules.ManagerOptions{
 		QueryFunc: uprules.EngineQueryFunc(ng, st), AppendableV2: st, Queryable: st, Context: ctx, ResendDelay: time.Minute,
 		OutageTolerance: opts.OutageTolerance, ForGracePeriod: opts.ForGracePeriod,
 		NotifyFunc: func(_ context.Context, _ string, as ...*uprules.Alert) {
@@ -158,14 +158,17 @@ func runDifferential(t *testing.T, seed uint64) {
 	e.m.opts.OutageTolerance = time.Duration(5+rng.IntN(20)) * time.Minute
 	st := teststorage.New(t)
 	ng := uppromql.NewEngine(uppromql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, EnableDelayedNameRemoval: true})
-	d := newPair(t, e, st, ng, ruleDefs, true)
+	// Sometimes a limit that rules exceed, sometimes a query offset.
+	limit := []int{0, 0, 2, 3}[rng.IntN(4)]
+	offset := []time.Duration{0, 0, 30 * time.Second, 70 * time.Second}[rng.IntN(4)]
+	d := newPair(t, e, st, ng, ruleDefs, true, limit, offset)
 	evals := 0
 	for step := range before + down + after {
 		if step >= before && step < before+down {
 			continue
 		}
 		if step == before+down {
-			d = newPair(t, e, st, ng, ruleDefs, false)
+			d = newPair(t, e, st, ng, ruleDefs, false, limit, offset)
 			evals = 0
 		}
 		ts := e.base.Add(time.Duration(step) * time.Minute)
@@ -201,6 +204,9 @@ func runDifferential(t *testing.T, seed uint64) {
 func (d *diffPair) compare(t *testing.T, e *env, st *teststorage.TestStorage, ng *uppromql.Engine, step int, ts time.Time, input [][]float64) {
 	t.Helper()
 	for i, r := range d.argus.Rules() {
+		if r.Health() == HealthBad && fmt.Sprint(r.LastError()) != fmt.Sprint(d.upRules[i].LastError()) {
+			t.Fatalf("step %d, rule %s: error %v, upstream %v", step, r.Name(), r.LastError(), d.upRules[i].LastError())
+		}
 		ar, ok := r.(*AlertingRule)
 		if !ok {
 			continue
