@@ -171,11 +171,23 @@ func (r *AlertingRule) forStateSample(a *Alert, ts time.Time, v float64) promql.
 	return promql.Sample{Metric: lb.Labels(), T: ts.UnixMilli(), F: v}
 }
 
+// parseTemplates parses the label and annotation templates of the rule
+// once for an evaluation at ts, in the order of r.labels and
+// r.annotations.
+func (r *AlertingRule) parseTemplates(ctx context.Context, ts time.Time, query QueryFunc) (lts, ats []*template.Template) {
+	parse := func(l labels.Label) *template.Template {
+		return template.NewExpander(ctx, template.AlertPreamble+l.Value, "__alert_"+r.name, nil, ts, template.QueryFunc(query), r.externalURL).Template()
+	}
+	r.labels.Range(func(l labels.Label) { lts = append(lts, parse(l)) })
+	r.annotations.Range(func(l labels.Label) { ats = append(ats, parse(l)) })
+	return lts, ats
+}
+
 // expandTemplate expands one label or annotation template; an error gives
-// the text Prometheus puts in its place, and is logged.
-func (r *AlertingRule) expandTemplate(ctx context.Context, text string, data template.AlertData, ts time.Time, query QueryFunc) string {
-	e := template.NewExpander(ctx, template.AlertPreamble+text, "__alert_"+r.name, data, ts, template.QueryFunc(query), r.externalURL)
-	out, err := e.Expand()
+// the text Prometheus puts in its place, and is logged and kept for the
+// rule's status.
+func (r *AlertingRule) expandTemplate(t *template.Template, data template.AlertData) string {
+	out, err := t.Expand(data)
 	if err != nil {
 		r.logger.Warn("Expanding alert template failed", "alert", r.name, "err", err)
 		if r.templateFailures != nil {
@@ -265,18 +277,31 @@ func (r *AlertingRule) goneFromResult(h uint64, a *Alert, ts time.Time) bool {
 }
 
 // newAlerts builds an alert per result series, with templates expanded.
+// The templates are parsed once per evaluation, not per alert.
 func (r *AlertingRule) newAlerts(ctx context.Context, res promql.Vector, ts time.Time, query QueryFunc) (map[uint64]*Alert, error) {
 	alerts := make(map[uint64]*Alert, len(res))
+	if len(res) == 0 {
+		return alerts, nil
+	}
+	lts, ats := r.parseTemplates(ctx, ts, query)
 	lb := labels.NewBuilder(labels.EmptyLabels())
 	sb := labels.NewScratchBuilder(0)
 	for _, s := range res {
 		data := template.AlertData{Labels: s.Metric.Map(), ExternalLabels: r.externalLabels, ExternalURL: r.externalURL.String(), Value: s.F}
 		lb.Reset(s.Metric)
 		lb.Del(model.MetricNameLabel)
-		r.labels.Range(func(l labels.Label) { lb.Set(l.Name, r.expandTemplate(ctx, l.Value, data, ts, query)) })
+		i := 0
+		r.labels.Range(func(l labels.Label) {
+			lb.Set(l.Name, r.expandTemplate(lts[i], data))
+			i++
+		})
 		lb.Set(model.AlertNameLabel, r.name)
 		sb.Reset()
-		r.annotations.Range(func(a labels.Label) { sb.Add(a.Name, r.expandTemplate(ctx, a.Value, data, ts, query)) })
+		i = 0
+		r.annotations.Range(func(a labels.Label) {
+			sb.Add(a.Name, r.expandTemplate(ats[i], data))
+			i++
+		})
 		lset := lb.Labels()
 		h := lset.Hash()
 		if _, dup := alerts[h]; dup {

@@ -96,7 +96,7 @@ type diffPair struct {
 
 // newPair builds the group in both. restored false makes the alerting
 // rules wait for a for-state restore, as after a restart.
-func newPair(t *testing.T, e *env, st *teststorage.TestStorage, ng *uppromql.Engine, defs []diffRule, restored bool, limit int, offset time.Duration) *diffPair {
+func newPair(t testing.TB, e *env, st *teststorage.TestStorage, ng *uppromql.Engine, defs []diffRule, restored bool, limit int, offset time.Duration) *diffPair {
 	ctx := context.Background()
 	p := parser.NewParser(parser.Options{})
 	d := &diffPair{}

@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // env is a storage, an engine and a manager over them.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	db     *tsdb.DB
 	ng     *promql.Engine
 	m      *Manager
@@ -31,7 +31,7 @@ type env struct {
 	sentAt []time.Time
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	db, err := tsdb.Open(context.Background(), t.TempDir(), tsdb.Options{})
 	if err != nil {

@@ -277,24 +277,60 @@ func floatToTime(v float64) (*time.Time, error) {
 
 // Expand expands the template as text. Missing map keys give the zero
 // value, as in Prometheus.
-func (e *Expander) Expand() (result string, err error) {
-	defer e.recoverInto(&err)
-	tmpl, err := texttemplate.New(e.name).Funcs(e.funcMap).Option("missingkey=zero").Parse(e.text)
-	if err != nil {
-		return "", fmt.Errorf("error parsing template %v: %w", e.name, err)
+func (e *Expander) Expand() (string, error) {
+	return e.Template().Expand(e.data)
+}
+
+// Template parses the expander's text once, to expand it with many data:
+// an alerting rule's labels and annotations for each of its alerts.
+func (e *Expander) Template() *Template {
+	t := &Template{name: e.name}
+	defer t.recoverInto(&t.err)
+	t.t, t.err = texttemplate.New(e.name).Funcs(e.funcMap).Option("missingkey=zero").Parse(e.text)
+	if t.err != nil {
+		t.err = fmt.Errorf("error parsing template %v: %w", e.name, t.err)
 	}
+	return t
+}
+
+// Template is a parsed text template with its functions bound to one
+// evaluation. It is used by one goroutine.
+type Template struct {
+	name string
+	t    *texttemplate.Template
+	err  error // parse error, returned by every Expand
+}
+
+// Expand executes the template with data as its dot.
+func (t *Template) Expand(data any) (result string, err error) {
+	if t.err != nil {
+		return "", t.err
+	}
+	defer t.recoverInto(&err)
 	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, e.data); err != nil {
-		return "", fmt.Errorf("error executing template %v: %w", e.name, err)
+	if err := t.t.Execute(&buf, data); err != nil {
+		return "", fmt.Errorf("error executing template %v: %w", t.name, err)
 	}
 	return buf.String(), nil
+}
+
+// recoverInto turns a panic inside a template function (a hostile template
+// can trigger some in the standard library) into the expansion's error.
+func (t *Template) recoverInto(err *error) {
+	if r := recover(); r != nil {
+		if rerr, ok := r.(error); ok {
+			*err = fmt.Errorf("panic expanding template %v: %w", t.name, rerr)
+			return
+		}
+		*err = fmt.Errorf("panic expanding template %v: %v", t.name, r)
+	}
 }
 
 // ExpandHTML expands the template with html/template, so values are
 // escaped for HTML, with the template files given parsed in as well; tmpl
 // executes a named template.
 func (e *Expander) ExpandHTML(templateFiles []string) (result string, err error) {
-	defer e.recoverInto(&err)
+	defer (&Template{name: e.name}).recoverInto(&err)
 	tmpl := htmltemplate.New(e.name).Funcs(htmltemplate.FuncMap(e.funcMap)).Option("missingkey=zero")
 	tmpl.Funcs(htmltemplate.FuncMap{
 		"tmpl": func(name string, data any) (htmltemplate.HTML, error) {
@@ -324,16 +360,4 @@ func (e *Expander) ExpandHTML(templateFiles []string) (result string, err error)
 func (e *Expander) ParseTest() error {
 	_, err := texttemplate.New(e.name).Funcs(e.funcMap).Option("missingkey=zero").Parse(e.text)
 	return err
-}
-
-// recoverInto turns a panic inside a template function (a hostile template
-// can trigger some in the standard library) into the expansion's error.
-func (e *Expander) recoverInto(err *error) {
-	if r := recover(); r != nil {
-		if rerr, ok := r.(error); ok {
-			*err = fmt.Errorf("panic expanding template %v: %w", e.name, rerr)
-			return
-		}
-		*err = fmt.Errorf("panic expanding template %v: %v", e.name, r)
-	}
 }
