@@ -153,9 +153,19 @@ func testRules(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var run, features stringsFlag
 	fs.Var(&run, "run", "run only the test groups whose name matches this regular expression (repeatable)")
 	fs.Var(&features, "enable-feature", "PromQL features: promql-experimental-functions, ...")
+	junitFile := fs.String("junit", "", "file to write the results to as JUnit XML")
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
+	}
+	var junit io.Writer
+	if *junitFile != "" {
+		f, err := os.Create(*junitFile)
+		if err != nil {
+			return fmt.Errorf("--junit: %w", err)
+		}
+		defer f.Close()
+		junit = f
 	}
 	if len(files) == 0 {
 		return fmt.Errorf("%w: argus test rules FILE...", errUsage)
@@ -167,7 +177,7 @@ func testRules(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	code := ruletest.Run(ctx, ruletest.Options{
-		Files: files, Run: run, Parser: parser.NewParser(q.Parser), Stdout: stdout, Stderr: stderr,
+		Files: files, Run: run, Parser: parser.NewParser(q.Parser), Stdout: stdout, Stderr: stderr, JUnit: junit,
 	})
 	if code != 0 {
 		return exitCode(code)

@@ -3,7 +3,9 @@ package ruletest
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -161,4 +163,31 @@ func FuzzTestFile(f *testing.F) {
 			_ = tg.maxEvalTime()
 		}
 	})
+}
+
+func TestJUnit(t *testing.T) {
+	var out, errOut, junit bytes.Buffer
+	code := Run(context.Background(), Options{
+		Files:  []string{"testdata/compare/fail.yml", "testdata/compare/pass.yml", "testdata/nonexistent.yml"},
+		Stdout: &out, Stderr: &errOut, JUnit: &junit,
+	})
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	var res struct {
+		Suites []struct {
+			Name     string `xml:"name,attr"`
+			Tests    int    `xml:"tests,attr"`
+			Failures int    `xml:"failures,attr"`
+			Errors   int    `xml:"errors,attr"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(junit.Bytes(), &res); err != nil {
+		t.Fatalf("%v\n%s", err, junit.String())
+	}
+	got := fmt.Sprint(res.Suites)
+	want := "[{testdata/compare/fail.yml 2 5 0} {testdata/compare/pass.yml 2 0 0} {testdata/nonexistent.yml 1 0 1}]"
+	if got != want {
+		t.Fatalf("suites %s, want %s", got, want)
+	}
 }

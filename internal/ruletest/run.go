@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/util/junitxml"
 
 	"github.com/argus-mon/argus/internal/promql"
 	"github.com/argus-mon/argus/internal/rules"
@@ -36,6 +37,9 @@ type Options struct {
 	Parser parser.Parser
 	// Stdout and Stderr receive promtool's report.
 	Stdout, Stderr io.Writer
+	// JUnit, if set, receives the results as JUnit XML (promtool's
+	// --junit).
+	JUnit io.Writer
 }
 
 // Run runs the test files and returns promtool's exit code: 0 if every
@@ -53,9 +57,10 @@ func Run(ctx context.Context, o Options) int {
 		}
 	}
 	failed := false
+	junit := &junitxml.JUnitXML{}
 	for _, f := range o.Files {
 		fmt.Fprintf(o.Stdout, "Processing test file: %s\n", f)
-		if errs := runFile(ctx, f, o, run); len(errs) > 0 {
+		if errs := runFile(ctx, f, o, run, junit.Suite(f)); len(errs) > 0 {
 			fmt.Fprintln(o.Stderr, "  FAILED:")
 			for _, e := range errs {
 				fmt.Fprintln(o.Stderr, e.Error())
@@ -67,19 +72,27 @@ func Run(ctx context.Context, o Options) int {
 		}
 		fmt.Fprintln(o.Stdout)
 	}
+	if o.JUnit != nil {
+		if err := junit.WriteXML(o.JUnit); err != nil {
+			fmt.Fprintf(o.Stderr, "failed to write JUnit XML: %s\n", err)
+		}
+	}
 	if failed {
 		return 1
 	}
 	return 0
 }
 
-func runFile(ctx context.Context, name string, o Options, run *regexp.Regexp) []error {
+func runFile(ctx context.Context, name string, o Options, run *regexp.Regexp, suite *junitxml.TestSuite) []error {
+	suite.Settime(time.Now().Format("2006-01-02T15:04:05"))
 	b, err := os.ReadFile(name)
 	if err != nil {
+		suite.Abort(err)
 		return []error{err}
 	}
 	tf, warnings, err := parseTestFile(name, b)
 	if err != nil {
+		suite.Abort(err)
 		return []error{err}
 	}
 	for _, w := range warnings {
@@ -88,7 +101,9 @@ func runFile(ctx context.Context, name string, o Options, run *regexp.Regexp) []
 	order := map[string]int{}
 	for i, gn := range tf.GroupEvalOrder {
 		if _, ok := order[gn]; ok {
-			return []error{fmt.Errorf("group name repeated in evaluation order: %s", gn)}
+			err := fmt.Errorf("group name repeated in evaluation order: %s", gn)
+			suite.Abort(err)
+			return []error{err}
 		}
 		order[gn] = i
 	}
@@ -105,7 +120,12 @@ func runFile(ctx context.Context, name string, o Options, run *regexp.Regexp) []
 		if r.name == "" {
 			r.name = fmt.Sprintf("unnamed#%d", i)
 		}
-		errs = append(errs, r.run(ctx)...)
+		suite.Case(r.name)
+		gerrs := r.run(ctx)
+		for _, e := range gerrs {
+			suite.Fail(e.Error())
+		}
+		errs = append(errs, gerrs...)
 	}
 	return errs
 }
