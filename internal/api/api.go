@@ -28,6 +28,10 @@ type Options struct {
 	TSDB TSDB
 	// QueryEngine evaluates PromQL; nil until argus has an engine.
 	QueryEngine QueryEngine
+	// Rules gives the rule groups and their alerts; nil serves none.
+	Rules RuleSource
+	// Alertmanagers lists where alerts are sent; nil lists none.
+	Alertmanagers AlertmanagerSource
 	// Config returns the running configuration (it changes on reload).
 	Config func() *config.Config
 	// Flags are the command line flags with their values, for /status/flags.
@@ -109,6 +113,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	getPost("/labels", a.labelNames)
 	get("/label/{name}/values", a.labelValues)
 	get("/metadata", a.metricMetadata)
+
+	get("/rules", a.rules)
+	get("/alerts", a.alerts)
+	get("/alertmanagers", a.alertmanagers)
 
 	get("/targets", a.targets)
 	get("/targets/metadata", a.targetMetadata)

@@ -15,6 +15,7 @@
 // Concurrency: an API is safe for concurrent use; it holds no state of its
 // own beyond its options.
 //
-// Imports: internal/config, internal/scrape (read-only views), the upstream
-// storage interfaces and promql/parser (never the upstream promql engine).
+// Imports: internal/config, internal/scrape and internal/rules (read-only
+// views), the upstream storage interfaces and promql/parser (never the
+// upstream promql engine).
 package api

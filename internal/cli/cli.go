@@ -22,8 +22,12 @@ Usage:
   argus server [--config FILE] [--data DIR] [--listen ADDR] [--log.level L] [--log.format F]
                [--web.enable-remote-write-receiver] [--web.enable-admin-api]
                [--query.timeout D] [--query.max-samples N] [--query.max-concurrency N]
-               [--query.lookback-delta D] [--enable-feature F,...]
+               [--query.lookback-delta D] [--enable-feature F,...] [--web.external-url URL]
+               [--rules.alert.for-outage-tolerance D] [--rules.alert.for-grace-period D]
+               [--rules.alert.resend-delay D] [--alertmanager.notification-queue-capacity N]
   argus check config FILE...
+  argus check rules [--lint=all|duplicate-rules|none] [--lint-fatal] [FILE...]
+  argus test rules [--run REGEX] [--enable-feature F,...] [--junit FILE] FILE...
   argus query instant [--server URL] [--time T] [-o text|json] EXPR
   argus query range [--server URL] [--start T] [--end T] [--step D] [-o text|json] EXPR
   argus query series [--server URL] --match SELECTOR... [--start T] [--end T]
@@ -47,10 +51,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "argus: %v\n\n%s", err, usage)
 		return 2
-	default:
-		fmt.Fprintf(stderr, "argus: %v\n", err)
-		return 1
 	}
+	if code, ok := isExitCode(err); ok {
+		return code
+	}
+	fmt.Fprintf(stderr, "argus: %v\n", err)
+	return 1
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -61,10 +67,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "server":
 		return runServer(ctx, args[1:], stderr)
 	case "check":
-		if len(args) < 2 || args[1] != "config" {
-			return fmt.Errorf("%w: argus check config FILE...", errUsage)
+		switch {
+		case len(args) >= 2 && args[1] == "config":
+			return checkConfig(args[2:], stdout)
+		case len(args) >= 2 && args[1] == "rules":
+			return checkRules(args[2:], os.Stdin, stdout, stderr)
 		}
-		return checkConfig(args[2:], stdout)
+		return fmt.Errorf("%w: argus check config|rules FILE...", errUsage)
+	case "test":
+		if len(args) < 2 || args[1] != "rules" {
+			return fmt.Errorf("%w: argus test rules FILE...", errUsage)
+		}
+		return testRules(ctx, args[2:], stdout, stderr)
 	case "query":
 		return queryCmd(ctx, args[1:], stdout, stderr)
 	case "tsdb":
@@ -143,6 +157,12 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&q.MaxSamples, "query.max-samples", 50_000_000, "maximum samples a single query may load into memory")
 	fs.IntVar(&q.MaxConcurrency, "query.max-concurrency", 20, "maximum queries executed at once; more wait")
 	fs.DurationVar(&q.LookbackDelta, "query.lookback-delta", 5*time.Minute, "how far back an instant selector looks for a sample")
+	externalURL := fs.String("web.external-url", "", "the URL argus is reached at (alert links, templates); default http://<hostname>:<port>/")
+	var ro server.RulesOptions
+	fs.DurationVar(&ro.OutageTolerance, "rules.alert.for-outage-tolerance", time.Hour, "longest outage over which the for state of alerts is restored")
+	fs.DurationVar(&ro.ForGracePeriod, "rules.alert.for-grace-period", 10*time.Minute, "least time between a restart and a restored alert firing")
+	fs.DurationVar(&ro.ResendDelay, "rules.alert.resend-delay", time.Minute, "how often firing alerts are sent again")
+	fs.IntVar(&ro.NotificationQueueCapacity, "alertmanager.notification-queue-capacity", 10000, "alerts queued per Alertmanager; beyond, the oldest are dropped")
 	var features stringsFlag
 	fs.Var(&features, "enable-feature", "comma-separated experimental features, Prometheus's names: promql-experimental-functions, promql-binop-fill-modifiers, promql-unquoted-utf8-names")
 	pos, err := parseFlags(fs, args)
@@ -176,6 +196,7 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	srv, err := server.New(ctx, server.Options{
 		ConfigFile: *cfgFile, DataDir: *dataDir, ListenAddr: *listen, Logger: logger,
 		EnableRemoteWriteReceiver: *rwRecv, EnableAdminAPI: *admin, Flags: flagValues(fs), Query: q,
+		Rules: ro, ExternalURL: *externalURL,
 	})
 	if err != nil {
 		return err
@@ -217,7 +238,14 @@ func checkConfig(args []string, stdout io.Writer) error {
 			failed++
 			continue
 		}
-		if _, err := config.LoadFile(f); err != nil {
+		cfg, err := config.LoadFile(f)
+		if err != nil {
+			fmt.Fprintf(stdout, "FAILED: %s\n%v\n", f, err)
+			failed++
+			continue
+		}
+		// The rule files it names are checked too, as promtool does.
+		if err := checkRuleFiles(cfg.RuleFiles); err != nil {
 			fmt.Fprintf(stdout, "FAILED: %s\n%v\n", f, err)
 			failed++
 			continue

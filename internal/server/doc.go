@@ -7,6 +7,6 @@
 // Reload may be called concurrently with serving and swaps the config under a
 // lock, keeping the running config when the new one is invalid.
 //
-// Imports: internal/config, internal/tsdb, internal/scrape, internal/api
-// (and every later role).
+// Imports: internal/config, internal/tsdb, internal/scrape, internal/api,
+// internal/rules and internal/notifier (and every later role).
 package server

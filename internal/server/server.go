@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"reflect"
@@ -26,7 +27,9 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/argus-mon/argus/internal/config"
+	"github.com/argus-mon/argus/internal/notifier"
 	"github.com/argus-mon/argus/internal/promql"
+	"github.com/argus-mon/argus/internal/rules"
 	"github.com/argus-mon/argus/internal/scrape"
 	"github.com/argus-mon/argus/internal/tsdb"
 )
@@ -52,6 +55,11 @@ type Options struct {
 	Flags map[string]string
 	// Query are the PromQL engine's limits.
 	Query QueryOptions
+	// Rules are the rule manager's settings.
+	Rules RulesOptions
+	// ExternalURL is the URL argus is reached at (--web.external-url);
+	// empty means http://<hostname>:<port>/.
+	ExternalURL string
 }
 
 // Server is a running argus: it owns every component and the HTTP listener.
@@ -63,14 +71,17 @@ type Server struct {
 	mu  sync.RWMutex
 	cfg *config.Config
 
-	db         *tsdb.DB
-	engine     *promql.Engine
-	scrape     *scrape.Manager
-	collectors map[string]prometheus.Gatherer // by collector name; replaced on reload, under mu
-	processCfg config.ProcessCollector
-	listener   net.Listener
-	ready      chan struct{}
-	started    time.Time
+	db          *tsdb.DB
+	engine      *promql.Engine
+	scrape      *scrape.Manager
+	rules       *rules.Manager
+	notifier    *notifier.Manager
+	externalURL *url.URL
+	collectors  map[string]prometheus.Gatherer // by collector name; replaced on reload, under mu
+	processCfg  config.ProcessCollector
+	listener    net.Listener
+	ready       chan struct{}
+	started     time.Time
 
 	reloadSuccess prometheus.Gauge
 	reloadTime    prometheus.Gauge
@@ -137,6 +148,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		OffsetSeed:  offsetSeed(cfg),
 	})
 	if err := s.applyScrapeConfig(cfg); err != nil {
+		s.listener.Close()
+		s.db.Close()
+		return nil, err
+	}
+	if err := s.buildRules(cfg); err != nil {
 		s.listener.Close()
 		s.db.Close()
 		return nil, err
@@ -294,6 +310,8 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	})
 	g.Go(func() error { return s.scrape.Run(gctx) })
+	g.Go(func() error { return s.rules.Run(gctx) })
+	g.Go(func() error { return s.notifier.Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -319,6 +337,12 @@ func (s *Server) Reload() error {
 		return err
 	}
 	s.warnUnsupported(cfg)
+	// Rule files first: they are the likeliest to be broken, and a failed
+	// update changes nothing.
+	if err := s.rules.Update(s.ruleUpdate(cfg)); err != nil {
+		s.reloadSuccess.Set(0)
+		return err
+	}
 	applyRuntime(cfg)
 	// A changed process section gets a new process collector (its summed
 	// counters restart, which rate() sees as one reset); otherwise the
@@ -338,6 +362,10 @@ func (s *Server) Reload() error {
 	s.processCfg = cfg.Collectors.Process
 	s.mu.Unlock()
 	if err := s.applyScrapeConfig(cfg); err != nil {
+		s.reloadSuccess.Set(0)
+		return err
+	}
+	if err := s.notifier.ApplyConfig(cfg.Alerting, externalLabels(cfg)); err != nil {
 		s.reloadSuccess.Set(0)
 		return err
 	}
