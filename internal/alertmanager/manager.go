@@ -113,6 +113,7 @@ type Manager struct {
 // generation is everything derived from one configuration.
 type generation struct {
 	cfg            *amconfig.Config
+	text           string // for /api/v2/status
 	root           *route
 	inhibitor      *inhibitor
 	receivers      map[string][]notify.Integration
@@ -148,19 +149,22 @@ func New(ctx context.Context, opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("BUG: default alertmanager config: %w", err)
 	}
-	if err := m.ApplyConfig(cfg); err != nil {
+	if err := m.ApplyConfig(cfg, defaultConfig); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// ApplyConfig switches to cfg (nil: the default, notify nobody). Alerts,
-// silences and the notification log are kept; aggregation groups are
-// rebuilt from the stored alerts, and the notification log keeps them from
-// notifying again what was already sent.
-func (m *Manager) ApplyConfig(cfg *amconfig.Config) error {
+// ApplyConfig switches to cfg (nil: the default, notify nobody). original
+// is the text cfg was loaded from, shown by ConfigText with its secrets
+// hidden; "" shows cfg as Alertmanager prints it. Alerts, silences and the
+// notification log are kept; aggregation groups are rebuilt from the
+// stored alerts, and the notification log keeps them from notifying again
+// what was already sent.
+func (m *Manager) ApplyConfig(cfg *amconfig.Config, original string) error {
 	if cfg == nil {
 		var err error
+		original = defaultConfig
 		if cfg, err = amconfig.Load(defaultConfig); err != nil {
 			return fmt.Errorf("BUG: default alertmanager config: %w", err)
 		}
@@ -169,6 +173,7 @@ func (m *Manager) ApplyConfig(cfg *amconfig.Config) error {
 	if err != nil {
 		return err
 	}
+	gen.text = redactOriginal(original, cfg.String())
 	gen.dispatcher = newDispatcher(m.ctx, func(ctx context.Context, g *group, now time.Time, alerts []*alert.Alert) bool {
 		return m.notifyGroup(ctx, gen, g, now, alerts)
 	}, func(n int) { m.metrics.groups.Set(float64(n)) })
@@ -459,7 +464,7 @@ func (m *Manager) Receivers() []string {
 }
 
 // ConfigText returns the configuration as YAML, secrets hidden.
-func (m *Manager) ConfigText() string { return m.generation().cfg.String() }
+func (m *Manager) ConfigText() string { return m.generation().text }
 
 // Started returns when the Manager was created.
 func (m *Manager) Started() time.Time { return m.started }

@@ -104,7 +104,7 @@ func startManager(t *testing.T, opts Options, cfg *amconfig.Config) (*Manager, f
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.ApplyConfig(cfg); err != nil {
+	if err := m.ApplyConfig(cfg, ""); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

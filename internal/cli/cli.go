@@ -23,6 +23,7 @@ Usage:
                [--web.enable-remote-write-receiver] [--web.enable-admin-api]
                [--query.timeout D] [--query.max-samples N] [--query.max-concurrency N]
                [--query.lookback-delta D] [--enable-feature F,...]
+               [--alertmanager.config FILE]
   argus check config FILE...
   argus query instant [--server URL] [--time T] [-o text|json] EXPR
   argus query range [--server URL] [--start T] [--end T] [--step D] [-o text|json] EXPR
@@ -138,6 +139,7 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	format := fs.String("log.format", "logfmt", "log format: logfmt or json")
 	rwRecv := fs.Bool("web.enable-remote-write-receiver", false, "accept remote-write requests on /api/v1/write")
 	admin := fs.Bool("web.enable-admin-api", false, "serve the admin endpoints under /api/v1/admin (snapshots)")
+	amConfig := fs.String("alertmanager.config", "", "a plain alertmanager.yml for the alert manager, instead of the config's alertmanager section")
 	var q server.QueryOptions
 	fs.DurationVar(&q.Timeout, "query.timeout", 2*time.Minute, "maximum time a query may take before it is aborted")
 	fs.IntVar(&q.MaxSamples, "query.max-samples", 50_000_000, "maximum samples a single query may load into memory")
@@ -176,6 +178,7 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	srv, err := server.New(ctx, server.Options{
 		ConfigFile: *cfgFile, DataDir: *dataDir, ListenAddr: *listen, Logger: logger,
 		EnableRemoteWriteReceiver: *rwRecv, EnableAdminAPI: *admin, Flags: flagValues(fs), Query: q,
+		AlertmanagerConfigFile: *amConfig,
 	})
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 
@@ -19,6 +20,9 @@ type AlertmanagerSection struct {
 	// Config is the loaded configuration; its String method gives the
 	// text amtool's `config routes` reads back from /api/v2/status.
 	Config *amconfig.Config
+	// Original is the text Config was loaded from (the section re-encoded,
+	// or the file), which the alert manager shows with secrets hidden.
+	Original string
 }
 
 // UnmarshalYAML re-encodes the section and hands it to Alertmanager's
@@ -38,6 +42,7 @@ func (a *AlertmanagerSection) UnmarshalYAML(n *yaml.Node) error {
 		return err
 	}
 	a.Config = cfg
+	a.Original = string(text)
 	return nil
 }
 
@@ -63,7 +68,13 @@ func LoadAlertmanagerFile(path string) (*AlertmanagerSection, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load alertmanager config %s: %w", path, err)
 	}
-	return &AlertmanagerSection{Config: cfg}, nil
+	// The file was just read; reading it again for its text only races
+	// with an edit, which the next reload picks up anyway.
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load alertmanager config %s: %w", path, err)
+	}
+	return &AlertmanagerSection{Config: cfg, Original: string(text)}, nil
 }
 
 // setDirectory makes the section's relative paths (templates, credential
