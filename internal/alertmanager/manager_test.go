@@ -327,6 +327,20 @@ func TestRestartKeepsState(t *testing.T) {
 	}
 	m.Put(ctx, alerts...)
 	h.wait(t, 1, 2*time.Second)
+	// The receiver has it; wait for the notification to be logged (a
+	// shutdown before the receiver's answer arrives resends, rightly).
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		m.nflog.mu.RLock()
+		n := len(m.nflog.entries)
+		m.nflog.mu.RUnlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("notification not logged")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	stop()
 
 	m2, _ := startManager(t, Options{State: db}, cfg)
