@@ -20,6 +20,8 @@ const (
 	EventAlert = "alert"
 	// EventNotification is one attempt to notify a receiver integration.
 	EventNotification = "notification"
+	// EventSilence is a silence created, updated or expired.
+	EventSilence = "silence"
 )
 
 // maxEventFingerprints bounds the alerts a notification event lists, so
@@ -37,6 +39,19 @@ type Event struct {
 	Receiver     string             `json:"receiver,omitempty"`
 	Alert        *AlertEvent        `json:"alert,omitempty"`
 	Notification *NotificationEvent `json:"notification,omitempty"`
+	Silence      *SilenceEvent      `json:"silence,omitempty"`
+}
+
+// SilenceEvent details an EventSilence.
+type SilenceEvent struct {
+	// Action is "created", "updated" or "expired".
+	Action    string    `json:"action"`
+	ID        string    `json:"id"`
+	Matchers  string    `json:"matchers"`
+	StartsAt  time.Time `json:"startsAt"`
+	EndsAt    time.Time `json:"endsAt"`
+	CreatedBy string    `json:"createdBy"`
+	Comment   string    `json:"comment"`
 }
 
 // AlertEvent details an EventAlert.
@@ -146,8 +161,11 @@ func (h *history) run(ctx context.Context) {
 
 func toStored(e Event) statestore.Event {
 	var data any = e.Alert
-	if e.Notification != nil {
+	switch {
+	case e.Notification != nil:
 		data = e.Notification
+	case e.Silence != nil:
+		data = e.Silence
 	}
 	b, _ := json.Marshal(data) // plain structs of strings and numbers
 	return statestore.Event{Time: e.Time, Kind: e.Kind, Fingerprint: e.Fingerprint, Receiver: e.Receiver, Data: b}
@@ -163,6 +181,9 @@ func fromStored(s statestore.Event) (Event, error) {
 	case EventNotification:
 		e.Notification = &NotificationEvent{}
 		err = json.Unmarshal(s.Data, e.Notification)
+	case EventSilence:
+		e.Silence = &SilenceEvent{}
+		err = json.Unmarshal(s.Data, e.Silence)
 	}
 	if err != nil {
 		return e, fmt.Errorf("decode history event %d: %w", s.ID, err)

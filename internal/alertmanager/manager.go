@@ -479,12 +479,38 @@ func (m *Manager) Silence(id string) (Silence, bool) { return m.silences.get(id)
 // ID; an update that cannot be done in place replaces the silence by a
 // new one, as Alertmanager does.
 func (m *Manager) SetSilence(ctx context.Context, s Silence) (string, error) {
-	return m.silences.set(ctx, s, time.Now())
+	now := time.Now()
+	id, err := m.silences.set(ctx, s, now)
+	if err != nil {
+		return "", err
+	}
+	action := "created"
+	if id == s.ID {
+		action = "updated"
+	}
+	m.recordSilence(action, id, now)
+	return id, nil
 }
 
 // ExpireSilence ends a silence now.
 func (m *Manager) ExpireSilence(ctx context.Context, id string) error {
-	return m.silences.expire(ctx, id, time.Now())
+	now := time.Now()
+	if err := m.silences.expire(ctx, id, now); err != nil {
+		return err
+	}
+	m.recordSilence("expired", id, now)
+	return nil
+}
+
+func (m *Manager) recordSilence(action, id string, now time.Time) {
+	s, ok := m.silences.get(id)
+	if m.history == nil || !ok {
+		return
+	}
+	m.history.add(Event{Time: now, Kind: EventSilence, Silence: &SilenceEvent{
+		Action: action, ID: id, Matchers: s.Matchers.String(), StartsAt: s.StartsAt, EndsAt: s.EndsAt,
+		CreatedBy: s.CreatedBy, Comment: s.Comment,
+	}})
 }
 
 // SilenceMutes returns the IDs of the active silences matching lset.

@@ -358,7 +358,7 @@ func TestRestartKeepsState(t *testing.T) {
 	for _, e := range evs {
 		kinds[e.Kind]++
 	}
-	if kinds[EventAlert] < 2 || kinds[EventNotification] != 1 {
+	if kinds[EventAlert] < 2 || kinds[EventNotification] != 1 || kinds[EventSilence] != 1 {
 		t.Fatalf("history kinds %v", kinds)
 	}
 }
