@@ -345,6 +345,19 @@ func TestBadInput(t *testing.T) {
 	if code != 400 || len(alerts) != 1 {
 		t.Fatalf("mixed batch: %d, %d alerts stored", code, len(alerts))
 	}
+	// History parameters.
+	for _, q := range []string{"since=yesterday", "until=1", "limit=-1"} {
+		resp, err := http.Get(url + "/api/v2/history?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("history?%s: %d, want 400", q, resp.StatusCode)
+		}
+	}
+	var events []any
+	getJSON(t, url+"/api/v2/history?kind=alert&since=2020-01-01T00:00:00Z&limit=5", &events)
 	// Too large a body.
 	code, _ = post("/api/v2/alerts", strings.Repeat(" ", maxBodyBytes+1))
 	if code != 413 {
