@@ -7,6 +7,12 @@ import (
 // secretMark is how Alertmanager prints a secret.
 const secretMark = "<secret>"
 
+// secretURL replaces a secret webhook url. Alertmanager 0.35 prints
+// <secret> there, but for amtools up to 0.25 (Debian's) a webhook url is a
+// plain URL and <secret> fails to load ("unsupported scheme"); a URL under
+// the reserved .invalid domain loads in both and reaches nothing.
+const secretURL = "https://secret.invalid/"
+
 // redactOriginal returns the configuration text as the user wrote it, with
 // every value that Alertmanager's own printing (marshaled) hides replaced
 // by <secret>. /api/v2/status serves this rather than the marshaled form
@@ -71,6 +77,9 @@ func redactNode(orig, mar *yaml.Node) bool {
 					found = true
 					if !redactNode(orig.Content[i+1], mar.Content[j+1]) {
 						return false
+					}
+					if v := orig.Content[i+1]; key == "url" && v.Kind == yaml.ScalarNode && v.Value == secretMark {
+						v.Value = secretURL
 					}
 					break
 				}

@@ -44,7 +44,9 @@ inhibit_rules:
     equal: [cluster]
 receivers:
   - name: team
+    webhook_configs: [{url: 'http://hooks.example.org/team-secret'}]
   - name: pager
+    slack_configs: [{api_url: 'https://hooks.slack.example/secret', channel: '#pager'}]
   - name: team-x
   - name: db
 `
@@ -252,8 +254,12 @@ func TestAmtoolSilences(t *testing.T) {
 func TestAmtoolConfig(t *testing.T) {
 	_, url := startAPI(t)
 	out := amtool(t, url, "config", "show")
-	if !strings.Contains(out, "team-x") {
-		t.Fatalf("config show:\n%s", out)
+	if !strings.Contains(out, "team-x") || strings.Contains(out, "secret\n") || strings.Contains(out, "team-secret") || strings.Contains(out, "slack.example") {
+		t.Fatalf("config show (secrets must not show):\n%s", out)
+	}
+	out = amtool(t, url, "config", "routes")
+	if !strings.Contains(out, "team-x") || !strings.Contains(out, "pager") {
+		t.Fatalf("config routes:\n%s", out)
 	}
 	out = amtool(t, url, "config", "routes", "test", "team=db")
 	if strings.TrimSpace(out) != "team-x,db" {
