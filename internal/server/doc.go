@@ -7,6 +7,7 @@
 // Reload may be called concurrently with serving and swaps the config under a
 // lock, keeping the running config when the new one is invalid.
 //
-// Imports: internal/config, internal/tsdb, internal/scrape, internal/api
+// Imports: internal/config, internal/tsdb, internal/scrape, internal/api,
+// internal/alertmanager (and its apiv2 and statestore)
 // (and every later role).
 package server
