@@ -25,6 +25,7 @@ Usage:
                [--query.lookback-delta D] [--enable-feature F,...] [--web.external-url URL]
                [--rules.alert.for-outage-tolerance D] [--rules.alert.for-grace-period D]
                [--rules.alert.resend-delay D] [--alertmanager.notification-queue-capacity N]
+               [--alertmanager.config FILE]
   argus check config FILE...
   argus check rules [--lint=all|duplicate-rules|none] [--lint-fatal] [FILE...]
   argus test rules [--run REGEX] [--enable-feature F,...] [--junit FILE] FILE...
@@ -152,6 +153,7 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	format := fs.String("log.format", "logfmt", "log format: logfmt or json")
 	rwRecv := fs.Bool("web.enable-remote-write-receiver", false, "accept remote-write requests on /api/v1/write")
 	admin := fs.Bool("web.enable-admin-api", false, "serve the admin endpoints under /api/v1/admin (snapshots)")
+	amConfig := fs.String("alertmanager.config", "", "a plain alertmanager.yml for the alert manager, instead of the config's alertmanager section")
 	var q server.QueryOptions
 	fs.DurationVar(&q.Timeout, "query.timeout", 2*time.Minute, "maximum time a query may take before it is aborted")
 	fs.IntVar(&q.MaxSamples, "query.max-samples", 50_000_000, "maximum samples a single query may load into memory")
@@ -197,6 +199,7 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 		ConfigFile: *cfgFile, DataDir: *dataDir, ListenAddr: *listen, Logger: logger,
 		EnableRemoteWriteReceiver: *rwRecv, EnableAdminAPI: *admin, Flags: flagValues(fs), Query: q,
 		Rules: ro, ExternalURL: *externalURL,
+		AlertmanagerConfigFile: *amConfig,
 	})
 	if err != nil {
 		return err

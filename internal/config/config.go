@@ -32,6 +32,10 @@ type Config struct {
 	// Collectors configures the built-in collectors (argus only).
 	Collectors Collectors `yaml:"collectors"`
 
+	// Alertmanager is an alertmanager.yml, in Alertmanager's schema; nil
+	// runs no alert manager (argus only).
+	Alertmanager *AlertmanagerSection `yaml:"alertmanager,omitempty"`
+
 	// To add a top-level section: add a field here with its yaml tag, set
 	// its defaults in Default (or give its type a setDefaults method if it
 	// is a list of mappings), check it in Validate, and add good and bad

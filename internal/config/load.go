@@ -227,6 +227,7 @@ func (c *Config) setDirectory(dir string) {
 		rr.HTTPClientConfig.SetDirectory(dir)
 	}
 	c.Tracing.TLSConfig.SetDirectory(dir)
+	c.Alertmanager.setDirectory(dir)
 }
 
 func setSDDirectory(dir string, files []*FileSD, https []*HTTPSD) {

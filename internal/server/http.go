@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/argus-mon/argus/internal/alertmanager/apiv2"
 	"github.com/argus-mon/argus/internal/remote"
 )
 
@@ -53,6 +54,8 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc("PUT /-/reload", reload)
 	// The Prometheus HTTP API (/api/v1/...) and /federate.
 	s.newAPI().Register(mux)
+	// The Alertmanager API (/api/v2/...).
+	apiv2.New(s.am, "argus", s.logger.With("component", "alertmanager_api")).Register(mux)
 	if s.opts.EnableRemoteWriteReceiver {
 		newAppender := func() remote.Appender { return s.db.Appender() }
 		mux.Handle("POST /api/v1/write", remote.NewWriteHandler(newAppender, s.logger.With("component", "remote_write"), s.reg))

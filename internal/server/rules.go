@@ -39,7 +39,7 @@ func (s *Server) buildRules(cfg *config.Config) error {
 	if s.externalURL, err = parseExternalURL(s.opts.ExternalURL, s.listener.Addr()); err != nil {
 		return err
 	}
-	s.notifier = s.newNotifier(nil)
+	s.notifier = s.newNotifier(localAlertmanager{s.am})
 	s.rules = s.newRuleManager(sendAlerts(s.notifier, s.externalURL))
 	if err := s.rules.Update(s.ruleUpdate(cfg)); err != nil {
 		return err
@@ -106,8 +106,8 @@ func parseExternalURL(flag string, listen net.Addr) (*url.URL, error) {
 }
 
 // newNotifier builds the sender of alerts to Alertmanagers. local is the
-// in-process alert manager, nil until argus has one (issue 6): it will
-// receive every alert besides the configured Alertmanagers.
+// in-process alert manager: it receives every alert besides the configured
+// Alertmanagers.
 func (s *Server) newNotifier(local notifier.Receiver) *notifier.Manager {
 	return notifier.New(notifier.Options{
 		QueueCapacity: s.opts.Rules.NotificationQueueCapacity,

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -192,4 +193,43 @@ func TestForStateRestoredAfterRestart(t *testing.T) {
 	if got := firing(r).ActiveAt; !got.Equal(activeAt.Truncate(time.Second)) {
 		t.Errorf("activeAt after the restart %v, before %v", got, activeAt)
 	}
+}
+
+// TestRulesFeedBuiltinAlertmanager: an alert of argus's own rules reaches
+// argus's own alert manager in process, with its labels and annotations,
+// and shows in its API v2 like an alert a Prometheus posted.
+func TestRulesFeedBuiltinAlertmanager(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(`groups:
+- name: g
+  interval: 100ms
+  rules:
+  - alert: AlwaysOn
+    expr: vector(1) > 0
+    labels: {severity: page}
+    annotations: {summary: "value {{ $value }}"}
+`), 0o644)
+	cfg := filepath.Join(dir, "argus.yml")
+	os.WriteFile(cfg, []byte("rule_files: [rules.yml]\ncollectors:\n  node: {enabled: false}\n  process: {enabled: false}\n"), 0o644)
+	r := start(t, Options{DataDir: filepath.Join(dir, "data"), ConfigFile: cfg})
+	waitUntil(t, "alert in the built-in alert manager", func() bool {
+		resp, err := http.Get(r.base + "/api/v2/alerts")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var alerts []struct {
+			Labels      map[string]string
+			Annotations map[string]string
+		}
+		if json.NewDecoder(resp.Body).Decode(&alerts) != nil {
+			return false
+		}
+		for _, a := range alerts {
+			if a.Labels["alertname"] == "AlwaysOn" && a.Labels["severity"] == "page" && a.Annotations["summary"] == "value 1" {
+				return true
+			}
+		}
+		return false
+	})
 }

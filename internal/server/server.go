@@ -26,6 +26,8 @@ import (
 
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/argus-mon/argus/internal/alertmanager"
+	"github.com/argus-mon/argus/internal/alertmanager/statestore"
 	"github.com/argus-mon/argus/internal/config"
 	"github.com/argus-mon/argus/internal/notifier"
 	"github.com/argus-mon/argus/internal/promql"
@@ -60,6 +62,9 @@ type Options struct {
 	// ExternalURL is the URL argus is reached at (--web.external-url);
 	// empty means http://<hostname>:<port>/.
 	ExternalURL string
+	// AlertmanagerConfigFile is a plain alertmanager.yml, used instead of
+	// the config's alertmanager section.
+	AlertmanagerConfigFile string
 }
 
 // Server is a running argus: it owns every component and the HTTP listener.
@@ -79,6 +84,8 @@ type Server struct {
 	externalURL *url.URL
 	collectors  map[string]prometheus.Gatherer // by collector name; replaced on reload, under mu
 	processCfg  config.ProcessCollector
+	am          *alertmanager.Manager
+	amState     *statestore.DB
 	listener    net.Listener
 	ready       chan struct{}
 	started     time.Time
@@ -141,6 +148,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.db.Close()
 		return nil, err
 	}
+	if err := s.buildAlertmanager(ctx, cfg); err != nil {
+		s.listener.Close()
+		s.db.Close()
+		return nil, err
+	}
 	s.scrape = scrape.NewManager(scrape.Options{
 		NewAppender: func() scrape.Appender { return s.db.Appender() },
 		Logger:      s.logger.With("component", "scrape"),
@@ -150,11 +162,13 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err := s.applyScrapeConfig(cfg); err != nil {
 		s.listener.Close()
 		s.db.Close()
+		s.amState.Close()
 		return nil, err
 	}
 	if err := s.buildRules(cfg); err != nil {
 		s.listener.Close()
 		s.db.Close()
+		s.amState.Close()
 		return nil, err
 	}
 	return s, nil
@@ -312,6 +326,7 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.scrape.Run(gctx) })
 	g.Go(func() error { return s.rules.Run(gctx) })
 	g.Go(func() error { return s.notifier.Run(gctx) })
+	g.Go(func() error { return s.am.Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -325,6 +340,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if cerr := s.db.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close storage: %w", cerr))
 	}
+	if cerr := s.amState.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close alert manager state: %w", cerr))
+	}
 	return err
 }
 
@@ -335,6 +353,15 @@ func (s *Server) Reload() error {
 	if err != nil {
 		s.reloadSuccess.Set(0)
 		return err
+	}
+	amCfg, amText, err := s.alertmanagerConfig(cfg)
+	if err != nil {
+		s.reloadSuccess.Set(0)
+		return err
+	}
+	if err := s.am.ApplyConfig(amCfg, amText); err != nil {
+		s.reloadSuccess.Set(0)
+		return fmt.Errorf("alert manager config: %w", err)
 	}
 	s.warnUnsupported(cfg)
 	// Rule files first: they are the likeliest to be broken, and a failed

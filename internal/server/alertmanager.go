@@ -1,0 +1,100 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path/filepath"
+
+	amconfig "github.com/prometheus/alertmanager/config"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/argus-mon/argus/internal/alertmanager"
+	"github.com/argus-mon/argus/internal/alertmanager/statestore"
+	"github.com/argus-mon/argus/internal/config"
+	"github.com/argus-mon/argus/internal/notifier"
+)
+
+// alertmanagerStateFile is the alert manager's SQLite database in the data
+// directory (silences, notification log, alert history).
+const alertmanagerStateFile = "alertmanager.db"
+
+// buildAlertmanager opens the alert manager's state and starts it on the
+// config's alertmanager section (or --alertmanager.config).
+func (s *Server) buildAlertmanager(ctx context.Context, cfg *config.Config) error {
+	amCfg, text, err := s.alertmanagerConfig(cfg)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(s.opts.DataDir, alertmanagerStateFile)
+	s.amState, err = statestore.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	u := s.globalURLOptions()
+	s.am, err = alertmanager.New(ctx, alertmanager.Options{
+		State:       s.amState,
+		ExternalURL: &url.URL{Scheme: u.Scheme, Host: u.Host},
+		Logger:      s.logger.With("component", "alertmanager"),
+		Registerer:  s.reg,
+	})
+	if err != nil {
+		s.amState.Close()
+		return fmt.Errorf("start alert manager: %w", err)
+	}
+	if err := s.am.ApplyConfig(amCfg, text); err != nil {
+		s.amState.Close()
+		return fmt.Errorf("alert manager config: %w", err)
+	}
+	return nil
+}
+
+// alertmanagerConfig returns the alert manager's configuration: the file
+// of --alertmanager.config if given (re-read at each reload), else the
+// config's alertmanager section; nil if neither, which runs the alert
+// manager with no receivers.
+func (s *Server) alertmanagerConfig(cfg *config.Config) (*amconfig.Config, string, error) {
+	sec := cfg.Alertmanager
+	if s.opts.AlertmanagerConfigFile != "" {
+		if sec != nil {
+			return nil, "", fmt.Errorf("both --alertmanager.config and an alertmanager section in %s; use one", s.opts.ConfigFile)
+		}
+		var err error
+		if sec, err = config.LoadAlertmanagerFile(s.opts.AlertmanagerConfigFile); err != nil {
+			return nil, "", err
+		}
+	}
+	if sec == nil {
+		return nil, "", nil
+	}
+	return sec.Config, sec.Original, nil
+}
+
+// Alertmanager returns the alert manager, for in-process senders of alerts
+// (the rule evaluator) and tests.
+func (s *Server) Alertmanager() *alertmanager.Manager { return s.am }
+
+// localAlertmanager hands the rules' alerts to argus's own alert manager,
+// in process, as the notifier hands them to external ones over HTTP.
+type localAlertmanager struct{ am *alertmanager.Manager }
+
+func (l localAlertmanager) Receive(ctx context.Context, alerts []*notifier.Alert) error {
+	out := make([]model.Alert, len(alerts))
+	for i, a := range alerts {
+		out[i] = model.Alert{
+			Labels:       labelSet(a.Labels),
+			Annotations:  labelSet(a.Annotations),
+			StartsAt:     a.StartsAt,
+			EndsAt:       a.EndsAt,
+			GeneratorURL: a.GeneratorURL,
+		}
+	}
+	return l.am.Put(ctx, out...)
+}
+
+func labelSet(ls labels.Labels) model.LabelSet {
+	out := make(model.LabelSet, ls.Len())
+	ls.Range(func(l labels.Label) { out[model.LabelName(l.Name)] = model.LabelValue(l.Value) })
+	return out
+}
