@@ -103,6 +103,9 @@ func (d *dispatcher) insert(a *alert.Alert, r *route, now time.Time) {
 func (d *dispatcher) run(g *group) {
 	defer d.wg.Done()
 	defer g.timer.Stop()
+	// Released when the group ends, or its context stays registered with
+	// the dispatcher's for as long as the dispatcher lives.
+	defer g.cancel()
 	for {
 		select {
 		case now := <-g.timer.C:

@@ -62,22 +62,24 @@ func (l *nflog) get(key string) *nflogEntry {
 	return l.entries[key]
 }
 
-// log records a notification; it is written to the state store before it
-// counts, so that a crash right after never causes a repeat.
+// log records a notification: in memory always, since it was sent, and in
+// the state store so that a restart does not repeat it. A failed write is
+// returned, but the entry still counts: otherwise every later flush would
+// send the same notification again.
 func (l *nflog) log(ctx context.Context, key string, firing, resolved []uint64, now time.Time) error {
 	e := &nflogEntry{Firing: firing, Resolved: resolved, Timestamp: now}
+	l.mu.Lock()
+	l.entries[key] = e
+	l.mu.Unlock()
 	if l.state != nil {
 		b, err := json.Marshal(e)
 		if err != nil {
 			return fmt.Errorf("encode notification log entry: %w", err)
 		}
 		if err := l.state.Put(ctx, nflogBucket, key, b, now.Add(l.retention)); err != nil {
-			return err
+			return fmt.Errorf("persist notification log entry: %w", err)
 		}
 	}
-	l.mu.Lock()
-	l.entries[key] = e
-	l.mu.Unlock()
 	return nil
 }
 

@@ -127,7 +127,7 @@ func (m *Manager) notifyIntegration(ctx context.Context, g *group, in *notify.In
 	// The log is written even if the flush was cancelled meanwhile (a
 	// shutdown): the receiver has the notification.
 	if err := m.nflog.log(context.WithoutCancel(ctx), key, firing, resolved, tick); err != nil {
-		m.logger.Error("Notification log write failed; the notification may be repeated", "receiver", receiver, "integration", in.String(), "err", err)
+		m.logger.Error("Notification log write failed; the notification may be repeated after a restart", "receiver", receiver, "integration", in.String(), "err", err)
 	}
 	return true
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -57,10 +58,12 @@ func (m *Manager) newSet(cfg *config.Alertmanager) (*amSet, error) {
 	return s, nil
 }
 
-// sameConfig reports whether cfg is the set's config.
+// sameConfig reports whether cfg is the set's config. The YAML leaves
+// secrets out (they marshal as <secret>), so the HTTP client settings are
+// compared as values too: a rotated password must replace the client.
 func (s *amSet) sameConfig(cfg *config.Alertmanager) bool {
 	key, err := yaml.Marshal(cfg)
-	return err == nil && string(key) == s.cfgKey
+	return err == nil && string(key) == s.cfgKey && reflect.DeepEqual(cfg.HTTPClientConfig, s.cfg.HTTPClientConfig)
 }
 
 // start runs the set's discovery.

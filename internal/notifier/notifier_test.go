@@ -235,3 +235,29 @@ func TestReloadKeepsUnchangedSet(t *testing.T) {
 	m.ApplyConfig(parseAlerting(t, "alerting: {alertmanagers: [{static_configs: [{targets: ['b:9093']}]}]}"), labels.EmptyLabels())
 	waitFor(t, "b", func() bool { a, _ := m.Alertmanagers(); return len(a) == 1 && strings.Contains(a[0], "b:9093") })
 }
+
+// TestRotatedSecretReplacesClient: a reload that only changes an
+// Alertmanager's password is a different config (the YAML form hides
+// secrets, so it alone cannot tell).
+func TestRotatedSecretReplacesClient(t *testing.T) {
+	parse := func(pw string) *config.Alertmanager {
+		t.Helper()
+		cfg, err := config.Parse([]byte("alerting:\n  alertmanagers:\n  - static_configs: [{targets: [\"a:9093\"]}]\n    basic_auth: {username: u, password: "+pw+"}\n"), "x.yml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg.Alerting.Alertmanagers[0]
+	}
+	m := New(Options{})
+	s, err := m.newSet(parse("old"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cancel()
+	if !s.sameConfig(parse("old")) {
+		t.Error("the same config is not recognised")
+	}
+	if s.sameConfig(parse("new")) {
+		t.Error("a rotated password counts as the same config")
+	}
+}

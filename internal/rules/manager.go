@@ -160,15 +160,19 @@ func (m *Manager) Update(o UpdateOptions) error {
 	// What is left in m.groups was removed.
 	for key, og := range m.groups {
 		og.stop()
+		stoppedAt := time.Now()
 		m.metrics.deleteGroup(key)
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
-			// Mark its series stale after two intervals, so that a rule
-			// moved to another group is not marked by the old one.
+			// Its series are marked stale two intervals later, at the time
+			// it stopped: a rule that moved to another group has newer
+			// samples by then, which make storage refuse the old marker.
+			// Marked at the current time instead, the live series of the
+			// moved rule would go stale until its next evaluation.
 			select {
 			case <-time.After(2 * og.interval):
-				og.markAllStale(time.Now())
+				og.markAllStale(stoppedAt)
 			case <-m.stopped():
 			}
 		}()

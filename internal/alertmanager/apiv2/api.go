@@ -384,8 +384,8 @@ func (a *API) getHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("bad limit parameter %q", v))
+		if err != nil || n < 0 || n > maxHistoryLimit {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("bad limit parameter %q: want 0 to %d", v, maxHistoryLimit))
 			return
 		}
 		hq.Limit = n
@@ -400,3 +400,8 @@ func (a *API) getHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, evs)
 }
+
+// maxHistoryLimit bounds one history answer: the events are read into
+// memory on the state store's only connection, which every silence and
+// notification log write waits for.
+const maxHistoryLimit = 10000

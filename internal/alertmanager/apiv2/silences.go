@@ -130,7 +130,11 @@ func postableToSilence(ps *models.PostableSilence) (alertmanager.Silence, error)
 		CreatedBy: *ps.CreatedBy,
 		Comment:   *ps.Comment,
 	}
-	for _, m := range ps.Matchers {
+	for i, m := range ps.Matchers {
+		// The generated validation skips null entries.
+		if m == nil || m.IsRegex == nil {
+			return alertmanager.Silence{}, fmt.Errorf("matcher %d: missing or without isRegex", i)
+		}
 		isEqual := m.IsEqual == nil || *m.IsEqual
 		t := labels.MatchEqual
 		switch {
