@@ -307,11 +307,31 @@ func (t *Template) Expand(data any) (result string, err error) {
 		return "", t.err
 	}
 	defer t.recoverInto(&err)
-	var buf bytes.Buffer
+	buf := cappedBuffer{max: MaxOutput}
 	if err := t.t.Execute(&buf, data); err != nil {
 		return "", fmt.Errorf("error executing template %v: %w", t.name, err)
 	}
 	return buf.String(), nil
+}
+
+// MaxOutput bounds what one expansion writes. A label or annotation
+// template a few hundred bytes long can otherwise expand to megabytes
+// (nested define/template), which would end up in every ALERTS series and
+// notification. Prometheus has no bound; argus fails the expansion, which
+// shows as the rule's template error.
+const MaxOutput = 64 << 10
+
+// cappedBuffer fails writes past max; text/template stops at the error.
+type cappedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		return 0, fmt.Errorf("output longer than %d bytes", b.max)
+	}
+	return b.Buffer.Write(p)
 }
 
 // recoverInto turns a panic inside a template function (a hostile template

@@ -162,3 +162,14 @@ func FuzzExpand(f *testing.F) {
 		}
 	})
 }
+
+// TestOutputBounded: a short template that expands to megabytes fails
+// instead.
+func TestOutputBounded(t *testing.T) {
+	const bomb = `{{define "a"}}xxxxxxxxxxxxxxxxx{{end}}{{define "b"}}{{template "a"}}{{template "a"}}{{template "a"}}{{template "a"}}{{template "a"}}{{template "a"}}{{template "a"}}{{template "a"}}{{end}}{{define "c"}}{{template "b"}}{{template "b"}}{{template "b"}}{{template "b"}}{{template "b"}}{{template "b"}}{{template "b"}}{{template "b"}}{{end}}{{define "d"}}{{template "c"}}{{template "c"}}{{template "c"}}{{template "c"}}{{template "c"}}{{template "c"}}{{template "c"}}{{template "c"}}{{end}}{{template "d"}}{{template "d"}}{{template "d"}}{{template "d"}}{{template "d"}}{{template "d"}}{{template "d"}}{{template "d"}}`
+	e := NewExpander(context.Background(), bomb, "bomb", nil, time.Unix(0, 0), nil, nil)
+	out, err := e.Expand()
+	if err == nil || !strings.Contains(err.Error(), "output longer than") || out != "" {
+		t.Fatalf("got %d bytes, err %v", len(out), err)
+	}
+}
