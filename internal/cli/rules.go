@@ -34,6 +34,8 @@ func checkRules(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	fs := newFlagSet("check rules")
 	lint := fs.String("lint", "duplicate-rules", "lint checks: all, duplicate-rules, none")
 	lintFatal := fs.Bool("lint-fatal", false, "exit with code 3 on lint findings")
+	var features stringsFlag
+	fs.Var(&features, "enable-feature", "PromQL features the server will run with: promql-experimental-functions, ...")
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -42,7 +44,8 @@ func checkRules(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return fmt.Errorf("%w: --lint %q: want all, duplicate-rules or none", errUsage, *lint)
 	}
 	lintDups := *lint != "none"
-	p := parser.NewParser(parser.Options{EnableExperimentalFunctions: true})
+	// The server's parser options: a file that passes here loads there.
+	p := parser.NewParser(featureOptions(features).Parser)
 	failed, hasErrors := false, false
 	check := func(name string, content []byte, readErr error) {
 		fmt.Fprintln(stdout, "Checking", name)
@@ -170,12 +173,7 @@ func testRules(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(files) == 0 {
 		return fmt.Errorf("%w: argus test rules FILE...", errUsage)
 	}
-	var q server.QueryOptions
-	for _, list := range features {
-		for _, f := range strings.Split(list, ",") {
-			server.PromQLFeature(&q, strings.TrimSpace(f))
-		}
-	}
+	q := featureOptions(features)
 	code := ruletest.Run(ctx, ruletest.Options{
 		Files: files, Run: run, Parser: parser.NewParser(q.Parser), Stdout: stdout, Stderr: stderr, JUnit: junit,
 	})
@@ -192,11 +190,24 @@ func checkRuleFiles(patterns []string) error {
 	if err != nil {
 		return err
 	}
-	p := parser.NewParser(parser.Options{EnableExperimentalFunctions: true})
+	// The server's default parser: experimental functions are off unless
+	// --enable-feature switches them on.
+	p := parser.NewParser(parser.Options{})
 	var errs []error
 	for _, f := range files {
 		_, ferrs := rulefmt.ParseFile(f, p)
 		errs = append(errs, ferrs...)
 	}
 	return errors.Join(errs...)
+}
+
+// featureOptions applies --enable-feature values as the server does.
+func featureOptions(features []string) server.QueryOptions {
+	var q server.QueryOptions
+	for _, list := range features {
+		for _, f := range strings.Split(list, ",") {
+			server.PromQLFeature(&q, strings.TrimSpace(f))
+		}
+	}
+	return q
 }

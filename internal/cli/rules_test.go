@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -100,5 +101,19 @@ func TestTestRulesCommand(t *testing.T) {
 	code := Main(context.Background(), []string{"test", "rules", "--run", "wrong", "../ruletest/testdata/compare/fail.yml"}, &out, &errOut)
 	if code != 1 || !strings.Contains(errOut.String(), "alertname: InstanceDown, time: 2m") {
 		t.Fatalf("exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+}
+
+// TestCheckRulesFeatures: experimental functions are refused unless named
+// with --enable-feature, as the server refuses them; a file that passes the
+// check loads in a server started with the same flags.
+func TestCheckRulesFeatures(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "r.yml")
+	os.WriteFile(f, []byte("groups:\n- name: g\n  rules:\n  - record: r\n    expr: sort_by_label(vector(1), \"a\")\n"), 0o644)
+	if code, _, errOut := runCLI("check", "rules", f); code != 1 || !strings.Contains(errOut, "not enabled") {
+		t.Errorf("without the feature: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := runCLI("check", "rules", "--enable-feature=promql-experimental-functions", f); code != 0 {
+		t.Errorf("with the feature: exit %d, %q", code, errOut)
 	}
 }
