@@ -27,7 +27,7 @@ Usage:
                [--rules.alert.resend-delay D] [--alertmanager.notification-queue-capacity N]
                [--alertmanager.config FILE]
   argus check config FILE...
-  argus check rules [--lint=all|duplicate-rules|none] [--lint-fatal] [FILE...]
+  argus check rules [--lint=all|duplicate-rules|none] [--lint-fatal] [--enable-feature F,...] [FILE...]
   argus test rules [--run REGEX] [--enable-feature F,...] [--junit FILE] FILE...
   argus query instant [--server URL] [--time T] [-o text|json] EXPR
   argus query range [--server URL] [--start T] [--end T] [--step D] [-o text|json] EXPR
