@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"sync"
@@ -230,8 +231,8 @@ func (g *Group) evalRule(ctx context.Context, i int, rule Rule, ts time.Time) in
 func (g *Group) write(i int, vector promql.Vector, ts time.Time) error {
 	app := g.opts.NewAppender()
 	returned := make(map[string]labels.Labels, len(g.seriesInPreviousEval[i]))
-	var outOfOrder, duplicates, tooOld int
-	var firstErr error
+	var outOfOrder, duplicates, tooOld, other int
+	var firstErr, firstOther error
 	for _, s := range vector {
 		_, err := app.Append(0, s.Metric, s.T, s.F)
 		switch {
@@ -245,14 +246,19 @@ func (g *Group) write(i int, vector promql.Vector, ts time.Time) error {
 		case errors.Is(err, storage.ErrOutOfBounds), errors.Is(err, storage.ErrTooOldSample):
 			tooOld++
 		default:
-			g.logger.Warn("Rule evaluation result discarded", "err", err, "sample", s.Metric.String())
+			// Logged once per evaluation below: a failing disk would
+			// otherwise log every sample of every rule.
+			other++
+			if firstOther == nil {
+				firstOther = fmt.Errorf("%s: %w", s.Metric, err)
+			}
 		}
 		if firstErr == nil {
 			firstErr = err
 		}
 	}
-	if outOfOrder+duplicates+tooOld > 0 {
-		g.logger.Warn("Rule evaluation results discarded by storage", "out_of_order", outOfOrder, "duplicate", duplicates, "too_old", tooOld)
+	if outOfOrder+duplicates+tooOld+other > 0 {
+		g.logger.Warn("Rule evaluation results discarded by storage", "out_of_order", outOfOrder, "duplicate", duplicates, "too_old", tooOld, "other", other, "first_other_err", firstOther)
 	}
 	staleT := ts.Add(-g.queryOffset).UnixMilli()
 	for metric, lset := range g.seriesInPreviousEval[i] {
