@@ -86,6 +86,11 @@ func (s *Silence) Validate() error {
 // silences holds every silence, expired ones until their retention ends,
 // and writes through to the state store.
 type silences struct {
+	// writeMu serialises changes (set, expire, gc), held across the state
+	// store write; mu guards byID only for as long as it takes to read or
+	// swap an entry, so the flushes of every aggregation group, which check
+	// silences under mu, never wait for a disk write.
+	writeMu   sync.Mutex
 	mu        sync.RWMutex
 	byID      map[string]*Silence
 	state     StateStore // nil: in memory only
@@ -192,10 +197,12 @@ func (s *silences) set(ctx context.Context, sil Silence, now time.Time) (string,
 	if err := sil.Validate(); err != nil {
 		return "", err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	if sil.ID != "" {
+		s.mu.RLock()
 		prev, ok := s.byID[sil.ID]
+		s.mu.RUnlock()
 		if !ok {
 			return "", ErrSilenceNotFound
 		}
@@ -204,7 +211,7 @@ func (s *silences) set(ctx context.Context, sil Silence, now time.Time) (string,
 			if err := s.persist(ctx, &sil); err != nil {
 				return "", err
 			}
-			s.byID[sil.ID] = &sil
+			s.store(&sil)
 			return sil.ID, nil
 		}
 		if prev.State(now) != SilenceStateExpired {
@@ -224,15 +231,24 @@ func (s *silences) set(ctx context.Context, sil Silence, now time.Time) (string,
 	if err := s.persist(ctx, &sil); err != nil {
 		return "", err
 	}
-	s.byID[sil.ID] = &sil
+	s.store(&sil)
 	return sil.ID, nil
+}
+
+// store puts a silence in the map; the caller holds writeMu.
+func (s *silences) store(sil *Silence) {
+	s.mu.Lock()
+	s.byID[sil.ID] = sil
+	s.mu.Unlock()
 }
 
 // expire ends a silence now.
 func (s *silences) expire(ctx context.Context, id string, now time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.mu.RLock()
 	sil, ok := s.byID[id]
+	s.mu.RUnlock()
 	if !ok {
 		return ErrSilenceNotFound
 	}
@@ -242,6 +258,7 @@ func (s *silences) expire(ctx context.Context, id string, now time.Time) error {
 	return s.expireLocked(ctx, sil, now)
 }
 
+// expireLocked ends sil now; the caller holds writeMu.
 func (s *silences) expireLocked(ctx context.Context, sil *Silence, now time.Time) error {
 	next := *sil
 	if next.State(now) == SilenceStatePending {
@@ -252,7 +269,7 @@ func (s *silences) expireLocked(ctx context.Context, sil *Silence, now time.Time
 	if err := s.persist(ctx, &next); err != nil {
 		return err
 	}
-	s.byID[sil.ID] = &next
+	s.store(&next)
 	return nil
 }
 
@@ -294,6 +311,8 @@ func (s *silences) mutes(lset model.LabelSet, now time.Time) []string {
 // gc forgets the silences whose retention has ended; the state store
 // deletes its rows by their expiry.
 func (s *silences) gc(now time.Time) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, sil := range s.byID {
