@@ -273,7 +273,10 @@ func TestCPUSmoothing(t *testing.T) {
 // mount is measured again.
 func TestStatfsTimeout(t *testing.T) {
 	opts := fixtureOptions(t)
-	opts.FilesystemStatTimeout = 50 * time.Millisecond
+	// Long enough that a scrape of the fixture never takes as long on a
+	// loaded machine (at 50 ms the second scrape's check failed under load),
+	// so a second scrape that took this long waited for the stuck mount.
+	opts.FilesystemStatTimeout = time.Second
 	opts.FilesystemMountPointsExclude = regexpMust(t, `^/(dev|proc|sys|run|boot|mnt|var)($|/)|^/srv/(back|new)`)
 	c := New(opts)
 	hung := make(chan struct{})
