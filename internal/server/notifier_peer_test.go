@@ -4,16 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 )
 
@@ -34,16 +31,9 @@ type webhookMessage struct {
 // second; it is stopped by PID when the test ends.
 func startAlertmanager(t *testing.T, webhookURL string) string {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus-alertmanager")
-	if err != nil {
-		bin = "/usr/bin/prometheus-alertmanager"
-		if _, serr := os.Stat(bin); serr != nil {
-			t.Fatalf("prometheus-alertmanager is needed to test sending alerts to a real Alertmanager (apt-get install prometheus-alertmanager): %v", err)
-		}
-	}
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "alertmanager.yml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`route:
+	return startPeer(t, "prometheus-alertmanager", func(addr, dir string) []string {
+		cfg := filepath.Join(dir, "alertmanager.yml")
+		os.WriteFile(cfg, []byte(fmt.Sprintf(`route:
   receiver: hook
   group_by: [alertname]
   group_wait: 1s
@@ -53,37 +43,9 @@ receivers:
   - name: hook
     webhook_configs: [{url: %q, send_resolved: true}]
 `, webhookURL)), 0o644)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=debug")
-	logf, _ := os.Create(filepath.Join(dir, "alertmanager.log"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("alertmanager log:\n%s", b)
-		}
+		return []string{"--config.file=" + cfg, "--storage.path=" + filepath.Join(dir, "data"),
+			"--web.listen-address=" + addr, "--cluster.listen-address=", "--log.level=debug"}
 	})
-	waitUntil(t, "alertmanager ready", func() bool {
-		resp, err := http.Get("http://" + addr + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
-	return addr
 }
 
 // TestAlertsReachRealAlertmanager fires an alert in argus and checks that

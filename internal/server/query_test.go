@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -73,40 +72,15 @@ func pushRemoteWrite(t *testing.T, base string, req *prompb.WriteRequest) {
 }
 
 // startPrometheusPeer runs Debian's prometheus with the remote-write
-// receiver on a free loopback port.
+// receiver on a free loopback port and returns its URL.
 func startPrometheusPeer(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Fatalf("prometheus not installed (.ci/run installs Debian's prometheus package): %v", err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "prometheus.yml")
-	os.WriteFile(cfg, []byte("global: {}\n"), 0o644)
-	log, _ := os.Create(filepath.Join(dir, "log"))
-	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--web.enable-remote-write-receiver")
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); log.Close() })
-	base := "http://" + addr
-	waitUntil(t, "prometheus ready", func() bool {
-		resp, err := http.Get(base + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
+	return "http://" + startPeer(t, "prometheus", func(addr, dir string) []string {
+		cfg := filepath.Join(dir, "prometheus.yml")
+		os.WriteFile(cfg, []byte("global: {}\n"), 0o644)
+		return []string{"--config.file=" + cfg, "--storage.tsdb.path=" + filepath.Join(dir, "data"),
+			"--web.listen-address=" + addr, "--web.enable-remote-write-receiver"}
 	})
-	return base
 }
 
 // apiAnswer is an API answer decoded for comparison.

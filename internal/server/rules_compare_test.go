@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -22,10 +20,6 @@ import (
 // every level) and the same rules, states, health, labels, annotations and
 // values. Times and durations differ by nature and are not compared.
 func TestRulesAPIMatchesPrometheus(t *testing.T) {
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Fatalf("prometheus not installed (.ci/run installs Debian's prometheus package): %v", err)
-	}
 	dir := t.TempDir()
 	var value atomic.Int64
 	value.Store(2)
@@ -44,20 +38,9 @@ func TestRulesAPIMatchesPrometheus(t *testing.T) {
 	promCfg := filepath.Join(dir, "prometheus.yml")
 	os.WriteFile(promCfg, []byte(strings.Split(string(b), "collectors:")[0]), 0o644)
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	log, _ := os.Create(filepath.Join(dir, "prometheus.log"))
-	cmd := exec.Command(bin, "--config.file="+promCfg, "--storage.tsdb.path="+filepath.Join(dir, "prom-data"), "--web.listen-address="+addr)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); log.Close() })
-	prom := "http://" + addr
+	prom := "http://" + startPeer(t, "prometheus", func(addr, pdir string) []string {
+		return []string{"--config.file=" + promCfg, "--storage.tsdb.path=" + filepath.Join(pdir, "data"), "--web.listen-address=" + addr}
+	})
 	r := start(t, Options{DataDir: filepath.Join(dir, "data"), ConfigFile: cfg})
 
 	fetch := func(base, path string) map[string]any {
