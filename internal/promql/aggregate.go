@@ -153,6 +153,27 @@ type aggState struct {
 	incMean       bool
 }
 
+// value is the aggregation's result for a group at one step (quantile,
+// which needs the step's parameter, aside).
+func (s *aggState) value(op parser.ItemType) float64 {
+	switch op {
+	case parser.AVG:
+		if s.incMean {
+			return s.mean + s.comp
+		}
+		return s.f/s.count + s.comp/s.count
+	case parser.COUNT:
+		return s.count
+	case parser.STDVAR:
+		return s.f / s.count
+	case parser.STDDEV:
+		return math.Sqrt(s.f / s.count)
+	case parser.SUM:
+		return s.f + s.comp
+	}
+	return s.f
+}
+
 // aggregate evaluates sum, avg, count, group, min, max, stddev, stdvar and
 // quantile step by step, as upstream does and in the same order, so float
 // rounding matches.
@@ -205,25 +226,10 @@ func (ev *evaluator) aggregate(e *parser.AggregateExpr, names []string, m Matrix
 				continue
 			}
 			var v float64
-			switch op {
-			case parser.AVG:
-				if s.incMean {
-					v = s.mean + s.comp
-				} else {
-					v = s.f/s.count + s.comp/s.count
-				}
-			case parser.COUNT:
-				v = s.count
-			case parser.STDVAR:
-				v = s.f / s.count
-			case parser.STDDEV:
-				v = math.Sqrt(s.f / s.count)
-			case parser.QUANTILE:
+			if op == parser.QUANTILE {
 				v = quantile(param.vals[step], s.values)
-			case parser.SUM:
-				v = s.f + s.comp
-			default:
-				v = s.f
+			} else {
+				v = s.value(op)
 			}
 			out[gi].Floats = append(out[gi].Floats, FPoint{T: t, F: v})
 		}
@@ -621,25 +627,7 @@ func (ev *evaluator) aggregateStream(e *parser.AggregateExpr, names []string) Ma
 				continue
 			}
 			st := g.load(i)
-			var v float64
-			switch op {
-			case parser.AVG:
-				if st.incMean {
-					v = st.mean + st.comp
-				} else {
-					v = st.f/st.count + st.comp/st.count
-				}
-			case parser.COUNT:
-				v = st.count
-			case parser.STDVAR:
-				v = st.f / st.count
-			case parser.STDDEV:
-				v = math.Sqrt(st.f / st.count)
-			case parser.SUM:
-				v = st.f + st.comp
-			default:
-				v = st.f
-			}
+			v := st.value(op)
 			pts = append(pts, FPoint{T: ev.ts(i), F: v})
 		}
 		*ev.samples -= ev.steps
