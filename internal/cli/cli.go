@@ -166,7 +166,7 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&ro.ResendDelay, "rules.alert.resend-delay", time.Minute, "how often firing alerts are sent again")
 	fs.IntVar(&ro.NotificationQueueCapacity, "alertmanager.notification-queue-capacity", 10000, "alerts queued per Alertmanager; beyond, the oldest are dropped")
 	var features stringsFlag
-	fs.Var(&features, "enable-feature", "comma-separated experimental features, Prometheus's names: promql-experimental-functions, promql-binop-fill-modifiers, promql-unquoted-utf8-names")
+	fs.Var(&features, "enable-feature", "comma-separated experimental features, Prometheus's names: promql-experimental-functions, promql-binop-fill-modifiers, promql-unquoted-utf8-names, promql-delayed-name-removal")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

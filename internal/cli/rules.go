@@ -175,7 +175,7 @@ func testRules(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	q := featureOptions(features)
 	code := ruletest.Run(ctx, ruletest.Options{
-		Files: files, Run: run, Parser: parser.NewParser(q.Parser), Stdout: stdout, Stderr: stderr, JUnit: junit,
+		Files: files, Run: run, Parser: parser.NewParser(q.Parser), DelayedNameRemoval: q.DelayedNameRemoval, Stdout: stdout, Stderr: stderr, JUnit: junit,
 	})
 	if code != 0 {
 		return exitCode(code)

@@ -520,6 +520,9 @@ func (ev *evaluator) stream(expr parser.Expr, emit func(*Series)) {
 			for i, a := range e.Args {
 				switch a.(type) {
 				case *parser.MatrixSelector, *parser.SubqueryExpr:
+					if !ev.delayedNames {
+						emit = ev.dropNamesStreamed(emit)
+					}
 					ev.streamRangeFunc(e, fn, i, emit)
 					return
 				}
@@ -531,6 +534,37 @@ func (ev *evaluator) stream(expr parser.Expr, emit func(*Series)) {
 		emit(&m[i])
 	}
 	ev.release(m)
+}
+
+// dropNamesStreamed wraps emit so that streamed series lose their name as
+// dropNamesNow's do: the consumer groups them without it, and two that end up
+// with the same labels fail the query where they share a step. That needs a
+// bitmap of steps per distinct labelset, one bit per step.
+func (ev *evaluator) dropNamesStreamed(emit func(*Series)) func(*Series) {
+	words := (ev.steps + 63) / 64
+	seen := map[uint64][]uint64{}
+	return func(s *Series) {
+		if !s.DropName {
+			emit(s)
+			return
+		}
+		s.Metric = s.Metric.DropReserved(schema.IsMetadataLabel)
+		s.DropName = false
+		h := s.Metric.Hash()
+		bits, ok := seen[h]
+		if !ok {
+			bits = make([]uint64, words)
+			seen[h] = bits
+		}
+		for _, p := range s.Floats {
+			i := ev.stepOf(p.T)
+			if bits[i/64]&(1<<(i%64)) != 0 {
+				ev.errorf("vector cannot contain metrics with the same labelset")
+			}
+			bits[i/64] |= 1 << (i % 64)
+		}
+		emit(s)
+	}
 }
 
 // streamGroup is one output group of a streamed aggregation: its state at

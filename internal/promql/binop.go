@@ -290,7 +290,7 @@ func (ev *evaluator) vectorBinop(e *parser.BinaryExpr, lhs, rhs Matrix) Matrix {
 		if o, ok := pairs[key]; ok {
 			return o
 		}
-		metric := resultMetric(lb, lm, rm, e.Op, vm)
+		metric := resultMetric(lb, lm, rm, e.Op, vm, e.ReturnBool && !ev.delayedNames)
 		h := metric.Hash()
 		o, ok := byHash[h]
 		if !ok {
@@ -414,10 +414,12 @@ func (ev *evaluator) duplicateOnOneSide(vm *parser.VectorMatching, a, b labels.L
 }
 
 // resultMetric returns the labels of a binary operation's result for the
-// pair (lhs, rhs), lhs being the "many" side.
-func resultMetric(lb *labels.Builder, lhs, rhs labels.Labels, op parser.ItemType, vm *parser.VectorMatching) labels.Labels {
+// pair (lhs, rhs), lhs being the "many" side; dropName removes the metric
+// name also where the operator keeps it (a bool comparison without delayed
+// name removal).
+func resultMetric(lb *labels.Builder, lhs, rhs labels.Labels, op parser.ItemType, vm *parser.VectorMatching, dropName bool) labels.Labels {
 	lb.Reset(lhs)
-	if changesMetricSchema(op) {
+	if changesMetricSchema(op) || dropName {
 		schema.Metadata{}.SetToLabels(lb)
 	}
 	if vm.Card == parser.CardOneToOne {

@@ -455,8 +455,8 @@ func TestComplianceQueries(t *testing.T) {
 // runComplianceQueries runs every stride-th case, starting at the offset-th
 // modulo stride, on both engines and compares their answers.
 func runComplianceQueries(t *testing.T, run complianceRun, cases []complianceCase, offset, stride int, ref, ours storage.Storage) {
-	oursNg := upstreamEngine{newTestEngine()}
-	theirs := newUpstreamEngine()
+	oursNg := upstreamEngine{newTestEngine(false)}
+	theirs := newUpstreamEngine(false)
 	failures, compared, answered := 0, 0, 0
 	defer func() {
 		// Most queries select data at every run's time: a run comparing

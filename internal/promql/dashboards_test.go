@@ -354,8 +354,8 @@ func TestDashboardQueries(t *testing.T) {
 func dashboardRun(t *testing.T, run complianceRun, i int, qs []dashboardQuery, st storage.Storage) {
 	t.Run(run.name, func(t *testing.T) {
 		t.Parallel()
-		ours := upstreamEngine{newTestEngine()}
-		theirs := newUpstreamEngine()
+		ours := upstreamEngine{newTestEngine(false)}
+		theirs := newUpstreamEngine(false)
 		stride := 1
 		if (raceEnabled || testing.Short()) && run.name == "odd" {
 			stride = 4

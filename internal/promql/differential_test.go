@@ -224,14 +224,14 @@ func knownDivergence(q string) string {
 	return ""
 }
 
-func newUpstreamEngine() *upstream.Engine {
+func newUpstreamEngine(delayed bool) *upstream.Engine {
 	return upstream.NewEngine(upstream.EngineOpts{
 		MaxSamples:               50000000,
 		Timeout:                  time.Minute,
 		NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
 		EnableAtModifier:         true,
 		EnableNegativeOffset:     true,
-		EnableDelayedNameRemoval: true,
+		EnableDelayedNameRemoval: delayed,
 		Parser:                   parser.NewParser(promqltest.TestParserOpts),
 	})
 }
@@ -397,8 +397,16 @@ func compareValues(want, got parser.Value) error {
 func TestDifferential(t *testing.T) {
 	st := diffData(t, 1)
 	defer st.Close()
-	ours := upstreamEngine{newTestEngine()}
-	theirs := newUpstreamEngine()
+	// Every query runs with __name__ removed at once (the default) and
+	// with delayed removal, each against upstream in the same mode.
+	modes := []struct {
+		name   string
+		ours   upstream.QueryEngine
+		theirs upstream.QueryEngine
+	}{
+		{"immediate", upstreamEngine{newTestEngine(false)}, newUpstreamEngine(false)},
+		{"delayed", upstreamEngine{newTestEngine(true)}, newUpstreamEngine(true)},
+	}
 	g := &queryGen{r: rand.New(rand.NewPCG(*diffSeed, 42))}
 	n := *diffN
 	if testing.Short() {
@@ -417,11 +425,13 @@ func TestDifferential(t *testing.T) {
 		if knownDivergence(q) != "" {
 			continue
 		}
-		if err := diffQuery(ours, theirs, st, q, start, end, step); err != nil {
-			failures++
-			t.Errorf("query %q (start %d, end %d, step %v): %v", q, start.Unix(), end.Unix(), step, err)
-			if failures > 20 {
-				t.Fatal("too many differences")
+		for _, m := range modes {
+			if err := diffQuery(m.ours, m.theirs, st, q, start, end, step); err != nil {
+				failures++
+				t.Errorf("%s name removal: query %q (start %d, end %d, step %v): %v", m.name, q, start.Unix(), end.Unix(), step, err)
+				if failures > 20 {
+					t.Fatal("too many differences")
+				}
 			}
 		}
 	}
@@ -434,8 +444,8 @@ func FuzzDifferential(f *testing.F) {
 		f.Add(i, int64(3600), int64(60))
 	}
 	st := diffData(f, 1)
-	ours := upstreamEngine{newTestEngine()}
-	theirs := newUpstreamEngine()
+	ours := [2]upstream.QueryEngine{upstreamEngine{newTestEngine(false)}, upstreamEngine{newTestEngine(true)}}
+	theirs := [2]upstream.QueryEngine{newUpstreamEngine(false), newUpstreamEngine(true)}
 	f.Fuzz(func(t *testing.T, seed uint64, startSec, stepSec int64) {
 		g := &queryGen{r: rand.New(rand.NewPCG(seed, seed>>32))}
 		q := g.vector(1 + g.r.IntN(3))
@@ -449,8 +459,10 @@ func FuzzDifferential(f *testing.F) {
 		if knownDivergence(q) != "" {
 			t.Skip(knownDivergence(q))
 		}
-		if err := diffQuery(ours, theirs, st, q, start, end, step); err != nil {
-			t.Errorf("query %q (start %d, step %v): %v", q, start.Unix(), step, err)
+		for i, mode := range []string{"immediate", "delayed"} {
+			if err := diffQuery(ours[i], theirs[i], st, q, start, end, step); err != nil {
+				t.Errorf("%s name removal: query %q (start %d, step %v): %v", mode, q, start.Unix(), step, err)
+			}
 		}
 	})
 }

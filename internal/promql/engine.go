@@ -77,6 +77,11 @@ type EngineOpts struct {
 	DisableAtModifier bool
 	// DisableNegativeOffset rejects queries using negative offsets.
 	DisableNegativeOffset bool
+	// EnableDelayedNameRemoval keeps __name__ on series until the end of the
+	// evaluation instead of removing it at the function or operator that
+	// changes the metric's meaning (Prometheus's experimental
+	// promql-delayed-name-removal feature; off by default there too).
+	EnableDelayedNameRemoval bool
 	// Parser parses query strings; nil means parser.NewParser with default
 	// options (experimental functions off).
 	Parser parser.Parser
@@ -98,6 +103,7 @@ type Engine struct {
 	noStepSubqFn  func(int64) int64
 	disableAt     bool
 	disableNegOff bool
+	delayedNames  bool
 	parser        parser.Parser
 	// slots limits concurrent queries; nil when unbounded.
 	slots chan struct{}
@@ -114,6 +120,7 @@ func NewEngine(opts EngineOpts) *Engine {
 		noStepSubqFn:  opts.NoStepSubqueryIntervalFn,
 		disableAt:     opts.DisableAtModifier,
 		disableNegOff: opts.DisableNegativeOffset,
+		delayedNames:  opts.EnableDelayedNameRemoval,
 		parser:        opts.Parser,
 	}
 	if ng.logger == nil {
@@ -339,6 +346,7 @@ func (q *query) exec(ctx context.Context) (parser.Value, annotations.Annotations
 		hints:         selectHints(s, q.ng.noStepSubqFn),
 		maxSamples:    q.ng.maxSamples,
 		noStepSubqFn:  q.ng.noStepSubqFn,
+		delayedNames:  q.ng.delayedNames,
 		logger:        q.ng.logger,
 		annos:         annotations.New(),
 		selectedCache: map[*parser.VectorSelector][]storage.Series{},

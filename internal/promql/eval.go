@@ -32,6 +32,9 @@ type evaluator struct {
 	// samples counts the points the query holds; shared by child evaluators.
 	samples      *int
 	noStepSubqFn func(int64) int64
+	// delayedNames keeps __name__ on series marked DropName until run's
+	// cleanup; otherwise eval removes it as soon as a node marks it.
+	delayedNames bool
 	logger       *slog.Logger
 	annos        *annotations.Annotations
 	// bufs is the query's memory, shared by child evaluators.
@@ -80,7 +83,7 @@ func (ev *evaluator) child(start, end, interval int64) *evaluator {
 }
 
 // run evaluates the query's top-level expression, turning evaluation panics
-// into errors and applying delayed __name__ removal.
+// into errors and applying delayed __name__ removal when it is on.
 func (ev *evaluator) run(expr parser.Expr) (v parser.Value, err error) {
 	if ev.samples == nil {
 		ev.samples = new(int)
@@ -197,6 +200,36 @@ func mergePoints(ev *evaluator, a, b []FPoint) []FPoint {
 // with a point at every step). A range-vector expression, allowed only at
 // the top of an instant query, evaluates to its raw samples.
 func (ev *evaluator) eval(expr parser.Expr) Matrix {
+	m := ev.evalNode(expr)
+	if !ev.delayedNames {
+		m = ev.dropNamesNow(m)
+	}
+	return m
+}
+
+// dropNamesNow removes __name__ (and __type__, __unit__) from the series a
+// node marked, as Prometheus does by default: the next node then sees the
+// series without it (sum by (__name__) groups them under "", label_replace
+// cannot read it), and series that became identical merge, or fail the
+// query where they share a step. The mark is cleared so that a name set
+// again later (label_replace into __name__) is kept.
+func (ev *evaluator) dropNamesNow(m Matrix) Matrix {
+	marked := false
+	for i := range m {
+		if m[i].DropName {
+			m[i].Metric = m[i].Metric.DropReserved(schema.IsMetadataLabel)
+			m[i].DropName = false
+			marked = true
+		}
+	}
+	if !marked {
+		return m
+	}
+	return ev.mergeSameLabels(m)
+}
+
+// evalNode evaluates one node of the expression; eval wraps it.
+func (ev *evaluator) evalNode(expr parser.Expr) Matrix {
 	ev.checkCtx()
 	if ev.steps <= 0 {
 		return Matrix{}

@@ -11,8 +11,8 @@ import (
 func TestExtendedDifferential(t *testing.T) {
 	st := diffData(t, 1)
 	defer st.Close()
-	ours := upstreamEngine{newTestEngine()}
-	theirs := newUpstreamEngine()
+	ours := upstreamEngine{newTestEngine(false)}
+	theirs := newUpstreamEngine(false)
 	queries := []string{
 		"rate(req_total[5m] anchored)", "increase(req_total[1m] anchored)", "delta(temp[2m] anchored)",
 		"changes(up[5m] anchored)", "resets(req_total[10m] anchored)", "changes(temp[30s] anchored)",

@@ -438,6 +438,16 @@ func (ev *evaluator) labelJoin(e *parser.Call) Matrix {
 	return ev.mergeSameLabels(m)
 }
 
+// annoName is the metric name a histogram annotation names: Prometheus
+// leaves it out unless names are removed late, since by default the result
+// has lost it.
+func (ev *evaluator) annoName(lbls labels.Labels) string {
+	if !ev.delayedNames {
+		return ""
+	}
+	return lbls.Get(labels.MetricName)
+}
+
 // classicHistogram evaluates histogram_quantile (q set), histogram_quantiles
 // (qLabel and qs set) and histogram_fraction (bounds set) over classic
 // histograms: series grouped by their labels without "le", one bucket per series.
@@ -474,7 +484,7 @@ func (ev *evaluator) classicHistogram(e *parser.Call, arg parser.Expr, bounds fu
 		le := s.Metric.Get(model.BucketLabel)
 		ub, err := strconv.ParseFloat(le, 64)
 		if err != nil || math.IsNaN(ub) {
-			ev.annos.Add(annotations.NewBadBucketLabelWarning(s.Metric.Get(labels.MetricName), le, pos))
+			ev.annos.Add(annotations.NewBadBucketLabelWarning(ev.annoName(s.Metric), le, pos))
 			continue
 		}
 		buf = s.Metric.BytesWithoutLabels(buf, labels.BucketLabel)
@@ -536,7 +546,7 @@ func (ev *evaluator) classicHistogram(e *parser.Call, arg parser.Expr, bounds fu
 					var minB, maxB, maxDiff float64
 					v, forced, minB, maxB, maxDiff = bucketQuantile(qv, g.buckets)
 					if forced {
-						ev.annos.Add(annotations.NewHistogramQuantileForcedMonotonicityInfo(g.metric.Get(labels.MetricName), pos, t, minB, maxB, maxDiff))
+						ev.annos.Add(annotations.NewHistogramQuantileForcedMonotonicityInfo(ev.annoName(g.metric), pos, t, minB, maxB, maxDiff))
 					}
 				}
 				out[o].Floats = append(out[o].Floats, FPoint{T: t, F: v})

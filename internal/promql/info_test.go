@@ -49,8 +49,8 @@ func TestInfoDifferential(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ours := upstreamEngine{newTestEngine()}
-	theirs := newUpstreamEngine()
+	ours := upstreamEngine{newTestEngine(false)}
+	theirs := newUpstreamEngine(false)
 	queries := []string{
 		"info(req_total)", "info(rate(req_total[5m]))", `info(temp, {version=~"v1.1"})`,
 		`info(up, {__name__=~".+_info"})`, "info(sum by (job, instance) (req_total))",

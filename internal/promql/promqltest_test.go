@@ -39,9 +39,12 @@ var skippedEvalsArgusStorage = map[string]map[int]string{
 	},
 }
 
-// newTestEngine returns an engine configured as upstream's test engine.
-func newTestEngine() *Engine {
+// newTestEngine returns an engine configured as upstream's test engine
+// (whose test files expect delayed name removal), or as argus's server runs
+// it when delayed is false.
+func newTestEngine(delayed bool) *Engine {
 	return NewEngine(EngineOpts{
+		EnableDelayedNameRemoval: delayed,
 		MaxSamples:               promqltest.DefaultMaxSamplesPerQuery * 100,
 		Timeout:                  100 * time.Second,
 		NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
@@ -96,7 +99,7 @@ func runUpstreamTests(t *testing.T, newStorage func(testing.TB) storage.Storage,
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no upstream test files in %s: %v", dir, err)
 	}
-	engine := upstreamEngine{newTestEngine()}
+	engine := upstreamEngine{newTestEngine(true)}
 	for _, path := range files {
 		name := filepath.Base(path)
 		t.Run(name, func(t *testing.T) {

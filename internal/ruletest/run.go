@@ -35,6 +35,9 @@ type Options struct {
 	// Parser parses expressions and series (experimental PromQL features);
 	// nil means the default parser.
 	Parser parser.Parser
+	// DelayedNameRemoval runs the engine with delayed __name__ removal
+	// (promtool's --enable-feature=promql-delayed-name-removal).
+	DelayedNameRemoval bool
 	// Stdout and Stderr receive promtool's report.
 	Stdout, Stderr io.Writer
 	// JUnit, if set, receives the results as JUnit XML (promtool's
@@ -116,7 +119,7 @@ func runFile(ctx context.Context, name string, o Options, run *regexp.Regexp, su
 			tg.Interval = tf.EvaluationInterval
 		}
 		r := &groupRun{tg: &tg, name: tg.TestGroupName, evalInterval: time.Duration(tf.EvaluationInterval),
-			order: order, fuzzy: tf.FuzzyCompare, parser: o.Parser, ruleFiles: tf.RuleFiles}
+			order: order, fuzzy: tf.FuzzyCompare, parser: o.Parser, delayedNames: o.DelayedNameRemoval, ruleFiles: tf.RuleFiles}
 		if r.name == "" {
 			r.name = fmt.Sprintf("unnamed#%d", i)
 		}
@@ -147,6 +150,7 @@ type groupRun struct {
 	order        map[string]int
 	fuzzy        bool
 	parser       parser.Parser
+	delayedNames bool
 	ruleFiles    []string
 
 	db *tsdb.DB
@@ -179,6 +183,7 @@ func (r *groupRun) run(ctx context.Context) (errs []error) {
 	r.ng = promql.NewEngine(promql.EngineOpts{
 		MaxSamples: 10000, Timeout: 100 * time.Second, Parser: r.parser,
 		NoStepSubqueryIntervalFn: func(int64) int64 { return r.evalInterval.Milliseconds() },
+		EnableDelayedNameRemoval: r.delayedNames,
 	})
 	groups, err := r.loadGroups()
 	if err != nil {

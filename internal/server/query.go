@@ -26,6 +26,9 @@ type QueryOptions struct {
 	// Parser are the parser's options: the experimental PromQL features
 	// switched on with --enable-feature.
 	Parser parser.Options
+	// DelayedNameRemoval keeps __name__ until the end of a query's
+	// evaluation (--enable-feature=promql-delayed-name-removal).
+	DelayedNameRemoval bool
 }
 
 // PromQLFeature switches an --enable-feature option of Prometheus's on in
@@ -40,6 +43,8 @@ func PromQLFeature(opts *QueryOptions, name string) (known, noop bool) {
 		opts.Parser.EnableBinopFillModifiers = true
 	case "promql-unquoted-utf8-names":
 		opts.Parser.EnableUnquotedUTF8Names = true
+	case "promql-delayed-name-removal":
+		opts.DelayedNameRemoval = true
 	case "promql-duration-expr", "promql-extended-range-selectors", "promql-at-modifier", "promql-negative-offset":
 		return true, true
 	default:

@@ -276,3 +276,28 @@ func TestExperimentalFunctions(t *testing.T) {
 		}
 	}
 }
+
+// TestDelayedNameRemovalFeature: the metric name is gone right after the
+// unary minus by default, as in Prometheus, and kept to the end of the
+// query with --enable-feature=promql-delayed-name-removal.
+func TestDelayedNameRemovalFeature(t *testing.T) {
+	const q = `label_replace(-label_replace(vector(1), "__name__", "m", "", ""), "src", "$1", "__name__", "(.*)")`
+	var opts QueryOptions
+	if known, noop := PromQLFeature(&opts, "promql-delayed-name-removal"); !known || noop || !opts.DelayedNameRemoval {
+		t.Fatal("promql-delayed-name-removal not known")
+	}
+	for _, c := range []struct {
+		opts QueryOptions
+		want string
+	}{
+		{QueryOptions{}, "map[]"},
+		{opts, "map[src:m]"},
+	} {
+		r := start(t, Options{DataDir: t.TempDir(), Query: c.opts})
+		got := apiGet(t, r.base, "/api/v1/query", url.Values{"query": {q}})
+		res, _ := got.body["data"].(map[string]any)["result"].([]any)
+		if got.code != 200 || len(res) != 1 || fmt.Sprint(res[0].(map[string]any)["metric"]) != c.want {
+			t.Errorf("delayed=%v: %d %v, want metric %s", c.opts.DelayedNameRemoval, got.code, got.body, c.want)
+		}
+	}
+}

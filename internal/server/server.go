@@ -137,6 +137,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		MaxConcurrent: opts.Query.MaxConcurrency,
 		LookbackDelta: opts.Query.LookbackDelta,
 		Parser:        parser.NewParser(opts.Query.Parser),
+
+		EnableDelayedNameRemoval: opts.Query.DelayedNameRemoval,
 	})
 	s.listener, err = net.Listen("tcp", opts.ListenAddr)
 	if err != nil {
