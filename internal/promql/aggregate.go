@@ -506,7 +506,11 @@ func (ev *evaluator) aggregateK(e *parser.AggregateExpr, names []string, m Matri
 // stream produces the series of expr one at a time, without materialising
 // them all when expr is a selector or a range function; otherwise it
 // evaluates expr and walks the result. Points passed to emit are only valid
-// during the call.
+// during the call. A range function's series marked DropName still carry
+// their name even when names are not removed late: the consumer must ignore
+// it (streamRangeFunc has already failed the query if two of them would
+// collide without it). That saves copying every series' labels.
+
 func (ev *evaluator) stream(expr parser.Expr, emit func(*Series)) {
 	switch e := expr.(type) {
 	case *parser.ParenExpr:
@@ -520,9 +524,6 @@ func (ev *evaluator) stream(expr parser.Expr, emit func(*Series)) {
 			for i, a := range e.Args {
 				switch a.(type) {
 				case *parser.MatrixSelector, *parser.SubqueryExpr:
-					if !ev.delayedNames {
-						emit = ev.dropNamesStreamed(emit)
-					}
 					ev.streamRangeFunc(e, fn, i, emit)
 					return
 				}
@@ -536,35 +537,22 @@ func (ev *evaluator) stream(expr parser.Expr, emit func(*Series)) {
 	ev.release(m)
 }
 
-// dropNamesStreamed wraps emit so that streamed series lose their name as
-// dropNamesNow's do: the consumer groups them without it, and two that end up
-// with the same labels fail the query where they share a step. That needs a
-// bitmap of steps per distinct labelset, one bit per step.
-func (ev *evaluator) dropNamesStreamed(emit func(*Series)) func(*Series) {
-	words := (ev.steps + 63) / 64
-	seen := map[uint64][]uint64{}
-	return func(s *Series) {
-		if !s.DropName {
-			emit(s)
-			return
-		}
-		s.Metric = s.Metric.DropReserved(schema.IsMetadataLabel)
-		s.DropName = false
-		h := s.Metric.Hash()
-		bits, ok := seen[h]
-		if !ok {
-			bits = make([]uint64, words)
-			seen[h] = bits
-		}
-		for _, p := range s.Floats {
-			i := ev.stepOf(p.T)
-			if bits[i/64]&(1<<(i%64)) != 0 {
-				ev.errorf("vector cannot contain metrics with the same labelset")
+// namesWithoutMetadata returns the grouping labels that treat __name__,
+// __type__ and __unit__ as absent: added to a without list, removed from a
+// by list. names is sorted, and so is the result.
+func namesWithoutMetadata(names []string, without bool) []string {
+	meta := []string{model.MetricNameLabel, model.MetricTypeLabel, model.MetricUnitLabel}
+	if without {
+		out := slices.Clone(names)
+		for _, m := range meta {
+			if !slices.Contains(out, m) {
+				out = append(out, m)
 			}
-			bits[i/64] |= 1 << (i % 64)
 		}
-		emit(s)
+		slices.Sort(out)
+		return out
 	}
+	return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(meta, n) })
 }
 
 // streamGroup is one output group of a streamed aggregation: its state at
@@ -598,15 +586,25 @@ func (ev *evaluator) aggregateStream(e *parser.AggregateExpr, names []string) Ma
 		lb     = labels.NewBuilder(labels.EmptyLabels())
 		buf    []byte
 	)
+	// Series whose name is already gone for the query (see stream) are
+	// grouped as if they had none.
+	unnamed := names
+	if !ev.delayedNames {
+		unnamed = namesWithoutMetadata(names, e.Without)
+	}
 	ev.stream(e.Expr, func(s *Series) {
+		gnames := names
+		if s.DropName {
+			gnames = unnamed
+		}
 		var key uint64
-		key, buf = groupKey(s.Metric, names, e.Without, buf)
+		key, buf = groupKey(s.Metric, gnames, e.Without, buf)
 		gi, ok := index[key]
 		if !ok {
 			gi = len(groups)
 			index[key] = gi
 			g := &streamGroup{
-				metric: groupLabels(lb, s.Metric, names, e.Without),
+				metric: groupLabels(lb, s.Metric, gnames, e.Without),
 				f:      ev.bufs.floats.zeroed(ev.steps),
 				comp:   ev.bufs.floats.zeroed(ev.steps),
 				flags:  ev.bufs.flags.zeroed(ev.steps),

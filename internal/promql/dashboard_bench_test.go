@@ -177,7 +177,7 @@ func benchDashboard(b *testing.B, hours int) {
 		ng   upstream.QueryEngine
 	}{
 		{"argus", upstreamEngine{NewEngine(EngineOpts{MaxSamples: 100_000_000, Timeout: time.Minute})}},
-		{"upstream", upstream.NewEngine(upstream.EngineOpts{MaxSamples: 100_000_000, Timeout: time.Minute, LookbackDelta: 5 * time.Minute, EnableDelayedNameRemoval: true})},
+		{"upstream", upstream.NewEngine(upstream.EngineOpts{MaxSamples: 100_000_000, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})},
 	}
 	end := time.UnixMilli(benchStart + int64(hours)*3600_000 - benchStep.Milliseconds())
 	start := end.Add(-time.Duration(hours) * time.Hour).Add(10 * time.Minute)

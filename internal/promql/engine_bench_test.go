@@ -45,7 +45,7 @@ func BenchmarkRangeQuery(b *testing.B) {
 	st := benchData(b, 1000)
 	defer st.Close()
 	ours := NewEngine(EngineOpts{})
-	theirs := upstream.NewEngine(upstream.EngineOpts{MaxSamples: 50000000, Timeout: time.Minute, EnableDelayedNameRemoval: true})
+	theirs := upstream.NewEngine(upstream.EngineOpts{MaxSamples: 50000000, Timeout: time.Minute})
 	// Both run through their own API: argus's results are not converted.
 	run := map[string]func(q string) error{
 		"argus": func(q string) error {

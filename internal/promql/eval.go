@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/schema"
@@ -226,6 +227,58 @@ func (ev *evaluator) dropNamesNow(m Matrix) Matrix {
 		return m
 	}
 	return ev.mergeSameLabels(m)
+}
+
+// nameCollisions finds streamed series that would have the same labels
+// once their names are removed and share a step, which fails the query as
+// it does when the series are materialised (dropNamesNow).
+type nameCollisions struct {
+	words int
+	seen  map[uint64][]uint64 // step bitmap per labelset without metadata labels
+	buf   []byte
+}
+
+// newNameCollisions returns a tracker for the n series labelsAt gives, or
+// nil when no two of them can collide: all have the same name and none has
+// __type__ or __unit__, so they differ in other labels. That is the common
+// case, and it needs no bitmap per series.
+func (ev *evaluator) newNameCollisions(n int, labelsAt func(int) labels.Labels) *nameCollisions {
+	name := ""
+	for i := range n {
+		l := labelsAt(i)
+		switch nm := l.Get(model.MetricNameLabel); {
+		case i == 0:
+			name = nm
+		case nm != name:
+			return &nameCollisions{words: (ev.steps + 63) / 64, seen: map[uint64][]uint64{}}
+		}
+		if l.Has(model.MetricTypeLabel) || l.Has(model.MetricUnitLabel) {
+			return &nameCollisions{words: (ev.steps + 63) / 64, seen: map[uint64][]uint64{}}
+		}
+	}
+	return nil
+}
+
+// add records a series' steps under its labels without metadata labels,
+// failing on a step another series with those labels already has.
+func (c *nameCollisions) add(ev *evaluator, lbls labels.Labels, pts []FPoint) {
+	if c == nil {
+		return
+	}
+	var h uint64
+	h, c.buf = lbls.HashWithoutLabels(c.buf, model.MetricTypeLabel, model.MetricUnitLabel)
+	bits, ok := c.seen[h]
+	if !ok {
+		bits = make([]uint64, c.words)
+		c.seen[h] = bits
+	}
+	for _, p := range pts {
+		i := ev.stepOf(p.T)
+		if bits[i/64]&(1<<(i%64)) != 0 {
+			ev.errorf("vector cannot contain metrics with the same labelset")
+		}
+		bits[i/64] |= 1 << (i % 64)
+	}
 }
 
 // evalNode evaluates one node of the expression; eval wraps it.

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 )
@@ -64,7 +65,12 @@ func (ev *evaluator) streamExtendedRangeFunc(e *parser.Call, ms *parser.MatrixSe
 		res = make([]FPoint, 0, ev.steps)
 		out Series
 	)
-	for _, s := range ev.selectSeries(vs) {
+	selected := ev.selectSeries(vs)
+	var coll *nameCollisions
+	if !ev.delayedNames {
+		coll = ev.newNameCollisions(len(selected), func(i int) labels.Labels { return selected[i].Labels() })
+	}
+	for _, s := range selected {
 		ev.checkCtx()
 		it = s.Iterator(it)
 		buf = ev.readSamples(it, firstEnd-rng-ev.lookback+1, lastEnd+ahead, false, buf[:0])
@@ -112,6 +118,7 @@ func (ev *evaluator) streamExtendedRangeFunc(e *parser.Call, ms *parser.MatrixSe
 			ev.nonCounterInfo(s.Labels(), argPos(ms))
 		}
 		out = Series{Metric: s.Labels(), Floats: res, DropName: true}
+		coll.add(ev, out.Metric, res)
 		emit(&out)
 	}
 }

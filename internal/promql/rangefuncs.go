@@ -94,7 +94,9 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, e
 		}
 	}
 	name := e.Func.Name
-	dropName := name != "last_over_time" && name != "first_over_time"
+	// absent_over_time reads only which steps have a point; its result
+	// gets its own labels.
+	dropName := name != "last_over_time" && name != "first_over_time" && name != "absent_over_time"
 
 	var (
 		rng     int64
@@ -143,6 +145,15 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, e
 	firstEnd, lastEnd := ev.start-off, ev.end-off
 	if fixedAt != nil {
 		firstEnd, lastEnd = *fixedAt-off, *fixedAt-off
+	}
+	var coll *nameCollisions
+	if !ev.delayedNames {
+		coll = ev.newNameCollisions(len(series), func(i int) labels.Labels {
+			if series[i].sub != nil {
+				return series[i].sub.Metric
+			}
+			return series[i].storage.Labels()
+		})
 	}
 	for _, src := range series {
 		ev.checkCtx()
@@ -197,6 +208,9 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, e
 			ev.nonCounterInfo(lbls, argPos(e.Args[0]))
 		}
 		out = Series{Metric: lbls, Floats: res, DropName: dropName || inDrop}
+		if out.DropName {
+			coll.add(ev, lbls, res)
+		}
 		emit(&out)
 	}
 	ev.release(inputs)
