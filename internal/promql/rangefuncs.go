@@ -109,14 +109,17 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, e
 	case *parser.MatrixSelector:
 		vs := a.VectorSelector.(*parser.VectorSelector)
 		rng, off, fixedAt = a.Range.Milliseconds(), vs.OriginalOffset.Milliseconds(), vs.Timestamp
-		for _, s := range ev.selectSeries(vs) {
-			series = append(series, seriesSource{storage: s})
+		selected := ev.selectSeries(vs)
+		series = make([]seriesSource, len(selected))
+		for i, s := range selected {
+			series[i].storage = s
 		}
 	case *parser.SubqueryExpr:
 		rng, off, fixedAt = a.Range.Milliseconds(), a.OriginalOffset.Milliseconds(), a.Timestamp
 		inputs = ev.evalSubquery(a)
+		series = make([]seriesSource, len(inputs))
 		for i := range inputs {
-			series = append(series, seriesSource{sub: &inputs[i]})
+			series[i].sub = &inputs[i]
 		}
 	default:
 		ev.errorf("BUG: range function argument of type %T", a)

@@ -18,6 +18,11 @@ func (ev *evaluator) selectSeries(vs *parser.VectorSelector) []storage.Series {
 	}
 	set := ev.querier.Select(ev.ctx, false, ev.hints[vs], vs.LabelMatchers...)
 	var out []storage.Series
+	if l, ok := set.(interface{ Len() int }); ok {
+		// argus's storage knows the count: one allocation, not a doubling
+		// series of them (the query's peak heap counts the garbage).
+		out = make([]storage.Series, 0, l.Len())
+	}
 	for set.Next() {
 		out = append(out, set.At())
 		if len(out)%1024 == 0 {

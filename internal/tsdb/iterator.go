@@ -25,7 +25,7 @@ const (
 // chunkRef is one chunk of a series to read during a query.
 type chunkRef struct {
 	kind uint8
-	n    int // samples, for XOR chunks
+	n    int32 // samples, for XOR chunks (int32 packs with kind: a query holds one per chunk read)
 	data []byte
 	// mint is the oldest sample time to read from the chunk: its first
 	// sample's, or later when the source serves only part of the chunk (a
@@ -82,7 +82,7 @@ func (it *seriesIterator) decode(c chunkRef) error {
 	switch c.kind {
 	case chunkXOR:
 		var err error
-		it.ts, it.vs, err = chunkenc.DecodeXOR(it.ts, it.vs, c.data, c.n)
+		it.ts, it.vs, err = chunkenc.DecodeXOR(it.ts, it.vs, c.data, int(c.n))
 		return err
 	case chunkBlock:
 		var err error
@@ -203,7 +203,7 @@ func (it *seriesIterator) AppendFloats(ts []int64, vs []float64, mint, maxt int6
 		var err error
 		switch c.kind {
 		case chunkXOR:
-			ts, vs, err = chunkenc.DecodeXOR(ts, vs, c.data, c.n)
+			ts, vs, err = chunkenc.DecodeXOR(ts, vs, c.data, int(c.n))
 		case chunkBlock:
 			ts, vs, err = chunkenc.Decode(ts, vs, c.data)
 		default:

@@ -148,7 +148,11 @@ func (s *listSeriesSet) Next() bool {
 	s.i++
 	return s.i < len(s.list.series)
 }
-func (s *listSeriesSet) At() storage.Series                { return &s.list.series[s.i] }
+func (s *listSeriesSet) At() storage.Series { return &s.list.series[s.i] }
+
+// Len is the number of series in the set, so a caller collecting them can
+// size its slice once.
+func (s *listSeriesSet) Len() int                          { return len(s.list.series) }
 func (s *listSeriesSet) Err() error                        { return nil }
 func (s *listSeriesSet) Warnings() annotations.Annotations { return nil }
 
@@ -295,7 +299,7 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 				// The appender may still rewrite its last byte; take a copy.
 				data = slices.Clone(s.chunk.Bytes())
 			}
-			open = chunkRef{kind: chunkXOR, data: data, n: n, mint: max(s.chunkMinT, mint), maxt: s.lastT}
+			open = chunkRef{kind: chunkXOR, data: data, n: int32(n), mint: max(s.chunkMinT, mint), maxt: s.lastT}
 		}
 		lset := h.symbols.labels(s.syms, &sb)
 		s.mu.Unlock()
@@ -312,7 +316,7 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 			if !ok || e.n == 0 || !overlaps(e.minT, e.lastT, mint, maxt) {
 				continue
 			}
-			scratch = append(scratch, chunkRef{kind: chunkXOR, data: e.chunk, n: e.n, mint: max(e.minT, mint), maxt: e.lastT})
+			scratch = append(scratch, chunkRef{kind: chunkXOR, data: e.chunk, n: int32(e.n), mint: max(e.minT, mint), maxt: e.lastT})
 		}
 		if open.kind != chunkNone {
 			scratch = append(scratch, open)
