@@ -25,8 +25,13 @@ const (
 // chunkRef is one chunk of a series to read during a query.
 type chunkRef struct {
 	kind uint8
-	n    int32 // samples, for XOR chunks (int32 packs with kind: a query holds one per chunk read)
-	data []byte
+	// tail, when hasTail, is the last byte of an open head chunk, whose
+	// data is then the rest: the appender may still change that byte in
+	// place, so the query keeps its own copy of it (see XORAppender.Snapshot).
+	tail    byte
+	hasTail bool
+	n       int32 // samples, for XOR chunks (int32 packs with kind: a query holds one per chunk read)
+	data    []byte
 	// mint is the oldest sample time to read from the chunk: its first
 	// sample's, or later when the source serves only part of the chunk (a
 	// head part straddling the head's truncation). maxt is its newest.
@@ -43,6 +48,8 @@ type seriesIterator struct {
 	vs         []float64
 	i          int
 	err        error
+	// raw reassembles open head chunks (data and tail) for decoding.
+	raw []byte
 }
 
 func newSeriesIterator(chunks []chunkRef, mint, maxt int64) *seriesIterator {
@@ -77,12 +84,22 @@ func (it *seriesIterator) load(t int64) bool {
 	return false
 }
 
+// xorBytes returns an XOR chunk's encoded bytes, reassembling an open head
+// chunk in the iterator's buffer.
+func (it *seriesIterator) xorBytes(c chunkRef) []byte {
+	if !c.hasTail {
+		return c.data
+	}
+	it.raw = append(append(it.raw[:0], c.data...), c.tail)
+	return it.raw
+}
+
 func (it *seriesIterator) decode(c chunkRef) error {
 	it.ts, it.vs = it.ts[:0], it.vs[:0]
 	switch c.kind {
 	case chunkXOR:
 		var err error
-		it.ts, it.vs, err = chunkenc.DecodeXOR(it.ts, it.vs, c.data, int(c.n))
+		it.ts, it.vs, err = chunkenc.DecodeXOR(it.ts, it.vs, it.xorBytes(c), int(c.n))
 		return err
 	case chunkBlock:
 		var err error
@@ -203,7 +220,7 @@ func (it *seriesIterator) AppendFloats(ts []int64, vs []float64, mint, maxt int6
 		var err error
 		switch c.kind {
 		case chunkXOR:
-			ts, vs, err = chunkenc.DecodeXOR(ts, vs, c.data, int(c.n))
+			ts, vs, err = chunkenc.DecodeXOR(ts, vs, it.xorBytes(c), int(c.n))
 		case chunkBlock:
 			ts, vs, err = chunkenc.Decode(ts, vs, c.data)
 		default:

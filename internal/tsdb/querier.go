@@ -294,12 +294,13 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 		}
 		upTo := max(uint64(s.flushedIn), h.loadedMaxSeq)
 		if n := s.chunk.Len(); n > 0 && overlaps(s.chunkMinT, s.lastT, mint, maxt) {
-			var data []byte
+			open = chunkRef{kind: chunkXOR, n: int32(n), mint: max(s.chunkMinT, mint), maxt: s.lastT}
 			if !labelsOnly {
-				// The appender may still rewrite its last byte; take a copy.
-				data = slices.Clone(s.chunk.Bytes())
+				// The appender may still rewrite the last byte: keep a copy of
+				// it and share the rest (a whole copy per series was the
+				// largest allocation of an instant query).
+				open.data, open.tail, open.hasTail = s.chunk.Snapshot()
 			}
-			open = chunkRef{kind: chunkXOR, data: data, n: int32(n), mint: max(s.chunkMinT, mint), maxt: s.lastT}
 		}
 		lset := h.symbols.labels(s.syms, &sb)
 		s.mu.Unlock()

@@ -69,8 +69,21 @@ func (a *XORAppender) Len() int { return int(a.n) }
 
 // Bytes returns the encoded chunk. The next Append may modify its last byte
 // and may reallocate, so a reader that runs alongside the appender must
-// iterate a copy.
+// iterate a copy, or use Snapshot.
 func (a *XORAppender) Bytes() []byte { return a.b }
+
+// Snapshot returns the chunk as a prefix that later Appends never write
+// (they only fill the free bits of the last byte and write past the end)
+// and, when the last byte still has free bits, that byte's current value.
+// prefix followed by last is the chunk now. A reader can so share the
+// appender's memory instead of copying the whole chunk.
+func (a *XORAppender) Snapshot() (prefix []byte, last byte, partial bool) {
+	if a.free == 0 || len(a.b) == 0 {
+		return a.b[:len(a.b):len(a.b)], 0, false
+	}
+	n := len(a.b) - 1
+	return a.b[:n:n], a.b[n], true
+}
 
 // Append adds a sample. Timestamps are not checked for order; ordering is
 // the caller's contract, and any sequence still round-trips.
