@@ -57,9 +57,9 @@ type GroupOptions struct {
 	ShouldRestore bool
 }
 
+// newGroup returns a group, not started. It has no side effects: the
+// manager creates the group's metrics when it applies the group.
 func newGroup(o GroupOptions, opts *Options, m *metrics) *Group {
-	key := GroupKey(o.File, o.Name)
-	m.initGroup(key, len(o.Rules), o.Interval.Seconds())
 	return &Group{
 		name: o.Name, file: o.File, interval: o.Interval, queryOffset: o.QueryOffset, limit: o.Limit,
 		rules: o.Rules, opts: opts, metrics: m, shouldRestore: o.ShouldRestore,

@@ -151,6 +151,9 @@ func (m *Manager) Update(o UpdateOptions) error {
 			groups[key] = og
 			continue
 		}
+		// Created here, not when the group is loaded: a later file may
+		// still fail to load, and then nothing may change.
+		m.metrics.initGroup(key, len(ng.rules), ng.interval.Seconds())
 		if ok {
 			og.stop()
 			ng.CopyState(og)
