@@ -36,7 +36,10 @@ type Group struct {
 	staleSeries          []labels.Labels
 	shouldRestore        bool
 
+	// done is closed to stop the group (once: stopOnce); terminated when
+	// its goroutine has ended, after its evaluation in progress if any.
 	done, terminated chan struct{}
+	stopOnce         sync.Once
 
 	mu             sync.Mutex
 	evaluationTime time.Duration
@@ -167,9 +170,12 @@ func (g *Group) iterate(ctx context.Context, ts time.Time) {
 	g.mu.Unlock()
 }
 
+// stop tells the group's goroutine to stop, and returns without waiting
+// for it: an evaluation in progress ends after its current rule, and a
+// rule's template expansion cannot be interrupted. terminated is closed
+// when the goroutine has ended.
 func (g *Group) stop() {
-	close(g.done)
-	<-g.terminated
+	g.stopOnce.Do(func() { close(g.done) })
 }
 
 // Eval evaluates every rule of the group once at ts, writes the results
@@ -307,10 +313,16 @@ func (g *Group) markAllStale(ts time.Time) {
 // series of rules that stayed (for staleness), the alerts of alerting rules
 // that stayed, and the evaluation times. Series of rules that went are
 // marked stale at the next evaluation.
+//
+// The manager calls it on g's goroutine after from's has ended, while the
+// rules API may already read g.
 func (g *Group) CopyState(from *Group) {
 	from.mu.Lock()
-	g.evaluationTime, g.lastEvaluation = from.evaluationTime, from.lastEvaluation
+	evaluationTime, lastEvaluation := from.evaluationTime, from.lastEvaluation
 	from.mu.Unlock()
+	g.mu.Lock()
+	g.evaluationTime, g.lastEvaluation = evaluationTime, lastEvaluation
+	g.mu.Unlock()
 	byKey := map[string][]int{}
 	for fi, r := range from.rules {
 		k := r.Name() + r.Labels().String()
