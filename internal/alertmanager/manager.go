@@ -155,25 +155,56 @@ func New(ctx context.Context, opts Options) (*Manager, error) {
 	return m, nil
 }
 
-// ApplyConfig switches to cfg (nil: the default, notify nobody). original
-// is the text cfg was loaded from, shown by ConfigText with its secrets
-// hidden; "" shows cfg as Alertmanager prints it. Alerts, silences and the
-// notification log are kept; aggregation groups are rebuilt from the
-// stored alerts, and the notification log keeps them from notifying again
-// what was already sent.
+// ApplyConfig switches to cfg (nil: the default, notify nobody), as
+// PrepareConfig and ApplyPrepared do.
 func (m *Manager) ApplyConfig(cfg *amconfig.Config, original string) error {
+	p, err := m.PrepareConfig(cfg, original)
+	if err != nil {
+		return err
+	}
+	m.ApplyPrepared(p)
+	return nil
+}
+
+// PreparedConfig is a configuration built and checked by PrepareConfig
+// (templates, receivers' integrations, routes), not in use yet.
+// ApplyPrepared switches to it, at most once.
+type PreparedConfig struct {
+	gen     *generation
+	applied bool
+}
+
+// PrepareConfig builds cfg (nil: the default, notify nobody) and fails as
+// ApplyConfig would, without changing anything. original is the text cfg
+// was loaded from, shown by ConfigText with its secrets hidden; "" shows
+// cfg as Alertmanager prints it.
+func (m *Manager) PrepareConfig(cfg *amconfig.Config, original string) (*PreparedConfig, error) {
 	if cfg == nil {
 		var err error
 		original = defaultConfig
 		if cfg, err = amconfig.Load(defaultConfig); err != nil {
-			return fmt.Errorf("BUG: default alertmanager config: %w", err)
+			return nil, fmt.Errorf("BUG: default alertmanager config: %w", err)
 		}
 	}
 	gen, err := m.build(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	gen.text = redactOriginal(original, cfg.String())
+	return &PreparedConfig{gen: gen}, nil
+}
+
+// ApplyPrepared switches to p. Alerts, silences and the notification log
+// are kept; aggregation groups are rebuilt from the stored alerts, and the
+// notification log keeps them from notifying again what was already sent.
+func (m *Manager) ApplyPrepared(p *PreparedConfig) {
+	if p.applied {
+		panic("BUG: alertmanager.PreparedConfig applied twice")
+	}
+	p.applied = true
+	gen := p.gen
+	// The dispatcher is made here, not when preparing: its context is a
+	// child of m.ctx, which a config that is never applied would leak.
 	gen.dispatcher = newDispatcher(m.ctx, func(ctx context.Context, g *group, now time.Time, alerts []*alert.Alert) bool {
 		return m.notifyGroup(ctx, gen, g, now, alerts)
 	}, func(n int) { m.metrics.groups.Set(float64(n)) })
@@ -191,7 +222,6 @@ func (m *Manager) ApplyConfig(cfg *amconfig.Config, original string) error {
 		}
 	}
 	m.gen = gen
-	return nil
 }
 
 // build derives a generation from cfg: templates, integrations, routes.

@@ -36,6 +36,7 @@ type amSet struct {
 	cfg    *config.Alertmanager
 	cfgKey string
 	client *http.Client
+	// ctx and cancel are set by start; wg counts discovery goroutines.
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -53,9 +54,7 @@ func (m *Manager) newSet(cfg *config.Alertmanager) (*amSet, error) {
 		return nil, fmt.Errorf("alertmanager HTTP client: %w", err)
 	}
 	key, _ := yaml.Marshal(cfg)
-	s := &amSet{m: m, cfg: cfg, cfgKey: string(key), client: client, groups: map[int][]*discovery.Group{}, loops: map[string]*sendLoop{}}
-	s.ctx, s.cancel = context.WithCancel(m.ctx)
-	return s, nil
+	return &amSet{m: m, cfg: cfg, cfgKey: string(key), client: client, groups: map[int][]*discovery.Group{}, loops: map[string]*sendLoop{}}, nil
 }
 
 // sameConfig reports whether cfg is the set's config. The YAML leaves
@@ -66,8 +65,10 @@ func (s *amSet) sameConfig(cfg *config.Alertmanager) bool {
 	return err == nil && string(key) == s.cfgKey && reflect.DeepEqual(cfg.HTTPClientConfig, s.cfg.HTTPClientConfig)
 }
 
-// start runs the set's discovery.
+// start runs the set's discovery. Its context is made here, not in
+// newSet: a prepared set that is never applied must leave nothing behind.
 func (s *amSet) start() {
+	s.ctx, s.cancel = context.WithCancel(s.m.ctx)
 	var providers []discovery.Provider
 	if len(s.cfg.StaticConfigs) > 0 {
 		providers = append(providers, discovery.Static(s.cfg.StaticConfigs))
@@ -99,7 +100,8 @@ func (s *amSet) start() {
 	}
 }
 
-// stop ends discovery and the send loops, and waits for them.
+// stop ends discovery and the send loops, and waits for them. The set
+// has been started.
 func (s *amSet) stop() {
 	s.cancel()
 	s.wg.Wait()

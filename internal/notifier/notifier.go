@@ -3,6 +3,8 @@ package notifier
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -21,6 +23,10 @@ const (
 	DefaultQueueCapacity = 10000
 	DefaultMaxBatchSize  = 256
 )
+
+// ErrStopped is returned by ApplyConfig and ApplyPrepared once Run's
+// context is done: the manager runs nothing any more.
+var ErrStopped = errors.New("notifier stopped")
 
 // Alert is an alert as Alertmanager's API v2 takes it. An alert whose
 // EndsAt is in the past is resolved.
@@ -71,11 +77,18 @@ type Manager struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// applyMu serialises applying configs with each other and with Run's
+	// shutdown, so that no set starts (and adds its send loops to wg)
+	// after Run has stopped the sets and waits for wg. It is taken before
+	// mu, and is held while sets stop, which takes mu.
+	applyMu sync.Mutex
+
 	mu             sync.RWMutex
 	externalLabels labels.Labels
 	relabel        []*relabel.Config
 	sets           []*amSet
 	local          *sendLoop
+	stopped        bool // Run's context is done; written under applyMu and mu
 }
 
 // New returns a manager without Alertmanagers.
@@ -99,29 +112,70 @@ func New(opts Options) *Manager {
 	return m
 }
 
-// ApplyConfig replaces the Alertmanagers and the alert relabeling. An
-// Alertmanager config that did not change keeps running with its queues;
-// the others are replaced (their queued alerts are dropped and counted).
+// ApplyConfig replaces the Alertmanagers and the alert relabeling, as
+// PrepareConfig and ApplyPrepared do.
 func (m *Manager) ApplyConfig(cfg config.Alerting, externalLabels labels.Labels) error {
-	m.mu.RLock()
-	old := m.sets
-	m.mu.RUnlock()
-	sets := make([]*amSet, len(cfg.Alertmanagers))
-	var fresh []*amSet
+	p, err := m.PrepareConfig(cfg, externalLabels)
+	if err != nil {
+		return err
+	}
+	return m.ApplyPrepared(p)
+}
+
+// PreparedConfig is an alerting config checked by PrepareConfig, with the
+// HTTP clients of its Alertmanagers built. Nothing of it runs until
+// ApplyPrepared, which takes it at most once.
+type PreparedConfig struct {
+	sets           []*amSet // not started
+	externalLabels labels.Labels
+	relabel        []*relabel.Config
+	applied        bool
+}
+
+// PrepareConfig builds what cfg needs, and fails as ApplyConfig would,
+// without changing anything.
+func (m *Manager) PrepareConfig(cfg config.Alerting, externalLabels labels.Labels) (*PreparedConfig, error) {
+	p := &PreparedConfig{externalLabels: externalLabels, relabel: cfg.AlertRelabelConfigs}
 	for i, c := range cfg.Alertmanagers {
-		if i < len(old) && old[i].sameConfig(c) {
-			sets[i] = old[i]
-			continue
-		}
 		s, err := m.newSet(c)
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("alerting.alertmanagers[%d]: %w", i, err)
+		}
+		p.sets = append(p.sets, s)
+	}
+	return p, nil
+}
+
+// ApplyPrepared replaces the Alertmanagers and the alert relabeling by
+// those of p. An Alertmanager config that did not change keeps running
+// with its queues; the others are replaced (their queued alerts are
+// dropped and counted). Once Run's context is done it changes nothing and
+// returns ErrStopped.
+func (m *Manager) ApplyPrepared(p *PreparedConfig) error {
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
+	if p.applied {
+		panic("BUG: notifier.PreparedConfig applied twice")
+	}
+	p.applied = true
+	m.mu.Lock()
+	if m.stopped {
+		m.mu.Unlock()
+		return ErrStopped
+	}
+	old := m.sets
+	sets := make([]*amSet, len(p.sets))
+	var fresh []*amSet
+	for i, s := range p.sets {
+		if i < len(old) && old[i].sameConfig(s.cfg) {
+			// The prepared set never started: dropping it is enough.
+			sets[i] = old[i]
+			continue
 		}
 		sets[i] = s
 		fresh = append(fresh, s)
 	}
-	m.mu.Lock()
-	m.sets, m.externalLabels, m.relabel = sets, externalLabels, cfg.AlertRelabelConfigs
+	m.sets, m.externalLabels, m.relabel = sets, p.externalLabels, p.relabel
 	m.mu.Unlock()
 	// Old sets stop before new ones start, so that a URL in both keeps
 	// its metrics.
@@ -160,10 +214,15 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.local.run(&m.wg, m.ctx)
 	}
 	<-ctx.Done()
+	// Under applyMu: a config being applied has started its sets before,
+	// and none starts after.
+	m.applyMu.Lock()
 	m.mu.Lock()
+	m.stopped = true
 	sets := m.sets
 	m.sets = nil
 	m.mu.Unlock()
+	m.applyMu.Unlock()
 	for _, s := range sets {
 		s.stop()
 	}

@@ -3,6 +3,7 @@ package notifier
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -253,11 +254,59 @@ func TestRotatedSecretReplacesClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.cancel()
 	if !s.sameConfig(parse("old")) {
 		t.Error("the same config is not recognised")
 	}
 	if s.sameConfig(parse("new")) {
 		t.Error("a rotated password counts as the same config")
+	}
+}
+
+// TestApplyConfigDuringShutdown applies configs, each replacing the
+// Alertmanagers of the last, while Run shuts down, many times: a set
+// started after Run had stopped the sets added to the wait group Run was
+// waiting on (the race detector reports it). Once Run's context is done,
+// ApplyConfig returns ErrStopped.
+func TestApplyConfigDuringShutdown(t *testing.T) {
+	srv := httptest.NewServer(&fakeAM{})
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	cfgs := []config.Alerting{
+		parseAlerting(t, "alerting: {alertmanagers: [{static_configs: [{targets: ['"+host+"']}]}]}"),
+		parseAlerting(t, "alerting: {alertmanagers: [{path_prefix: /x, static_configs: [{targets: ['"+host+"']}]}]}"),
+	}
+	for range 50 {
+		m := New(Options{Local: &localReceiver{}})
+		ctx, cancel := context.WithCancel(context.Background())
+		runDone := make(chan struct{})
+		go func() {
+			m.Run(ctx)
+			close(runDone)
+		}()
+		firstApplied := make(chan struct{})
+		applyDone := make(chan error, 1)
+		go func() {
+			for i := range 1000 {
+				err := m.ApplyConfig(cfgs[i%2], labels.EmptyLabels())
+				if i == 0 {
+					close(firstApplied)
+				}
+				m.Send(alert("a"))
+				if err != nil {
+					applyDone <- err
+					return
+				}
+			}
+			applyDone <- nil
+		}()
+		<-firstApplied
+		cancel()
+		<-runDone
+		if err := <-applyDone; !errors.Is(err, ErrStopped) {
+			t.Fatalf("ApplyConfig during shutdown: %v, want ErrStopped", err)
+		}
+		if err := m.ApplyConfig(cfgs[0], labels.EmptyLabels()); !errors.Is(err, ErrStopped) {
+			t.Fatalf("ApplyConfig after shutdown: %v, want ErrStopped", err)
+		}
 	}
 }

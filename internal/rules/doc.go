@@ -20,7 +20,13 @@
 //
 // Concurrency: Manager and Group methods are safe for concurrent use. A
 // group's rules are evaluated in order on its goroutine; Manager.Run owns
-// the goroutines and waits for them.
+// the goroutines and waits for them, for at most Options.StopTimeout.
+// The manager never waits for an evaluation while holding its lock. Go's
+// text/template cannot be cancelled, so a template that loops without
+// writing (package template caps the output, which ends loops that write)
+// stalls only its own group: reloads, the other groups, the rule listing
+// and shutdown carry on, and a reload replaces that group once its
+// evaluation ends.
 //
 // Imports: internal/promql (value types and the Engine interface),
 // internal/template.

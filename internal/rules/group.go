@@ -36,7 +36,10 @@ type Group struct {
 	staleSeries          []labels.Labels
 	shouldRestore        bool
 
+	// done is closed to stop the group (once: stopOnce); terminated when
+	// its goroutine has ended, after its evaluation in progress if any.
 	done, terminated chan struct{}
+	stopOnce         sync.Once
 
 	mu             sync.Mutex
 	evaluationTime time.Duration
@@ -57,9 +60,9 @@ type GroupOptions struct {
 	ShouldRestore bool
 }
 
+// newGroup returns a group, not started. It has no side effects: the
+// manager creates the group's metrics when it applies the group.
 func newGroup(o GroupOptions, opts *Options, m *metrics) *Group {
-	key := GroupKey(o.File, o.Name)
-	m.initGroup(key, len(o.Rules), o.Interval.Seconds())
 	return &Group{
 		name: o.Name, file: o.File, interval: o.Interval, queryOffset: o.QueryOffset, limit: o.Limit,
 		rules: o.Rules, opts: opts, metrics: m, shouldRestore: o.ShouldRestore,
@@ -167,9 +170,12 @@ func (g *Group) iterate(ctx context.Context, ts time.Time) {
 	g.mu.Unlock()
 }
 
+// stop tells the group's goroutine to stop, and returns without waiting
+// for it: an evaluation in progress ends after its current rule, and a
+// rule's template expansion cannot be interrupted. terminated is closed
+// when the goroutine has ended.
 func (g *Group) stop() {
-	close(g.done)
-	<-g.terminated
+	g.stopOnce.Do(func() { close(g.done) })
 }
 
 // Eval evaluates every rule of the group once at ts, writes the results
@@ -307,10 +313,16 @@ func (g *Group) markAllStale(ts time.Time) {
 // series of rules that stayed (for staleness), the alerts of alerting rules
 // that stayed, and the evaluation times. Series of rules that went are
 // marked stale at the next evaluation.
+//
+// The manager calls it on g's goroutine after from's has ended, while the
+// rules API may already read g.
 func (g *Group) CopyState(from *Group) {
 	from.mu.Lock()
-	g.evaluationTime, g.lastEvaluation = from.evaluationTime, from.lastEvaluation
+	evaluationTime, lastEvaluation := from.evaluationTime, from.lastEvaluation
 	from.mu.Unlock()
+	g.mu.Lock()
+	g.evaluationTime, g.lastEvaluation = evaluationTime, lastEvaluation
+	g.mu.Unlock()
 	byKey := map[string][]int{}
 	for fi, r := range from.rules {
 		k := r.Name() + r.Labels().String()

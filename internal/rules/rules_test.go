@@ -31,7 +31,8 @@ type env struct {
 	sentAt []time.Time
 }
 
-func newEnv(t testing.TB) *env {
+// newEnv returns an env; set changes the manager's options.
+func newEnv(t testing.TB, set ...func(*Options)) *env {
 	t.Helper()
 	db, err := tsdb.Open(context.Background(), t.TempDir(), tsdb.Options{})
 	if err != nil {
@@ -39,14 +40,18 @@ func newEnv(t testing.TB) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 	e := &env{t: t, db: db, ng: promql.NewEngine(promql.EngineOpts{}), base: time.Unix(1_700_000_000, 0).UTC()}
-	e.m = NewManager(Options{
+	opts := Options{
 		Query:       EngineQueryFunc(e.ng, db),
 		NewAppender: func() Appender { return db.Appender() },
 		Queryable:   db,
 		Notify: func(_ context.Context, _ string, alerts ...*Alert) {
 			e.sent = append(e.sent, alerts...)
 		},
-	})
+	}
+	for _, f := range set {
+		f(&opts)
+	}
+	e.m = NewManager(opts)
 	return e
 }
 

@@ -71,6 +71,23 @@ func (m *Manager) ApplyConfig(cfgs []*config.Scrape, local map[string]prometheus
 	return m.reconcile()
 }
 
+// CheckConfig fails where ApplyConfig would start some of cfgs' jobs and
+// not others (a job's HTTP client cannot be built, e.g. its CA file is
+// missing), without changing anything. A caller checks with it before it
+// applies anything of a configuration.
+func CheckConfig(cfgs []*config.Scrape) error {
+	var errs []error
+	for _, sc := range cfgs {
+		if _, err := newClient(sc); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("scrape config: %v", errs)
+	}
+	return nil
+}
+
 // reconcile brings the pools in line with m.want (m.mu held).
 func (m *Manager) reconcile() error {
 	want := map[string]*config.Scrape{}

@@ -52,15 +52,26 @@ type pool struct {
 }
 
 func newPool(parent context.Context, cfg *config.Scrape, newAppender func() Appender, logger *slog.Logger, m *metrics, bufs *buffers, seed uint64) (*pool, error) {
-	client, err := commoncfg.NewClientFromConfig(cfg.HTTPClientConfig, cfg.JobName)
+	client, err := newClient(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("job %q: HTTP client: %w", cfg.JobName, err)
+		return nil, err
 	}
 	return &pool{
 		cfg: cfg, client: client, newAppender: newAppender, metrics: m, bufs: bufs, offsetSeed: seed, parent: parent,
 		logger: logger.With("scrape_pool", cfg.JobName),
 		active: map[uint64]*Target{}, loops: map[uint64]*loop{}, groups: map[string]*discovery.Group{},
 	}, nil
+}
+
+// newClient builds a job's HTTP client, which reads the files the config
+// names (CA, certificate, key): the one part of starting a job that can
+// fail.
+func newClient(cfg *config.Scrape) (*http.Client, error) {
+	client, err := commoncfg.NewClientFromConfig(cfg.HTTPClientConfig, cfg.JobName)
+	if err != nil {
+		return nil, fmt.Errorf("job %q: HTTP client: %w", cfg.JobName, err)
+	}
+	return client, nil
 }
 
 // run starts the job's discovery providers and keeps the targets in sync with

@@ -73,6 +73,10 @@ type Server struct {
 	logger *slog.Logger
 	reg    *prometheus.Registry
 
+	// reloadMu serialises reloads (SIGHUP and /-/reload): a reload
+	// prepares against the running config, then applies.
+	reloadMu sync.Mutex
+
 	mu  sync.RWMutex
 	cfg *config.Config
 
@@ -193,10 +197,16 @@ func offsetSeed(cfg *config.Config) uint64 {
 	return h.Sum64()
 }
 
-// applyScrapeConfig gives the scrape manager the jobs of the config plus one
-// job per enabled built-in collector, unless the config has a job of the same
-// name (the file wins, with a warning).
+// applyScrapeConfig gives the scrape manager the jobs of the config and of
+// the built-in collectors.
 func (s *Server) applyScrapeConfig(cfg *config.Config) error {
+	return s.scrape.ApplyConfig(s.scrapeJobs(cfg, s.gatherers()))
+}
+
+// scrapeJobs are the jobs of the config plus one job per enabled built-in
+// collector of gatherers, unless the config has a job of the same name (the
+// file wins, with a warning), and the gatherers of the collectors' jobs.
+func (s *Server) scrapeJobs(cfg *config.Config, gatherers map[string]prometheus.Gatherer) ([]*config.Scrape, map[string]prometheus.Gatherer) {
 	jobs := slices.Clone(cfg.ScrapeConfigs)
 	taken := map[string]bool{}
 	for _, j := range jobs {
@@ -209,7 +219,7 @@ func (s *Server) applyScrapeConfig(cfg *config.Config) error {
 		"node":    cfg.Collectors.Node,
 		"process": cfg.Collectors.Process.Collector,
 	} {
-		g, ok := s.gatherers()[name]
+		g, ok := gatherers[name]
 		if !c.Enabled || !ok {
 			continue
 		}
@@ -220,7 +230,7 @@ func (s *Server) applyScrapeConfig(cfg *config.Config) error {
 		jobs = append(jobs, cfg.BuiltinScrape(name, instance, "/metrics/"+name, c.ScrapeInterval))
 		local[name] = g
 	}
-	return s.scrape.ApplyConfig(jobs, local)
+	return jobs, local
 }
 
 // instanceAddr is the instance label of the built-in collectors: the address
@@ -348,63 +358,105 @@ func (s *Server) Run(ctx context.Context) error {
 	return err
 }
 
-// Reload re-reads the config file. An invalid file changes nothing and the
-// error says why.
+// Reload re-reads the config file and applies it. Every part of the new
+// config that can fail is built and checked before anything is applied,
+// so an invalid config anywhere changes nothing and the error says why.
 func (s *Server) Reload() error {
-	cfg, err := loadConfig(s.opts.ConfigFile)
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	p, err := s.prepareReload()
 	if err != nil {
 		s.reloadSuccess.Set(0)
 		return err
 	}
-	amCfg, amText, err := s.alertmanagerConfig(cfg)
-	if err != nil {
+	if err := s.applyReload(p); err != nil {
 		s.reloadSuccess.Set(0)
 		return err
 	}
-	if err := s.am.ApplyConfig(amCfg, amText); err != nil {
-		s.reloadSuccess.Set(0)
-		return fmt.Errorf("alert manager config: %w", err)
-	}
-	s.warnUnsupported(cfg)
-	// Rule files first: they are the likeliest to be broken, and a failed
-	// update changes nothing.
-	if err := s.rules.Update(s.ruleUpdate(cfg)); err != nil {
-		s.reloadSuccess.Set(0)
-		return err
-	}
-	applyRuntime(cfg)
-	// A changed process section gets a new process collector (its summed
-	// counters restart, which rate() sees as one reset); otherwise the
-	// collector and its counters carry on.
-	collectors := s.gatherers()
-	if !reflect.DeepEqual(cfg.Collectors.Process, s.processCfg) {
-		proc, err := s.processGatherer(cfg.Collectors.Process)
-		if err != nil {
-			s.reloadSuccess.Set(0)
-			return err
-		}
-		collectors = maps.Clone(collectors)
-		collectors["process"] = proc
-	}
-	s.mu.Lock()
-	s.collectors = collectors
-	s.processCfg = cfg.Collectors.Process
-	s.mu.Unlock()
-	if err := s.applyScrapeConfig(cfg); err != nil {
-		s.reloadSuccess.Set(0)
-		return err
-	}
-	if err := s.notifier.ApplyConfig(cfg.Alerting, externalLabels(cfg)); err != nil {
-		s.reloadSuccess.Set(0)
-		return err
-	}
-	s.mu.Lock()
-	s.cfg = cfg
-	s.mu.Unlock()
-	o := storageOptions(cfg, nil, nil)
-	s.db.SetRetention(o.Retention, o.MaxBytes)
 	s.reloadSuccess.Set(1)
 	s.reloadTime.SetToCurrentTime()
 	s.logger.Info("Configuration reloaded", "file", s.opts.ConfigFile)
 	return nil
+}
+
+// preparedReload is a config with every component's part built and
+// checked, not applied yet.
+type preparedReload struct {
+	cfg         *config.Config
+	am          *alertmanager.PreparedConfig
+	rules       *rules.Prepared
+	collectors  map[string]prometheus.Gatherer
+	scrapeJobs  []*config.Scrape
+	scrapeLocal map[string]prometheus.Gatherer
+	notifier    *notifier.PreparedConfig
+}
+
+// prepareReload loads the config file and builds what each component
+// needs from it, changing nothing. s.reloadMu is held.
+func (s *Server) prepareReload() (*preparedReload, error) {
+	cfg, err := loadConfig(s.opts.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	p := &preparedReload{cfg: cfg}
+	amCfg, amText, err := s.alertmanagerConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if p.am, err = s.am.PrepareConfig(amCfg, amText); err != nil {
+		return nil, fmt.Errorf("alert manager config: %w", err)
+	}
+	if p.rules, err = s.rules.Prepare(s.ruleUpdate(cfg)); err != nil {
+		return nil, err
+	}
+	// A changed process section gets a new process collector (its summed
+	// counters restart, which rate() sees as one reset); otherwise the
+	// collector and its counters carry on.
+	p.collectors = s.gatherers()
+	if !reflect.DeepEqual(cfg.Collectors.Process, s.processCfg) {
+		proc, err := s.processGatherer(cfg.Collectors.Process)
+		if err != nil {
+			return nil, err
+		}
+		p.collectors = maps.Clone(p.collectors)
+		p.collectors["process"] = proc
+	}
+	p.scrapeJobs, p.scrapeLocal = s.scrapeJobs(cfg, p.collectors)
+	if err := scrape.CheckConfig(p.scrapeJobs); err != nil {
+		return nil, err
+	}
+	if p.notifier, err = s.notifier.PrepareConfig(cfg.Alerting, externalLabels(cfg)); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// applyReload applies a prepared config. The steps that can still fail do
+// so only if something changed since prepareReload: a file a scrape job's
+// HTTP client reads (CA, certificate) removed in between (the other jobs
+// still start), or the notifier stopped by a shutdown. Their errors are
+// returned, but the config is the running one by then, as the other
+// components run it. s.reloadMu is held.
+func (s *Server) applyReload(p *preparedReload) error {
+	s.am.ApplyPrepared(p.am)
+	s.warnUnsupported(p.cfg)
+	s.rules.Apply(p.rules)
+	applyRuntime(p.cfg)
+	s.mu.Lock()
+	s.collectors = p.collectors
+	s.processCfg = p.cfg.Collectors.Process
+	s.mu.Unlock()
+	var errs []error
+	if err := s.scrape.ApplyConfig(p.scrapeJobs, p.scrapeLocal); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.notifier.ApplyPrepared(p.notifier); err != nil {
+		errs = append(errs, fmt.Errorf("alerting: %w", err))
+	}
+	s.mu.Lock()
+	s.cfg = p.cfg
+	s.mu.Unlock()
+	o := storageOptions(p.cfg, nil, nil)
+	s.db.SetRetention(o.Retention, o.MaxBytes)
+	return errors.Join(errs...)
 }

@@ -302,6 +302,13 @@ type Template struct {
 }
 
 // Expand executes the template with data as its dot.
+//
+// It cannot be interrupted: text/template takes no context and has no
+// hook in its loops. MaxOutput ends a loop that writes, but one that
+// writes nothing ({{range 1000000000000}}{{end}}) runs to its end.
+// Rejecting such loops when parsing would catch only literal bounds, not
+// a variable or a function's result, so callers must instead not wait
+// for an expansion while holding what others need (package rules).
 func (t *Template) Expand(data any) (result string, err error) {
 	if t.err != nil {
 		return "", t.err
