@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -191,5 +192,92 @@ func TestRejectedUpdateChangesNothing(t *testing.T) {
 	}
 	if gs := e.m.Groups(); len(gs) != 1 || len(gs[0].Rules()) != 1 || gs[0].Interval() != time.Minute {
 		t.Errorf("a rejected update changed the groups: %v", gs)
+	}
+}
+
+// TestSelfMetricsCount checks the rule self-metrics' values, not only their
+// presence: a failing rule counts failures, an evaluation that outlasts
+// three intervals counts missed iterations, and the last evaluation's time
+// and duration are set.
+func TestSelfMetricsCount(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	slowOnce := make(chan struct{}, 1)
+	slowOnce <- struct{}{}
+	e := newEnv(t, func(o *Options) {
+		inner := o.Query
+		o.Registerer = reg
+		o.Query = func(ctx context.Context, qs string, ts time.Time) (promql.Vector, error) {
+			switch qs {
+			case "fail":
+				return nil, errors.New("query failed on purpose")
+			case "slow":
+				select {
+				case <-slowOnce:
+					// Three and a half intervals: at least two are missed.
+					time.Sleep(175 * time.Millisecond)
+				default:
+				}
+				return inner(ctx, "vector(1)", ts)
+			}
+			return inner(ctx, qs, ts)
+		}
+	})
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "r.yml"), `groups: [{name: g, interval: 50ms, rules: [{record: bad, expr: fail}, {record: slow, expr: slow}]}]`)
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan error, 1)
+	go func() { runDone <- e.m.Run(ctx) }()
+	defer func() { cancel(); <-runDone }()
+	if err := e.m.Update(UpdateOptions{Files: []string{filepath.Join(dir, "*.yml")}, Interval: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(dir, "r.yml") + ";g"
+	value := func(name string) float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != name {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "rule_group" && l.GetValue() == key {
+						switch {
+						case m.Counter != nil:
+							return m.Counter.GetValue()
+						case m.Gauge != nil:
+							return m.Gauge.GetValue()
+						}
+					}
+				}
+			}
+		}
+		return -1
+	}
+	waitUntil(t, "three evaluations after the slow one", func() bool {
+		return value("argus_rule_evaluation_failures_total") >= 3
+	})
+	if v := value("argus_rule_group_iterations_missed_total"); v < 2 {
+		t.Errorf("iterations missed %v, want >= 2 after an evaluation of 3.5 intervals", v)
+	}
+	if missed, total := value("argus_rule_group_iterations_missed_total"), value("argus_rule_group_iterations_total"); total <= missed {
+		t.Errorf("iterations total %v not above missed %v", total, missed)
+	}
+	// Failures first: both only grow, and the rules run in order, so the
+	// evaluations read later are at least those of the failing rule plus
+	// all but the last of the other's.
+	if fail, ev := value("argus_rule_evaluation_failures_total"), value("argus_rule_evaluations_total"); ev < 2*fail-1 {
+		t.Errorf("evaluations %v for %v failures of one rule out of two", ev, fail)
+	}
+	if ts := value("argus_rule_group_last_evaluation_timestamp_seconds"); ts < float64(time.Now().Add(-time.Minute).Unix()) {
+		t.Errorf("last evaluation timestamp %v", ts)
+	}
+	if d := value("argus_rule_group_last_duration_seconds"); d <= 0 {
+		t.Errorf("last duration %v", d)
+	}
+	if v := value("argus_rule_group_interval_seconds"); v != 0.05 {
+		t.Errorf("interval %v, want 0.05", v)
 	}
 }
