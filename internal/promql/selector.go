@@ -133,8 +133,20 @@ func (ev *evaluator) streamVectorSelector(vs *parser.VectorSelector, origT bool,
 	}()
 	for _, s := range series {
 		ev.checkCtx()
-		it = s.Iterator(it)
-		buf = ev.readSamples(it, first-ev.lookback+1, last, true, buf[:0])
+		var newest FPoint
+		known := false
+		if first == last {
+			// Every step looks back from the same time (one step, or @):
+			// if the newest sample is not after it, it is the one they
+			// take, with no chunk to decode.
+			newest, known = newestAtOrBefore(s, last)
+		}
+		if known {
+			buf = append(buf[:0], newest)
+		} else {
+			it = s.Iterator(it)
+			buf = ev.readSamples(it, first-ev.lookback+1, last, true, buf[:0])
+		}
 		pts = pts[:0]
 		j := 0
 		for i := 0; i < ev.steps; i++ {
@@ -165,6 +177,26 @@ func (ev *evaluator) streamVectorSelector(vs *parser.VectorSelector, origT bool,
 		out = Series{Metric: s.Labels(), Floats: pts}
 		emit(&out)
 	}
+}
+
+// newestSampler is implemented by series whose storage knows the newest
+// sample without decoding, as argus's head does for its open chunks.
+type newestSampler interface {
+	NewestSample() (t int64, v float64, ok bool)
+}
+
+// newestAtOrBefore returns s's newest sample if the storage knows it and it
+// is not after ref.
+func newestAtOrBefore(s storage.Series, ref int64) (FPoint, bool) {
+	ns, ok := s.(newestSampler)
+	if !ok {
+		return FPoint{}, false
+	}
+	t, v, ok := ns.NewestSample()
+	if !ok || t > ref {
+		return FPoint{}, false
+	}
+	return FPoint{T: t, F: v}, true
 }
 
 // evalMatrixSelector returns the raw samples of a range selector at the

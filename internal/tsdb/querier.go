@@ -120,9 +120,22 @@ type querySeries struct {
 	// more holds the chunks of the same series from other sources when they
 	// overlap in time, merged sample by sample.
 	more [][]chunkRef
+	// newestT and newestV are the series' newest sample within [mint,
+	// maxt] when hasNewest: known without decoding, as the last one
+	// appended to its open head chunk, which no other chunk passes.
+	newestT   int64
+	newestV   float64
+	hasNewest bool
 }
 
 func (s *querySeries) Labels() labels.Labels { return s.lset }
+
+// NewestSample returns the newest sample the series' iterator would yield,
+// when the storage knows it without decoding any chunk: an instant query
+// reads the head's last sample this way.
+func (s *querySeries) NewestSample() (t int64, v float64, ok bool) {
+	return s.newestT, s.newestV, s.hasNewest
+}
 
 func (s *querySeries) Iterator(it chunkIterator) chunkIterator {
 	if len(s.more) == 0 {
@@ -155,6 +168,23 @@ func (s *listSeriesSet) At() storage.Series { return &s.list.series[s.i] }
 func (s *listSeriesSet) Len() int                          { return len(s.list.series) }
 func (s *listSeriesSet) Err() error                        { return nil }
 func (s *listSeriesSet) Warnings() annotations.Annotations { return nil }
+
+// newestPassed reports whether a chunk of s ends after s's newest sample.
+func newestPassed(s querySeries) bool {
+	for _, c := range s.chunks {
+		if c.maxt > s.newestT {
+			return true
+		}
+	}
+	for _, cs := range s.more {
+		for _, c := range cs {
+			if c.maxt > s.newestT {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // mergeLists merges label-sorted lists. Series present in several sources get
 // their chunks concatenated when the sources do not overlap in time (the usual
@@ -194,6 +224,9 @@ func mergeLists(sets []*seriesList) *seriesList {
 				continue
 			}
 			pos[i]++
+			if c.hasNewest && (!merged.hasNewest || c.newestT > merged.newestT) {
+				merged.newestT, merged.newestV, merged.hasNewest = c.newestT, c.newestV, true
+			}
 			if len(c.chunks) == 0 {
 				continue
 			}
@@ -209,6 +242,11 @@ func mergeLists(sets []*seriesList) *seriesList {
 			}
 		}
 		merged.chunks = arena.copy(scratch)
+		// A known newest sample stays known only if no chunk of another
+		// source reaches past it.
+		if merged.hasNewest && newestPassed(merged) {
+			merged.hasNewest = false
+		}
 		out.series = append(out.series, merged)
 	}
 }
@@ -265,7 +303,11 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 	q.mu.Lock()
 	var cursors []*partCursor
 	for _, p := range q.parts {
-		cursors = append(cursors, p.cursor())
+		// Seeking a series in a part costs a lookup in its index; an
+		// instant query needs only the newest part or two.
+		if pmin, pmax := p.bounds(); overlaps(pmin, pmax, mint, maxt) {
+			cursors = append(cursors, p.cursor())
+		}
 	}
 	seen := q.maxSeq
 	q.mu.Unlock()
@@ -287,6 +329,11 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 		// are read together, so a concurrent flush or collection cannot make
 		// the query miss or duplicate samples, or read released symbols.
 		var open chunkRef
+		var (
+			newestT   int64
+			newestV   float64
+			hasNewest bool
+		)
 		s.mu.Lock()
 		if s.removed {
 			s.mu.Unlock()
@@ -295,6 +342,11 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 		upTo := max(uint64(s.flushedIn), h.loadedMaxSeq)
 		if n := s.chunk.Len(); n > 0 && overlaps(s.chunkMinT, s.lastT, mint, maxt) {
 			open = chunkRef{kind: chunkXOR, n: int32(n), mint: max(s.chunkMinT, mint), maxt: s.lastT}
+			// The appender's last sample, not s.lastT: a commit advances
+			// lastT before its samples reach the chunk.
+			if t, v := s.chunk.Last(); t >= mint && t <= maxt {
+				newestT, newestV, hasNewest = t, v, true
+			}
 			if !labelsOnly {
 				// The appender may still rewrite the last byte: keep a copy of
 				// it and share the rest (a whole copy per series was the
@@ -323,7 +375,7 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 			scratch = append(scratch, open)
 		}
 		if len(scratch) > 0 {
-			l.series = append(l.series, querySeries{lset: lset, chunks: arena.copy(scratch), mint: mint, maxt: maxt})
+			l.series = append(l.series, querySeries{lset: lset, chunks: arena.copy(scratch), mint: mint, maxt: maxt, newestT: newestT, newestV: newestV, hasNewest: hasNewest})
 		}
 	}
 	for _, c := range cursors {

@@ -72,6 +72,9 @@ func (a *XORAppender) Len() int { return int(a.n) }
 // iterate a copy, or use Snapshot.
 func (a *XORAppender) Bytes() []byte { return a.b }
 
+// Last returns the newest sample appended; it is meaningless when Len is 0.
+func (a *XORAppender) Last() (t int64, v float64) { return a.t, math.Float64frombits(a.v) }
+
 // Snapshot returns the chunk as a prefix that later Appends never write
 // (they only fill the free bits of the last byte and write past the end)
 // and, when the last byte still has free bits, that byte's current value.
