@@ -96,6 +96,19 @@ func (l *seriesList) sortByLabels() {
 // many series costs a few allocations instead of a growing slice per series.
 type chunkArena struct {
 	block []chunkRef
+	// first is the size of the first block when the caller can estimate
+	// the total: a block of 1,024 for a query of a few hundred chunks was
+	// most of its allocation.
+	first int
+}
+
+// chunkArenaBlock is the size of blocks after the first.
+const chunkArenaBlock = 1024
+
+// sizedChunkArena returns an arena whose first block holds n chunks, at most a
+// regular block's worth.
+func sizedChunkArena(n int) chunkArena {
+	return chunkArena{first: min(max(n, 1), chunkArenaBlock)}
 }
 
 // copy returns a copy of cs whose capacity is capped, so appending to it
@@ -105,7 +118,11 @@ func (a *chunkArena) copy(cs []chunkRef) []chunkRef {
 		return nil
 	}
 	if cap(a.block)-len(a.block) < len(cs) {
-		a.block = make([]chunkRef, 0, max(len(cs), 1024))
+		size := chunkArenaBlock
+		if a.block == nil && a.first > 0 {
+			size = a.first
+		}
+		a.block = make([]chunkRef, 0, max(len(cs), size))
 	}
 	n := len(a.block)
 	a.block = append(a.block, cs...)
@@ -190,14 +207,17 @@ func newestPassed(s querySeries) bool {
 // their chunks concatenated when the sources do not overlap in time (the usual
 // case: blocks, then the head) and merged sample by sample when they do.
 func mergeLists(sets []*seriesList) *seriesList {
-	total := 0
+	total, chunks := 0, 0
 	for _, s := range sets {
 		total += len(s.series)
+		for i := range s.series {
+			chunks += len(s.series[i].chunks)
+		}
 	}
 	out := &seriesList{series: make([]querySeries, 0, total), sorted: true}
 	pos := make([]int, len(sets))
 	var (
-		arena   chunkArena
+		arena   = sizedChunkArena(chunks)
 		scratch []chunkRef
 	)
 	for {
@@ -314,7 +334,7 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 	l := &seriesList{series: make([]querySeries, 0, len(refs))}
 	var (
 		sb      labels.ScratchBuilder
-		arena   chunkArena
+		arena   = sizedChunkArena(len(refs) * (len(cursors) + 1))
 		scratch []chunkRef
 	)
 	for i, ref := range refs {
