@@ -36,6 +36,14 @@ type Config struct {
 	// runs no alert manager (argus only).
 	Alertmanager *AlertmanagerSection `yaml:"alertmanager,omitempty"`
 
+	// Apps are the HTTP apps the app host runs (argus only).
+	Apps []*App `yaml:"apps,omitempty"`
+	// AppsDir is a directory of drop-in app files, one app per *.yml or
+	// *.yaml file, watched while argus runs (argus only). Its files are not
+	// read by LoadFile: a bad one is the app host's to report, and it does
+	// not stop the other apps.
+	AppsDir string `yaml:"apps_dir,omitempty"`
+
 	// To add a top-level section: add a field here with its yaml tag, set
 	// its defaults in Default (or give its type a setDefaults method if it
 	// is a list of mappings), check it in Validate, and add good and bad
@@ -100,6 +108,11 @@ func (c *Config) complete() {
 	for _, s := range c.ScrapeConfigs {
 		if s != nil {
 			s.inherit(&c.Global)
+		}
+	}
+	for _, a := range c.Apps {
+		if a != nil {
+			a.file = c.file
 		}
 	}
 }

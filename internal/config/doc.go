@@ -2,7 +2,9 @@
 // top-level keys are those of Prometheus 3's prometheus.yml (global,
 // runtime, rule_files, scrape_config_files, scrape_configs, alerting,
 // remote_write, remote_read, storage, tracing, otlp), so that any
-// prometheus.yml loads unchanged, with Prometheus's defaults and checks.
+// prometheus.yml loads unchanged, with Prometheus's defaults and checks,
+// plus argus's own sections (collectors, alertmanager, apps and apps_dir).
+// LoadAppFile reads one drop-in app file of apps_dir.
 //
 // Config is the typed tree; each component receives only its section
 // (Storage for the tsdb, []*Scrape for scraping, ...). Default returns the

@@ -228,6 +228,10 @@ func (c *Config) setDirectory(dir string) {
 	}
 	c.Tracing.TLSConfig.SetDirectory(dir)
 	c.Alertmanager.setDirectory(dir)
+	c.AppsDir = commoncfg.JoinDir(dir, c.AppsDir)
+	for _, a := range c.Apps {
+		a.setDirectory(dir)
+	}
 }
 
 func setSDDirectory(dir string, files []*FileSD, https []*HTTPSD) {

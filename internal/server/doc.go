@@ -9,5 +9,5 @@
 //
 // Imports: internal/config, internal/tsdb, internal/scrape, internal/api,
 // internal/rules, internal/notifier, internal/alertmanager (and its apiv2
-// and statestore), and every later role.
+// and statestore), internal/apphost, and every later role.
 package server

@@ -28,6 +28,7 @@ import (
 
 	"github.com/argus-mon/argus/internal/alertmanager"
 	"github.com/argus-mon/argus/internal/alertmanager/statestore"
+	"github.com/argus-mon/argus/internal/apphost"
 	"github.com/argus-mon/argus/internal/config"
 	"github.com/argus-mon/argus/internal/notifier"
 	"github.com/argus-mon/argus/internal/promql"
@@ -90,6 +91,7 @@ type Server struct {
 	processCfg  config.ProcessCollector
 	am          *alertmanager.Manager
 	amState     *statestore.DB
+	apps        *apphost.Host
 	listener    net.Listener
 	ready       chan struct{}
 	started     time.Time
@@ -150,6 +152,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("listen on %s: %w", opts.ListenAddr, err)
 	}
 	if err := s.buildCollectors(cfg); err != nil {
+		s.listener.Close()
+		s.db.Close()
+		return nil, err
+	}
+	if err := s.buildAppHost(cfg); err != nil {
 		s.listener.Close()
 		s.db.Close()
 		return nil, err
@@ -302,7 +309,8 @@ func (s *Server) Config() *config.Config {
 }
 
 // Run serves until ctx is cancelled or SIGINT/SIGTERM arrives, reloading the
-// config on SIGHUP, then shuts down: HTTP first, then the storage (which
+// config on SIGHUP, then shuts down: HTTP and the hosted apps first (Run
+// returns once every app's processes have exited), then the storage (which
 // flushes its head).
 func (s *Server) Run(ctx context.Context) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
@@ -339,6 +347,7 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.rules.Run(gctx) })
 	g.Go(func() error { return s.notifier.Run(gctx) })
 	g.Go(func() error { return s.am.Run(gctx) })
+	g.Go(func() error { return s.apps.Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -398,6 +407,9 @@ func (s *Server) prepareReload() (*preparedReload, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.CheckAppPorts(s.listener.Addr().String()); err != nil {
+		return nil, err
+	}
 	p := &preparedReload{cfg: cfg}
 	amCfg, amText, err := s.alertmanagerConfig(cfg)
 	if err != nil {
@@ -453,6 +465,7 @@ func (s *Server) applyReload(p *preparedReload) error {
 	if err := s.notifier.ApplyPrepared(p.notifier); err != nil {
 		errs = append(errs, fmt.Errorf("alerting: %w", err))
 	}
+	s.apps.Update(p.cfg.Apps, p.cfg.AppsDir)
 	s.mu.Lock()
 	s.cfg = p.cfg
 	s.mu.Unlock()

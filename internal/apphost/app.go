@@ -1,0 +1,195 @@
+package apphost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/argus-mon/argus/internal/config"
+)
+
+// app is one running app: its front proxy on its listen address and its
+// current pool of workers. Its goroutine (run) owns the pools and applies
+// config changes one at a time.
+type app struct {
+	name    string
+	logger  *slog.Logger
+	metrics *metrics
+	opts    *Options
+	out     *logFile
+
+	ln        net.Listener
+	srv       *http.Server
+	transport *http.Transport
+	proxy     *httputil.ReverseProxy
+
+	pool    atomic.Pointer[pool] // the pool taking new requests, and its config
+	mu      sync.Mutex
+	wanted  *config.App // the config last asked for; see update
+	updates chan *config.App
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when run has stopped everything
+}
+
+// frontReadHeaderTimeout bounds how long a client may take to send its
+// request headers, against slow-loris clients tying up connections.
+const frontReadHeaderTimeout = 10 * time.Second
+
+// newApp opens the app's log and binds its listen address, the steps that
+// fail on a bad environment (a taken port, an unwritable data directory),
+// so that the caller can report them. run starts serving.
+func newApp(spec *config.App, logger *slog.Logger, m *metrics, opts *Options) (*app, error) {
+	if err := os.MkdirAll(opts.LogDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create log directory: %w", err)
+	}
+	out, err := openLogFile(filepath.Join(opts.LogDir, spec.Name+".log"), int64(spec.LogMaxSize))
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", spec.Listen)
+	if err != nil {
+		out.Close()
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	a := &app{
+		name: spec.Name, logger: logger, metrics: m, opts: opts, out: out, ln: ln, wanted: spec,
+		updates: make(chan *config.App, 1), done: make(chan struct{}),
+		transport: &http.Transport{
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConnsPerHost:   64,
+			IdleConnTimeout:       90 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		},
+	}
+	a.proxy = &httputil.ReverseProxy{
+		Rewrite:       a.rewrite,
+		Transport:     a.transport,
+		FlushInterval: -1, // stream: pass each write of the worker on at once
+		ErrorHandler:  a.proxyError,
+		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	a.srv = &http.Server{
+		Handler:           a,
+		ReadHeaderTimeout: frontReadHeaderTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return a, nil
+}
+
+// asked returns the config last asked for, which runs unless rolling it
+// out failed or is under way.
+func (a *app) asked() *config.App {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.wanted
+}
+
+// update hands a changed config to run; a newer one replaces one not yet
+// picked up.
+func (a *app) update(spec *config.App) {
+	a.mu.Lock()
+	a.wanted = spec
+	a.mu.Unlock()
+	select {
+	case <-a.updates:
+	default:
+	}
+	a.updates <- spec
+}
+
+// start serves the front and starts the workers, until stop.
+func (a *app) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	p := newPool(a.asked(), a.out, a.logger, a.metrics, a.opts)
+	p.start()
+	a.pool.Store(p)
+	go a.run(ctx)
+}
+
+// stop stops the app; wait for done. The listener is closed at once, so
+// that the port is free for an app taking it over.
+func (a *app) stop() {
+	a.ln.Close()
+	a.cancel()
+}
+
+func (a *app) run(ctx context.Context) {
+	defer close(a.done)
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		if err := a.srv.Serve(a.ln); !errors.Is(err, http.ErrServerClosed) && ctx.Err() == nil {
+			a.logger.Error("Front proxy stopped", "err", err)
+		}
+	}()
+	for {
+		select {
+		case spec := <-a.updates:
+			a.rollOut(ctx, spec)
+		case <-ctx.Done():
+			a.shutdown()
+			<-served
+			return
+		}
+	}
+}
+
+// shutdown lets the requests in flight finish (they are bounded by the
+// request timeout), then stops the workers.
+func (a *app) shutdown() {
+	spec := a.pool.Load().spec
+	timeout := time.Duration(spec.RequestTimeout)
+	if timeout == 0 {
+		timeout = time.Duration(spec.StopTimeout)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+time.Second)
+	defer cancel()
+	if err := a.srv.Shutdown(ctx); err != nil {
+		a.logger.Warn("Front proxy stopped with requests in flight", "err", err)
+		a.srv.Close()
+	}
+	a.pool.Load().stop()
+	a.transport.CloseIdleConnections()
+	a.out.Close()
+}
+
+// rollOut replaces the workers with ones running spec without failing a
+// request: the new workers start and pass their health checks while the
+// old ones serve, then take over, and the old ones are drained and
+// stopped. If the new workers do not all come up within the start
+// timeout, they are stopped and the old ones keep serving.
+func (a *app) rollOut(ctx context.Context, spec *config.App) {
+	old := a.pool.Load()
+	a.out.setMaxSize(int64(spec.LogMaxSize))
+	next := newPool(spec, a.out, a.logger, a.metrics, a.opts)
+	next.start()
+	// Each worker has the start timeout for each attempt; the whole pool
+	// gets a few attempts' worth.
+	t := time.NewTimer(3 * time.Duration(spec.HealthCheck.StartTimeout))
+	defer t.Stop()
+	select {
+	case <-next.allReady:
+	case <-t.C:
+		a.logger.Error("New workers did not become healthy; keeping the running ones",
+			"start_timeout", time.Duration(spec.HealthCheck.StartTimeout))
+		next.stop()
+		return
+	case <-ctx.Done():
+		next.stop()
+		return
+	}
+	a.pool.Store(next)
+	old.stop()
+	a.logger.Info("App reloaded", "workers", spec.Workers)
+}

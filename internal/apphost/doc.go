@@ -1,0 +1,23 @@
+// Package apphost runs small HTTP apps under argus, the way uWSGI's emperor
+// and nginx would together, and measures every request.
+//
+// A Host is given the apps of the config file and a drop-in directory of
+// app files (Update). Run supervises them until its context ends: each app
+// gets a front proxy on its own listen address and Workers processes of its
+// command, each told a free loopback port in $PORT. A worker receives
+// requests once its health check passes; one that exits is restarted with
+// exponential backoff; one that does not answer within the request timeout
+// is killed and restarted (uWSGI's harakiri). Stopping sends SIGTERM to the
+// worker's process group, then SIGKILL after the stop timeout. Worker output
+// goes to <LogDir>/<app>.log, rotated by size. The drop-in directory is
+// polled: adding, changing or removing a file starts, reloads or stops that
+// app only; a change starts and health-checks new workers before the old
+// ones are drained and stopped, so no request fails.
+//
+// The proxy and supervisor record argus_app_* metrics on the Registerer
+// given to New; per-worker CPU, memory and descriptors are read from /proc
+// when the metrics are collected.
+//
+// Update, Status and Problems may be called from any goroutine; Run is
+// called once. The package imports internal/config only.
+package apphost

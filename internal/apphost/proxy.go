@@ -1,0 +1,184 @@
+package apphost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// workerKey is the context key of the worker a request was given to.
+type workerKey struct{}
+
+// errRequestTimeout is the cause of a request's context ending at the
+// app's request timeout, to tell it from the client going away.
+var errRequestTimeout = errors.New("request timeout")
+
+// ServeHTTP is the front proxy: it picks a ready worker round-robin and
+// passes the request on, recording the request's metrics.
+func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	a.metrics.inFlight.WithLabelValues(a.name).Inc()
+	rec := &recorder{ResponseWriter: w}
+	body := &countingBody{}
+	defer func() {
+		// Deferred: ReverseProxy aborts a response that fails midway
+		// with a panic (http.ErrAbortHandler), which the server handles.
+		a.metrics.inFlight.WithLabelValues(a.name).Dec()
+		code := rec.code
+		if code == 0 {
+			code = http.StatusOK
+		}
+		a.metrics.requests.WithLabelValues(a.name, methodLabel(r.Method), strconv.Itoa(code)).Inc()
+		a.metrics.duration.WithLabelValues(a.name).Observe(time.Since(start).Seconds())
+		a.metrics.requestBytes.WithLabelValues(a.name).Add(float64(body.n.Load()))
+		a.metrics.responseBytes.WithLabelValues(a.name).Add(float64(rec.n))
+	}()
+
+	p := a.pool.Load()
+	spec := p.spec
+	if limit := int64(spec.MaxBodySize); limit > 0 {
+		if r.ContentLength > limit {
+			http.Error(rec, fmt.Sprintf("request body larger than %d bytes", limit), http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(rec, r.Body, limit)
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		body.ReadCloser = r.Body
+		r.Body = body
+	}
+	ctx := r.Context()
+	if t := time.Duration(spec.RequestTimeout); t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, t, errRequestTimeout)
+		defer cancel()
+	}
+	for {
+		wk, err := p.pick(ctx)
+		if errors.Is(err, errPoolStopping) {
+			// A reload replaced the pool while we waited.
+			if p = a.pool.Load(); !isClosed(p.stopping) {
+				continue
+			}
+		}
+		if err != nil {
+			a.metrics.upstreamErrors.WithLabelValues(a.name, errKindNoWorker).Inc()
+			http.Error(rec, fmt.Sprintf("app %s: no worker is ready to take the request", a.name), http.StatusServiceUnavailable)
+			return
+		}
+		defer p.release(wk)
+		a.proxy.ServeHTTP(rec, r.WithContext(context.WithValue(ctx, workerKey{}, &picked{p, wk})))
+		if context.Cause(ctx) == errRequestTimeout {
+			// Also when the response had begun and then stalled.
+			p.killForTimeout(wk)
+		}
+		return
+	}
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// picked is a request's worker and the pool it came from.
+type picked struct {
+	pool   *pool
+	worker *worker
+}
+
+// rewrite sends the request to its worker, keeping the Host the client
+// asked for and adding X-Forwarded-For, -Host and -Proto.
+func (a *app) rewrite(pr *httputil.ProxyRequest) {
+	pk := pr.In.Context().Value(workerKey{}).(*picked)
+	pr.Out.URL.Scheme = "http"
+	pr.Out.URL.Host = pk.worker.addr
+	pr.Out.Host = pr.In.Host
+	pr.SetXForwarded()
+}
+
+// proxyError answers a request the worker did not: 413 for a body over the
+// limit, 504 at the request timeout (the worker is killed by ServeHTTP),
+// 502 otherwise.
+func (a *app) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	pk := r.Context().Value(workerKey{}).(*picked)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		http.Error(w, fmt.Sprintf("request body larger than %d bytes", tooLarge.Limit), http.StatusRequestEntityTooLarge)
+	case context.Cause(r.Context()) == errRequestTimeout:
+		a.metrics.upstreamErrors.WithLabelValues(a.name, errKindTimeout).Inc()
+		a.logger.Warn("Request timed out; killing the worker", "worker", pk.worker.slot, "pid", pk.worker.pid,
+			"method", r.Method, "path", r.URL.Path, "request_timeout", time.Duration(pk.pool.spec.RequestTimeout))
+		http.Error(w, fmt.Sprintf("app %s: worker %d did not answer within %v and is being restarted",
+			a.name, pk.worker.slot, time.Duration(pk.pool.spec.RequestTimeout)), http.StatusGatewayTimeout)
+	case r.Context().Err() != nil:
+		// The client went away; nginx's 499 says so in the metrics.
+		w.WriteHeader(499)
+	case isDialError(err):
+		a.metrics.upstreamErrors.WithLabelValues(a.name, errKindConnect).Inc()
+		a.logger.Warn("Cannot reach worker", "worker", pk.worker.slot, "addr", pk.worker.addr, "err", err)
+		http.Error(w, fmt.Sprintf("app %s: cannot reach worker %d", a.name, pk.worker.slot), http.StatusBadGateway)
+	default:
+		a.metrics.upstreamErrors.WithLabelValues(a.name, errKindResponse).Inc()
+		a.logger.Warn("Worker failed to answer", "worker", pk.worker.slot, "pid", pk.worker.pid, "err", err)
+		http.Error(w, fmt.Sprintf("app %s: worker %d failed to answer: %v", a.name, pk.worker.slot, err), http.StatusBadGateway)
+	}
+}
+
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// recorder notes the status code and body size of a response. Unwrap lets
+// http.ResponseController (which ReverseProxy uses to flush and to hijack
+// for protocol upgrades) reach the underlying writer.
+type recorder struct {
+	http.ResponseWriter
+	code int
+	n    int64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.code == 0 && code >= 200 {
+		r.code = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.n += int64(n)
+	return n, err
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// countingBody counts the bytes read from a request body. The count is
+// atomic: the transport may still be sending the body when the response has
+// come back and ServeHTTP records it.
+type countingBody struct {
+	io.ReadCloser
+	n atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}

@@ -1,0 +1,419 @@
+package apphost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/argus-mon/argus/internal/config"
+)
+
+// worker is one process of an app: one start of one slot of a pool.
+type worker struct {
+	slot    int
+	addr    string // 127.0.0.1:port, where the process listens
+	cmd     *exec.Cmd
+	pid     int
+	started time.Time
+	exited  chan struct{} // closed once the process has exited and been reaped
+	waitErr error         // cmd.Wait's result, set before exited is closed
+
+	// Under the pool's mu.
+	inFlight int  // requests picked for this worker and not released
+	killed   bool // killed for exceeding the request timeout
+}
+
+// pool is the set of workers of one version of an app's config: one
+// supervised slot per worker. A rolling reload starts a new pool and stops
+// the old one once the new one is ready.
+type pool struct {
+	spec    *config.App
+	env     []string
+	logger  *slog.Logger
+	metrics *metrics
+	out     *logFile
+	opts    *Options
+	health  *http.Client
+
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup // the slot supervisors
+	stopping chan struct{}  // closed when stop begins; pickers move on
+
+	mu       sync.Mutex
+	running  map[int]*worker // by slot, every live process
+	ready    []*worker       // in rotation
+	next     int             // round-robin position in ready
+	changed  chan struct{}   // closed and replaced when ready or an in-flight count changes
+	everUp   map[int]bool    // slots that have had a healthy worker
+	allReady chan struct{}   // closed when every slot has had a healthy worker
+}
+
+func newPool(spec *config.App, out *logFile, logger *slog.Logger, m *metrics, opts *Options) *pool {
+	env := os.Environ()
+	keys := make([]string, 0, len(spec.Env))
+	for k := range spec.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+spec.Env[k])
+	}
+	env = append(env, config.EnvApp+"="+spec.Name)
+	return &pool{
+		spec: spec, env: env, logger: logger, metrics: m, out: out, opts: opts,
+		// Health checks open a connection each: a kept-alive one would
+		// outlive the worker it was made to.
+		health:   &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
+		stopping: make(chan struct{}),
+		running:  map[int]*worker{},
+		changed:  make(chan struct{}),
+		everUp:   map[int]bool{},
+		allReady: make(chan struct{}),
+	}
+}
+
+// start starts the slot supervisors; they run until stop.
+func (p *pool) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	for slot := range p.spec.Workers {
+		p.wg.Go(func() { p.supervise(ctx, slot) })
+	}
+}
+
+// stop drains and stops every worker and waits for the supervisors.
+func (p *pool) stop() {
+	close(p.stopping)
+	p.cancel()
+	p.wg.Wait()
+}
+
+// errPoolStopping is returned by pick when the pool is being replaced or
+// stopped, so the caller can pick from the app's current pool instead.
+var errPoolStopping = errors.New("pool stopping")
+
+// pick returns a ready worker, round-robin, waiting for one until ctx ends.
+// The caller must release it.
+func (p *pool) pick(ctx context.Context) (*worker, error) {
+	for {
+		p.mu.Lock()
+		if n := len(p.ready); n > 0 {
+			w := p.ready[p.next%n]
+			p.next++
+			w.inFlight++
+			p.mu.Unlock()
+			return w, nil
+		}
+		changed := p.changed
+		p.mu.Unlock()
+		select {
+		case <-changed:
+		case <-p.stopping:
+			return nil, errPoolStopping
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (p *pool) release(w *worker) {
+	p.mu.Lock()
+	w.inFlight--
+	p.broadcast()
+	p.mu.Unlock()
+}
+
+// broadcast wakes everyone waiting on p.changed. p.mu is held.
+func (p *pool) broadcast() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+func (p *pool) setReady(w *worker, ready bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ready {
+		p.ready = append(p.ready, w)
+		sort.Slice(p.ready, func(i, j int) bool { return p.ready[i].slot < p.ready[j].slot })
+		if !p.everUp[w.slot] {
+			p.everUp[w.slot] = true
+			if len(p.everUp) == p.spec.Workers {
+				close(p.allReady)
+			}
+		}
+	} else {
+		for i, r := range p.ready {
+			if r == w {
+				p.ready = append(p.ready[:i], p.ready[i+1:]...)
+				break
+			}
+		}
+	}
+	p.broadcast()
+}
+
+// supervise keeps one slot's worker running: start, health check, serve,
+// and after an exit start again after a backoff that doubles up to
+// MaxBackoff and starts over once a worker has stayed up StableAfter.
+func (p *pool) supervise(ctx context.Context, slot int) {
+	var backoff time.Duration // the wait before the next start
+	label := strconv.Itoa(slot)
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return
+			}
+			p.metrics.restarts.WithLabelValues(p.spec.Name, label).Inc()
+		}
+		w, err := p.startWorker(slot)
+		if err != nil {
+			p.logger.Error("Cannot start worker", "worker", slot, "err", err)
+			backoff = nextBackoff(backoff, 0, p.opts)
+			continue
+		}
+		if err := p.waitHealthy(ctx, w); err != nil {
+			if ctx.Err() == nil {
+				p.logger.Error("Worker failed its health check; killing it", "worker", slot, "pid", w.pid, "err", err)
+			}
+			p.kill(w)
+			p.reap(w)
+			if ctx.Err() != nil {
+				return
+			}
+			backoff = nextBackoff(backoff, 0, p.opts)
+			continue
+		}
+		p.setReady(w, true)
+		p.logger.Info("Worker ready", "worker", slot, "pid", w.pid, "addr", w.addr)
+		select {
+		case <-w.exited:
+			p.setReady(w, false)
+			p.reap(w)
+			p.logExit(w)
+			backoff = nextBackoff(backoff, time.Since(w.started), p.opts)
+		case <-ctx.Done():
+			p.setReady(w, false)
+			p.stopWorker(w)
+			return
+		}
+	}
+}
+
+// nextBackoff returns the wait before starting again a worker that ran for
+// uptime and was started after waiting prev (0 for its first start): the
+// minimum, doubled at each failure in a row up to the maximum, and the
+// minimum again after a run of StableAfter.
+func nextBackoff(prev, uptime time.Duration, o *Options) time.Duration {
+	if prev == 0 || uptime >= o.StableAfter {
+		return o.MinBackoff
+	}
+	return min(2*prev, o.MaxBackoff)
+}
+
+func (p *pool) logExit(w *worker) {
+	p.mu.Lock()
+	killed := w.killed
+	p.mu.Unlock()
+	switch {
+	case killed:
+		p.logger.Warn("Worker killed for exceeding the request timeout; restarting it", "worker", w.slot, "pid", w.pid)
+	default:
+		p.logger.Warn("Worker exited; restarting it", "worker", w.slot, "pid", w.pid, "status", exitStatus(w.waitErr))
+	}
+}
+
+func exitStatus(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
+
+// startWorker starts the slot's process on a free loopback port, in a
+// process group of its own so that stopping it reaches its children too.
+func (p *pool) startWorker(slot int) (*worker, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(p.spec.Command, p.spec.Args...)
+	cmd.Dir = p.spec.Dir
+	cmd.Env = append(p.env[:len(p.env):len(p.env)],
+		config.EnvPort+"="+strconv.Itoa(port), config.EnvWorkerID+"="+strconv.Itoa(slot))
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A child of the worker that keeps its output open must not keep
+	// Wait from returning once the worker itself has exited.
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", p.spec.Command, err)
+	}
+	w := &worker{slot: slot, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd,
+		pid: cmd.Process.Pid, started: time.Now(), exited: make(chan struct{})}
+	p.mu.Lock()
+	p.running[slot] = w
+	p.mu.Unlock()
+	go func() {
+		// Owned by the slot supervisor, which always waits for exited.
+		w.waitErr = cmd.Wait()
+		close(w.exited)
+	}()
+	return w, nil
+}
+
+// reap forgets an exited worker, after killing what is left of its process
+// group (children it started and did not stop).
+func (p *pool) reap(w *worker) {
+	<-w.exited
+	syscall.Kill(-w.pid, syscall.SIGKILL)
+	p.mu.Lock()
+	if p.running[w.slot] == w {
+		delete(p.running, w.slot)
+	}
+	p.mu.Unlock()
+}
+
+// freePort returns a loopback port nothing listens on. Another process may
+// take it before the worker binds it; the worker then fails to start and is
+// started again on another port.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitHealthy polls the health check path until it answers 2xx, the
+// worker exits or the start timeout passes.
+func (p *pool) waitHealthy(ctx context.Context, w *worker) error {
+	timeout := time.Duration(p.spec.HealthCheck.StartTimeout)
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	url := "http://" + w.addr + p.spec.HealthCheck.Path
+	var last error
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := p.health.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode/100 == 2 {
+				return nil
+			}
+			err = fmt.Errorf("GET %s: %s", p.spec.HealthCheck.Path, resp.Status)
+		}
+		last = err
+		select {
+		case <-tick.C:
+		case <-w.exited:
+			return fmt.Errorf("exited before passing its health check: %s", exitStatus(w.waitErr))
+		case <-deadline.C:
+			return fmt.Errorf("no 2xx answer within %v; last: %w", timeout, last)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// stopWorker stops a worker taken out of rotation: it waits for the
+// requests it is serving (at most the request timeout, which bounds them,
+// or else the stop timeout), sends SIGTERM to its process group and, if it
+// has not exited after the stop timeout, SIGKILL.
+func (p *pool) stopWorker(w *worker) {
+	drain := time.Duration(p.spec.RequestTimeout)
+	if drain == 0 {
+		drain = time.Duration(p.spec.StopTimeout)
+	}
+	p.waitDrained(w, drain)
+	syscall.Kill(-w.pid, syscall.SIGTERM)
+	t := time.NewTimer(time.Duration(p.spec.StopTimeout))
+	defer t.Stop()
+	select {
+	case <-w.exited:
+	case <-t.C:
+		p.logger.Warn("Worker did not exit after SIGTERM; killing it", "worker", w.slot, "pid", w.pid,
+			"stop_timeout", time.Duration(p.spec.StopTimeout))
+		syscall.Kill(-w.pid, syscall.SIGKILL)
+	}
+	p.reap(w)
+}
+
+func (p *pool) waitDrained(w *worker, timeout time.Duration) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		p.mu.Lock()
+		n, changed := w.inFlight, p.changed
+		p.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-changed:
+		case <-w.exited:
+			return
+		case <-t.C:
+			p.logger.Warn("Stopping a worker with requests in flight", "worker", w.slot, "pid", w.pid, "requests", n)
+			return
+		}
+	}
+}
+
+// kill sends SIGKILL to the worker's process group.
+func (p *pool) kill(w *worker) {
+	syscall.Kill(-w.pid, syscall.SIGKILL)
+}
+
+// killForTimeout kills a worker that did not answer within the request
+// timeout, once however many of its requests time out; its supervisor
+// restarts it.
+func (p *pool) killForTimeout(w *worker) {
+	p.mu.Lock()
+	already := w.killed
+	w.killed = true
+	p.mu.Unlock()
+	if already {
+		return
+	}
+	p.metrics.timeoutKills.WithLabelValues(p.spec.Name, strconv.Itoa(w.slot)).Inc()
+	p.kill(w)
+}
+
+// WorkerStatus describes one running worker process.
+type WorkerStatus struct {
+	ID      int       // the slot, 0 to workers-1, as in $ARGUS_WORKER_ID
+	PID     int       // the process id
+	Addr    string    // the loopback address it listens on
+	Started time.Time // when the process was started
+	Ready   bool      // whether it passed its health check and takes requests
+}
+
+func (p *pool) status() []WorkerStatus {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]WorkerStatus, 0, len(p.running))
+	for _, w := range p.running {
+		ready := false
+		for _, r := range p.ready {
+			ready = ready || r == w
+		}
+		out = append(out, WorkerStatus{ID: w.slot, PID: w.pid, Addr: w.addr, Started: w.started, Ready: ready})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}

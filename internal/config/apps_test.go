@@ -1,0 +1,71 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadAppFile(t *testing.T) {
+	a, err := LoadAppFile(filepath.Join("testdata", "apps.d", "echo.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Name != "echo" {
+		t.Errorf("name = %q, want the file name echo", a.Name)
+	}
+	if want := filepath.Join("testdata", "apps.d"); a.Dir != want {
+		t.Errorf("dir = %q, want the file's directory %q", a.Dir, want)
+	}
+	if a.Workers != 2 || a.Port() != 8091 || a.Env["ECHO_LOG"] != "posted.jsonl" || a.HealthCheck.Path != "/" {
+		t.Errorf("unexpected app: %+v", a)
+	}
+	if a.File() != filepath.Join("testdata", "apps.d", "echo.yml") {
+		t.Errorf("File() = %q", a.File())
+	}
+}
+
+func TestLoadAppFileErrors(t *testing.T) {
+	_, err := LoadAppFile(filepath.Join("testdata", "apps.d", "bad.yml"))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	got := errorLines(err)
+	want := []string{
+		"testdata/apps.d/bad.yml:3: stop_timout: unknown key (did you mean stop_timeout?)",
+		"testdata/apps.d/bad.yml: command: an app needs a command to run",
+	}
+	for _, w := range want {
+		if !containsAny(got, w) {
+			t.Errorf("no error contains %q; errors:\n%s", w, err)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %d errors, want %d:\n%s", len(got), len(want), err)
+	}
+}
+
+func TestIsAppFile(t *testing.T) {
+	for name, want := range map[string]bool{
+		"echo.yml": true, "echo.yaml": true, ".echo.yml": false, "echo.yml~": false,
+		"echo.yml.swp": false, "README": false,
+	} {
+		if got := IsAppFile(name); got != want {
+			t.Errorf("IsAppFile(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestCheckAppPorts(t *testing.T) {
+	c, err := Parse([]byte("apps:\n  - name: a\n    command: x\n    listen: :9090\n  - name: b\n    command: x\n    listen: :9091\n"), "argus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.CheckAppPorts(":9090")
+	if err == nil || !strings.Contains(err.Error(), "argus.yml:4: apps[0].listen: port 9090 is argus's own listen port (:9090)") {
+		t.Errorf("CheckAppPorts(:9090) = %v", err)
+	}
+	if err := c.CheckAppPorts("127.0.0.1:9092"); err != nil {
+		t.Errorf("CheckAppPorts(:9092) = %v", err)
+	}
+}
