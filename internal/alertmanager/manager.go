@@ -106,6 +106,12 @@ type Manager struct {
 	nflog    *nflog
 	history  *history // nil without a state store
 
+	// applyMu serialises configuration changes (and the final stop), so
+	// that each dispatcher starts once the previous one has stopped.
+	applyMu sync.Mutex
+	// mu guards gen. Put holds it shared from storing an alert to putting
+	// it into the groups, so that a new generation, built under mu held
+	// exclusively from the stored alerts, misses none.
 	mu  sync.RWMutex
 	gen *generation
 }
@@ -155,12 +161,21 @@ func New(ctx context.Context, opts Options) (*Manager, error) {
 	return m, nil
 }
 
+// reloadGrace is how long ApplyConfig lets the notifications under way in
+// the old configuration's groups finish before cancelling them (a
+// cancelled one may have reached its receiver and is sent again).
+const reloadGrace = minNotifyTimeout
+
 // ApplyConfig switches to cfg (nil: the default, notify nobody). original
 // is the text cfg was loaded from, shown by ConfigText with its secrets
 // hidden; "" shows cfg as Alertmanager prints it. Alerts, silences and the
 // notification log are kept; aggregation groups are rebuilt from the
 // stored alerts, and the notification log keeps them from notifying again
 // what was already sent.
+//
+// Alerts are taken throughout. The old groups' notifications under way
+// may finish (up to reloadGrace) before the new groups flush, so nothing
+// is sent twice; ApplyConfig returns when they have.
 func (m *Manager) ApplyConfig(cfg *amconfig.Config, original string) error {
 	if cfg == nil {
 		var err error
@@ -178,11 +193,10 @@ func (m *Manager) ApplyConfig(cfg *amconfig.Config, original string) error {
 		return m.notifyGroup(ctx, gen, g, now, alerts)
 	}, func(n int) { m.metrics.groups.Set(float64(n)) })
 
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.gen != nil {
-		m.gen.dispatcher.stop()
-	}
+	old := m.gen
 	now := time.Now()
 	for _, a := range m.store.list() {
 		gen.inhibitor.observe(a)
@@ -191,7 +205,19 @@ func (m *Manager) ApplyConfig(cfg *amconfig.Config, original string) error {
 		}
 	}
 	m.gen = gen
+	m.mu.Unlock()
+	// Outside mu: the old groups may take a while, and Put must not wait.
+	if old != nil {
+		m.stopDispatcher(old.dispatcher, reloadGrace)
+	}
+	gen.dispatcher.start()
 	return nil
+}
+
+func (m *Manager) stopDispatcher(d *dispatcher, grace time.Duration) {
+	if !d.stop(grace) {
+		m.logger.Error("Aggregation groups still stuck in a receiver integration that ignores cancellation; left running", "waited", grace+stopAbandonAfter)
+	}
 }
 
 // build derives a generation from cfg: templates, integrations, routes.
@@ -246,8 +272,12 @@ func (m *Manager) Run(ctx context.Context) error {
 		wg.Go(func() { m.history.run(hctx) })
 	}
 	defer func() {
+		// Cancelled first: a reload waiting for the old groups' notifications
+		// stops waiting.
 		m.cancel()
-		m.generation().dispatcher.stop()
+		m.applyMu.Lock()
+		defer m.applyMu.Unlock()
+		m.stopDispatcher(m.generation().dispatcher, 0)
 	}()
 	t := time.NewTicker(m.opts.MaintenanceInterval)
 	defer t.Stop()
