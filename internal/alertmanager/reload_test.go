@@ -3,6 +3,7 @@ package alertmanager
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -80,4 +81,49 @@ func TestReloadDuringNotification(t *testing.T) {
 		t.Fatalf("a second notification for %q", got)
 	case <-time.After(time.Second):
 	}
+}
+
+// TestStopWithStuckReceiver: the email integration does not watch its
+// context once connected, so a server that never answers holds its group;
+// shutting down gives up on it instead of hanging.
+func TestStopWithStuckReceiver(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 10)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c // and never say a word
+		}
+	})
+	cfg := `
+route:
+  receiver: mail
+  group_wait: 10ms
+receivers:
+  - name: mail
+    email_configs:
+      - {to: a@example.org, from: b@example.org, smarthost: '` + l.Addr().String() + `', require_tls: false}
+`
+	m, stop := startManager(t, Options{}, loadConfig(t, cfg))
+	m.Put(context.Background(), model.Alert{Labels: model.LabelSet{"alertname": "A"}})
+	conn := receive(t, accepted)
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(stopAbandonAfter + 10*time.Second):
+		t.Fatal("Run did not return while an integration was stuck")
+	}
+	// The stuck notification ends when its connection does.
+	l.Close()
+	conn.Close()
+	wg.Wait()
 }
