@@ -81,11 +81,46 @@ func newDispatcher(parent context.Context, nf notifyFunc, onSize func(int)) *dis
 // start lets the groups flush. It is called once.
 func (d *dispatcher) start() { close(d.ready) }
 
-// insert puts a into the group of r it belongs to, creating the group (and
-// starting its timer) if needed.
-func (d *dispatcher) insert(a *alert.Alert, r *route, now time.Time) {
-	gl := r.groupLabels(a.Labels)
-	id := groupID{route: r.idx, fp: gl.Fingerprint()}
+// groupKey is the group an alert goes to on one of its routes.
+type groupKey struct {
+	route  *route
+	labels model.LabelSet
+	id     groupID
+}
+
+// groupsOf returns the groups of an alert with lset on routes.
+func groupsOf(lset model.LabelSet, routes []*route) []groupKey {
+	out := make([]groupKey, len(routes))
+	for i, r := range routes {
+		gl := r.groupLabels(lset)
+		out[i] = groupKey{route: r, labels: gl, id: groupID{route: r.idx, fp: gl.Fingerprint()}}
+	}
+	return out
+}
+
+// checkRoom returns a *limitError if the groups of keys that do not exist
+// yet would take the dispatcher past max groups. It is a check, not a
+// reservation: alerts put at the same time may each pass it, so the
+// number of groups may exceed max by that many.
+func (d *dispatcher) checkRoom(keys []groupKey, max int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := len(d.groups)
+	for _, k := range keys {
+		if _, ok := d.groups[k.id]; !ok {
+			n++
+		}
+	}
+	if n > max {
+		return &limitError{kind: limitGroups, msg: fmt.Sprintf("%d aggregation groups, the most allowed, and the alert needs a new one", len(d.groups))}
+	}
+	return nil
+}
+
+// insert puts a into the group k, creating the group (and starting its
+// timer) if needed.
+func (d *dispatcher) insert(a *alert.Alert, k groupKey, now time.Time) {
+	r, gl, id := k.route, k.labels, k.id
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.stopped || d.ctx.Err() != nil {

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/url"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +50,19 @@ type Options struct {
 	Retention time.Duration
 	// HistoryRetention is how long history events are kept. Default 7 days.
 	HistoryRetention time.Duration
+	// MaxAlerts bounds the alerts held, resolved ones included until they
+	// are cleaned up; past it new alerts are refused. It bounds memory
+	// (with MaxAlertBytes) against a flood of distinct alerts. Default
+	// 1,000,000.
+	MaxAlerts int
+	// PerAlertNameLimit bounds the alerts held with one alertname, as
+	// Alertmanager's --alerts.per-alertname-limit; 0 does not.
+	PerAlertNameLimit int
+	// MaxAggregationGroups bounds the aggregation groups (each has a
+	// goroutine and a timer); an alert that would need a new group past it
+	// is refused. A new configuration whose routes need more groups for the
+	// alerts already held gets them. Default 100,000.
+	MaxAggregationGroups int
 	// MaxLabels bounds the labels of one alert. Default 256.
 	MaxLabels int
 	// MaxAlertBytes bounds the size of an alert's labels and annotations.
@@ -72,6 +86,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.HistoryRetention <= 0 {
 		o.HistoryRetention = 7 * 24 * time.Hour
+	}
+	if o.MaxAlerts <= 0 {
+		o.MaxAlerts = 1_000_000
+	}
+	if o.MaxAggregationGroups <= 0 {
+		o.MaxAggregationGroups = 100_000
 	}
 	if o.MaxLabels <= 0 {
 		o.MaxLabels = 256
@@ -138,7 +158,7 @@ const defaultConfig = "route:\n  receiver: default\nreceivers:\n  - name: defaul
 // Run to start its background work.
 func New(ctx context.Context, opts Options) (*Manager, error) {
 	opts.setDefaults()
-	m := &Manager{opts: opts, logger: opts.Logger, started: time.Now(), store: newStore()}
+	m := &Manager{opts: opts, logger: opts.Logger, started: time.Now(), store: newStore(opts.MaxAlerts, opts.PerAlertNameLimit)}
 	m.metrics = newMetrics(opts.Registerer, m)
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	var err error
@@ -198,10 +218,12 @@ func (m *Manager) ApplyConfig(cfg *amconfig.Config, original string) error {
 	m.mu.Lock()
 	old := m.gen
 	now := time.Now()
+	// Alerts already taken all get their groups, past the limit of groups
+	// if the new routes need more: the limit refuses new alerts only.
 	for _, a := range m.store.list() {
 		gen.inhibitor.observe(a)
-		for _, r := range gen.root.match(a.Labels) {
-			gen.dispatcher.insert(a, r, now)
+		for _, k := range groupsOf(a.Labels, gen.root.match(a.Labels)) {
+			gen.dispatcher.insert(a, k, now)
 		}
 	}
 	m.gen = gen
@@ -332,7 +354,7 @@ func (m *Manager) Put(ctx context.Context, alerts ...model.Alert) error {
 		}
 		if err := m.validate(&a); err != nil {
 			m.metrics.invalid.Inc()
-			errs = append(errs, fmt.Errorf("alert %d %s: %w", i, a.Labels, err))
+			errs = append(errs, fmt.Errorf("alert %d %s: %w", i, shortLabels(a.Labels), err))
 			continue
 		}
 		if a.EndsAt.After(now) {
@@ -340,9 +362,29 @@ func (m *Manager) Put(ctx context.Context, alerts ...model.Alert) error {
 		} else {
 			m.metrics.received.WithLabelValues("resolved").Inc()
 		}
-		m.insert(alert.New(a, now, timeout), now)
+		if err := m.insert(alert.New(a, now, timeout), now); err != nil {
+			var le *limitError
+			if errors.As(err, &le) {
+				m.metrics.limited.WithLabelValues(le.kind).Inc()
+			}
+			errs = append(errs, fmt.Errorf("alert %d %s: %w", i, shortLabels(a.Labels), err))
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// maxErrorLabels bounds the labels an error message shows of an alert, so
+// that refusing an alert with thousands of labels does not echo them all.
+const maxErrorLabels = 256
+
+// shortLabels is lset as an error message shows it: whole if short, else
+// the start, cut, and how many labels there are.
+func shortLabels(lset model.LabelSet) string {
+	s := lset.String()
+	if len(s) <= maxErrorLabels {
+		return s
+	}
+	return fmt.Sprintf("%s... (%d labels, %d bytes)", strings.ToValidUTF8(s[:maxErrorLabels], ""), len(lset), len(s))
 }
 
 // validate checks an alert as Alertmanager does, plus argus's size limits.
@@ -364,19 +406,30 @@ func (m *Manager) validate(a *model.Alert) error {
 }
 
 // insert stores a, feeds the inhibitor and puts a into the groups of its
-// routes.
-func (m *Manager) insert(a *alert.Alert, now time.Time) {
+// routes. An alert past a limit is refused with a *limitError.
+func (m *Manager) insert(a *alert.Alert, now time.Time) error {
 	m.mu.RLock()
 	gen := m.gen
-	stored, changed := m.store.set(a, now)
+	keys := groupsOf(a.Labels, gen.root.match(a.Labels))
+	err := gen.dispatcher.checkRoom(keys, m.opts.MaxAggregationGroups)
+	var stored *alert.Alert
+	var changed bool
+	if err == nil {
+		stored, changed, err = m.store.set(a, now)
+	}
+	if err != nil {
+		m.mu.RUnlock()
+		return err
+	}
 	gen.inhibitor.observe(stored)
-	for _, r := range gen.root.match(stored.Labels) {
-		gen.dispatcher.insert(stored, r, now)
+	for _, k := range keys {
+		gen.dispatcher.insert(stored, k, now)
 	}
 	m.mu.RUnlock()
 	if changed {
 		m.recordAlert(stored, now)
 	}
+	return nil
 }
 
 func (m *Manager) recordAlert(a *alert.Alert, now time.Time) {
