@@ -26,13 +26,15 @@ import (
 
 // StateStore is the durable state the Manager needs: records in buckets
 // (silences, notification log) with an expiry, and an event log (alert
-// history). internal/alertmanager/statestore implements it on SQLite.
-// Methods are called concurrently; errors are returned to the caller of the
-// operation that needed them.
+// history). Expire deletes expired records, events older than
+// eventsBefore and all but the newest maxEvents events (0: no bound).
+// internal/alertmanager/statestore implements it on SQLite. Methods are
+// called concurrently; errors are returned to the caller of the operation
+// that needed them.
 type StateStore interface {
 	Put(ctx context.Context, bucket, key string, value []byte, expires time.Time) error
 	List(ctx context.Context, bucket string) ([]statestore.Record, error)
-	Expire(ctx context.Context, now, eventsBefore time.Time) (int64, error)
+	Expire(ctx context.Context, now, eventsBefore time.Time, maxEvents int) (int64, error)
 	AppendEvents(ctx context.Context, events []statestore.Event) error
 	Events(ctx context.Context, q statestore.EventQuery) ([]statestore.Event, error)
 }
@@ -50,6 +52,10 @@ type Options struct {
 	Retention time.Duration
 	// HistoryRetention is how long history events are kept. Default 7 days.
 	HistoryRetention time.Duration
+	// HistoryMaxEvents bounds the history: at each maintenance the oldest
+	// events past this many are deleted, whatever their age. Default
+	// 1,000,000.
+	HistoryMaxEvents int
 	// MaxAlerts bounds the alerts held, resolved ones included until they
 	// are cleaned up; past it new alerts are refused. It bounds memory
 	// (with MaxAlertBytes) against a flood of distinct alerts. Default
@@ -86,6 +92,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.HistoryRetention <= 0 {
 		o.HistoryRetention = 7 * 24 * time.Hour
+	}
+	if o.HistoryMaxEvents <= 0 {
+		o.HistoryMaxEvents = 1_000_000
 	}
 	if o.MaxAlerts <= 0 {
 		o.MaxAlerts = 1_000_000
@@ -321,7 +330,7 @@ func (m *Manager) maintain(ctx context.Context, now time.Time) {
 	m.silences.gc(now)
 	m.nflog.gc(now)
 	if m.opts.State != nil {
-		if _, err := m.opts.State.Expire(ctx, now, now.Add(-m.opts.HistoryRetention)); err != nil {
+		if _, err := m.opts.State.Expire(ctx, now, now.Add(-m.opts.HistoryRetention), m.opts.HistoryMaxEvents); err != nil {
 			m.logger.Error("Expiring old alert manager state failed", "err", err)
 		}
 	}

@@ -86,7 +86,7 @@ func TestSilenceLifecycle(t *testing.T) {
 	if n := len(s2.list()); n != 1 {
 		t.Fatalf("after retention: %d silences, want 1", n)
 	}
-	if _, err := db.Expire(ctx, now.Add(3*time.Hour), now); err != nil {
+	if _, err := db.Expire(ctx, now.Add(3*time.Hour), now, 0); err != nil {
 		t.Fatal(err)
 	}
 	if recs, _ := db.List(ctx, silenceBucket); len(recs) != 1 {

@@ -30,6 +30,8 @@ type AlertmanagerOptions struct {
 	PerAlertNameLimit int
 	// MaxAggregationGroups: --dispatch.max-aggregation-groups.
 	MaxAggregationGroups int
+	// HistoryMaxEvents: --alerts.history.max-events.
+	HistoryMaxEvents int
 }
 
 // buildAlertmanager opens the alert manager's state and starts it on the
@@ -51,6 +53,7 @@ func (s *Server) buildAlertmanager(ctx context.Context, cfg *config.Config) erro
 		MaxAlerts:            s.opts.Alertmanager.MaxAlerts,
 		PerAlertNameLimit:    s.opts.Alertmanager.PerAlertNameLimit,
 		MaxAggregationGroups: s.opts.Alertmanager.MaxAggregationGroups,
+		HistoryMaxEvents:     s.opts.Alertmanager.HistoryMaxEvents,
 		Logger:               s.logger.With("component", "alertmanager"),
 		Registerer:           s.reg,
 	})
