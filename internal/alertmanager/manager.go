@@ -568,19 +568,27 @@ func (m *Manager) Silences() []Silence { return m.silences.list() }
 func (m *Manager) Silence(id string) (Silence, bool) { return m.silences.get(id) }
 
 // SetSilence creates a silence (empty ID) or updates one, and returns its
-// ID; an update that cannot be done in place replaces the silence by a
-// new one, as Alertmanager does.
+// ID; an update that cannot be done in place expires the silence and
+// replaces it by a new one, as Alertmanager does. The history records
+// both: the old one expired (replaced by the new ID), the new one created
+// (replacing the old ID).
 func (m *Manager) SetSilence(ctx context.Context, s Silence) (string, error) {
 	now := time.Now()
-	id, err := m.silences.set(ctx, s, now)
+	id, expired, err := m.silences.set(ctx, s, now)
+	if expired != "" {
+		m.recordSilence(SilenceEvent{Action: "expired", ID: expired, ReplacedBy: id}, now)
+	}
 	if err != nil {
 		return "", err
 	}
-	action := "created"
-	if id == s.ID {
-		action = "updated"
+	ev := SilenceEvent{Action: "created", ID: id}
+	switch {
+	case id == s.ID:
+		ev.Action = "updated"
+	case s.ID != "":
+		ev.Replaces = s.ID
 	}
-	m.recordSilence(action, id, now)
+	m.recordSilence(ev, now)
 	return id, nil
 }
 
@@ -590,19 +598,20 @@ func (m *Manager) ExpireSilence(ctx context.Context, id string) error {
 	if err := m.silences.expire(ctx, id, now); err != nil {
 		return err
 	}
-	m.recordSilence("expired", id, now)
+	m.recordSilence(SilenceEvent{Action: "expired", ID: id}, now)
 	return nil
 }
 
-func (m *Manager) recordSilence(action, id string, now time.Time) {
-	s, ok := m.silences.get(id)
+// recordSilence adds ev, completed with the silence's current state, to
+// the history.
+func (m *Manager) recordSilence(ev SilenceEvent, now time.Time) {
+	s, ok := m.silences.get(ev.ID)
 	if m.history == nil || !ok {
 		return
 	}
-	m.history.add(Event{Time: now, Kind: EventSilence, Silence: &SilenceEvent{
-		Action: action, ID: id, Matchers: s.Matchers.String(), StartsAt: s.StartsAt, EndsAt: s.EndsAt,
-		CreatedBy: s.CreatedBy, Comment: s.Comment,
-	}})
+	ev.Matchers, ev.StartsAt, ev.EndsAt = s.Matchers.String(), s.StartsAt, s.EndsAt
+	ev.CreatedBy, ev.Comment = s.CreatedBy, s.Comment
+	m.history.add(Event{Time: now, Kind: EventSilence, Silence: &ev})
 }
 
 // SilenceMutes returns the IDs of the active silences matching lset.
