@@ -112,7 +112,7 @@ func (d *dispatcher) checkRoom(keys []groupKey, max int) error {
 		}
 	}
 	if n > max {
-		return &limitError{kind: limitGroups, msg: fmt.Sprintf("%d aggregation groups, the most allowed, and the alert needs a new one", len(d.groups))}
+		return &limitError{kind: limitGroups, msg: fmt.Sprintf("%d aggregation groups of at most %d, and the alert needs %d more", len(d.groups), max, n-len(d.groups))}
 	}
 	return nil
 }

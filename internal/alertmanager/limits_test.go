@@ -78,6 +78,9 @@ receivers:
 		m, _ := startManager(t, Options{MaxAggregationGroups: 2}, loadConfig(t, cfg))
 		put(t, m, alert("A", "1"), alert("B", "1"))
 		refused(t, m, limitGroups, alert("C", "1"))
+		if err := m.Put(context.Background(), alert("C", "1")); !strings.Contains(err.Error(), "2 aggregation groups of at most 2, and the alert needs 1 more") {
+			t.Fatalf("the error does not say which limit: %v", err)
+		}
 		// An alert of an existing group is taken.
 		put(t, m, alert("A", "2"))
 		if n := len(m.Groups()); n != 2 {
