@@ -23,7 +23,11 @@
 // Concurrency: every exported method of Manager is safe for concurrent use.
 // Each aggregation group runs in its own goroutine, so a slow or failing
 // receiver delays only its own groups. Run owns the background maintenance
-// and, when it returns, every goroutine the Manager started has stopped.
+// and, when it returns, every goroutine the Manager started has stopped,
+// except a group stuck in an integration that ignores cancellation (the
+// email one, on a server that stopped answering), given up on after a few
+// seconds so that shutdown and reloads do not hang. ApplyConfig does not
+// hold up Put while the old groups finish their notifications.
 //
 // Imports: internal/alertmanager/statestore (types only).
 package alertmanager

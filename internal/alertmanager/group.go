@@ -20,15 +20,28 @@ const minNotifyTimeout = 10 * time.Second
 type notifyFunc func(ctx context.Context, g *group, now time.Time, alerts []*alert.Alert) bool
 
 // dispatcher holds the aggregation groups of one routing tree.
+//
+// When a configuration replaces another, both dispatchers live for a
+// while: the old one drains (no new flushes, no retries, notifications
+// under way finish) and the new one takes alerts at once but flushes only
+// once the old one has stopped, so that the notification log already
+// holds what the old one sent.
 type dispatcher struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	notify notifyFunc
 	wg     sync.WaitGroup
+	// ready is closed when the groups may flush: at once for the first
+	// dispatcher, once the one it replaces has stopped for later ones.
+	ready chan struct{}
+	// drain is closed by stop: groups flush no more, and notifications
+	// under way are not retried.
+	drain chan struct{}
 
-	mu     sync.Mutex
-	groups map[groupID]*group
-	onSize func(n int) // reports the number of groups
+	mu      sync.Mutex
+	groups  map[groupID]*group
+	stopped bool        // drain is closed; insert adds nothing
+	onSize  func(n int) // reports the number of groups
 }
 
 type groupID struct {
@@ -51,21 +64,66 @@ type group struct {
 	timer  *time.Timer
 	ctx    context.Context
 	cancel context.CancelFunc
+	drain  <-chan struct{} // the dispatcher's: closed when it stops
 }
 
+// newDispatcher returns a dispatcher whose groups do not flush until
+// start is called.
 func newDispatcher(parent context.Context, nf notifyFunc, onSize func(int)) *dispatcher {
 	ctx, cancel := context.WithCancel(parent)
-	return &dispatcher{ctx: ctx, cancel: cancel, notify: nf, groups: map[groupID]*group{}, onSize: onSize}
+	return &dispatcher{
+		ctx: ctx, cancel: cancel, notify: nf,
+		ready: make(chan struct{}), drain: make(chan struct{}),
+		groups: map[groupID]*group{}, onSize: onSize,
+	}
 }
 
-// insert puts a into the group of r it belongs to, creating the group (and
-// starting its timer) if needed.
-func (d *dispatcher) insert(a *alert.Alert, r *route, now time.Time) {
-	gl := r.groupLabels(a.Labels)
-	id := groupID{route: r.idx, fp: gl.Fingerprint()}
+// start lets the groups flush. It is called once.
+func (d *dispatcher) start() { close(d.ready) }
+
+// groupKey is the group an alert goes to on one of its routes.
+type groupKey struct {
+	route  *route
+	labels model.LabelSet
+	id     groupID
+}
+
+// groupsOf returns the groups of an alert with lset on routes.
+func groupsOf(lset model.LabelSet, routes []*route) []groupKey {
+	out := make([]groupKey, len(routes))
+	for i, r := range routes {
+		gl := r.groupLabels(lset)
+		out[i] = groupKey{route: r, labels: gl, id: groupID{route: r.idx, fp: gl.Fingerprint()}}
+	}
+	return out
+}
+
+// checkRoom returns a *limitError if the groups of keys that do not exist
+// yet would take the dispatcher past max groups. It is a check, not a
+// reservation: alerts put at the same time may each pass it, so the
+// number of groups may exceed max by that many.
+func (d *dispatcher) checkRoom(keys []groupKey, max int) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.ctx.Err() != nil {
+	n := len(d.groups)
+	for _, k := range keys {
+		if _, ok := d.groups[k.id]; !ok {
+			n++
+		}
+	}
+	if n > max {
+		return &limitError{kind: limitGroups, msg: fmt.Sprintf("%d aggregation groups of at most %d, and the alert needs %d more", len(d.groups), max, n-len(d.groups))}
+	}
+	return nil
+}
+
+// insert puts a into the group k, creating the group (and starting its
+// timer) if needed.
+func (d *dispatcher) insert(a *alert.Alert, k groupKey, now time.Time) {
+	r, gl, id := k.route, k.labels, k.id
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopped || d.ctx.Err() != nil {
 		return
 	}
 	if g, ok := d.groups[id]; ok {
@@ -80,6 +138,7 @@ func (d *dispatcher) insert(a *alert.Alert, r *route, now time.Time) {
 		key:    fmt.Sprintf("%s:%s", r.key, gl),
 		id:     id,
 		alerts: map[model.Fingerprint]*alert.Alert{a.Fingerprint(): a},
+		drain:  d.drain,
 	}
 	g.ctx, g.cancel = context.WithCancel(d.ctx)
 	// The first notification waits group_wait for more alerts to arrive,
@@ -109,6 +168,9 @@ func (d *dispatcher) run(g *group) {
 	for {
 		select {
 		case now := <-g.timer.C:
+			if !d.waitReady(g) {
+				return
+			}
 			// The notifications of a flush may take until the next one.
 			ctx, cancel := context.WithTimeout(g.ctx, max(g.route.groupInterval, minNotifyTimeout))
 			g.timer.Reset(g.route.groupInterval)
@@ -122,7 +184,28 @@ func (d *dispatcher) run(g *group) {
 			}
 		case <-g.ctx.Done():
 			return
+		case <-d.drain:
+			return
 		}
+	}
+}
+
+// waitReady waits until g may flush, and reports false if the dispatcher
+// or the group stops first.
+func (d *dispatcher) waitReady(g *group) bool {
+	select {
+	case <-d.ready:
+	case <-d.drain:
+	case <-g.ctx.Done():
+	}
+	// A select picks at random among ready cases: stopping wins here.
+	select {
+	case <-d.drain:
+		return false
+	case <-g.ctx.Done():
+		return false
+	default:
+		return true
 	}
 }
 
@@ -165,19 +248,55 @@ func (d *dispatcher) flush(ctx context.Context, g *group, tick time.Time) {
 		g.destroyed = true
 		if d.groups[g.id] == g {
 			delete(d.groups, g.id)
-			if d.onSize != nil {
+			if d.onSize != nil && !d.stopped {
 				d.onSize(len(d.groups))
 			}
 		}
 	}
 }
 
-// stop cancels every group and waits for their goroutines.
-func (d *dispatcher) stop() {
+// stopAbandonAfter is how long stop waits for groups after cancelling
+// them. The email integration, for one, does not watch its context once
+// connected, so a server that stops answering holds its group until the
+// connection breaks.
+const stopAbandonAfter = 5 * time.Second
+
+// stop ends the dispatcher. Groups flush no more and do not retry failed
+// notifications; those under way get grace to finish (their log entries
+// tell the next dispatcher what was sent), then are cancelled. stop
+// returns when every group's goroutine has ended and reports true, or, if
+// some are still stuck in an integration stopAbandonAfter after the
+// cancellation, gives up on them and reports false.
+func (d *dispatcher) stop(grace time.Duration) bool {
 	d.mu.Lock()
-	d.cancel()
+	if !d.stopped {
+		d.stopped = true
+		close(d.drain)
+	}
 	d.mu.Unlock()
-	d.wg.Wait()
+	// Ends with the last group, also one stop gave up on.
+	done := make(chan struct{})
+	go func() {
+		d.wg.Wait()
+		close(done)
+	}()
+	if grace > 0 {
+		t := time.NewTimer(grace)
+		select {
+		case <-done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	d.cancel()
+	t := time.NewTimer(stopAbandonAfter)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // snapshot returns the groups with a copy of their alerts.

@@ -45,13 +45,18 @@ type Event struct {
 // SilenceEvent details an EventSilence.
 type SilenceEvent struct {
 	// Action is "created", "updated" or "expired".
-	Action    string    `json:"action"`
-	ID        string    `json:"id"`
-	Matchers  string    `json:"matchers"`
-	StartsAt  time.Time `json:"startsAt"`
-	EndsAt    time.Time `json:"endsAt"`
-	CreatedBy string    `json:"createdBy"`
-	Comment   string    `json:"comment"`
+	Action string `json:"action"`
+	ID     string `json:"id"`
+	// Replaces is, for "created", the silence whose update this one is
+	// (an update that could not be done in place); ReplacedBy is, for
+	// "expired", the silence that replaced this one.
+	Replaces   string    `json:"replaces,omitempty"`
+	ReplacedBy string    `json:"replacedBy,omitempty"`
+	Matchers   string    `json:"matchers"`
+	StartsAt   time.Time `json:"startsAt"`
+	EndsAt     time.Time `json:"endsAt"`
+	CreatedBy  string    `json:"createdBy"`
+	Comment    string    `json:"comment"`
 }
 
 // AlertEvent details an EventAlert.

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/url"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,13 +26,15 @@ import (
 
 // StateStore is the durable state the Manager needs: records in buckets
 // (silences, notification log) with an expiry, and an event log (alert
-// history). internal/alertmanager/statestore implements it on SQLite.
-// Methods are called concurrently; errors are returned to the caller of the
-// operation that needed them.
+// history). Expire deletes expired records, events older than
+// eventsBefore and all but the newest maxEvents events (0: no bound).
+// internal/alertmanager/statestore implements it on SQLite. Methods are
+// called concurrently; errors are returned to the caller of the operation
+// that needed them.
 type StateStore interface {
 	Put(ctx context.Context, bucket, key string, value []byte, expires time.Time) error
 	List(ctx context.Context, bucket string) ([]statestore.Record, error)
-	Expire(ctx context.Context, now, eventsBefore time.Time) (int64, error)
+	Expire(ctx context.Context, now, eventsBefore time.Time, maxEvents int) (int64, error)
 	AppendEvents(ctx context.Context, events []statestore.Event) error
 	Events(ctx context.Context, q statestore.EventQuery) ([]statestore.Event, error)
 }
@@ -49,6 +52,23 @@ type Options struct {
 	Retention time.Duration
 	// HistoryRetention is how long history events are kept. Default 7 days.
 	HistoryRetention time.Duration
+	// HistoryMaxEvents bounds the history: at each maintenance the oldest
+	// events past this many are deleted, whatever their age. Default
+	// 1,000,000.
+	HistoryMaxEvents int
+	// MaxAlerts bounds the alerts held, resolved ones included until they
+	// are cleaned up; past it new alerts are refused. It bounds memory
+	// (with MaxAlertBytes) against a flood of distinct alerts. Default
+	// 1,000,000.
+	MaxAlerts int
+	// PerAlertNameLimit bounds the alerts held with one alertname, as
+	// Alertmanager's --alerts.per-alertname-limit; 0 does not.
+	PerAlertNameLimit int
+	// MaxAggregationGroups bounds the aggregation groups (each has a
+	// goroutine and a timer); an alert that would need a new group past it
+	// is refused. A new configuration whose routes need more groups for the
+	// alerts already held gets them. Default 100,000.
+	MaxAggregationGroups int
 	// MaxLabels bounds the labels of one alert. Default 256.
 	MaxLabels int
 	// MaxAlertBytes bounds the size of an alert's labels and annotations.
@@ -72,6 +92,15 @@ func (o *Options) setDefaults() {
 	}
 	if o.HistoryRetention <= 0 {
 		o.HistoryRetention = 7 * 24 * time.Hour
+	}
+	if o.HistoryMaxEvents <= 0 {
+		o.HistoryMaxEvents = 1_000_000
+	}
+	if o.MaxAlerts <= 0 {
+		o.MaxAlerts = 1_000_000
+	}
+	if o.MaxAggregationGroups <= 0 {
+		o.MaxAggregationGroups = 100_000
 	}
 	if o.MaxLabels <= 0 {
 		o.MaxLabels = 256
@@ -106,6 +135,12 @@ type Manager struct {
 	nflog    *nflog
 	history  *history // nil without a state store
 
+	// applyMu serialises configuration changes (and the final stop), so
+	// that each dispatcher starts once the previous one has stopped.
+	applyMu sync.Mutex
+	// mu guards gen. Put holds it shared from storing an alert to putting
+	// it into the groups, so that a new generation, built under mu held
+	// exclusively from the stored alerts, misses none.
 	mu  sync.RWMutex
 	gen *generation
 }
@@ -132,7 +167,7 @@ const defaultConfig = "route:\n  receiver: default\nreceivers:\n  - name: defaul
 // Run to start its background work.
 func New(ctx context.Context, opts Options) (*Manager, error) {
 	opts.setDefaults()
-	m := &Manager{opts: opts, logger: opts.Logger, started: time.Now(), store: newStore()}
+	m := &Manager{opts: opts, logger: opts.Logger, started: time.Now(), store: newStore(opts.MaxAlerts, opts.PerAlertNameLimit)}
 	m.metrics = newMetrics(opts.Registerer, m)
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	var err error
@@ -154,6 +189,11 @@ func New(ctx context.Context, opts Options) (*Manager, error) {
 	}
 	return m, nil
 }
+
+// reloadGrace is how long a reload lets the notifications under way in
+// the old configuration's groups finish before cancelling them (a
+// cancelled one may have reached its receiver and is sent again).
+const reloadGrace = minNotifyTimeout
 
 // ApplyConfig switches to cfg (nil: the default, notify nobody), as
 // PrepareConfig and ApplyPrepared do.
@@ -197,6 +237,10 @@ func (m *Manager) PrepareConfig(cfg *amconfig.Config, original string) (*Prepare
 // ApplyPrepared switches to p. Alerts, silences and the notification log
 // are kept; aggregation groups are rebuilt from the stored alerts, and the
 // notification log keeps them from notifying again what was already sent.
+//
+// Alerts are taken throughout. The old groups' notifications under way
+// may finish (up to reloadGrace) before the new groups flush, so nothing
+// is sent twice; ApplyPrepared returns when they have.
 func (m *Manager) ApplyPrepared(p *PreparedConfig) {
 	if p.applied {
 		panic("BUG: alertmanager.PreparedConfig applied twice")
@@ -209,19 +253,32 @@ func (m *Manager) ApplyPrepared(p *PreparedConfig) {
 		return m.notifyGroup(ctx, gen, g, now, alerts)
 	}, func(n int) { m.metrics.groups.Set(float64(n)) })
 
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.gen != nil {
-		m.gen.dispatcher.stop()
-	}
+	old := m.gen
 	now := time.Now()
+	// Alerts already taken all get their groups, past the limit of groups
+	// if the new routes need more: the limit refuses new alerts only.
 	for _, a := range m.store.list() {
 		gen.inhibitor.observe(a)
-		for _, r := range gen.root.match(a.Labels) {
-			gen.dispatcher.insert(a, r, now)
+		for _, k := range groupsOf(a.Labels, gen.root.match(a.Labels)) {
+			gen.dispatcher.insert(a, k, now)
 		}
 	}
 	m.gen = gen
+	m.mu.Unlock()
+	// Outside mu: the old groups may take a while, and Put must not wait.
+	if old != nil {
+		m.stopDispatcher(old.dispatcher, reloadGrace)
+	}
+	gen.dispatcher.start()
+}
+
+func (m *Manager) stopDispatcher(d *dispatcher, grace time.Duration) {
+	if !d.stop(grace) {
+		m.logger.Error("Aggregation groups still stuck in a receiver integration that ignores cancellation; left running", "waited", grace+stopAbandonAfter)
+	}
 }
 
 // build derives a generation from cfg: templates, integrations, routes.
@@ -276,8 +333,12 @@ func (m *Manager) Run(ctx context.Context) error {
 		wg.Go(func() { m.history.run(hctx) })
 	}
 	defer func() {
+		// Cancelled first: a reload waiting for the old groups' notifications
+		// stops waiting.
 		m.cancel()
-		m.generation().dispatcher.stop()
+		m.applyMu.Lock()
+		defer m.applyMu.Unlock()
+		m.stopDispatcher(m.generation().dispatcher, 0)
 	}()
 	t := time.NewTicker(m.opts.MaintenanceInterval)
 	defer t.Stop()
@@ -299,7 +360,7 @@ func (m *Manager) maintain(ctx context.Context, now time.Time) {
 	m.silences.gc(now)
 	m.nflog.gc(now)
 	if m.opts.State != nil {
-		if _, err := m.opts.State.Expire(ctx, now, now.Add(-m.opts.HistoryRetention)); err != nil {
+		if _, err := m.opts.State.Expire(ctx, now, now.Add(-m.opts.HistoryRetention), m.opts.HistoryMaxEvents); err != nil {
 			m.logger.Error("Expiring old alert manager state failed", "err", err)
 		}
 	}
@@ -332,7 +393,7 @@ func (m *Manager) Put(ctx context.Context, alerts ...model.Alert) error {
 		}
 		if err := m.validate(&a); err != nil {
 			m.metrics.invalid.Inc()
-			errs = append(errs, fmt.Errorf("alert %d %s: %w", i, a.Labels, err))
+			errs = append(errs, fmt.Errorf("alert %d %s: %w", i, shortLabels(a.Labels), err))
 			continue
 		}
 		if a.EndsAt.After(now) {
@@ -340,9 +401,29 @@ func (m *Manager) Put(ctx context.Context, alerts ...model.Alert) error {
 		} else {
 			m.metrics.received.WithLabelValues("resolved").Inc()
 		}
-		m.insert(alert.New(a, now, timeout), now)
+		if err := m.insert(alert.New(a, now, timeout), now); err != nil {
+			var le *limitError
+			if errors.As(err, &le) {
+				m.metrics.limited.WithLabelValues(le.kind).Inc()
+			}
+			errs = append(errs, fmt.Errorf("alert %d %s: %w", i, shortLabels(a.Labels), err))
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// maxErrorLabels bounds the labels an error message shows of an alert, so
+// that refusing an alert with thousands of labels does not echo them all.
+const maxErrorLabels = 256
+
+// shortLabels is lset as an error message shows it: whole if short, else
+// the start, cut, and how many labels there are.
+func shortLabels(lset model.LabelSet) string {
+	s := lset.String()
+	if len(s) <= maxErrorLabels {
+		return s
+	}
+	return fmt.Sprintf("%s... (%d labels, %d bytes)", strings.ToValidUTF8(s[:maxErrorLabels], ""), len(lset), len(s))
 }
 
 // validate checks an alert as Alertmanager does, plus argus's size limits.
@@ -364,19 +445,30 @@ func (m *Manager) validate(a *model.Alert) error {
 }
 
 // insert stores a, feeds the inhibitor and puts a into the groups of its
-// routes.
-func (m *Manager) insert(a *alert.Alert, now time.Time) {
+// routes. An alert past a limit is refused with a *limitError.
+func (m *Manager) insert(a *alert.Alert, now time.Time) error {
 	m.mu.RLock()
 	gen := m.gen
-	stored, changed := m.store.set(a, now)
+	keys := groupsOf(a.Labels, gen.root.match(a.Labels))
+	err := gen.dispatcher.checkRoom(keys, m.opts.MaxAggregationGroups)
+	var stored *alert.Alert
+	var changed bool
+	if err == nil {
+		stored, changed, err = m.store.set(a, now)
+	}
+	if err != nil {
+		m.mu.RUnlock()
+		return err
+	}
 	gen.inhibitor.observe(stored)
-	for _, r := range gen.root.match(stored.Labels) {
-		gen.dispatcher.insert(stored, r, now)
+	for _, k := range keys {
+		gen.dispatcher.insert(stored, k, now)
 	}
 	m.mu.RUnlock()
 	if changed {
 		m.recordAlert(stored, now)
 	}
+	return nil
 }
 
 func (m *Manager) recordAlert(a *alert.Alert, now time.Time) {
@@ -506,19 +598,27 @@ func (m *Manager) Silences() []Silence { return m.silences.list() }
 func (m *Manager) Silence(id string) (Silence, bool) { return m.silences.get(id) }
 
 // SetSilence creates a silence (empty ID) or updates one, and returns its
-// ID; an update that cannot be done in place replaces the silence by a
-// new one, as Alertmanager does.
+// ID; an update that cannot be done in place expires the silence and
+// replaces it by a new one, as Alertmanager does. The history records
+// both: the old one expired (replaced by the new ID), the new one created
+// (replacing the old ID).
 func (m *Manager) SetSilence(ctx context.Context, s Silence) (string, error) {
 	now := time.Now()
-	id, err := m.silences.set(ctx, s, now)
+	id, expired, err := m.silences.set(ctx, s, now)
+	if expired != "" {
+		m.recordSilence(SilenceEvent{Action: "expired", ID: expired, ReplacedBy: id}, now)
+	}
 	if err != nil {
 		return "", err
 	}
-	action := "created"
-	if id == s.ID {
-		action = "updated"
+	ev := SilenceEvent{Action: "created", ID: id}
+	switch {
+	case id == s.ID:
+		ev.Action = "updated"
+	case s.ID != "":
+		ev.Replaces = s.ID
 	}
-	m.recordSilence(action, id, now)
+	m.recordSilence(ev, now)
 	return id, nil
 }
 
@@ -528,19 +628,20 @@ func (m *Manager) ExpireSilence(ctx context.Context, id string) error {
 	if err := m.silences.expire(ctx, id, now); err != nil {
 		return err
 	}
-	m.recordSilence("expired", id, now)
+	m.recordSilence(SilenceEvent{Action: "expired", ID: id}, now)
 	return nil
 }
 
-func (m *Manager) recordSilence(action, id string, now time.Time) {
-	s, ok := m.silences.get(id)
+// recordSilence adds ev, completed with the silence's current state, to
+// the history.
+func (m *Manager) recordSilence(ev SilenceEvent, now time.Time) {
+	s, ok := m.silences.get(ev.ID)
 	if m.history == nil || !ok {
 		return
 	}
-	m.history.add(Event{Time: now, Kind: EventSilence, Silence: &SilenceEvent{
-		Action: action, ID: id, Matchers: s.Matchers.String(), StartsAt: s.StartsAt, EndsAt: s.EndsAt,
-		CreatedBy: s.CreatedBy, Comment: s.Comment,
-	}})
+	ev.Matchers, ev.StartsAt, ev.EndsAt = s.Matchers.String(), s.StartsAt, s.EndsAt
+	ev.CreatedBy, ev.Comment = s.CreatedBy, s.Comment
+	m.history.add(Event{Time: now, Kind: EventSilence, Silence: &ev})
 }
 
 // SilenceMutes returns the IDs of the active silences matching lset.

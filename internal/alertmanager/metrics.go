@@ -9,6 +9,7 @@ import (
 type metrics struct {
 	received       *prometheus.CounterVec
 	invalid        prometheus.Counter
+	limited        *prometheus.CounterVec
 	notifications  *prometheus.CounterVec
 	failed         *prometheus.CounterVec
 	requests       *prometheus.CounterVec
@@ -27,6 +28,9 @@ func newMetrics(reg prometheus.Registerer, m *Manager) *metrics {
 		invalid: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: ns + "alerts_invalid_total", Help: "Alerts refused as invalid.",
 		}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: ns + "alerts_limited_total", Help: "Alerts refused because a limit was reached, by limit: max_alerts, per_alertname, max_aggregation_groups.",
+		}, []string{"limit"}),
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: ns + "notifications_total", Help: "Notifications attempted (each with its retries counts once).",
 		}, []string{"integration", "receiver"}),
@@ -50,10 +54,13 @@ func newMetrics(reg prometheus.Registerer, m *Manager) *metrics {
 			Name: ns + "history_events_dropped_total", Help: "History events not recorded because the writer fell behind or failed.",
 		}),
 	}
+	for _, l := range []string{limitAlerts, limitPerAlertname, limitGroups} {
+		x.limited.WithLabelValues(l)
+	}
 	if reg == nil {
 		return x
 	}
-	reg.MustRegister(x.received, x.invalid, x.notifications, x.failed, x.requests, x.requestsFailed, x.latency, x.groups, x.historyDropped)
+	reg.MustRegister(x.received, x.invalid, x.limited, x.notifications, x.failed, x.requests, x.requestsFailed, x.latency, x.groups, x.historyDropped)
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: ns + "alerts", Help: "Alerts in the store, resolved ones included until cleaned up.",
 	}, func() float64 { return float64(m.store.len()) }))

@@ -161,6 +161,12 @@ func (m *Manager) sendWithRetries(ctx context.Context, g *group, in *notify.Inte
 			m.metrics.failed.WithLabelValues(in.Name(), receiver, v.Reason().String()).Inc()
 			m.logger.Error("Notify failed, giving up until the next flush", "receiver", receiver, "integration", in.String(), "group", g.key, "attempts", attempt, "err", v.Err())
 			return false
+		case <-g.drain:
+			// The configuration was replaced: the new one's group retries
+			// when it flushes (the notification log has no entry for this).
+			t.Stop()
+			m.logger.Warn("Notify failed, retrying under the new configuration", "receiver", receiver, "integration", in.String(), "group", g.key, "attempts", attempt, "err", v.Err())
+			return false
 		case <-t.C:
 		}
 	}

@@ -192,47 +192,53 @@ func canUpdate(prev, next *Silence, now time.Time) bool {
 
 // set creates or updates a silence and returns its ID. A silence that
 // cannot be updated in place (other matchers, or expired) is replaced:
-// the old one expires and the new one gets a new ID.
-func (s *silences) set(ctx context.Context, sil Silence, now time.Time) (string, error) {
+// the old one expires and the new one gets a new ID; expired is the ID of
+// the silence this call expired, if any (also when it fails after that).
+func (s *silences) set(ctx context.Context, sil Silence, now time.Time) (id, expired string, err error) {
 	if err := sil.Validate(); err != nil {
-		return "", err
+		return "", "", err
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	var prev *Silence
 	if sil.ID != "" {
+		var ok bool
 		s.mu.RLock()
-		prev, ok := s.byID[sil.ID]
+		prev, ok = s.byID[sil.ID]
 		s.mu.RUnlock()
 		if !ok {
-			return "", ErrSilenceNotFound
+			return "", "", ErrSilenceNotFound
 		}
 		if canUpdate(prev, &sil, now) {
 			sil.UpdatedAt = now
 			if err := s.persist(ctx, &sil); err != nil {
-				return "", err
+				return "", "", err
 			}
 			s.store(&sil)
-			return sil.ID, nil
-		}
-		if prev.State(now) != SilenceStateExpired {
-			if err := s.expireLocked(ctx, prev, now); err != nil {
-				return "", err
-			}
+			return sil.ID, "", nil
 		}
 	}
 	sil.ID = newUUID()
 	if sil.StartsAt.Before(now) {
 		sil.StartsAt = now
 	}
+	// Checked before the old silence expires, so that a refused
+	// replacement leaves it as it was.
 	if sil.EndsAt.Before(sil.StartsAt) {
-		return "", errors.New("end time must not be before start time")
+		return "", "", errors.New("end time must not be before start time")
+	}
+	if prev != nil && prev.State(now) != SilenceStateExpired {
+		if err := s.expireLocked(ctx, prev, now); err != nil {
+			return "", "", err
+		}
+		expired = prev.ID
 	}
 	sil.UpdatedAt = now
 	if err := s.persist(ctx, &sil); err != nil {
-		return "", err
+		return "", expired, err
 	}
 	s.store(&sil)
-	return sil.ID, nil
+	return sil.ID, expired, nil
 }
 
 // store puts a silence in the map; the caller holds writeMu.

@@ -35,7 +35,7 @@ func TestSilenceLifecycle(t *testing.T) {
 	defer db.Close()
 	s, _ := newSilences(ctx, db, time.Hour)
 	now := time.Now()
-	id, err := s.set(ctx, Silence{Matchers: matchers(t, "a", "b"), StartsAt: now.Add(-time.Minute), EndsAt: now.Add(time.Hour), CreatedBy: "x", Comment: "y"}, now)
+	id, _, err := s.set(ctx, Silence{Matchers: matchers(t, "a", "b"), StartsAt: now.Add(-time.Minute), EndsAt: now.Add(time.Hour), CreatedBy: "x", Comment: "y"}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,20 +50,31 @@ func TestSilenceLifecycle(t *testing.T) {
 	upd := got
 	upd.EndsAt = now.Add(2 * time.Hour)
 	upd.Comment = "longer"
-	if id2, err := s.set(ctx, upd, now); err != nil || id2 != id {
+	if id2, expired, err := s.set(ctx, upd, now); err != nil || id2 != id || expired != "" {
 		t.Fatalf("update in place: %v %v", id2, err)
+	}
+	// A replacement that would end before it starts (now) is refused and
+	// leaves the silence as it was.
+	past := upd
+	past.Matchers = matchers(t, "a", "other")
+	past.StartsAt, past.EndsAt = now.Add(-2*time.Hour), now.Add(-time.Hour)
+	if _, expired, err := s.set(ctx, past, now); err == nil || expired != "" {
+		t.Fatalf("replacement ending in the past: %v, expired %q", err, expired)
+	}
+	if cur, _ := s.get(id); cur.State(now) != SilenceStateActive {
+		t.Fatalf("a refused replacement expired the silence: %+v", cur)
 	}
 	// Changing the matchers replaces it: the old one expires.
 	upd.Matchers = matchers(t, "a", "other")
-	id3, err := s.set(ctx, upd, now)
-	if err != nil || id3 == id {
-		t.Fatalf("replace: %v %v", id3, err)
+	id3, expired, err := s.set(ctx, upd, now)
+	if err != nil || id3 == id || expired != id {
+		t.Fatalf("replace: %v %v (expired %q)", id3, err, expired)
 	}
 	if old, _ := s.get(id); old.State(now.Add(time.Millisecond)) != SilenceStateExpired {
 		t.Fatalf("replaced silence not expired: %+v", old)
 	}
 	// Unknown IDs are not found.
-	if _, err := s.set(ctx, Silence{ID: "nope", Matchers: matchers(t, "a", "b"), StartsAt: now, EndsAt: now.Add(time.Hour)}, now); err != ErrSilenceNotFound {
+	if _, _, err := s.set(ctx, Silence{ID: "nope", Matchers: matchers(t, "a", "b"), StartsAt: now, EndsAt: now.Add(time.Hour)}, now); err != ErrSilenceNotFound {
 		t.Fatalf("unknown ID: %v", err)
 	}
 	// Invalid silences are refused.
@@ -73,7 +84,7 @@ func TestSilenceLifecycle(t *testing.T) {
 		"ends first":  {Matchers: matchers(t, "a", "b"), StartsAt: now, EndsAt: now.Add(-time.Hour)},
 		"zero end":    {Matchers: matchers(t, "a", "b"), StartsAt: now},
 	} {
-		if _, err := s.set(ctx, bad, now); err == nil {
+		if _, _, err := s.set(ctx, bad, now); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
@@ -86,7 +97,7 @@ func TestSilenceLifecycle(t *testing.T) {
 	if n := len(s2.list()); n != 1 {
 		t.Fatalf("after retention: %d silences, want 1", n)
 	}
-	if _, err := db.Expire(ctx, now.Add(3*time.Hour), now); err != nil {
+	if _, err := db.Expire(ctx, now.Add(3*time.Hour), now, 0); err != nil {
 		t.Fatal(err)
 	}
 	if recs, _ := db.List(ctx, silenceBucket); len(recs) != 1 {

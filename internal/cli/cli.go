@@ -25,7 +25,9 @@ Usage:
                [--query.lookback-delta D] [--enable-feature F,...] [--web.external-url URL]
                [--rules.alert.for-outage-tolerance D] [--rules.alert.for-grace-period D]
                [--rules.alert.resend-delay D] [--alertmanager.notification-queue-capacity N]
-               [--alertmanager.config FILE]
+               [--alertmanager.config FILE] [--alerts.max-alerts N]
+               [--alerts.per-alertname-limit N] [--dispatch.max-aggregation-groups N]
+               [--alerts.history.max-events N]
   argus check config FILE...
   argus check rules [--lint=all|duplicate-rules|none] [--lint-fatal] [--enable-feature F,...] [FILE...]
   argus test rules [--run REGEX] [--enable-feature F,...] [--junit FILE] FILE...
@@ -165,6 +167,11 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&ro.ForGracePeriod, "rules.alert.for-grace-period", 10*time.Minute, "least time between a restart and a restored alert firing")
 	fs.DurationVar(&ro.ResendDelay, "rules.alert.resend-delay", time.Minute, "how often firing alerts are sent again")
 	fs.IntVar(&ro.NotificationQueueCapacity, "alertmanager.notification-queue-capacity", 10000, "alerts queued per Alertmanager; beyond, the oldest are dropped")
+	var amo server.AlertmanagerOptions
+	fs.IntVar(&amo.MaxAlerts, "alerts.max-alerts", 1_000_000, "alerts the alert manager holds (resolved ones until cleaned up); past it new alerts are refused")
+	fs.IntVar(&amo.PerAlertNameLimit, "alerts.per-alertname-limit", 0, "alerts the alert manager holds with one alertname; 0: no limit")
+	fs.IntVar(&amo.MaxAggregationGroups, "dispatch.max-aggregation-groups", 100_000, "aggregation groups of the alert manager; an alert needing a new group past it is refused")
+	fs.IntVar(&amo.HistoryMaxEvents, "alerts.history.max-events", 1_000_000, "alert history events kept (besides their 7 days' retention); the oldest past it are deleted")
 	var features stringsFlag
 	fs.Var(&features, "enable-feature", "comma-separated experimental features, Prometheus's names: promql-experimental-functions, promql-binop-fill-modifiers, promql-unquoted-utf8-names, promql-delayed-name-removal")
 	pos, err := parseFlags(fs, args)
@@ -176,6 +183,9 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if q.Timeout <= 0 || q.MaxSamples <= 0 || q.MaxConcurrency <= 0 || q.LookbackDelta <= 0 {
 		return fmt.Errorf("%w: --query.timeout, --query.max-samples, --query.max-concurrency and --query.lookback-delta must be positive", errUsage)
+	}
+	if amo.MaxAlerts <= 0 || amo.MaxAggregationGroups <= 0 || amo.HistoryMaxEvents <= 0 || amo.PerAlertNameLimit < 0 {
+		return fmt.Errorf("%w: --alerts.max-alerts, --dispatch.max-aggregation-groups and --alerts.history.max-events must be positive, --alerts.per-alertname-limit 0 or more", errUsage)
 	}
 	logger, err := newLogger(stderr, *level, *format)
 	if err != nil {
@@ -199,7 +209,7 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 		ConfigFile: *cfgFile, DataDir: *dataDir, ListenAddr: *listen, Logger: logger,
 		EnableRemoteWriteReceiver: *rwRecv, EnableAdminAPI: *admin, Flags: flagValues(fs), Query: q,
 		Rules: ro, ExternalURL: *externalURL,
-		AlertmanagerConfigFile: *amConfig,
+		AlertmanagerConfigFile: *amConfig, Alertmanager: amo,
 	})
 	if err != nil {
 		return err

@@ -21,7 +21,7 @@ func runCLIContext(ctx context.Context, args ...string) (int, string, string) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{}, {"bogus"}, {"check"}, {"tsdb", "nope"}, {"server", "--nope"}, {"server", "--log.level", "loud"}} {
+	for _, args := range [][]string{{}, {"bogus"}, {"check"}, {"tsdb", "nope"}, {"server", "--nope"}, {"server", "--log.level", "loud"}, {"server", "--alerts.max-alerts", "0"}, {"server", "--alerts.per-alertname-limit", "-1"}, {"server", "--alerts.history.max-events", "0"}} {
 		code, _, errOut := runCLI(args...)
 		if code != 2 || !strings.Contains(errOut, "Usage:") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)

@@ -20,6 +20,20 @@ import (
 // directory (silences, notification log, alert history).
 const alertmanagerStateFile = "alertmanager.db"
 
+// AlertmanagerOptions are the alert manager's limits, the --alerts.* and
+// --dispatch.* flags. Zero values take alertmanager.Options' defaults.
+type AlertmanagerOptions struct {
+	// MaxAlerts: --alerts.max-alerts.
+	MaxAlerts int
+	// PerAlertNameLimit: --alerts.per-alertname-limit, Alertmanager's
+	// (0: no limit).
+	PerAlertNameLimit int
+	// MaxAggregationGroups: --dispatch.max-aggregation-groups.
+	MaxAggregationGroups int
+	// HistoryMaxEvents: --alerts.history.max-events.
+	HistoryMaxEvents int
+}
+
 // buildAlertmanager opens the alert manager's state and starts it on the
 // config's alertmanager section (or --alertmanager.config).
 func (s *Server) buildAlertmanager(ctx context.Context, cfg *config.Config) error {
@@ -34,10 +48,14 @@ func (s *Server) buildAlertmanager(ctx context.Context, cfg *config.Config) erro
 	}
 	u := s.globalURLOptions()
 	s.am, err = alertmanager.New(ctx, alertmanager.Options{
-		State:       s.amState,
-		ExternalURL: &url.URL{Scheme: u.Scheme, Host: u.Host},
-		Logger:      s.logger.With("component", "alertmanager"),
-		Registerer:  s.reg,
+		State:                s.amState,
+		ExternalURL:          &url.URL{Scheme: u.Scheme, Host: u.Host},
+		MaxAlerts:            s.opts.Alertmanager.MaxAlerts,
+		PerAlertNameLimit:    s.opts.Alertmanager.PerAlertNameLimit,
+		MaxAggregationGroups: s.opts.Alertmanager.MaxAggregationGroups,
+		HistoryMaxEvents:     s.opts.Alertmanager.HistoryMaxEvents,
+		Logger:               s.logger.With("component", "alertmanager"),
+		Registerer:           s.reg,
 	})
 	if err != nil {
 		s.amState.Close()

@@ -184,3 +184,27 @@ func TestAlertmanagerConfigFlag(t *testing.T) {
 		t.Fatalf("/api/v2/status (the webhook URL is a secret): %d %s", code, body)
 	}
 }
+
+// TestAlertmanagerLimits: the server hands its alert limits to the alert
+// manager; an alert past them is refused with 400 and counted.
+func TestAlertmanagerLimits(t *testing.T) {
+	r := start(t, Options{DataDir: t.TempDir(), Alertmanager: AlertmanagerOptions{MaxAlerts: 1}})
+	post := func(name string) (int, string) {
+		resp, err := http.Post(r.base+"/api/v2/alerts", "application/json", strings.NewReader(`[{"labels":{"alertname":"`+name+`"}}]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := post("a"); code != 200 {
+		t.Fatalf("first alert: %d %s", code, body)
+	}
+	if code, body := post("b"); code != 400 || !strings.Contains(body, "alert limit reached: 1 alerts stored") {
+		t.Fatalf("second alert: %d %s", code, body)
+	}
+	if code, body := get(t, r.base+"/metrics"); code != 200 || !strings.Contains(body, `argus_alertmanager_alerts_limited_total{limit="max_alerts"} 1`) {
+		t.Fatalf("/metrics: %d, no count of the refused alert", code)
+	}
+}

@@ -66,6 +66,8 @@ type Options struct {
 	// AlertmanagerConfigFile is a plain alertmanager.yml, used instead of
 	// the config's alertmanager section.
 	AlertmanagerConfigFile string
+	// Alertmanager are the alert manager's limits.
+	Alertmanager AlertmanagerOptions
 }
 
 // Server is a running argus: it owns every component and the HTTP listener.

@@ -3,6 +3,8 @@ package apiv2
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	neturl "net/url"
@@ -54,7 +56,12 @@ receivers:
 // startAPI serves the API over a fresh Manager on a loopback port.
 func startAPI(t *testing.T) (*alertmanager.Manager, string) {
 	t.Helper()
-	m, err := alertmanager.New(context.Background(), alertmanager.Options{})
+	return startAPIWith(t, alertmanager.Options{})
+}
+
+func startAPIWith(t *testing.T, opts alertmanager.Options) (*alertmanager.Manager, string) {
+	t.Helper()
+	m, err := alertmanager.New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,5 +375,67 @@ func TestBadInput(t *testing.T) {
 	code, _ = post("/api/v2/alerts", strings.Repeat(" ", maxBodyBytes+1))
 	if code != 413 {
 		t.Fatalf("huge body: %d, want 413", code)
+	}
+}
+
+// TestHugeAlerts: alerts too large for the limits are refused with a
+// message that says why, without echoing their labels back.
+func TestHugeAlerts(t *testing.T) {
+	_, url := startAPI(t)
+	manyLabels := func(n int) string {
+		var b strings.Builder
+		b.WriteString(`[{"labels":{"alertname":"many"`)
+		for i := range n {
+			fmt.Fprintf(&b, `,"label_%05d":"value"`, i)
+		}
+		b.WriteString(`}}]`)
+		return b.String()
+	}
+	for _, c := range []struct {
+		name, body string
+		code       int
+		want       string
+	}{
+		{"10000 labels", manyLabels(10_000), 400, "10001 labels, more than the limit of 256"},
+		{"10 MB label", `[{"labels":{"alertname":"big","blob":"` + strings.Repeat("x", 10<<20) + `"}}]`, 400, "bytes, more than the limit of 65536"},
+		{"10 MB annotation", `[{"labels":{"alertname":"big"},"annotations":{"blob":"` + strings.Repeat("x", 10<<20) + `"}}]`, 400, "bytes, more than the limit of 65536"},
+		{"40 MB body", `[{"labels":{"alertname":"big","blob":"` + strings.Repeat("x", 40<<20) + `"}}]`, 413, "body larger than"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp, err := http.Post(url+"/api/v2/alerts", "application/json", strings.NewReader(c.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			var msg string
+			json.Unmarshal(b, &msg)
+			if resp.StatusCode != c.code || !strings.Contains(msg, c.want) {
+				t.Fatalf("got %d %.300q, want %d containing %q", resp.StatusCode, b, c.code, c.want)
+			}
+			if len(b) > 1024 {
+				t.Fatalf("answer of %d bytes: %.300s...", len(b), b)
+			}
+		})
+	}
+}
+
+// TestAlertLimitsAnswer400: an alert past a limit gets 400 with the limit
+// named; the others of the request are taken.
+func TestAlertLimitsAnswer400(t *testing.T) {
+	m, url := startAPIWith(t, alertmanager.Options{MaxAlerts: 2})
+	resp, err := http.Post(url+"/api/v2/alerts", "application/json", strings.NewReader(
+		`[{"labels":{"alertname":"a"}},{"labels":{"alertname":"b"}},{"labels":{"alertname":"c"}}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var msg string
+	json.NewDecoder(resp.Body).Decode(&msg)
+	if resp.StatusCode != 400 || !strings.Contains(msg, `alert 2 {alertname="c"}: alert limit reached: 2 alerts stored, the most allowed`) {
+		t.Fatalf("got %d %q", resp.StatusCode, msg)
+	}
+	if n := len(m.Alerts()); n != 2 {
+		t.Fatalf("%d alerts stored, want 2", n)
 	}
 }

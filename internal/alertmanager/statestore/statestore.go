@@ -153,9 +153,10 @@ func (d *DB) List(ctx context.Context, bucket string) ([]Record, error) {
 	return out, nil
 }
 
-// Expire deletes the records that expired before now and the events older
-// than eventsBefore, and returns how many rows it deleted.
-func (d *DB) Expire(ctx context.Context, now, eventsBefore time.Time) (int64, error) {
+// Expire deletes the records that expired before now, the events older
+// than eventsBefore and, if maxEvents > 0, the oldest events past the
+// newest maxEvents, and returns how many rows it deleted.
+func (d *DB) Expire(ctx context.Context, now, eventsBefore time.Time, maxEvents int) (int64, error) {
 	r1, err := d.db.ExecContext(ctx, `DELETE FROM records WHERE expires < ?`, now.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("expire records: %w", err)
@@ -166,7 +167,20 @@ func (d *DB) Expire(ctx context.Context, now, eventsBefore time.Time) (int64, er
 	}
 	n1, _ := r1.RowsAffected()
 	n2, _ := r2.RowsAffected()
-	return n1 + n2, nil
+	n := n1 + n2
+	if maxEvents > 0 {
+		// IDs grow by one per event and only the oldest rows are deleted,
+		// so the newest maxEvents are those above max(id) - maxEvents: two
+		// lookups in the rowid tree, where counting would read every row.
+		// Were there gaps, fewer would be kept, never more.
+		r3, err := d.db.ExecContext(ctx, `DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?`, maxEvents)
+		if err != nil {
+			return n, fmt.Errorf("trim events to the newest %d: %w", maxEvents, err)
+		}
+		n3, _ := r3.RowsAffected()
+		n += n3
+	}
+	return n, nil
 }
 
 // AppendEvents appends events in one transaction.

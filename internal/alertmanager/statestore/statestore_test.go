@@ -33,7 +33,7 @@ func TestRecords(t *testing.T) {
 	if err != nil || len(recs) != 2 || string(recs[0].Value) != "2" {
 		t.Fatalf("List = %v, %v", recs, err)
 	}
-	n, err := db.Expire(ctx, now, now.Add(-time.Hour))
+	n, err := db.Expire(ctx, now, now.Add(-time.Hour), 0)
 	if err != nil || n != 1 {
 		t.Fatalf("Expire = %d, %v; want 1", n, err)
 	}
@@ -88,12 +88,39 @@ func TestEvents(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("since: %d events, want 2", len(got))
 	}
-	if _, err := db.Expire(ctx, base, base.Add(5*time.Second)); err != nil {
+	if _, err := db.Expire(ctx, base, base.Add(5*time.Second), 0); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = db.Events(ctx, EventQuery{})
 	if len(got) != 5 {
 		t.Fatalf("after expire: %d events, want 5", len(got))
+	}
+	// A size bound keeps the newest events, whatever their age.
+	n, err := db.Expire(ctx, base, base, 3)
+	if err != nil || n != 2 {
+		t.Fatalf("trim to 3: %d deleted, %v; want 2", n, err)
+	}
+	got, _ = db.Events(ctx, EventQuery{})
+	if len(got) != 3 || !got[0].Time.Equal(base.Add(9*time.Second)) || !got[2].Time.Equal(base.Add(7*time.Second)) {
+		t.Fatalf("after trim: %+v", got)
+	}
+	// New events after a trim are kept, the oldest go.
+	if err := db.AppendEvents(ctx, []Event{{Time: base.Add(10 * time.Second), Kind: "state"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Expire(ctx, base, base, 3); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = db.Events(ctx, EventQuery{})
+	if len(got) != 3 || !got[0].Time.Equal(base.Add(10*time.Second)) || !got[2].Time.Equal(base.Add(8*time.Second)) {
+		t.Fatalf("after a second trim: %+v", got)
+	}
+	// An empty log is no error.
+	if _, err := db.Expire(ctx, base, base.Add(time.Hour), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Expire(ctx, base, base, 3); err != nil {
+		t.Fatal(err)
 	}
 }
 
