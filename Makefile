@@ -4,14 +4,19 @@ GO       ?= go
 BIN      ?= argus
 PKGS     ?= ./...
 
-.PHONY: all build run test vet bench bench-compare fuzz clean
+.PHONY: all build examples run test vet bench bench-compare fuzz clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/argus
 
-run: build
+# The example apps that examples/argus.yml hosts.
+examples:
+	$(GO) build -o bin/echo ./examples/echo
+	$(GO) build -o bin/rabbitmq ./examples/rabbitmq
+
+run: build examples
 	./$(BIN) server --config examples/argus.yml
 
 vet:
@@ -36,4 +41,4 @@ fuzz:
 	./scripts/fuzz.sh
 
 clean:
-	rm -f $(BIN)
+	rm -f $(BIN) bin/echo bin/rabbitmq

@@ -9,6 +9,7 @@
 //	/healthz         200, for the health check
 //	/crash           the process exits with status 1
 //	/sleep?d=5s      answers after sleeping d
+//	/grow?mb=100     allocates and keeps mb MiB more (for max_rss)
 //
 // On SIGTERM it stops accepting connections and finishes the requests in
 // flight; with ECHO_IGNORE_SIGTERM=1 it ignores SIGTERM, so that only
@@ -26,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -65,6 +67,18 @@ func newHandler(logFile string) http.Handler {
 		d, _ := time.ParseDuration(r.URL.Query().Get("d"))
 		time.Sleep(d)
 		fmt.Fprintf(w, "slept %v\n", d)
+	})
+	var kept [][]byte // what /grow holds on to
+	mux.HandleFunc("/grow", func(w http.ResponseWriter, r *http.Request) {
+		mb, _ := strconv.Atoi(r.URL.Query().Get("mb"))
+		b := make([]byte, mb<<20)
+		for i := 0; i < len(b); i += 4096 { // touch every page, so that it is resident
+			b[i] = 1
+		}
+		mu.Lock()
+		kept = append(kept, b)
+		mu.Unlock()
+		fmt.Fprintf(w, "grew by %d MiB\n", mb)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)

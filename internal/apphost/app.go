@@ -120,8 +120,8 @@ func (a *app) start() {
 // stop stops the app; wait for done. The listener is closed at once, so
 // that the port is free for an app taking it over.
 func (a *app) stop() {
+	a.cancel() // first, so that Serve's error on the closed listener is expected
 	a.ln.Close()
-	a.cancel()
 }
 
 func (a *app) run(ctx context.Context) {

@@ -7,7 +7,9 @@
 // command, each told a free loopback port in $PORT. A worker receives
 // requests once its health check passes; one that exits is restarted with
 // exponential backoff; one that does not answer within the request timeout
-// is killed and restarted (uWSGI's harakiri). Stopping sends SIGTERM to the
+// is killed and restarted (uWSGI's harakiri); one past max_requests or
+// max_rss is recycled: a new process takes over once healthy and the old
+// one is drained. Stopping sends SIGTERM to the
 // worker's process group, then SIGKILL after the stop timeout. Worker output
 // goes to <LogDir>/<app>.log, rotated by size. The drop-in directory is
 // polled: adding, changing or removing a file starts, reloads or stops that

@@ -36,6 +36,9 @@ type Options struct {
 	// (default 30s), and starts over once a worker has run StableAfter
 	// (default 10s).
 	MinBackoff, MaxBackoff, StableAfter time.Duration
+	// RecycleCheckInterval is how often the resident memory of the
+	// workers of an app with max_rss is checked; default 1s.
+	RecycleCheckInterval time.Duration
 }
 
 func (o *Options) setDefaults() {
@@ -51,6 +54,7 @@ func (o *Options) setDefaults() {
 	def(&o.MinBackoff, 500*time.Millisecond)
 	def(&o.MaxBackoff, 30*time.Second)
 	def(&o.StableAfter, 10*time.Second)
+	def(&o.RecycleCheckInterval, time.Second)
 }
 
 // Host runs the apps. See the package documentation.

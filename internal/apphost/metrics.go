@@ -22,6 +22,7 @@ type metrics struct {
 	upstreamErrors *prometheus.CounterVec   // app, kind
 	restarts       *prometheus.CounterVec   // app, worker
 	timeoutKills   *prometheus.CounterVec   // app, worker
+	recycles       *prometheus.CounterVec   // app, worker, reason
 }
 
 // The kind label of argus_app_upstream_errors_total.
@@ -67,10 +68,14 @@ func newMetrics(reg prometheus.Registerer, h *Host) *metrics {
 			Name: "argus_app_worker_timeout_kills_total",
 			Help: "Workers killed because a request exceeded the app's request timeout.",
 		}, []string{"app", "worker"}),
+		recycles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "argus_app_worker_recycles_total",
+			Help: "Workers replaced by a new process, without failing a request, for passing max_requests or max_rss (reason).",
+		}, []string{"app", "worker", "reason"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.duration, m.requestBytes, m.responseBytes, m.inFlight,
-			m.upstreamErrors, m.restarts, m.timeoutKills, &workerCollector{h: h})
+			m.upstreamErrors, m.restarts, m.timeoutKills, m.recycles, &workerCollector{h: h})
 	}
 	return m
 }
@@ -86,6 +91,7 @@ func (m *metrics) forget(app string) {
 	m.upstreamErrors.DeletePartialMatch(l)
 	m.restarts.DeletePartialMatch(l)
 	m.timeoutKills.DeletePartialMatch(l)
+	m.recycles.DeletePartialMatch(l)
 }
 
 // methodLabel keeps the method label to the standard methods, so that a

@@ -27,11 +27,20 @@ type worker struct {
 	started time.Time
 	exited  chan struct{} // closed once the process has exited and been reaped
 	waitErr error         // cmd.Wait's result, set before exited is closed
+	recycle chan struct{} // buffered; pick signals it when requests reach max_requests
 
 	// Under the pool's mu.
-	inFlight int  // requests picked for this worker and not released
-	killed   bool // killed for exceeding the request timeout
+	inFlight  int  // requests picked for this worker and not released
+	requests  int  // requests picked for this worker in all
+	killed    bool // killed for exceeding the request timeout
+	replacing bool // a new process is starting to take over from this one
 }
+
+// The reason label of argus_app_worker_recycles_total.
+const (
+	reasonMaxRequests = "max_requests" // the worker was given max_requests requests
+	reasonMaxRSS      = "max_rss"      // the worker's resident memory exceeded max_rss
+)
 
 // pool is the set of workers of one version of an app's config: one
 // supervised slot per worker. A rolling reload starts a new pool and stops
@@ -50,7 +59,8 @@ type pool struct {
 	stopping chan struct{}  // closed when stop begins; pickers move on
 
 	mu       sync.Mutex
-	running  map[int]*worker // by slot, every live process
+	running  map[int]*worker // by slot, the live process in rotation or starting for it
+	lastErr  map[int]string  // by slot, the last failure of a worker, for the stats
 	ready    []*worker       // in rotation
 	next     int             // round-robin position in ready
 	changed  chan struct{}   // closed and replaced when ready or an in-flight count changes
@@ -76,6 +86,7 @@ func newPool(spec *config.App, out *logFile, logger *slog.Logger, m *metrics, op
 		health:   &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
 		stopping: make(chan struct{}),
 		running:  map[int]*worker{},
+		lastErr:  map[int]string{},
 		changed:  make(chan struct{}),
 		everUp:   map[int]bool{},
 		allReady: make(chan struct{}),
@@ -111,6 +122,10 @@ func (p *pool) pick(ctx context.Context) (*worker, error) {
 			w := p.ready[p.next%n]
 			p.next++
 			w.inFlight++
+			w.requests++
+			if w.requests == p.spec.MaxRequests {
+				w.recycle <- struct{}{} // once per worker: never blocks
+			}
 			p.mu.Unlock()
 			return w, nil
 		}
@@ -180,12 +195,15 @@ func (p *pool) supervise(ctx context.Context, slot int) {
 		w, err := p.startWorker(slot)
 		if err != nil {
 			p.logger.Error("Cannot start worker", "worker", slot, "err", err)
+			p.noteError(slot, err.Error())
 			backoff = nextBackoff(backoff, 0, p.opts)
 			continue
 		}
+		p.setRunning(w)
 		if err := p.waitHealthy(ctx, w); err != nil {
 			if ctx.Err() == nil {
 				p.logger.Error("Worker failed its health check; killing it", "worker", slot, "pid", w.pid, "err", err)
+				p.noteError(slot, "health check: "+err.Error())
 			}
 			p.kill(w)
 			p.reap(w)
@@ -197,18 +215,107 @@ func (p *pool) supervise(ctx context.Context, slot int) {
 		}
 		p.setReady(w, true)
 		p.logger.Info("Worker ready", "worker", slot, "pid", w.pid, "addr", w.addr)
+		if w = p.serve(ctx, w); w == nil {
+			return
+		}
+		backoff = nextBackoff(backoff, time.Since(w.started), p.opts)
+	}
+}
+
+// serve watches a ready worker, replacing it with a new process whenever
+// it passes a recycle limit, until the current one exits (it is returned,
+// out of rotation and reaped) or ctx ends (it is stopped, and serve
+// returns nil).
+func (p *pool) serve(ctx context.Context, w *worker) *worker {
+	var checkRSS <-chan time.Time
+	if p.spec.MaxRSS > 0 {
+		t := time.NewTicker(p.opts.RecycleCheckInterval)
+		defer t.Stop()
+		checkRSS = t.C
+	}
+	var (
+		retry   <-chan time.Time // after a replacement failed to come up
+		pending string           // the reason of that replacement
+		backoff time.Duration
+	)
+	for {
+		reason := ""
 		select {
 		case <-w.exited:
 			p.setReady(w, false)
 			p.reap(w)
 			p.logExit(w)
-			backoff = nextBackoff(backoff, time.Since(w.started), p.opts)
+			return w
 		case <-ctx.Done():
 			p.setReady(w, false)
 			p.stopWorker(w)
-			return
+			return nil
+		case <-w.recycle:
+			reason = reasonMaxRequests
+		case <-checkRSS:
+			if u, ok := readProcUsage(w.pid); ok && u.rss > int64(p.spec.MaxRSS) {
+				reason = reasonMaxRSS
+			}
+		case <-retry:
+			reason, retry = pending, nil
+		}
+		if reason == "" || retry != nil || ctx.Err() != nil {
+			continue // nothing to do, a retry is already due, or stopping
+		}
+		if nw := p.replace(ctx, w, reason); nw != nil {
+			w, retry, pending, backoff = nw, nil, "", 0
+			continue
+		}
+		backoff = nextBackoff(backoff, 0, p.opts)
+		retry, pending = time.After(backoff), reason
+	}
+}
+
+// replace recycles w: it starts a new process for w's slot and, once that
+// passes its health check, puts it in rotation in w's place and drains and
+// stops w in the background, so that no request fails. It returns the new
+// worker, or nil if it did not come up (w then keeps serving).
+func (p *pool) replace(ctx context.Context, w *worker, reason string) *worker {
+	p.logger.Info("Recycling worker", "worker", w.slot, "pid", w.pid, "reason", reason)
+	p.mu.Lock()
+	w.replacing = true
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		w.replacing = false
+		p.mu.Unlock()
+	}()
+	nw, err := p.startWorker(w.slot)
+	if err == nil {
+		if err = p.waitHealthy(ctx, nw); err != nil {
+			p.kill(nw)
+			p.reap(nw)
 		}
 	}
+	if err != nil {
+		if ctx.Err() == nil {
+			p.logger.Error("The worker to take over from a recycled one did not come up; the old one keeps serving",
+				"worker", w.slot, "pid", w.pid, "reason", reason, "err", err)
+			p.noteError(w.slot, "recycle: "+err.Error())
+		}
+		return nil
+	}
+	p.mu.Lock()
+	p.running[nw.slot] = nw
+	p.mu.Unlock()
+	p.setReady(nw, true)
+	p.setReady(w, false)
+	p.metrics.recycles.WithLabelValues(p.spec.Name, strconv.Itoa(w.slot), reason).Inc()
+	p.logger.Info("Worker recycled", "worker", w.slot, "old_pid", w.pid, "pid", nw.pid, "reason", reason)
+	p.wg.Go(func() { p.stopWorker(w) })
+	return nw
+}
+
+// noteError records the last failure of a slot's worker, for the stats.
+func (p *pool) noteError(slot int, msg string) {
+	p.mu.Lock()
+	p.lastErr[slot] = msg
+	p.mu.Unlock()
 }
 
 // nextBackoff returns the wait before starting again a worker that ran for
@@ -229,8 +336,10 @@ func (p *pool) logExit(w *worker) {
 	switch {
 	case killed:
 		p.logger.Warn("Worker killed for exceeding the request timeout; restarting it", "worker", w.slot, "pid", w.pid)
+		p.noteError(w.slot, "killed: no answer within the request timeout")
 	default:
 		p.logger.Warn("Worker exited; restarting it", "worker", w.slot, "pid", w.pid, "status", exitStatus(w.waitErr))
+		p.noteError(w.slot, "exited: "+exitStatus(w.waitErr))
 	}
 }
 
@@ -241,8 +350,9 @@ func exitStatus(err error) string {
 	return err.Error()
 }
 
-// startWorker starts the slot's process on a free loopback port, in a
+// startWorker starts a process for the slot on a free loopback port, in a
 // process group of its own so that stopping it reaches its children too.
+// The caller records it in running (setRunning) when it is the slot's.
 func (p *pool) startWorker(slot int) (*worker, error) {
 	port, err := freePort()
 	if err != nil {
@@ -261,16 +371,20 @@ func (p *pool) startWorker(slot int) (*worker, error) {
 		return nil, fmt.Errorf("start %s: %w", p.spec.Command, err)
 	}
 	w := &worker{slot: slot, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd,
-		pid: cmd.Process.Pid, started: time.Now(), exited: make(chan struct{})}
-	p.mu.Lock()
-	p.running[slot] = w
-	p.mu.Unlock()
+		pid: cmd.Process.Pid, started: time.Now(), exited: make(chan struct{}), recycle: make(chan struct{}, 1)}
 	go func() {
 		// Owned by the slot supervisor, which always waits for exited.
 		w.waitErr = cmd.Wait()
 		close(w.exited)
 	}()
 	return w, nil
+}
+
+// setRunning makes w its slot's process.
+func (p *pool) setRunning(w *worker) {
+	p.mu.Lock()
+	p.running[w.slot] = w
+	p.mu.Unlock()
 }
 
 // reap forgets an exited worker, after killing what is left of its process

@@ -37,6 +37,7 @@ Usage:
   argus query labels [--server URL] [--match SELECTOR...] [LABEL_NAME]
   argus tsdb import openmetrics FILE [--data DIR]
   argus tsdb stats [--data DIR] [--top N]
+  argus top [--server URL] [--once] [--interval D]
   argus version
 `
 
@@ -95,6 +96,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return tsdbStats(ctx, args[2:], stdout)
 		}
 		return fmt.Errorf("%w: unknown tsdb command %q", errUsage, args[1])
+	case "top":
+		return topCmd(ctx, args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, "argus", version())
 		return nil

@@ -55,6 +55,15 @@ type App struct {
 	// LogMaxSize is the size at which the app's log file is rotated (one
 	// old file is kept); default 10MiB, 0 disables rotation.
 	LogMaxSize units.Base2Bytes `yaml:"log_max_size"`
+	// MaxRequests recycles a worker once it has been given this many
+	// requests (uWSGI's max-requests): a new process is started and
+	// health-checked, takes over, and the old one is drained and stopped.
+	// Default 0, never.
+	MaxRequests int `yaml:"max_requests"`
+	// MaxRSS recycles a worker, the same way, once its resident memory
+	// exceeds this size (uWSGI's reload-on-rss), as checked every second.
+	// Default 0, never.
+	MaxRSS units.Base2Bytes `yaml:"max_rss"`
 
 	file string // the file the app was declared in
 }
@@ -195,6 +204,12 @@ func (v *validator) app(p string, a *App) {
 	}
 	if a.LogMaxSize < 0 {
 		v.errorf(joinPath(p, "log_max_size"), "must not be negative")
+	}
+	if a.MaxRequests < 0 {
+		v.errorf(joinPath(p, "max_requests"), "must not be negative (0 never recycles)")
+	}
+	if a.MaxRSS < 0 {
+		v.errorf(joinPath(p, "max_rss"), "must not be negative (0 never recycles)")
 	}
 }
 

@@ -54,6 +54,8 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc("PUT /-/reload", reload)
 	// The Prometheus HTTP API (/api/v1/...) and /federate.
 	s.newAPI().Register(mux)
+	// The app host's stats, for `argus top` (uWSGI's stats server).
+	mux.Handle("GET /api/v1/apps", s.apps.StatsHandler())
 	// The Alertmanager API (/api/v2/...).
 	apiv2.New(s.am, "argus", s.logger.With("component", "alertmanager_api")).Register(mux)
 	if s.opts.EnableRemoteWriteReceiver {

@@ -1,0 +1,329 @@
+// Command appbench measures argus's app host front proxy against Debian's
+// nginx as a reverse proxy, in one run on loopback, and prints a Markdown
+// report for docs/benchmarks.md. The app is tools/appbench/hello, a trivial
+// Go HTTP server; it is reached three ways:
+//
+//   - direct: one hello process;
+//   - argus: `argus server` hosting hello (one worker) as an app;
+//   - nginx: nginx with the direct hello process as a keepalive upstream.
+//
+// For each, two measurements:
+//
+//   - throughput: wrk with -connections connections for -duration (wrk
+//     has no fixed-rate mode), requests/s and its latency percentiles;
+//   - latency at a fixed rate: an open-loop generator in this program sends
+//     -rate requests/s for -duration, each timed from when it was due (so a
+//     stall counts against every request it delays, as in wrk2).
+//
+// Needs wrk and nginx (apt-get install wrk nginx). Usage:
+//
+//	make build && go run ./tools/appbench -argus ./argus [-duration 10s -rate 5000]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	argus, nginx, wrk, profile string
+	duration                   time.Duration
+	connections, threads, rate int
+}
+
+// result is what one target measured.
+type result struct {
+	name                     string
+	wrkRPS                   float64
+	wrkP50, wrkP99           time.Duration
+	rateRPS                  float64 // achieved by the fixed-rate run
+	rateP50, rateP99, rateMx time.Duration
+	errors                   int
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.argus, "argus", "./argus", "argus binary")
+	flag.StringVar(&o.nginx, "nginx", "nginx", "nginx binary (Debian's nginx)")
+	flag.StringVar(&o.wrk, "wrk", "wrk", "wrk binary (Debian's wrk)")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each measurement")
+	flag.IntVar(&o.connections, "connections", 64, "wrk connections")
+	flag.IntVar(&o.threads, "threads", 2, "wrk threads")
+	flag.IntVar(&o.rate, "rate", 5000, "requests/s of the fixed-rate run")
+	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of argus during its wrk run to this file")
+	flag.Parse()
+	log.SetFlags(0)
+
+	dir, err := os.MkdirTemp("", "appbench")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	hello := filepath.Join(dir, "hello")
+	if out, err := exec.Command("go", "build", "-o", hello, "./tools/appbench/hello").CombinedOutput(); err != nil {
+		log.Fatalf("build hello: %v\n%s", err, out)
+	}
+
+	var procs []*exec.Cmd
+	defer func() {
+		for _, p := range procs {
+			stop(p)
+		}
+	}()
+	start := func(name string, cmd *exec.Cmd) {
+		f, err := os.Create(filepath.Join(dir, name+".log"))
+		if err != nil {
+			log.Fatal(err)
+		}
+		cmd.Stdout, cmd.Stderr = f, f
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			log.Fatalf("start %s: %v", name, err)
+		}
+		procs = append(procs, cmd)
+	}
+
+	appAddr := freeAddr()
+	app := exec.Command(hello)
+	app.Env = append(os.Environ(), "PORT="+portOf(appAddr))
+	start("hello", app)
+
+	argusAddr, argusApp := freeAddr(), freeAddr()
+	cfg := filepath.Join(dir, "argus.yml")
+	write(cfg, fmt.Sprintf("collectors:\n  node: {enabled: false}\n  process: {enabled: false}\n"+
+		"apps:\n  - name: hello\n    command: %s\n    workers: 1\n    listen: %s\n", hello, argusApp))
+	start("argus", exec.Command(o.argus, "server", "--config", cfg, "--data", filepath.Join(dir, "data"), "--listen", argusAddr))
+
+	nginxAddr := freeAddr()
+	ngDir := filepath.Join(dir, "nginx")
+	os.MkdirAll(filepath.Join(ngDir, "logs"), 0o755)
+	write(filepath.Join(ngDir, "nginx.conf"), nginxConf(ngDir, nginxAddr, appAddr, o.connections))
+	start("nginx", exec.Command(o.nginx, "-p", ngDir, "-c", filepath.Join(ngDir, "nginx.conf")))
+
+	targets := []struct{ name, addr string }{{"direct", appAddr}, {"argus", argusApp}, {"nginx", nginxAddr}}
+	for _, t := range targets {
+		waitUp("http://" + t.addr + "/")
+	}
+	var results []result
+	for _, t := range targets {
+		url := "http://" + t.addr + "/"
+		r := result{name: t.name}
+		var prof sync.WaitGroup
+		if t.name == "argus" && o.profile != "" {
+			prof.Go(func() { profile("http://"+argusAddr, o.duration, o.profile) })
+		}
+		r.wrkRPS, r.wrkP50, r.wrkP99 = runWrk(o, url)
+		prof.Wait()
+		time.Sleep(time.Second) // let sockets in TIME_WAIT and the GC settle
+		r.rateRPS, r.rateP50, r.rateP99, r.rateMx, r.errors = fixedRate(url, o.rate, o.duration)
+		log.Printf("%s: wrk %.0f req/s p99 %v; at %d/s p99 %v", t.name, r.wrkRPS, r.wrkP99, o.rate, r.rateP99)
+		results = append(results, r)
+		time.Sleep(time.Second)
+	}
+	report(os.Stdout, o, results)
+}
+
+func nginxConf(dir, listen, upstream string, conns int) string {
+	return fmt.Sprintf(`daemon off;
+worker_processes auto;
+pid %[1]s/nginx.pid;
+error_log %[1]s/logs/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/client_body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    upstream app {
+        server %[2]s;
+        keepalive %[4]d;
+    }
+    server {
+        listen %[3]s;
+        location / {
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+`, dir, upstream, listen, conns)
+}
+
+// runWrk runs wrk against url and returns its requests/s and its p50 and
+// p99 latency.
+func runWrk(o options, url string) (float64, time.Duration, time.Duration) {
+	out, err := exec.Command(o.wrk, "-t", strconv.Itoa(o.threads), "-c", strconv.Itoa(o.connections),
+		"-d", fmt.Sprintf("%ds", int(o.duration.Seconds())), "--latency", url).CombinedOutput()
+	if err != nil {
+		log.Fatalf("wrk: %v\n%s", err, out)
+	}
+	s := string(out)
+	if m := regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)|Socket errors: .*`).FindString(s); m != "" {
+		log.Printf("wrk against %s: %s", url, m)
+	}
+	rps := 0.0
+	if m := regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`).FindStringSubmatch(s); m != nil {
+		rps, _ = strconv.ParseFloat(m[1], 64)
+	}
+	pct := func(p string) time.Duration {
+		m := regexp.MustCompile(`(?m)^\s+` + p + `%\s+([0-9.]+)(us|ms|s)\s*$`).FindStringSubmatch(s)
+		if m == nil {
+			log.Fatalf("no %s%% latency in wrk's output:\n%s", p, s)
+		}
+		v, _ := strconv.ParseFloat(m[1], 64)
+		unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[m[2]]
+		return time.Duration(v * float64(unit))
+	}
+	return rps, pct("50"), pct("99")
+}
+
+// fixedRate sends rate requests/s to url for d, open loop: each request
+// starts when due whether or not earlier ones have finished, and its
+// latency runs from when it was due. It returns the rate achieved, the
+// p50, p99 and max latency, and the number of failed requests.
+func fixedRate(url string, rate int, d time.Duration) (float64, time.Duration, time.Duration, time.Duration, int) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxIdleConns: 1024}, Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	n := int(float64(rate) * d.Seconds())
+	lat := make([]time.Duration, n)
+	failed := make([]bool, n)
+	interval := time.Second / time.Duration(rate)
+	var wg sync.WaitGroup
+	begin := time.Now()
+	// A few senders, each taking every k-th slot, keep up with the schedule
+	// without a goroutine per tick.
+	senders := max(4, runtime.GOMAXPROCS(0)*4)
+	for s := range senders {
+		wg.Go(func() {
+			var inner sync.WaitGroup
+			for i := s; i < n; i += senders {
+				due := begin.Add(time.Duration(i) * interval)
+				time.Sleep(time.Until(due))
+				inner.Go(func() {
+					resp, err := client.Get(url)
+					if err == nil {
+						_, err = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != http.StatusOK {
+							err = fmt.Errorf("status %d", resp.StatusCode)
+						}
+					}
+					lat[i], failed[i] = time.Since(due), err != nil
+				})
+			}
+			inner.Wait()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(begin)
+	errs := 0
+	for _, f := range failed {
+		if f {
+			errs++
+		}
+	}
+	slices.Sort(lat)
+	q := func(p float64) time.Duration { return lat[min(n-1, int(p*float64(n)))] }
+	return float64(n) / elapsed.Seconds(), q(0.50), q(0.99), lat[n-1], errs
+}
+
+// profile saves a CPU profile of the server at base over d.
+func profile(base string, d time.Duration, file string) {
+	resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(d.Seconds())))
+	if err != nil {
+		log.Printf("profile: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		log.Printf("profile: %v", err)
+	}
+}
+
+func report(w io.Writer, o options, rs []result) {
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+	fmt.Fprintf(w, "| target | wrk req/s (%d conn) | wrk p50 | wrk p99 | at %d req/s: p50 | p99 | max | failed |\n", o.connections, o.rate)
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	by := map[string]result{}
+	for _, r := range rs {
+		by[r.name] = r
+		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %s | %s | %s | %d |\n", r.name, r.wrkRPS, ms(r.wrkP50), ms(r.wrkP99),
+			ms(r.rateP50), ms(r.rateP99), ms(r.rateMx), r.errors)
+	}
+	d, a, n := by["direct"], by["argus"], by["nginx"]
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "- throughput argus / nginx: **%.2f** (argus / direct %.2f, nginx / direct %.2f)\n",
+		a.wrkRPS/n.wrkRPS, a.wrkRPS/d.wrkRPS, n.wrkRPS/d.wrkRPS)
+	fmt.Fprintf(w, "- added p99 at %d req/s: argus **%s**, nginx %s (p99 minus direct's)\n",
+		o.rate, ms(a.rateP99-d.rateP99), ms(n.rateP99-d.rateP99))
+	fmt.Fprintf(w, "- fixed-rate runs achieved %.0f, %.0f and %.0f req/s\n", d.rateRPS, a.rateRPS, n.rateRPS)
+}
+
+// waitUp waits until url answers 200.
+func waitUp(url string) {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			log.Fatalf("%s did not answer 200 within a minute: %v", url, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM to a process group and SIGKILL after 10s.
+func stop(cmd *exec.Cmd) {
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func portOf(addr string) string {
+	_, p, _ := net.SplitHostPort(addr)
+	return p
+}
+
+func write(path, s string) {
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
