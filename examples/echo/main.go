@@ -85,7 +85,7 @@ func newHandler(logFile string) http.Handler {
 		json.NewEncoder(w).Encode(map[string]any{
 			"method": r.Method, "path": r.URL.Path, "query": r.URL.RawQuery,
 			"headers": r.Header, "body": string(body),
-			"worker": os.Getenv("ARGUS_WORKER_ID"), "pid": os.Getpid(),
+			"app": os.Getenv("ARGUS_APP"), "worker": os.Getenv("ARGUS_WORKER_ID"), "pid": os.Getpid(),
 		})
 	})
 	return mux

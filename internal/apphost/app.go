@@ -55,13 +55,8 @@ func newApp(spec *config.App, logger *slog.Logger, m *metrics, opts *Options) (*
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", spec.Listen)
-	if err != nil {
-		out.Close()
-		return nil, fmt.Errorf("listen: %w", err)
-	}
 	a := &app{
-		name: spec.Name, logger: logger, metrics: m, opts: opts, out: out, ln: ln, wanted: spec,
+		name: spec.Name, logger: logger, metrics: m, opts: opts, out: out, wanted: spec,
 		updates: make(chan *config.App, 1), done: make(chan struct{}),
 		transport: &http.Transport{
 			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -77,11 +72,15 @@ func newApp(spec *config.App, logger *slog.Logger, m *metrics, opts *Options) (*
 		ErrorHandler:  a.proxyError,
 		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	a.srv = &http.Server{
-		Handler:           a,
-		ReadHeaderTimeout: frontReadHeaderTimeout,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	if spec.Listen != "" {
+		// Without a listen address the app is served on the shared front
+		// port only.
+		ln, err := net.Listen("tcp", spec.Listen)
+		if err != nil {
+			out.Close()
+			return nil, fmt.Errorf("listen: %w", err)
+		}
+		a.ln, a.srv = ln, newServer(a, logger)
 	}
 	return a, nil
 }
@@ -120,7 +119,9 @@ func (a *app) start() {
 // stop stops the app; wait for done. The listener is closed at once, so
 // that the port is free for an app taking it over.
 func (a *app) stop() {
-	a.ln.Close()
+	if a.ln != nil {
+		a.ln.Close()
+	}
 	a.cancel()
 }
 
@@ -129,6 +130,9 @@ func (a *app) run(ctx context.Context) {
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
+		if a.srv == nil {
+			return
+		}
 		if err := a.srv.Serve(a.ln); !errors.Is(err, http.ErrServerClosed) && ctx.Err() == nil {
 			a.logger.Error("Front proxy stopped", "err", err)
 		}
@@ -155,9 +159,13 @@ func (a *app) shutdown() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout+time.Second)
 	defer cancel()
-	if err := a.srv.Shutdown(ctx); err != nil {
-		a.logger.Warn("Front proxy stopped with requests in flight", "err", err)
-		a.srv.Close()
+	// An app served on the shared front only has no server of its own;
+	// stopping the pool drains its workers' requests in flight there.
+	if a.srv != nil {
+		if err := a.srv.Shutdown(ctx); err != nil {
+			a.logger.Warn("Front proxy stopped with requests in flight", "err", err)
+			a.srv.Close()
+		}
 	}
 	a.pool.Load().stop()
 	a.transport.CloseIdleConnections()

@@ -3,8 +3,9 @@
 //
 // A Host is given the apps of the config file and a drop-in directory of
 // app files (Update). Run supervises them until its context ends: each app
-// gets a front proxy on its own listen address and Workers processes of its
-// command, each told a free loopback port in $PORT. A worker receives
+// gets a front proxy on its own listen address, a route by host name and
+// path prefix on the shared front port (SetFront), or both, and Workers
+// processes of its command, each told a free loopback port in $PORT. A worker receives
 // requests once its health check passes; one that exits is restarted with
 // exponential backoff; one that does not answer within the request timeout
 // is killed and restarted (uWSGI's harakiri). Stopping sends SIGTERM to the
@@ -18,6 +19,6 @@
 // given to New; per-worker CPU, memory and descriptors are read from /proc
 // when the metrics are collected.
 //
-// Update, Status and Problems may be called from any goroutine; Run is
+// Update, SetFront, Status and Problems may be called from any goroutine; Run is
 // called once. The package imports internal/config only.
 package apphost

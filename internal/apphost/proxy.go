@@ -99,13 +99,19 @@ type picked struct {
 }
 
 // rewrite sends the request to its worker, keeping the Host the client
-// asked for and adding X-Forwarded-For, -Host and -Proto.
+// asked for and adding X-Forwarded-For, -Host and -Proto, and
+// X-Forwarded-Prefix when the shared front stripped a path prefix. What
+// the client sent in these headers is dropped: it could claim anything.
 func (a *app) rewrite(pr *httputil.ProxyRequest) {
 	pk := pr.In.Context().Value(workerKey{}).(*picked)
 	pr.Out.URL.Scheme = "http"
 	pr.Out.URL.Host = pk.worker.addr
 	pr.Out.Host = pr.In.Host
 	pr.SetXForwarded()
+	pr.Out.Header.Del("X-Forwarded-Prefix")
+	if p := forwardedPrefix(pr.In); p != "" {
+		pr.Out.Header.Set("X-Forwarded-Prefix", p)
+	}
 }
 
 // proxyError answers a request the worker did not: 413 for a body over the

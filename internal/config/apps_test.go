@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,5 +68,26 @@ func TestCheckAppPorts(t *testing.T) {
 	}
 	if err := c.CheckAppPorts("127.0.0.1:9092"); err != nil {
 		t.Errorf("CheckAppPorts(:9092) = %v", err)
+	}
+	c, err = Parse([]byte("apps_front: {listen: ':9093'}\n"), "argus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CheckAppPorts(":9093"); err == nil || !strings.Contains(err.Error(), "argus.yml:1: apps_front.listen: port 9093 is argus's own listen port") {
+		t.Errorf("CheckAppPorts(:9093) with apps_front on it = %v", err)
+	}
+}
+
+func TestLoadAppFileRoute(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "site.yml")
+	if err := os.WriteFile(path, []byte("command: x\nhost: site.example\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, err := LoadAppFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Routed() || a.Listen != "" || a.PathPrefix != "/" || a.RouteKey() != "site.example " {
+		t.Errorf("unexpected route: %+v", a)
 	}
 }

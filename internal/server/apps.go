@@ -22,6 +22,7 @@ func (s *Server) buildAppHost(cfg *config.Config) error {
 		Registerer:    s.reg,
 		ReservedAddrs: []string{addr},
 	})
+	s.apps.SetFront(cfg.AppsFront)
 	s.apps.Update(cfg.Apps, cfg.AppsDir)
 	return nil
 }

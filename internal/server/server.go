@@ -465,6 +465,7 @@ func (s *Server) applyReload(p *preparedReload) error {
 	if err := s.notifier.ApplyPrepared(p.notifier); err != nil {
 		errs = append(errs, fmt.Errorf("alerting: %w", err))
 	}
+	s.apps.SetFront(p.cfg.AppsFront)
 	s.apps.Update(p.cfg.Apps, p.cfg.AppsDir)
 	s.mu.Lock()
 	s.cfg = p.cfg
