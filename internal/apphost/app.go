@@ -26,6 +26,7 @@ type app struct {
 	metrics *metrics
 	opts    *Options
 	out     *logFile
+	access  atomic.Pointer[logFile] // nil until an access log is wanted
 
 	ln        net.Listener
 	srv       *http.Server
@@ -72,12 +73,19 @@ func newApp(spec *config.App, logger *slog.Logger, m *metrics, opts *Options) (*
 		ErrorHandler:  a.proxyError,
 		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	if err := a.openAccessLog(spec); err != nil {
+		out.Close()
+		return nil, err
+	}
 	if spec.Listen != "" {
 		// Without a listen address the app is served on the shared front
 		// port only.
 		ln, err := net.Listen("tcp", spec.Listen)
 		if err != nil {
 			out.Close()
+			if l := a.access.Load(); l != nil {
+				l.Close()
+			}
 			return nil, fmt.Errorf("listen: %w", err)
 		}
 		a.ln, a.srv = ln, newServer(a, logger)
@@ -170,6 +178,28 @@ func (a *app) shutdown() {
 	a.pool.Load().stop()
 	a.transport.CloseIdleConnections()
 	a.out.Close()
+	if l := a.access.Load(); l != nil {
+		l.Close()
+	}
+}
+
+// openAccessLog opens the access log if spec wants one and it is not open
+// yet, and sets its rotation size. The file stays open when a reload turns
+// the log off; the proxy then writes nothing to it.
+func (a *app) openAccessLog(spec *config.App) error {
+	if l := a.access.Load(); l != nil {
+		l.setMaxSize(int64(spec.LogMaxSize))
+		return nil
+	}
+	if spec.AccessLog == config.AccessLogOff {
+		return nil
+	}
+	l, err := openLogFile(accessLogPath(a.opts.LogDir, a.name), int64(spec.LogMaxSize))
+	if err != nil {
+		return fmt.Errorf("access log: %w", err)
+	}
+	a.access.Store(l)
+	return nil
 }
 
 // rollOut replaces the workers with ones running spec without failing a
@@ -180,6 +210,9 @@ func (a *app) shutdown() {
 func (a *app) rollOut(ctx context.Context, spec *config.App) {
 	old := a.pool.Load()
 	a.out.setMaxSize(int64(spec.LogMaxSize))
+	if err := a.openAccessLog(spec); err != nil {
+		a.logger.Error("Cannot open the access log; requests are not logged", "err", err)
+	}
 	next := newPool(spec, a.out, a.logger, a.metrics, a.opts)
 	next.start()
 	// Each worker has the start timeout for each attempt; the whole pool

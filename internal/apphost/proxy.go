@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/argus-mon/argus/internal/config"
 )
 
 // workerKey is the context key of the worker a request was given to.
@@ -27,6 +29,8 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.metrics.inFlight.WithLabelValues(a.name).Inc()
 	rec := &recorder{ResponseWriter: w}
 	body := &countingBody{}
+	p := a.pool.Load()
+	spec := p.spec
 	defer func() {
 		// Deferred: ReverseProxy aborts a response that fails midway
 		// with a panic (http.ErrAbortHandler), which the server handles.
@@ -39,10 +43,14 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.metrics.duration.WithLabelValues(a.name).Observe(time.Since(start).Seconds())
 		a.metrics.requestBytes.WithLabelValues(a.name).Add(float64(body.n.Load()))
 		a.metrics.responseBytes.WithLabelValues(a.name).Add(float64(rec.n))
+		if l := a.access.Load(); l != nil && spec.AccessLog != config.AccessLogOff {
+			e := newAccessEntry(r, start, code, rec.n, body.n.Load())
+			// A failed write is not the client's problem, and logging
+			// it per request would flood the log.
+			l.Write(appendEntry(nil, spec.AccessLog, e))
+		}
 	}()
 
-	p := a.pool.Load()
-	spec := p.spec
 	if limit := int64(spec.MaxBodySize); limit > 0 {
 		if r.ContentLength > limit {
 			http.Error(rec, fmt.Sprintf("request body larger than %d bytes", limit), http.StatusRequestEntityTooLarge)
@@ -158,7 +166,9 @@ type recorder struct {
 }
 
 func (r *recorder) WriteHeader(code int) {
-	if r.code == 0 && code >= 200 {
+	// 1xx answers other than 101 (which ends the HTTP exchange) are
+	// informational; the final status follows.
+	if r.code == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		r.code = code
 	}
 	r.ResponseWriter.WriteHeader(code)

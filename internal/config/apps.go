@@ -66,9 +66,14 @@ type App struct {
 	// MaxBodySize caps a request body; larger ones get 413. Default 10MiB;
 	// 0 disables the limit.
 	MaxBodySize units.Base2Bytes `yaml:"max_body_size"`
-	// LogMaxSize is the size at which the app's log file is rotated (one
-	// old file is kept); default 10MiB, 0 disables rotation.
+	// LogMaxSize is the size at which the app's log file and access log
+	// are rotated (one old file is kept); default 10MiB, 0 disables
+	// rotation.
 	LogMaxSize units.Base2Bytes `yaml:"log_max_size"`
+	// AccessLog is the format of the app's access log, a line per request
+	// written next to its log: AccessLogCombined (the default),
+	// AccessLogJSON or AccessLogOff.
+	AccessLog string `yaml:"access_log"`
 
 	file string // the file the app was declared in
 }
@@ -81,6 +86,13 @@ type AppHealthCheck struct {
 	// that does not is killed and started again. Default 30s.
 	StartTimeout model.Duration `yaml:"start_timeout"`
 }
+
+// The formats of an app's access log.
+const (
+	AccessLogCombined = "combined" // Apache's and nginx's combined log format
+	AccessLogJSON     = "json"     // a JSON object per line, with the duration
+	AccessLogOff      = "off"      // no access log
+)
 
 // The environment variables argus sets for every worker.
 const (
@@ -97,6 +109,7 @@ func (a *App) setDefaults() {
 		RequestTimeout: model.Duration(60 * time.Second),
 		MaxBodySize:    10 * units.MiB,
 		LogMaxSize:     10 * units.MiB,
+		AccessLog:      AccessLogCombined,
 	}
 }
 
@@ -264,6 +277,12 @@ func (v *validator) app(p string, a *App) {
 	}
 	if a.LogMaxSize < 0 {
 		v.errorf(joinPath(p, "log_max_size"), "must not be negative")
+	}
+	switch a.AccessLog {
+	case AccessLogCombined, AccessLogJSON, AccessLogOff:
+	default:
+		v.errorf(joinPath(p, "access_log"), "%q is not an access log format: use %s, %s or %s",
+			a.AccessLog, AccessLogCombined, AccessLogJSON, AccessLogOff)
 	}
 }
 
