@@ -9,6 +9,10 @@
 //	/healthz         200, for the health check
 //	/crash           the process exits with status 1
 //	/sleep?d=5s      answers after sleeping d
+//	/stream?id=x     writes "first" and flushes, then waits until
+//	                 /release?id=x is requested to write "last"
+//	/upload?id=x     reads the body, counting bytes, and answers the count;
+//	                 /progress?id=x answers the count so far
 //
 // On SIGTERM it stops accepting connections and finishes the requests in
 // flight; with ECHO_IGNORE_SIGTERM=1 it ignores SIGTERM, so that only
@@ -27,6 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -66,6 +71,11 @@ func newHandler(logFile string) http.Handler {
 		time.Sleep(d)
 		fmt.Fprintf(w, "slept %v\n", d)
 	})
+	s := &streams{release: map[string]chan struct{}{}, progress: map[string]*atomic.Int64{}}
+	mux.HandleFunc("/stream", s.stream)
+	mux.HandleFunc("/release", s.releaseStream)
+	mux.HandleFunc("/upload", s.upload)
+	mux.HandleFunc("/progress", s.uploadProgress)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -105,4 +115,76 @@ func appendLine(path string, b []byte) error {
 	}
 	_, err = f.Write(line.Bytes())
 	return errors.Join(err, f.Close())
+}
+
+// streams holds the state of /stream and /upload requests, by id, so that
+// a client can tell what a request in flight has done without timing.
+type streams struct {
+	mu       sync.Mutex
+	release  map[string]chan struct{}
+	progress map[string]*atomic.Int64
+}
+
+func (s *streams) releaseChan(id string) chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.release[id]
+	if c == nil {
+		c = make(chan struct{})
+		s.release[id] = c
+	}
+	return c
+}
+
+func (s *streams) stream(w http.ResponseWriter, r *http.Request) {
+	release := s.releaseChan(r.URL.Query().Get("id"))
+	fmt.Fprintln(w, "first")
+	http.NewResponseController(w).Flush()
+	select {
+	case <-release:
+		fmt.Fprintln(w, "last")
+	case <-r.Context().Done():
+	}
+}
+
+func (s *streams) releaseStream(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("id")
+	c := s.releaseChan(id)
+	s.mu.Lock()
+	delete(s.release, id)
+	s.mu.Unlock()
+	close(c)
+	fmt.Fprintln(w, "released")
+}
+
+func (s *streams) counter(id string) *atomic.Int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.progress[id]
+	if n == nil {
+		n = &atomic.Int64{}
+		s.progress[id] = n
+	}
+	return n
+}
+
+func (s *streams) upload(w http.ResponseWriter, r *http.Request) {
+	n := s.counter(r.URL.Query().Get("id"))
+	buf := make([]byte, 32<<10)
+	for {
+		k, err := r.Body.Read(buf)
+		n.Add(int64(k))
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+	}
+	fmt.Fprintln(w, n.Load())
+}
+
+func (s *streams) uploadProgress(w http.ResponseWriter, r *http.Request) {
+	fmt.Fprintln(w, s.counter(r.URL.Query().Get("id")).Load())
 }
