@@ -13,6 +13,7 @@
 //	                 /release?id=x is requested to write "last"
 //	/upload?id=x     reads the body, counting bytes, and answers the count;
 //	                 /progress?id=x answers the count so far
+//	/ws              a WebSocket echo of text and binary messages
 //
 // On SIGTERM it stops accepting connections and finishes the requests in
 // flight; with ECHO_IGNORE_SIGTERM=1 it ignores SIGTERM, so that only
@@ -76,6 +77,7 @@ func newHandler(logFile string) http.Handler {
 	mux.HandleFunc("/release", s.releaseStream)
 	mux.HandleFunc("/upload", s.upload)
 	mux.HandleFunc("/progress", s.uploadProgress)
+	mux.HandleFunc("/ws", websocketEcho)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {

@@ -67,11 +67,12 @@ func newApp(spec *config.App, logger *slog.Logger, m *metrics, opts *Options) (*
 		},
 	}
 	a.proxy = &httputil.ReverseProxy{
-		Rewrite:       a.rewrite,
-		Transport:     a.transport,
-		FlushInterval: -1, // stream: pass each write of the worker on at once
-		ErrorHandler:  a.proxyError,
-		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		Rewrite:        a.rewrite,
+		ModifyResponse: a.modifyResponse,
+		Transport:      a.transport,
+		FlushInterval:  -1, // stream: pass each write of the worker on at once
+		ErrorHandler:   a.proxyError,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	if err := a.openAccessLog(spec); err != nil {
 		out.Close()

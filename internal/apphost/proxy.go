@@ -62,11 +62,12 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body.ReadCloser = r.Body
 		r.Body = body
 	}
-	ctx := r.Context()
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	var timer *time.Timer // ends the request at the request timeout
 	if t := time.Duration(spec.RequestTimeout); t > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, t, errRequestTimeout)
-		defer cancel()
+		timer = time.AfterFunc(t, func() { cancel(errRequestTimeout) })
+		defer timer.Stop()
 	}
 	for {
 		wk, err := p.pick(ctx)
@@ -82,7 +83,13 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer p.release(wk)
-		a.proxy.ServeHTTP(rec, r.WithContext(context.WithValue(ctx, workerKey{}, &picked{p, wk})))
+		pk := &picked{pool: p, worker: wk, timer: timer}
+		a.proxy.ServeHTTP(rec, r.WithContext(context.WithValue(ctx, workerKey{}, pk)))
+		if pk.upgraded && rec.code == 0 {
+			// ReverseProxy writes a 101 to the hijacked connection
+			// itself, past the recorder.
+			rec.code = http.StatusSwitchingProtocols
+		}
 		if context.Cause(ctx) == errRequestTimeout {
 			// Also when the response had begun and then stalled.
 			p.killForTimeout(wk)
@@ -104,6 +111,24 @@ func isClosed(c chan struct{}) bool {
 type picked struct {
 	pool   *pool
 	worker *worker
+	timer  *time.Timer // the request timeout's; nil for none
+	// upgraded is set by modifyResponse, before ReverseProxy.ServeHTTP
+	// returns, when the worker switched protocols.
+	upgraded bool
+}
+
+// modifyResponse lifts the request timeout from a connection upgraded
+// to another protocol (WebSocket): it is no longer a request, and may
+// rightly stay open for hours.
+func (a *app) modifyResponse(resp *http.Response) error {
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		pk := resp.Request.Context().Value(workerKey{}).(*picked)
+		pk.upgraded = true
+		if pk.timer != nil {
+			pk.timer.Stop()
+		}
+	}
+	return nil
 }
 
 // rewrite sends the request to its worker, keeping the Host the client
@@ -166,9 +191,7 @@ type recorder struct {
 }
 
 func (r *recorder) WriteHeader(code int) {
-	// 1xx answers other than 101 (which ends the HTTP exchange) are
-	// informational; the final status follows.
-	if r.code == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+	if r.code == 0 && code >= 200 {
 		r.code = code
 	}
 	r.ResponseWriter.WriteHeader(code)
