@@ -74,24 +74,44 @@ func newApp(spec *config.App, logger *slog.Logger, m *metrics, opts *Options) (*
 		ErrorHandler:   a.proxyError,
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	if err := a.openAccessLog(spec); err != nil {
-		out.Close()
+	if err := a.openFront(spec); err != nil {
+		a.closeLogs()
 		return nil, err
 	}
-	if spec.Listen != "" {
-		// Without a listen address the app is served on the shared front
-		// port only.
-		ln, err := net.Listen("tcp", spec.Listen)
-		if err != nil {
-			out.Close()
-			if l := a.access.Load(); l != nil {
-				l.Close()
-			}
-			return nil, fmt.Errorf("listen: %w", err)
-		}
-		a.ln, a.srv = ln, newServer(a, logger)
-	}
 	return a, nil
+}
+
+// openFront opens the access log and, if the app has a listen address,
+// binds it and loads its certificate. Without a listen address the app is
+// served on the shared front port only.
+func (a *app) openFront(spec *config.App) error {
+	if err := a.openAccessLog(spec); err != nil {
+		return err
+	}
+	if spec.Listen == "" {
+		return nil
+	}
+	srv := newServer(a, a.logger)
+	if spec.TLS != nil {
+		var err error
+		if srv.TLSConfig, err = newTLSConfig(spec.TLS); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", spec.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	a.ln, a.srv = ln, srv
+	return nil
+}
+
+// closeLogs closes the app's log and access log.
+func (a *app) closeLogs() {
+	a.out.Close()
+	if l := a.access.Load(); l != nil {
+		l.Close()
+	}
 }
 
 // asked returns the config last asked for, which runs unless rolling it
@@ -142,7 +162,7 @@ func (a *app) run(ctx context.Context) {
 		if a.srv == nil {
 			return
 		}
-		if err := a.srv.Serve(a.ln); !errors.Is(err, http.ErrServerClosed) && ctx.Err() == nil {
+		if err := serve(a.srv, a.ln); !errors.Is(err, http.ErrServerClosed) && ctx.Err() == nil {
 			a.logger.Error("Front proxy stopped", "err", err)
 		}
 	}()
@@ -178,10 +198,7 @@ func (a *app) shutdown() {
 	}
 	a.pool.Load().stop()
 	a.transport.CloseIdleConnections()
-	a.out.Close()
-	if l := a.access.Load(); l != nil {
-		l.Close()
-	}
+	a.closeLogs()
 }
 
 // openAccessLog opens the access log if spec wants one and it is not open

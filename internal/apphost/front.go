@@ -49,6 +49,12 @@ func newFront(spec *config.AppsFront, logger *slog.Logger) (*front, error) {
 	f := &front{spec: spec, logger: logger, ln: ln, done: make(chan struct{})}
 	f.routes.Store(&[]route{})
 	f.srv = newServer(f, logger)
+	if spec.TLS != nil {
+		if f.srv.TLSConfig, err = newTLSConfig(spec.TLS); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
 	return f, nil
 }
 
@@ -67,7 +73,7 @@ func (f *front) start() {
 	go func() {
 		// Owned by stop, which waits for done.
 		defer close(f.done)
-		if err := f.srv.Serve(f.ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := serve(f.srv, f.ln); !errors.Is(err, http.ErrServerClosed) {
 			f.logger.Error("Shared front port stopped", "err", err)
 		}
 	}()

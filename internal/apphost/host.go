@@ -219,7 +219,9 @@ func (h *Host) reconcile() {
 	}
 	// Stop first, so that a port an app gives up is free for another.
 	for name, a := range h.apps {
-		if w := want[name]; w == nil || w.Listen != a.asked().Listen {
+		// The listener is the app's for its life: a new address or
+		// certificate means a new app.
+		if w := want[name]; w == nil || w.Listen != a.asked().Listen || !reflect.DeepEqual(w.TLS, a.asked().TLS) {
 			h.stopApp(name, a)
 		}
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -42,6 +43,9 @@ type App struct {
 	// An app needs a Listen address, a route on the shared front port
 	// (Host, PathPrefix), or both.
 	Listen string `yaml:"listen,omitempty"`
+	// TLS serves HTTPS (and HTTP/2) on Listen with the given certificate;
+	// nil for plain HTTP.
+	TLS *AppTLS `yaml:"tls,omitempty"`
 	// Host routes requests for this host name (the Host header, without
 	// its port, compared ignoring case) on the shared front port
 	// (AppsFront) to the app; empty for any host.
@@ -120,6 +124,77 @@ type AppsFront struct {
 	// Listen is the address, host:port or :port; required. It may not be
 	// argus's own port or an app's listen port.
 	Listen string `yaml:"listen"`
+	// TLS serves HTTPS (and HTTP/2) with the given certificate; nil for
+	// plain HTTP.
+	TLS *AppTLS `yaml:"tls,omitempty"`
+}
+
+// AppTLS is the certificate a front port serves HTTPS with. The files are
+// read again when they change, so a renewed certificate needs no restart.
+type AppTLS struct {
+	// CertFile is the PEM certificate chain, relative to the declaring
+	// file; required.
+	CertFile string `yaml:"cert_file"`
+	// KeyFile is the PEM private key, relative to the declaring file;
+	// required.
+	KeyFile string `yaml:"key_file"`
+}
+
+func (t *AppTLS) setDirectory(dir string) {
+	if t != nil {
+		t.CertFile = commoncfg.JoinDir(dir, t.CertFile)
+		t.KeyFile = commoncfg.JoinDir(dir, t.KeyFile)
+	}
+}
+
+// setDirectory makes the front's certificate paths relative to dir, the
+// directory of the config file.
+func (f *AppsFront) setDirectory(dir string) {
+	if f != nil {
+		f.TLS.setDirectory(dir)
+	}
+}
+
+// tls checks that a tls section names both files; p is its key path.
+func (v *validator) tls(p string, t *AppTLS) {
+	if t == nil {
+		return
+	}
+	if t.CertFile == "" {
+		v.errorf(joinPath(p, "cert_file"), "a certificate file is required")
+	}
+	if t.KeyFile == "" {
+		v.errorf(joinPath(p, "key_file"), "a key file is required")
+	}
+}
+
+// checkCert loads a tls section's key pair; p is its key path.
+func (v *validator) checkCert(p string, t *AppTLS) {
+	if t == nil || t.CertFile == "" || t.KeyFile == "" {
+		return
+	}
+	if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+		v.errorf(joinPath(p, "cert_file"), "cannot load the certificate and key: %v", err)
+	}
+}
+
+// CheckAppCerts loads the certificates of apps_front and of the apps of
+// the apps section, which LoadFile does not open, and reports those that
+// do not load (a missing file, a key that does not match).
+func (c *Config) CheckAppCerts() error {
+	v := &validator{c: c}
+	if c.AppsFront != nil {
+		v.checkCert("apps_front.tls", c.AppsFront.TLS)
+	}
+	for i, a := range c.Apps {
+		if a != nil {
+			v.checkCert(joinPath(indexPath("apps", i), "tls"), a.TLS)
+		}
+	}
+	if len(v.errs) == 0 {
+		return nil
+	}
+	return joinErrors(v.errs)
 }
 
 // Routed reports whether the app is served on the shared front port.
@@ -195,6 +270,7 @@ func (v *validator) apps() {
 		} else {
 			firstPort[port] = "apps_front.listen"
 		}
+		v.tls("apps_front.tls", f.TLS)
 	}
 	for i, a := range v.c.Apps {
 		p := indexPath("apps", i)
@@ -264,6 +340,10 @@ func (v *validator) app(p string, a *App) {
 		}
 	}
 	v.route(p, a)
+	v.tls(joinPath(p, "tls"), a.TLS)
+	if a.TLS != nil && a.Listen == "" {
+		v.errorf(joinPath(p, "tls"), "serves the app's own listen port, which it has none of; for the shared front port, set apps_front.tls")
+	}
 	if !strings.HasPrefix(a.HealthCheck.Path, "/") {
 		v.errorf(joinPath(joinPath(p, "health_check"), "path"), "must start with /")
 	}
@@ -306,6 +386,7 @@ func (v *validator) route(p string, a *App) {
 // setDirectory makes the app's working directory relative to dir, the
 // directory of the file it was declared in.
 func (a *App) setDirectory(dir string) {
+	a.TLS.setDirectory(dir)
 	if a.Dir == "" {
 		a.Dir = dir
 		return
@@ -380,5 +461,12 @@ func LoadAppFile(path string) (*App, error) {
 	}
 	a.file = path
 	a.setDirectory(filepath.Dir(path))
+	// Unlike LoadFile's, a drop-in's certificate is loaded here: the
+	// file is the app host's to read, and a bad one is its problem.
+	cv := &validator{c: ld.c}
+	cv.checkCert("tls", a.TLS)
+	if len(cv.errs) > 0 {
+		return nil, joinErrors(cv.errs)
+	}
 	return a, nil
 }

@@ -91,3 +91,31 @@ func TestLoadAppFileRoute(t *testing.T) {
 		t.Errorf("unexpected route: %+v", a)
 	}
 }
+
+func TestCheckAppCerts(t *testing.T) {
+	c, err := Parse([]byte("apps_front:\n  listen: :8080\n  tls: {cert_file: missing.crt, key_file: missing.key}\n"+
+		"apps:\n  - name: a\n    command: x\n    listen: :8081\n    tls:\n      cert_file: nothere.crt\n      key_file: nothere.key\n"), "argus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.CheckAppCerts()
+	for _, want := range []string{
+		"argus.yml:3: apps_front.tls.cert_file: cannot load the certificate and key: open missing.crt: no such file or directory",
+		"argus.yml:9: apps[0].tls.cert_file: cannot load the certificate and key: open nothere.crt: no such file or directory",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckAppCerts: %v, want an error containing %q", err, want)
+		}
+	}
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "site.yml")
+	if err := os.WriteFile(path, []byte("command: x\nlisten: :8081\ntls: {cert_file: site.crt, key_file: site.key}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadAppFile(path)
+	want := path + ":3: tls.cert_file: cannot load the certificate and key: open " + filepath.Join(dir, "site.crt") + ": no such file or directory"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("LoadAppFile with a missing certificate: %v, want %q", err, want)
+	}
+}

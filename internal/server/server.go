@@ -407,7 +407,7 @@ func (s *Server) prepareReload() (*preparedReload, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cfg.CheckAppPorts(s.listener.Addr().String()); err != nil {
+	if err := checkApps(cfg, s.listener.Addr().String()); err != nil {
 		return nil, err
 	}
 	p := &preparedReload{cfg: cfg}
