@@ -41,10 +41,6 @@ type app struct {
 	done    chan struct{} // closed when run has stopped everything
 }
 
-// frontReadHeaderTimeout bounds how long a client may take to send its
-// request headers, against slow-loris clients tying up connections.
-const frontReadHeaderTimeout = 10 * time.Second
-
 // newApp opens the app's log and binds its listen address, the steps that
 // fail on a bad environment (a taken port, an unwritable data directory),
 // so that the caller can report them. run starts serving.
@@ -91,7 +87,7 @@ func (a *app) openFront(spec *config.App) error {
 	if spec.Listen == "" {
 		return nil
 	}
-	srv := newServer(a, a.logger)
+	srv := newServer(a, a.logger, a.opts.HeaderTimeout)
 	if spec.TLS != nil {
 		var err error
 		if srv.TLSConfig, err = newTLSConfig(spec.TLS); err != nil {

@@ -41,14 +41,14 @@ type prefixKey struct{}
 
 // newFront binds the front's listen address, the step that fails on a bad
 // environment, so that the caller can report it. start serves.
-func newFront(spec *config.AppsFront, logger *slog.Logger) (*front, error) {
+func newFront(spec *config.AppsFront, logger *slog.Logger, headerTimeout time.Duration) (*front, error) {
 	ln, err := net.Listen("tcp", spec.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	f := &front{spec: spec, logger: logger, ln: ln, done: make(chan struct{})}
 	f.routes.Store(&[]route{})
-	f.srv = newServer(f, logger)
+	f.srv = newServer(f, logger, headerTimeout)
 	if spec.TLS != nil {
 		if f.srv.TLSConfig, err = newTLSConfig(spec.TLS); err != nil {
 			ln.Close()
@@ -60,10 +60,10 @@ func newFront(spec *config.AppsFront, logger *slog.Logger) (*front, error) {
 
 // newServer returns the HTTP server of a front port, the shared one or an
 // app's own.
-func newServer(h http.Handler, logger *slog.Logger) *http.Server {
+func newServer(h http.Handler, logger *slog.Logger, headerTimeout time.Duration) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: frontReadHeaderTimeout,
+		ReadHeaderTimeout: headerTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}

@@ -28,6 +28,10 @@ type Options struct {
 	// ReservedAddrs are listen addresses taken by argus itself; an app
 	// asking for one of their ports is refused.
 	ReservedAddrs []string
+	// HeaderTimeout bounds how long a client of a front port may take to
+	// send its request headers, against slow-loris clients tying up
+	// connections; default 10s.
+	HeaderTimeout time.Duration
 	// PollInterval is how often the drop-in directory is checked for
 	// changes; default 2s.
 	PollInterval time.Duration
@@ -47,6 +51,7 @@ func (o *Options) setDefaults() {
 			*d = v
 		}
 	}
+	def(&o.HeaderTimeout, 10*time.Second)
 	def(&o.PollInterval, 2*time.Second)
 	def(&o.MinBackoff, 500*time.Millisecond)
 	def(&o.MaxBackoff, 30*time.Second)
@@ -277,7 +282,7 @@ func (h *Host) reconcileFront() error {
 	if h.front != nil || h.frontCfg == nil {
 		return nil
 	}
-	f, err := newFront(h.frontCfg, h.logger.With("front", h.frontCfg.Listen))
+	f, err := newFront(h.frontCfg, h.logger.With("front", h.frontCfg.Listen), h.opts.HeaderTimeout)
 	if err != nil {
 		return fmt.Errorf("apps_front: %w", err)
 	}
