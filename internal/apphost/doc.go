@@ -10,7 +10,9 @@
 // exponential backoff; one that does not answer within the request timeout
 // is killed and restarted (uWSGI's harakiri). Stopping sends SIGTERM to the
 // worker's process group, then SIGKILL after the stop timeout. Worker output
-// goes to <LogDir>/<app>.log, rotated by size. The drop-in directory is
+// goes to <LogDir>/<app>.log and one line per request to
+// <LogDir>/<app>.access.log, both rotated by size. Front ports serve
+// HTTPS and HTTP/2 when given a certificate. The drop-in directory is
 // polled: adding, changing or removing a file starts, reloads or stops that
 // app only; a change starts and health-checks new workers before the old
 // ones are drained and stopped, so no request fails.
