@@ -10,6 +10,11 @@
 //	/crash           the process exits with status 1
 //	/sleep?d=5s      answers after sleeping d
 //	/grow?mb=100     allocates and keeps mb MiB more (for max_rss)
+//	/stream?id=x     writes "first" and flushes, then waits until
+//	                 /release?id=x is requested to write "last"
+//	/upload?id=x     reads the body, counting bytes, and answers the count;
+//	                 /progress?id=x answers the count so far
+//	/ws              a WebSocket echo of text and binary messages
 //
 // On SIGTERM it stops accepting connections and finishes the requests in
 // flight; with ECHO_IGNORE_SIGTERM=1 it ignores SIGTERM, so that only
@@ -29,6 +34,7 @@ import (
 	"os/signal"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -80,6 +86,12 @@ func newHandler(logFile string) http.Handler {
 		mu.Unlock()
 		fmt.Fprintf(w, "grew by %d MiB\n", mb)
 	})
+	s := &streams{release: map[string]chan struct{}{}, progress: map[string]*atomic.Int64{}}
+	mux.HandleFunc("/stream", s.stream)
+	mux.HandleFunc("/release", s.releaseStream)
+	mux.HandleFunc("/upload", s.upload)
+	mux.HandleFunc("/progress", s.uploadProgress)
+	mux.HandleFunc("/ws", websocketEcho)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -99,7 +111,7 @@ func newHandler(logFile string) http.Handler {
 		json.NewEncoder(w).Encode(map[string]any{
 			"method": r.Method, "path": r.URL.Path, "query": r.URL.RawQuery,
 			"headers": r.Header, "body": string(body),
-			"worker": os.Getenv("ARGUS_WORKER_ID"), "pid": os.Getpid(),
+			"app": os.Getenv("ARGUS_APP"), "worker": os.Getenv("ARGUS_WORKER_ID"), "pid": os.Getpid(),
 		})
 	})
 	return mux
@@ -119,4 +131,76 @@ func appendLine(path string, b []byte) error {
 	}
 	_, err = f.Write(line.Bytes())
 	return errors.Join(err, f.Close())
+}
+
+// streams holds the state of /stream and /upload requests, by id, so that
+// a client can tell what a request in flight has done without timing.
+type streams struct {
+	mu       sync.Mutex
+	release  map[string]chan struct{}
+	progress map[string]*atomic.Int64
+}
+
+func (s *streams) releaseChan(id string) chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.release[id]
+	if c == nil {
+		c = make(chan struct{})
+		s.release[id] = c
+	}
+	return c
+}
+
+func (s *streams) stream(w http.ResponseWriter, r *http.Request) {
+	release := s.releaseChan(r.URL.Query().Get("id"))
+	fmt.Fprintln(w, "first")
+	http.NewResponseController(w).Flush()
+	select {
+	case <-release:
+		fmt.Fprintln(w, "last")
+	case <-r.Context().Done():
+	}
+}
+
+func (s *streams) releaseStream(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("id")
+	c := s.releaseChan(id)
+	s.mu.Lock()
+	delete(s.release, id)
+	s.mu.Unlock()
+	close(c)
+	fmt.Fprintln(w, "released")
+}
+
+func (s *streams) counter(id string) *atomic.Int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.progress[id]
+	if n == nil {
+		n = &atomic.Int64{}
+		s.progress[id] = n
+	}
+	return n
+}
+
+func (s *streams) upload(w http.ResponseWriter, r *http.Request) {
+	n := s.counter(r.URL.Query().Get("id"))
+	buf := make([]byte, 32<<10)
+	for {
+		k, err := r.Body.Read(buf)
+		n.Add(int64(k))
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+	}
+	fmt.Fprintln(w, n.Load())
+}
+
+func (s *streams) uploadProgress(w http.ResponseWriter, r *http.Request) {
+	fmt.Fprintln(w, s.counter(r.URL.Query().Get("id")).Load())
 }

@@ -26,6 +26,7 @@ type app struct {
 	metrics *metrics
 	opts    *Options
 	out     *logFile
+	access  atomic.Pointer[logFile] // nil until an access log is wanted
 
 	ln        net.Listener
 	srv       *http.Server
@@ -40,10 +41,6 @@ type app struct {
 	done    chan struct{} // closed when run has stopped everything
 }
 
-// frontReadHeaderTimeout bounds how long a client may take to send its
-// request headers, against slow-loris clients tying up connections.
-const frontReadHeaderTimeout = 10 * time.Second
-
 // newApp opens the app's log and binds its listen address, the steps that
 // fail on a bad environment (a taken port, an unwritable data directory),
 // so that the caller can report them. run starts serving.
@@ -55,13 +52,8 @@ func newApp(spec *config.App, logger *slog.Logger, m *metrics, opts *Options) (*
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", spec.Listen)
-	if err != nil {
-		out.Close()
-		return nil, fmt.Errorf("listen: %w", err)
-	}
 	a := &app{
-		name: spec.Name, logger: logger, metrics: m, opts: opts, out: out, ln: ln, wanted: spec,
+		name: spec.Name, logger: logger, metrics: m, opts: opts, out: out, wanted: spec,
 		updates: make(chan *config.App, 1), done: make(chan struct{}),
 		transport: &http.Transport{
 			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -71,19 +63,51 @@ func newApp(spec *config.App, logger *slog.Logger, m *metrics, opts *Options) (*
 		},
 	}
 	a.proxy = &httputil.ReverseProxy{
-		Rewrite:       a.rewrite,
-		Transport:     a.transport,
-		FlushInterval: -1, // stream: pass each write of the worker on at once
-		ErrorHandler:  a.proxyError,
-		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		Rewrite:        a.rewrite,
+		ModifyResponse: a.modifyResponse,
+		Transport:      a.transport,
+		FlushInterval:  -1, // stream: pass each write of the worker on at once
+		ErrorHandler:   a.proxyError,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	a.srv = &http.Server{
-		Handler:           a,
-		ReadHeaderTimeout: frontReadHeaderTimeout,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	if err := a.openFront(spec); err != nil {
+		a.closeLogs()
+		return nil, err
 	}
 	return a, nil
+}
+
+// openFront opens the access log and, if the app has a listen address,
+// binds it and loads its certificate. Without a listen address the app is
+// served on the shared front port only.
+func (a *app) openFront(spec *config.App) error {
+	if err := a.openAccessLog(spec); err != nil {
+		return err
+	}
+	if spec.Listen == "" {
+		return nil
+	}
+	srv := newServer(a, a.logger, a.opts.HeaderTimeout)
+	if spec.TLS != nil {
+		var err error
+		if srv.TLSConfig, err = newTLSConfig(spec.TLS); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", spec.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	a.ln, a.srv = ln, srv
+	return nil
+}
+
+// closeLogs closes the app's log and access log.
+func (a *app) closeLogs() {
+	a.out.Close()
+	if l := a.access.Load(); l != nil {
+		l.Close()
+	}
 }
 
 // asked returns the config last asked for, which runs unless rolling it
@@ -121,7 +145,9 @@ func (a *app) start() {
 // that the port is free for an app taking it over.
 func (a *app) stop() {
 	a.cancel() // first, so that Serve's error on the closed listener is expected
-	a.ln.Close()
+	if a.ln != nil {
+		a.ln.Close()
+	}
 }
 
 func (a *app) run(ctx context.Context) {
@@ -129,7 +155,10 @@ func (a *app) run(ctx context.Context) {
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
-		if err := a.srv.Serve(a.ln); !errors.Is(err, http.ErrServerClosed) && ctx.Err() == nil {
+		if a.srv == nil {
+			return
+		}
+		if err := serve(a.srv, a.ln); !errors.Is(err, http.ErrServerClosed) && ctx.Err() == nil {
 			a.logger.Error("Front proxy stopped", "err", err)
 		}
 	}()
@@ -155,13 +184,36 @@ func (a *app) shutdown() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout+time.Second)
 	defer cancel()
-	if err := a.srv.Shutdown(ctx); err != nil {
-		a.logger.Warn("Front proxy stopped with requests in flight", "err", err)
-		a.srv.Close()
+	// An app served on the shared front only has no server of its own;
+	// stopping the pool drains its workers' requests in flight there.
+	if a.srv != nil {
+		if err := a.srv.Shutdown(ctx); err != nil {
+			a.logger.Warn("Front proxy stopped with requests in flight", "err", err)
+			a.srv.Close()
+		}
 	}
 	a.pool.Load().stop()
 	a.transport.CloseIdleConnections()
-	a.out.Close()
+	a.closeLogs()
+}
+
+// openAccessLog opens the access log if spec wants one and it is not open
+// yet, and sets its rotation size. The file stays open when a reload turns
+// the log off; the proxy then writes nothing to it.
+func (a *app) openAccessLog(spec *config.App) error {
+	if l := a.access.Load(); l != nil {
+		l.setMaxSize(int64(spec.LogMaxSize))
+		return nil
+	}
+	if spec.AccessLog == config.AccessLogOff {
+		return nil
+	}
+	l, err := openLogFile(accessLogPath(a.opts.LogDir, a.name), int64(spec.LogMaxSize))
+	if err != nil {
+		return fmt.Errorf("access log: %w", err)
+	}
+	a.access.Store(l)
+	return nil
 }
 
 // rollOut replaces the workers with ones running spec without failing a
@@ -172,6 +224,9 @@ func (a *app) shutdown() {
 func (a *app) rollOut(ctx context.Context, spec *config.App) {
 	old := a.pool.Load()
 	a.out.setMaxSize(int64(spec.LogMaxSize))
+	if err := a.openAccessLog(spec); err != nil {
+		a.logger.Error("Cannot open the access log; requests are not logged", "err", err)
+	}
 	next := newPool(spec, a.out, a.logger, a.metrics, a.opts)
 	next.start()
 	// Each worker has the start timeout for each attempt; the whole pool

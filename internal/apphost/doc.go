@@ -3,15 +3,18 @@
 //
 // A Host is given the apps of the config file and a drop-in directory of
 // app files (Update). Run supervises them until its context ends: each app
-// gets a front proxy on its own listen address and Workers processes of its
-// command, each told a free loopback port in $PORT. A worker receives
+// gets a front proxy on its own listen address, a route by host name and
+// path prefix on the shared front port (SetFront), or both, and Workers
+// processes of its command, each told a free loopback port in $PORT. A worker receives
 // requests once its health check passes; one that exits is restarted with
 // exponential backoff; one that does not answer within the request timeout
 // is killed and restarted (uWSGI's harakiri); one past max_requests or
 // max_rss is recycled: a new process takes over once healthy and the old
 // one is drained. Stopping sends SIGTERM to the
 // worker's process group, then SIGKILL after the stop timeout. Worker output
-// goes to <LogDir>/<app>.log, rotated by size. The drop-in directory is
+// goes to <LogDir>/<app>.log and one line per request to
+// <LogDir>/<app>.access.log, both rotated by size. Front ports serve
+// HTTPS and HTTP/2 when given a certificate. The drop-in directory is
 // polled: adding, changing or removing a file starts, reloads or stops that
 // app only; a change starts and health-checks new workers before the old
 // ones are drained and stopped, so no request fails.
@@ -20,6 +23,6 @@
 // given to New; per-worker CPU, memory and descriptors are read from /proc
 // when the metrics are collected.
 //
-// Update, Status and Problems may be called from any goroutine; Run is
+// Update, SetFront, Status and Problems may be called from any goroutine; Run is
 // called once. The package imports internal/config only.
 package apphost

@@ -28,6 +28,10 @@ type Options struct {
 	// ReservedAddrs are listen addresses taken by argus itself; an app
 	// asking for one of their ports is refused.
 	ReservedAddrs []string
+	// HeaderTimeout bounds how long a client of a front port may take to
+	// send its request headers, against slow-loris clients tying up
+	// connections; default 10s.
+	HeaderTimeout time.Duration
 	// PollInterval is how often the drop-in directory is checked for
 	// changes; default 2s.
 	PollInterval time.Duration
@@ -50,6 +54,7 @@ func (o *Options) setDefaults() {
 			*d = v
 		}
 	}
+	def(&o.HeaderTimeout, 10*time.Second)
 	def(&o.PollInterval, 2*time.Second)
 	def(&o.MinBackoff, 500*time.Millisecond)
 	def(&o.MaxBackoff, 30*time.Second)
@@ -67,6 +72,8 @@ type Host struct {
 	mu       sync.Mutex
 	cfgApps  []*config.App      // the apps section, from Update
 	dir      string             // the drop-in directory, from Update
+	frontCfg *config.AppsFront  // the shared front port, from SetFront
+	front    *front             // the running shared front port, if any
 	files    map[string]*dropIn // by path
 	dirErr   error              // why the drop-in directory could not be read
 	apps     map[string]*app    // running, by name
@@ -109,6 +116,15 @@ func (h *Host) Update(apps []*config.App, dir string) {
 	case h.kick <- struct{}{}:
 	default:
 	}
+}
+
+// SetFront sets the shared front port, which serves the apps that have a
+// host or path_prefix route; nil for none. It takes effect with the next
+// Update, so that a config reload applies the front and the apps together.
+func (h *Host) SetFront(f *config.AppsFront) {
+	h.mu.Lock()
+	h.frontCfg = f
+	h.mu.Unlock()
 }
 
 // Run runs the apps until ctx ends, then stops them all and returns once
@@ -212,11 +228,17 @@ func (h *Host) reconcile() {
 	}
 	// Stop first, so that a port an app gives up is free for another.
 	for name, a := range h.apps {
-		if w := want[name]; w == nil || w.Listen != a.asked().Listen {
+		// The listener is the app's for its life: a new address or
+		// certificate means a new app.
+		if w := want[name]; w == nil || w.Listen != a.asked().Listen || !reflect.DeepEqual(w.TLS, a.asked().TLS) {
 			h.stopApp(name, a)
 		}
 	}
 	h.retry = false
+	if err := h.reconcileFront(); err != nil {
+		problems = append(problems, err)
+		h.retry = true
+	}
 	for _, spec := range desired {
 		if a := h.apps[spec.Name]; a != nil {
 			if !reflect.DeepEqual(a.asked(), spec) {
@@ -234,9 +256,44 @@ func (h *Host) reconcile() {
 		}
 		h.apps[spec.Name] = a
 		a.start()
-		logger.Info("Started app", "listen", spec.Listen, "workers", spec.Workers, "file", spec.File())
+		logger.Info("Started app", "listen", spec.Listen, "route", routeOf(spec), "workers", spec.Workers, "file", spec.File())
+	}
+	if h.front != nil {
+		h.front.setRoutes(h.apps)
 	}
 	h.setProblems(problems)
+}
+
+// routeOf describes an app's route on the shared front for logs; "" if it
+// has none.
+func routeOf(a *config.App) string {
+	if !a.Routed() {
+		return ""
+	}
+	return a.DescribeRoute()
+}
+
+// reconcileFront starts, restarts or stops the shared front port to match
+// SetFront. h.mu is held.
+func (h *Host) reconcileFront() error {
+	if h.front != nil && !reflect.DeepEqual(h.front.spec, h.frontCfg) {
+		h.logger.Info("Stopping the shared front port", "listen", h.front.spec.Listen)
+		f := h.front
+		h.front = nil
+		f.ln.Close() // free the port now for the new front
+		h.stopping.Go(f.stop)
+	}
+	if h.front != nil || h.frontCfg == nil {
+		return nil
+	}
+	f, err := newFront(h.frontCfg, h.logger.With("front", h.frontCfg.Listen), h.opts.HeaderTimeout)
+	if err != nil {
+		return fmt.Errorf("apps_front: %w", err)
+	}
+	h.front = f
+	f.start()
+	h.logger.Info("Serving the shared front port", "listen", h.frontCfg.Listen)
+	return nil
 }
 
 // stopApp stops a running app in the background. h.mu is held.
@@ -257,6 +314,10 @@ func (h *Host) stopApp(name string, a *app) {
 
 func (h *Host) stopAll() {
 	h.mu.Lock()
+	if f := h.front; f != nil {
+		h.front = nil
+		h.stopping.Go(f.stop)
+	}
 	for name, a := range h.apps {
 		h.stopApp(name, a)
 	}
@@ -301,31 +362,53 @@ func (h *Host) desired() ([]*config.App, []error) {
 			reserved[port] = addr
 		}
 	}
+	frontPort := 0
+	if h.frontCfg != nil {
+		frontPort = (&config.App{Listen: h.frontCfg.Listen}).Port()
+	}
 	names := map[string]*config.App{}
 	ports := map[int]*config.App{}
+	routes := map[string]*config.App{}
 	var out []*config.App
 	for _, a := range cands {
-		port := a.Port()
+		port, rt := a.Port(), routes[a.RouteKey()]
 		switch prev, addr := names[a.Name], reserved[port]; {
 		case prev != nil:
 			problems = append(problems, fmt.Errorf("%s: name: app %q is already declared in %s", source(a), a.Name, source(prev)))
-		case addr != "":
+		case port != 0 && addr != "":
 			problems = append(problems, fmt.Errorf("%s: listen: port %d is argus's own listen port (%s)", source(a), port, addr))
-		case ports[port] != nil:
+		case port != 0 && port == frontPort:
+			problems = append(problems, fmt.Errorf("%s: listen: port %d is the shared front port (apps_front.listen %s)",
+				source(a), port, h.frontCfg.Listen))
+		case port != 0 && ports[port] != nil:
 			problems = append(problems, fmt.Errorf("%s: listen: port %d is already the listen port of app %q (%s)",
 				source(a), port, ports[port].Name, source(ports[port])))
+		case a.Routed() && rt != nil:
+			problems = append(problems, fmt.Errorf("%s: path_prefix: %s is already the route of app %q (%s)",
+				source(a), a.DescribeRoute(), rt.Name, source(rt)))
 		default:
-			names[a.Name], ports[port] = a, a
+			names[a.Name] = a
+			if port != 0 {
+				ports[port] = a
+			}
+			if a.Routed() {
+				routes[a.RouteKey()] = a
+				if h.frontCfg == nil {
+					problems = append(problems, fmt.Errorf("%s: app %q has a route (%s), but apps_front is not set in the config file",
+						source(a), a.Name, a.DescribeRoute()))
+				}
+			}
 			out = append(out, a)
 		}
 	}
 	return out, problems
 }
 
-// holds reports whether a runs under its name on its port already.
+// holds reports whether a runs under its name on its port and route
+// already.
 func (h *Host) holds(a *config.App) bool {
 	r := h.apps[a.Name]
-	return r != nil && r.asked().Port() == a.Port()
+	return r != nil && r.asked().Port() == a.Port() && r.asked().RouteKey() == a.RouteKey()
 }
 
 // source names where an app was declared, for messages.
@@ -363,8 +446,9 @@ func (h *Host) Problems() []error {
 // AppStatus describes a running app.
 type AppStatus struct {
 	Name    string
-	File    string // the file it was declared in
-	Listen  string
+	File    string         // the file it was declared in
+	Listen  string         // its own front port; "" if it has none
+	Route   string         // its route on the shared front port; "" if it has none
 	Workers []WorkerStatus // the current workers' processes
 }
 
@@ -379,7 +463,11 @@ func (h *Host) Status() []AppStatus {
 	out := make([]AppStatus, 0, len(apps))
 	for _, a := range apps {
 		p := a.pool.Load()
-		out = append(out, AppStatus{Name: a.name, File: p.spec.File(), Listen: a.ln.Addr().String(), Workers: p.status()})
+		st := AppStatus{Name: a.name, File: p.spec.File(), Route: routeOf(p.spec), Workers: p.status()}
+		if a.ln != nil {
+			st.Listen = a.ln.Addr().String()
+		}
+		out = append(out, st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

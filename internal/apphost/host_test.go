@@ -15,6 +15,7 @@ import (
 
 // echoReply is the part of examples/echo's answer the tests look at.
 type echoReply struct {
+	App     string              `json:"app"`
 	Method  string              `json:"method"`
 	Path    string              `json:"path"`
 	Headers map[string][]string `json:"headers"`

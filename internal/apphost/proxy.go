@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/argus-mon/argus/internal/config"
 )
 
 // workerKey is the context key of the worker a request was given to.
@@ -27,6 +29,8 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.metrics.inFlight.WithLabelValues(a.name).Inc()
 	rec := &recorder{ResponseWriter: w}
 	body := &countingBody{}
+	p := a.pool.Load()
+	spec := p.spec
 	defer func() {
 		// Deferred: ReverseProxy aborts a response that fails midway
 		// with a panic (http.ErrAbortHandler), which the server handles.
@@ -39,10 +43,14 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.metrics.duration.WithLabelValues(a.name).Observe(time.Since(start).Seconds())
 		a.metrics.requestBytes.WithLabelValues(a.name).Add(float64(body.n.Load()))
 		a.metrics.responseBytes.WithLabelValues(a.name).Add(float64(rec.n))
+		if l := a.access.Load(); l != nil && spec.AccessLog != config.AccessLogOff {
+			e := newAccessEntry(r, start, code, rec.n, body.n.Load())
+			// A failed write is not the client's problem, and logging
+			// it per request would flood the log.
+			l.Write(appendEntry(nil, spec.AccessLog, e))
+		}
 	}()
 
-	p := a.pool.Load()
-	spec := p.spec
 	if limit := int64(spec.MaxBodySize); limit > 0 {
 		if r.ContentLength > limit {
 			http.Error(rec, fmt.Sprintf("request body larger than %d bytes", limit), http.StatusRequestEntityTooLarge)
@@ -54,11 +62,12 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body.ReadCloser = r.Body
 		r.Body = body
 	}
-	ctx := r.Context()
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	var timer *time.Timer // ends the request at the request timeout
 	if t := time.Duration(spec.RequestTimeout); t > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, t, errRequestTimeout)
-		defer cancel()
+		timer = time.AfterFunc(t, func() { cancel(errRequestTimeout) })
+		defer timer.Stop()
 	}
 	for {
 		wk, err := p.pick(ctx)
@@ -74,7 +83,13 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer p.release(wk)
-		a.proxy.ServeHTTP(rec, r.WithContext(context.WithValue(ctx, workerKey{}, &picked{p, wk})))
+		pk := &picked{pool: p, worker: wk, timer: timer}
+		a.proxy.ServeHTTP(rec, r.WithContext(context.WithValue(ctx, workerKey{}, pk)))
+		if pk.upgraded && rec.code == 0 {
+			// ReverseProxy writes a 101 to the hijacked connection
+			// itself, past the recorder.
+			rec.code = http.StatusSwitchingProtocols
+		}
 		if context.Cause(ctx) == errRequestTimeout {
 			// Also when the response had begun and then stalled.
 			p.killForTimeout(wk)
@@ -96,16 +111,40 @@ func isClosed(c chan struct{}) bool {
 type picked struct {
 	pool   *pool
 	worker *worker
+	timer  *time.Timer // the request timeout's; nil for none
+	// upgraded is set by modifyResponse, before ReverseProxy.ServeHTTP
+	// returns, when the worker switched protocols.
+	upgraded bool
+}
+
+// modifyResponse lifts the request timeout from a connection upgraded
+// to another protocol (WebSocket): it is no longer a request, and may
+// rightly stay open for hours.
+func (a *app) modifyResponse(resp *http.Response) error {
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		pk := resp.Request.Context().Value(workerKey{}).(*picked)
+		pk.upgraded = true
+		if pk.timer != nil {
+			pk.timer.Stop()
+		}
+	}
+	return nil
 }
 
 // rewrite sends the request to its worker, keeping the Host the client
-// asked for and adding X-Forwarded-For, -Host and -Proto.
+// asked for and adding X-Forwarded-For, -Host and -Proto, and
+// X-Forwarded-Prefix when the shared front stripped a path prefix. What
+// the client sent in these headers is dropped: it could claim anything.
 func (a *app) rewrite(pr *httputil.ProxyRequest) {
 	pk := pr.In.Context().Value(workerKey{}).(*picked)
 	pr.Out.URL.Scheme = "http"
 	pr.Out.URL.Host = pk.worker.addr
 	pr.Out.Host = pr.In.Host
 	pr.SetXForwarded()
+	pr.Out.Header.Del("X-Forwarded-Prefix")
+	if p := forwardedPrefix(pr.In); p != "" {
+		pr.Out.Header.Set("X-Forwarded-Prefix", p)
+	}
 }
 
 // proxyError answers a request the worker did not: 413 for a body over the

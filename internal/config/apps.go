@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -37,9 +38,26 @@ type App struct {
 	Dir string `yaml:"dir,omitempty"`
 	// Workers is the number of processes; default 1.
 	Workers int `yaml:"workers"`
-	// Listen is the address of the app's front proxy, host:port or :port;
-	// required. No two apps, and no app and argus itself, may share a port.
-	Listen string `yaml:"listen"`
+	// Listen is the address of the app's own front proxy, host:port or
+	// :port. No two apps, and no app and argus itself, may share a port.
+	// An app needs a Listen address, a route on the shared front port
+	// (Host, PathPrefix), or both.
+	Listen string `yaml:"listen,omitempty"`
+	// TLS serves HTTPS (and HTTP/2) on Listen with the given certificate;
+	// nil for plain HTTP.
+	TLS *AppTLS `yaml:"tls,omitempty"`
+	// Host routes requests for this host name (the Host header, without
+	// its port, compared ignoring case) on the shared front port
+	// (AppsFront) to the app; empty for any host.
+	Host string `yaml:"host,omitempty"`
+	// PathPrefix routes requests whose path is the prefix or below it
+	// (/api matches /api and /api/x, not /apix) on the shared front port
+	// to the app; default / when Host is set. The longest matching prefix
+	// wins, and a route with a host beats one without.
+	PathPrefix string `yaml:"path_prefix,omitempty"`
+	// StripPrefix removes PathPrefix from the path before the request
+	// reaches a worker, which gets the prefix in X-Forwarded-Prefix.
+	StripPrefix bool `yaml:"strip_prefix,omitempty"`
 	// HealthCheck says when a started worker may receive requests.
 	HealthCheck AppHealthCheck `yaml:"health_check"`
 	// StopTimeout is how long a worker has to exit after SIGTERM before it
@@ -52,8 +70,9 @@ type App struct {
 	// MaxBodySize caps a request body; larger ones get 413. Default 10MiB;
 	// 0 disables the limit.
 	MaxBodySize units.Base2Bytes `yaml:"max_body_size"`
-	// LogMaxSize is the size at which the app's log file is rotated (one
-	// old file is kept); default 10MiB, 0 disables rotation.
+	// LogMaxSize is the size at which the app's log file and access log
+	// are rotated (one old file is kept); default 10MiB, 0 disables
+	// rotation.
 	LogMaxSize units.Base2Bytes `yaml:"log_max_size"`
 	// MaxRequests recycles a worker once it has been given this many
 	// requests (uWSGI's max-requests): a new process is started and
@@ -64,6 +83,10 @@ type App struct {
 	// exceeds this size (uWSGI's reload-on-rss), as checked every second.
 	// Default 0, never.
 	MaxRSS units.Base2Bytes `yaml:"max_rss"`
+	// AccessLog is the format of the app's access log, a line per request
+	// written next to its log: AccessLogCombined (the default),
+	// AccessLogJSON or AccessLogOff.
+	AccessLog string `yaml:"access_log"`
 
 	file string // the file the app was declared in
 }
@@ -76,6 +99,13 @@ type AppHealthCheck struct {
 	// that does not is killed and started again. Default 30s.
 	StartTimeout model.Duration `yaml:"start_timeout"`
 }
+
+// The formats of an app's access log.
+const (
+	AccessLogCombined = "combined" // Apache's and nginx's combined log format
+	AccessLogJSON     = "json"     // a JSON object per line, with the duration
+	AccessLogOff      = "off"      // no access log
+)
 
 // The environment variables argus sets for every worker.
 const (
@@ -92,16 +122,114 @@ func (a *App) setDefaults() {
 		RequestTimeout: model.Duration(60 * time.Second),
 		MaxBodySize:    10 * units.MiB,
 		LogMaxSize:     10 * units.MiB,
+		AccessLog:      AccessLogCombined,
 	}
 }
 
-// rejectKey names the app keys that are planned but not there yet.
-func (a *App) rejectKey(key string) string {
-	switch key {
-	case "host", "path_prefix":
-		return "routing by host name and path on a shared front port is not supported yet; give the app its own listen address"
+// AppsFront is the shared front port of the app host (argus only): one
+// listen address serving every app that has a route (host, path_prefix),
+// chosen by the request's Host header and path.
+type AppsFront struct {
+	// Listen is the address, host:port or :port; required. It may not be
+	// argus's own port or an app's listen port.
+	Listen string `yaml:"listen"`
+	// TLS serves HTTPS (and HTTP/2) with the given certificate; nil for
+	// plain HTTP.
+	TLS *AppTLS `yaml:"tls,omitempty"`
+}
+
+// AppTLS is the certificate a front port serves HTTPS with. The files are
+// read again when they change, so a renewed certificate needs no restart.
+type AppTLS struct {
+	// CertFile is the PEM certificate chain, relative to the declaring
+	// file; required.
+	CertFile string `yaml:"cert_file"`
+	// KeyFile is the PEM private key, relative to the declaring file;
+	// required.
+	KeyFile string `yaml:"key_file"`
+}
+
+func (t *AppTLS) setDirectory(dir string) {
+	if t != nil {
+		t.CertFile = commoncfg.JoinDir(dir, t.CertFile)
+		t.KeyFile = commoncfg.JoinDir(dir, t.KeyFile)
 	}
-	return ""
+}
+
+// setDirectory makes the front's certificate paths relative to dir, the
+// directory of the config file.
+func (f *AppsFront) setDirectory(dir string) {
+	if f != nil {
+		f.TLS.setDirectory(dir)
+	}
+}
+
+// tls checks that a tls section names both files; p is its key path.
+func (v *validator) tls(p string, t *AppTLS) {
+	if t == nil {
+		return
+	}
+	if t.CertFile == "" {
+		v.errorf(joinPath(p, "cert_file"), "a certificate file is required")
+	}
+	if t.KeyFile == "" {
+		v.errorf(joinPath(p, "key_file"), "a key file is required")
+	}
+}
+
+// checkCert loads a tls section's key pair; p is its key path.
+func (v *validator) checkCert(p string, t *AppTLS) {
+	if t == nil || t.CertFile == "" || t.KeyFile == "" {
+		return
+	}
+	if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+		v.errorf(joinPath(p, "cert_file"), "cannot load the certificate and key: %v", err)
+	}
+}
+
+// CheckAppCerts loads the certificates of apps_front and of the apps of
+// the apps section, which LoadFile does not open, and reports those that
+// do not load (a missing file, a key that does not match).
+func (c *Config) CheckAppCerts() error {
+	v := &validator{c: c}
+	if c.AppsFront != nil {
+		v.checkCert("apps_front.tls", c.AppsFront.TLS)
+	}
+	for i, a := range c.Apps {
+		if a != nil {
+			v.checkCert(joinPath(indexPath("apps", i), "tls"), a.TLS)
+		}
+	}
+	if len(v.errs) == 0 {
+		return nil
+	}
+	return joinErrors(v.errs)
+}
+
+// Routed reports whether the app is served on the shared front port.
+func (a *App) Routed() bool { return a.Host != "" || a.PathPrefix != "" }
+
+// RouteKey identifies the app's route on the shared front port for
+// clash checks: the lower-cased host and the path prefix without a
+// trailing slash ("" for the root). Two apps with the same key clash.
+func (a *App) RouteKey() string {
+	return strings.ToLower(a.Host) + " " + strings.TrimSuffix(a.PathPrefix, "/")
+}
+
+// DescribeRoute returns the app's route as shown in messages, such as
+// "host example.org path_prefix /api".
+func (a *App) DescribeRoute() string {
+	if a.Host == "" {
+		return fmt.Sprintf("path_prefix %s on any host", a.PathPrefix)
+	}
+	return fmt.Sprintf("host %s path_prefix %s", a.Host, a.PathPrefix)
+}
+
+// completeRoute gives a route with a host alone the root path prefix.
+func (a *App) completeRoute() {
+	if a.Host != "" && a.PathPrefix == "" {
+		a.PathPrefix = "/"
+	}
 }
 
 // File returns the file the app was declared in, for messages; empty for
@@ -140,8 +268,19 @@ var appNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 const maxWorkers = 256
 
 func (v *validator) apps() {
-	firstName := map[string]string{} // app name -> key path of its name
-	firstPort := map[int]string{}    // port -> key path of its listen
+	firstName := map[string]string{}  // app name -> key path of its name
+	firstPort := map[int]string{}     // port -> key path of its listen
+	firstRoute := map[string]string{} // route key -> key path of its path_prefix
+	if f := v.c.AppsFront; f != nil {
+		if f.Listen == "" {
+			v.errorf("apps_front.listen", "the shared front port needs a listen address such as :8080")
+		} else if port, err := listenPort(f.Listen); err != nil {
+			v.errorf("apps_front.listen", "bad listen address %q: %v", f.Listen, err)
+		} else {
+			firstPort[port] = "apps_front.listen"
+		}
+		v.tls("apps_front.tls", f.TLS)
+	}
 	for i, a := range v.c.Apps {
 		p := indexPath("apps", i)
 		if a == nil {
@@ -160,6 +299,21 @@ func (v *validator) apps() {
 			} else {
 				firstPort[port] = joinPath(p, "listen")
 			}
+		}
+		if !a.Routed() {
+			continue
+		}
+		at := joinPath(p, "path_prefix")
+		if _, ok := v.c.pos[at]; !ok {
+			at = joinPath(p, "host")
+		}
+		if v.c.AppsFront == nil {
+			v.errorf(at, "apps_front is not set: an app with a host or path_prefix is served on the shared front port apps_front.listen")
+		}
+		if first, dup := firstRoute[a.RouteKey()]; dup {
+			v.errorf(at, "%s is already the route of another app, at %s", a.DescribeRoute(), v.where(first))
+		} else {
+			firstRoute[a.RouteKey()] = at
 		}
 	}
 }
@@ -186,10 +340,18 @@ func (v *validator) app(p string, a *App) {
 	if a.Workers < 1 || a.Workers > maxWorkers {
 		v.errorf(joinPath(p, "workers"), "must be from 1 to %d", maxWorkers)
 	}
-	if a.Listen == "" {
-		v.errorf(joinPath(p, "listen"), "an app needs a listen address such as 127.0.0.1:8081 (serving on a shared port is not supported yet)")
-	} else if _, err := listenPort(a.Listen); err != nil {
-		v.errorf(joinPath(p, "listen"), "bad listen address %q: %v", a.Listen, err)
+	switch {
+	case a.Listen == "" && !a.Routed():
+		v.errorf(joinPath(p, "listen"), "an app needs a listen address such as 127.0.0.1:8081, or a host or path_prefix to be served on the shared front port")
+	case a.Listen != "":
+		if _, err := listenPort(a.Listen); err != nil {
+			v.errorf(joinPath(p, "listen"), "bad listen address %q: %v", a.Listen, err)
+		}
+	}
+	v.route(p, a)
+	v.tls(joinPath(p, "tls"), a.TLS)
+	if a.TLS != nil && a.Listen == "" {
+		v.errorf(joinPath(p, "tls"), "serves the app's own listen port, which it has none of; for the shared front port, set apps_front.tls")
 	}
 	if !strings.HasPrefix(a.HealthCheck.Path, "/") {
 		v.errorf(joinPath(joinPath(p, "health_check"), "path"), "must start with /")
@@ -211,11 +373,35 @@ func (v *validator) app(p string, a *App) {
 	if a.MaxRSS < 0 {
 		v.errorf(joinPath(p, "max_rss"), "must not be negative (0 never recycles)")
 	}
+	switch a.AccessLog {
+	case AccessLogCombined, AccessLogJSON, AccessLogOff:
+	default:
+		v.errorf(joinPath(p, "access_log"), "%q is not an access log format: use %s, %s or %s",
+			a.AccessLog, AccessLogCombined, AccessLogJSON, AccessLogOff)
+	}
+}
+
+// hostNameRE is what a route's host may look like: a DNS name or an IPv4
+// address, without scheme, port or path.
+var hostNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$`)
+
+// route checks an app's host, path_prefix and strip_prefix.
+func (v *validator) route(p string, a *App) {
+	if a.Host != "" && !hostNameRE.MatchString(a.Host) {
+		v.errorf(joinPath(p, "host"), "%q is not a host name (give it without scheme, port or path)", a.Host)
+	}
+	if a.PathPrefix != "" && (!strings.HasPrefix(a.PathPrefix, "/") || strings.ContainsAny(a.PathPrefix, "?# ")) {
+		v.errorf(joinPath(p, "path_prefix"), "%q must start with / and hold no query, fragment or space", a.PathPrefix)
+	}
+	if a.StripPrefix && strings.TrimSuffix(a.PathPrefix, "/") == "" {
+		v.errorf(joinPath(p, "strip_prefix"), "needs a path_prefix other than /")
+	}
 }
 
 // setDirectory makes the app's working directory relative to dir, the
 // directory of the file it was declared in.
 func (a *App) setDirectory(dir string) {
+	a.TLS.setDirectory(dir)
 	if a.Dir == "" {
 		a.Dir = dir
 		return
@@ -223,8 +409,8 @@ func (a *App) setDirectory(dir string) {
 	a.Dir = commoncfg.JoinDir(dir, a.Dir)
 }
 
-// CheckAppPorts reports apps of the apps section whose listen port is the
-// port of addr, argus's own HTTP listen address, which the config file
+// CheckAppPorts reports apps of the apps section, and apps_front, whose
+// listen port is the port of addr, argus's own HTTP listen address, which the config file
 // does not hold.
 func (c *Config) CheckAppPorts(addr string) error {
 	reserved, err := listenPort(addr)
@@ -232,6 +418,11 @@ func (c *Config) CheckAppPorts(addr string) error {
 		return nil // not a TCP host:port; nothing can clash
 	}
 	v := &validator{c: c}
+	if f := c.AppsFront; f != nil {
+		if port, err := listenPort(f.Listen); err == nil && port == reserved {
+			v.errorf("apps_front.listen", "port %d is argus's own listen port (%s)", reserved, addr)
+		}
+	}
 	for i, a := range c.Apps {
 		if a != nil && a.Port() == reserved {
 			v.errorf(joinPath(indexPath("apps", i), "listen"), "port %d is argus's own listen port (%s)", reserved, addr)
@@ -276,6 +467,7 @@ func LoadAppFile(path string) (*App, error) {
 	if _, named := res.pos["name"]; !named {
 		a.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
+	a.completeRoute()
 	v := &validator{c: ld.c}
 	v.app("", a)
 	ld.addValidation(v.errs)
@@ -284,5 +476,12 @@ func LoadAppFile(path string) (*App, error) {
 	}
 	a.file = path
 	a.setDirectory(filepath.Dir(path))
+	// Unlike LoadFile's, a drop-in's certificate is loaded here: the
+	// file is the app host's to read, and a bad one is its problem.
+	cv := &validator{c: ld.c}
+	cv.checkCert("tls", a.TLS)
+	if len(cv.errs) > 0 {
+		return nil, joinErrors(cv.errs)
+	}
 	return a, nil
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,5 +68,54 @@ func TestCheckAppPorts(t *testing.T) {
 	}
 	if err := c.CheckAppPorts("127.0.0.1:9092"); err != nil {
 		t.Errorf("CheckAppPorts(:9092) = %v", err)
+	}
+	c, err = Parse([]byte("apps_front: {listen: ':9093'}\n"), "argus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CheckAppPorts(":9093"); err == nil || !strings.Contains(err.Error(), "argus.yml:1: apps_front.listen: port 9093 is argus's own listen port") {
+		t.Errorf("CheckAppPorts(:9093) with apps_front on it = %v", err)
+	}
+}
+
+func TestLoadAppFileRoute(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "site.yml")
+	if err := os.WriteFile(path, []byte("command: x\nhost: site.example\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, err := LoadAppFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Routed() || a.Listen != "" || a.PathPrefix != "/" || a.RouteKey() != "site.example " {
+		t.Errorf("unexpected route: %+v", a)
+	}
+}
+
+func TestCheckAppCerts(t *testing.T) {
+	c, err := Parse([]byte("apps_front:\n  listen: :8080\n  tls: {cert_file: missing.crt, key_file: missing.key}\n"+
+		"apps:\n  - name: a\n    command: x\n    listen: :8081\n    tls:\n      cert_file: nothere.crt\n      key_file: nothere.key\n"), "argus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.CheckAppCerts()
+	for _, want := range []string{
+		"argus.yml:3: apps_front.tls.cert_file: cannot load the certificate and key: open missing.crt: no such file or directory",
+		"argus.yml:9: apps[0].tls.cert_file: cannot load the certificate and key: open nothere.crt: no such file or directory",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckAppCerts: %v, want an error containing %q", err, want)
+		}
+	}
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "site.yml")
+	if err := os.WriteFile(path, []byte("command: x\nlisten: :8081\ntls: {cert_file: site.crt, key_file: site.key}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadAppFile(path)
+	want := path + ":3: tls.cert_file: cannot load the certificate and key: open " + filepath.Join(dir, "site.crt") + ": no such file or directory"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("LoadAppFile with a missing certificate: %v, want %q", err, want)
 	}
 }

@@ -43,6 +43,9 @@ type Config struct {
 	// read by LoadFile: a bad one is the app host's to report, and it does
 	// not stop the other apps.
 	AppsDir string `yaml:"apps_dir,omitempty"`
+	// AppsFront is the shared front port serving the apps that have a
+	// host or path_prefix route; nil for none (argus only).
+	AppsFront *AppsFront `yaml:"apps_front,omitempty"`
 
 	// To add a top-level section: add a field here with its yaml tag, set
 	// its defaults in Default (or give its type a setDefaults method if it
@@ -113,6 +116,7 @@ func (c *Config) complete() {
 	for _, a := range c.Apps {
 		if a != nil {
 			a.file = c.file
+			a.completeRoute()
 		}
 	}
 }

@@ -229,6 +229,7 @@ func (c *Config) setDirectory(dir string) {
 	c.Tracing.TLSConfig.SetDirectory(dir)
 	c.Alertmanager.setDirectory(dir)
 	c.AppsDir = commoncfg.JoinDir(dir, c.AppsDir)
+	c.AppsFront.setDirectory(dir)
 	for _, a := range c.Apps {
 		a.setDirectory(dir)
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"path/filepath"
 
 	"github.com/argus-mon/argus/internal/apphost"
@@ -13,7 +14,7 @@ import (
 // that such a config is refused, drop-in files by the app host.
 func (s *Server) buildAppHost(cfg *config.Config) error {
 	addr := s.listener.Addr().String()
-	if err := cfg.CheckAppPorts(addr); err != nil {
+	if err := checkApps(cfg, addr); err != nil {
 		return err
 	}
 	s.apps = apphost.New(apphost.Options{
@@ -22,8 +23,16 @@ func (s *Server) buildAppHost(cfg *config.Config) error {
 		Registerer:    s.reg,
 		ReservedAddrs: []string{addr},
 	})
+	s.apps.SetFront(cfg.AppsFront)
 	s.apps.Update(cfg.Apps, cfg.AppsDir)
 	return nil
+}
+
+// checkApps refuses a config whose apps (or shared front port) take
+// argus's own listen address addr or name certificates that do not load:
+// what the config package cannot know or does not open.
+func checkApps(cfg *config.Config, addr string) error {
+	return errors.Join(cfg.CheckAppPorts(addr), cfg.CheckAppCerts())
 }
 
 // AppHost returns the app host, for tests and embedding.

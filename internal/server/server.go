@@ -409,7 +409,7 @@ func (s *Server) prepareReload() (*preparedReload, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cfg.CheckAppPorts(s.listener.Addr().String()); err != nil {
+	if err := checkApps(cfg, s.listener.Addr().String()); err != nil {
 		return nil, err
 	}
 	p := &preparedReload{cfg: cfg}
@@ -467,6 +467,7 @@ func (s *Server) applyReload(p *preparedReload) error {
 	if err := s.notifier.ApplyPrepared(p.notifier); err != nil {
 		errs = append(errs, fmt.Errorf("alerting: %w", err))
 	}
+	s.apps.SetFront(p.cfg.AppsFront)
 	s.apps.Update(p.cfg.Apps, p.cfg.AppsDir)
 	s.mu.Lock()
 	s.cfg = p.cfg
