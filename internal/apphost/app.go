@@ -213,7 +213,9 @@ func (a *app) shutdown() {
 	// An app served on the shared front only has no server of its own;
 	// stopping the pool drains its workers' requests in flight there.
 	if a.srv != nil {
-		if err := a.srv.Shutdown(ctx); err != nil {
+		// stop has closed the listener already, which Shutdown reports
+		// again: only its context ending means requests were cut off.
+		if err := a.srv.Shutdown(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
 			a.logger.Warn("Front proxy stopped with requests in flight", "err", err)
 			a.srv.Close()
 		}
