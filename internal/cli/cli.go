@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -243,6 +244,42 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("%w: --log.format %q: want logfmt or json", errUsage, format)
 }
 
+// checkAppsDir loads the drop-in app files of cfg's apps_dir as the app
+// host does, returning every problem: a directory that cannot be read, a
+// file that does not load, or an app name declared twice. Ports and routes
+// shared with apps that run elsewhere are the running app host's to find.
+func checkAppsDir(cfg *config.Config) error {
+	if cfg.AppsDir == "" {
+		return nil
+	}
+	ents, err := os.ReadDir(cfg.AppsDir)
+	if err != nil {
+		return fmt.Errorf("apps_dir: %w", err)
+	}
+	declared := map[string]string{}
+	for _, a := range cfg.Apps {
+		declared[a.Name] = "the apps section"
+	}
+	var errs []error
+	for _, e := range ents {
+		if e.IsDir() || !config.IsAppFile(e.Name()) {
+			continue
+		}
+		path := filepath.Join(cfg.AppsDir, e.Name())
+		a, err := config.LoadAppFile(path)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if where, ok := declared[a.Name]; ok {
+			errs = append(errs, fmt.Errorf("%s: app %q is already declared in %s", path, a.Name, where))
+			continue
+		}
+		declared[a.Name] = path
+	}
+	return errors.Join(errs...)
+}
+
 func checkConfig(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: argus check config FILE...", errUsage)
@@ -260,8 +297,9 @@ func checkConfig(args []string, stdout io.Writer) error {
 			failed++
 			continue
 		}
-		// The rule files it names are checked too, as promtool does.
-		if err := checkRuleFiles(cfg.RuleFiles); err != nil {
+		// The rule files it names are checked too, as promtool does, and
+		// so are the drop-in app files of apps_dir.
+		if err := errors.Join(checkRuleFiles(cfg.RuleFiles), checkAppsDir(cfg)); err != nil {
 			fmt.Fprintf(stdout, "FAILED: %s\n%v\n", f, err)
 			failed++
 			continue

@@ -45,6 +45,22 @@ func TestCheckConfig(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "bad.yml:6: storage.tsdb.retention.time:") {
 		t.Fatalf("bad: %d %q", code, out)
 	}
+	// Drop-in app files are checked too: a bad key and a name the apps
+	// section already has are both reported, with the file.
+	apps := filepath.Join(dir, "apps.d")
+	os.Mkdir(apps, 0o755)
+	withApps := filepath.Join(dir, "apps.yml")
+	os.WriteFile(withApps, []byte("apps:\n  - {name: web, command: ./web, listen: ':18080'}\napps_dir: apps.d\n"), 0o644)
+	os.WriteFile(filepath.Join(apps, "ok.yml"), []byte("command: ./ok\nlisten: ':18081'\n"), 0o644)
+	if code, out, _ := runCLI("check", "config", withApps); code != 0 {
+		t.Fatalf("good drop-ins: %d %q", code, out)
+	}
+	os.WriteFile(filepath.Join(apps, "typo.yml"), []byte("command: ./t\nlisten: ':18082'\nworkerz: 2\n"), 0o644)
+	os.WriteFile(filepath.Join(apps, "web.yml"), []byte("command: ./w2\nlisten: ':18083'\n"), 0o644)
+	code, out, _ = runCLI("check", "config", withApps)
+	if code != 1 || !strings.Contains(out, "typo.yml:3") || !strings.Contains(out, `web.yml: app "web" is already declared in the apps section`) {
+		t.Fatalf("bad drop-ins: %d %q", code, out)
+	}
 	// The seed's prometheus.yml (shipped as a config fixture) loads unchanged.
 	if code, out, _ := runCLI("check", "config", "../config/testdata/seed-prometheus.good.yml"); code != 0 {
 		t.Fatalf("seed: %d %q", code, out)
