@@ -15,6 +15,13 @@
 //	/upload?id=x     reads the body, counting bytes, and answers the count;
 //	                 /progress?id=x answers the count so far
 //	/ws              a WebSocket echo of text and binary messages
+//	/status?code=204 answers that status with no body; each
+//	                 header=Name:Value adds a response header field
+//	/chunks?n=3      writes n lines, flushing each (a chunked body), and
+//	                 the trailer X-Chunks: n
+//	/hangup?at=body  closes the connection midway through its answer:
+//	                 at=head after part of the head, at=body after part
+//	                 of a body of announced length
 //
 // On SIGTERM it stops accepting connections and finishes the requests in
 // flight; with ECHO_IGNORE_SIGTERM=1 it ignores SIGTERM, so that only
@@ -33,6 +40,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -92,6 +100,9 @@ func newHandler(logFile string) http.Handler {
 	mux.HandleFunc("/upload", s.upload)
 	mux.HandleFunc("/progress", s.uploadProgress)
 	mux.HandleFunc("/ws", websocketEcho)
+	mux.HandleFunc("/status", status)
+	mux.HandleFunc("/chunks", chunks)
+	mux.HandleFunc("/hangup", hangup)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -110,7 +121,7 @@ func newHandler(logFile string) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{
 			"method": r.Method, "path": r.URL.Path, "query": r.URL.RawQuery,
-			"headers": r.Header, "body": string(body),
+			"headers": r.Header, "body": string(body), "remote": r.RemoteAddr,
 			"app": os.Getenv("ARGUS_APP"), "worker": os.Getenv("ARGUS_WORKER_ID"), "pid": os.Getpid(),
 		})
 	})
@@ -203,4 +214,42 @@ func (s *streams) upload(w http.ResponseWriter, r *http.Request) {
 
 func (s *streams) uploadProgress(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, s.counter(r.URL.Query().Get("id")).Load())
+}
+
+func status(w http.ResponseWriter, r *http.Request) {
+	for _, h := range r.URL.Query()["header"] {
+		if k, v, ok := strings.Cut(h, ":"); ok {
+			w.Header().Add(k, v)
+		}
+	}
+	code, err := strconv.Atoi(r.URL.Query().Get("code"))
+	if err != nil || code < 200 || code > 999 {
+		http.Error(w, "code must be a status of 200 or more", http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(code)
+}
+
+func chunks(w http.ResponseWriter, r *http.Request) {
+	n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+	w.Header().Set("Trailer", "X-Chunks")
+	for i := range n {
+		fmt.Fprintf(w, "chunk %d\n", i)
+		http.NewResponseController(w).Flush()
+	}
+	w.Header().Set("X-Chunks", strconv.Itoa(n))
+}
+
+func hangup(w http.ResponseWriter, r *http.Request) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	defer conn.Close()
+	if r.URL.Query().Get("at") == "head" {
+		io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Ty")
+		return
+	}
+	io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
 }

@@ -30,6 +30,8 @@ type app struct {
 
 	ln        net.Listener
 	srv       *http.Server
+	dialer    *net.Dialer // of connections to workers, for both paths
+	buffers   *copyBuffers
 	transport *http.Transport
 	proxy     *httputil.ReverseProxy
 
@@ -52,11 +54,13 @@ func newApp(spec *config.App, logger *slog.Logger, m *metrics, opts *Options) (*
 	if err != nil {
 		return nil, err
 	}
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	a := &app{
 		name: spec.Name, logger: logger, metrics: m, opts: opts, out: out, wanted: spec,
 		updates: make(chan *config.App, 1), done: make(chan struct{}),
+		dialer: dialer, buffers: &copyBuffers{},
 		transport: &http.Transport{
-			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext:           dialer.DialContext,
 			MaxIdleConnsPerHost:   64,
 			IdleConnTimeout:       90 * time.Second,
 			ExpectContinueTimeout: time.Second,
@@ -72,7 +76,7 @@ func newApp(spec *config.App, logger *slog.Logger, m *metrics, opts *Options) (*
 		// the server's one final write instead of a flush per copy (a
 		// flush per response was a fifth of the proxy's CPU).
 		FlushInterval: 0,
-		BufferPool:    &copyBuffers{},
+		BufferPool:    a.buffers,
 		ErrorHandler:  a.proxyError,
 		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
@@ -83,9 +87,9 @@ func newApp(spec *config.App, logger *slog.Logger, m *metrics, opts *Options) (*
 	return a, nil
 }
 
-// copyBuffers recycles the buffers ReverseProxy copies response bodies
-// through: without a pool it allocates 32 KiB per request, which made the
-// garbage collector a tenth of the proxy's CPU.
+// copyBuffers recycles the buffers ReverseProxy and forward copy bodies
+// through: without a pool ReverseProxy allocates 32 KiB per request, which
+// made the garbage collector a tenth of the proxy's CPU.
 type copyBuffers struct{ pool sync.Pool }
 
 const copyBufferSize = 32 << 10

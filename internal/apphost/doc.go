@@ -19,6 +19,11 @@
 // app only; a change starts and health-checks new workers before the old
 // ones are drained and stopped, so no request fails.
 //
+// The proxy passes plain HTTP/1.x requests on with a small HTTP/1.1
+// client of its own (forward) over kept-alive connections to each worker;
+// protocol upgrades, HTTP/2 clients, Expect: 100-continue and chunked or
+// large request bodies go through httputil.ReverseProxy.
+//
 // The proxy and supervisor record argus_app_* metrics on the Registerer
 // given to New; per-worker CPU, memory and descriptors are read from /proc
 // when the metrics are collected.

@@ -23,7 +23,8 @@ type workerKey struct{}
 var errRequestTimeout = errors.New("request timeout")
 
 // ServeHTTP is the front proxy: it picks a ready worker round-robin and
-// passes the request on, recording the request's metrics.
+// passes the request on, with forward or ReverseProxy, recording the
+// request's metrics.
 func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	a.metrics.inFlight.WithLabelValues(a.name).Inc()
@@ -62,6 +63,9 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body.ReadCloser = r.Body
 		r.Body = body
 	}
+	// Plain HTTP/1.x requests go through forward; upgrades, HTTP/2,
+	// Expect and large or chunked bodies through ReverseProxy.
+	fast := fastEligible(r)
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
 	var timer *time.Timer // ends the request at the request timeout
@@ -83,16 +87,23 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer p.release(wk)
+		// Deferred, so that it also runs when a response that had begun
+		// and then stalled is aborted with a panic.
+		defer func() {
+			if context.Cause(ctx) == errRequestTimeout {
+				p.killForTimeout(wk)
+			}
+		}()
 		pk := &picked{pool: p, worker: wk, timer: timer}
+		if fast {
+			a.forward(ctx, rec, r, pk)
+			return
+		}
 		a.proxy.ServeHTTP(rec, r.WithContext(context.WithValue(ctx, workerKey{}, pk)))
 		if pk.upgraded && rec.code == 0 {
 			// ReverseProxy writes a 101 to the hijacked connection
 			// itself, past the recorder.
 			rec.code = http.StatusSwitchingProtocols
-		}
-		if context.Cause(ctx) == errRequestTimeout {
-			// Also when the response had begun and then stalled.
-			p.killForTimeout(wk)
 		}
 		return
 	}
@@ -151,18 +162,21 @@ func (a *app) rewrite(pr *httputil.ProxyRequest) {
 // limit, 504 at the request timeout (the worker is killed by ServeHTTP),
 // 502 otherwise.
 func (a *app) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	pk := r.Context().Value(workerKey{}).(*picked)
+	a.upstreamError(r.Context(), w, r, r.Context().Value(workerKey{}).(*picked), err)
+}
+
+// upstreamError is proxyError for both paths; ctx is the request's, with
+// the request timeout as its cause when it ends there.
+func (a *app) upstreamError(ctx context.Context, w http.ResponseWriter, r *http.Request, pk *picked, err error) {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
 		http.Error(w, fmt.Sprintf("request body larger than %d bytes", tooLarge.Limit), http.StatusRequestEntityTooLarge)
-	case context.Cause(r.Context()) == errRequestTimeout:
-		a.metrics.upstreamErrors.WithLabelValues(a.name, errKindTimeout).Inc()
-		a.logger.Warn("Request timed out; killing the worker", "worker", pk.worker.slot, "pid", pk.worker.pid,
-			"method", r.Method, "path", r.URL.Path, "request_timeout", time.Duration(pk.pool.spec.RequestTimeout))
+	case context.Cause(ctx) == errRequestTimeout:
+		a.noteTimeout(r, pk)
 		http.Error(w, fmt.Sprintf("app %s: worker %d did not answer within %v and is being restarted",
 			a.name, pk.worker.slot, time.Duration(pk.pool.spec.RequestTimeout)), http.StatusGatewayTimeout)
-	case r.Context().Err() != nil:
+	case ctx.Err() != nil:
 		// The client went away; nginx's 499 says so in the metrics.
 		w.WriteHeader(499)
 	case isDialError(err):
@@ -174,6 +188,14 @@ func (a *app) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		a.logger.Warn("Worker failed to answer", "worker", pk.worker.slot, "pid", pk.worker.pid, "err", err)
 		http.Error(w, fmt.Sprintf("app %s: worker %d failed to answer: %v", a.name, pk.worker.slot, err), http.StatusBadGateway)
 	}
+}
+
+// noteTimeout counts and logs a request that reached the request
+// timeout; ServeHTTP kills its worker.
+func (a *app) noteTimeout(r *http.Request, pk *picked) {
+	a.metrics.upstreamErrors.WithLabelValues(a.name, errKindTimeout).Inc()
+	a.logger.Warn("Request timed out; killing the worker", "worker", pk.worker.slot, "pid", pk.worker.pid,
+		"method", r.Method, "path", r.URL.Path, "request_timeout", time.Duration(pk.pool.spec.RequestTimeout))
 }
 
 func isDialError(err error) bool {

@@ -28,6 +28,7 @@ type worker struct {
 	exited  chan struct{} // closed once the process has exited and been reaped
 	waitErr error         // cmd.Wait's result, set before exited is closed
 	recycle chan struct{} // buffered; pick signals it when requests reach max_requests
+	idle    idleConns     // forward's kept-alive connections to it
 
 	// Under the pool's mu.
 	inFlight  int  // requests picked for this worker and not released
@@ -388,9 +389,11 @@ func (p *pool) setRunning(w *worker) {
 }
 
 // reap forgets an exited worker, after killing what is left of its process
-// group (children it started and did not stop).
+// group (children it started and did not stop) and closing the proxy's
+// idle connections to it.
 func (p *pool) reap(w *worker) {
 	<-w.exited
+	w.idle.close()
 	syscall.Kill(-w.pid, syscall.SIGKILL)
 	p.mu.Lock()
 	if p.running[w.slot] == w {

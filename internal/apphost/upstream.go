@@ -1,0 +1,128 @@
+package apphost
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// The fast path's connections to workers (see forward).
+const (
+	// maxIdlePerWorker bounds the kept-alive connections to one worker
+	// that wait for a request, as http.Transport's MaxIdleConnsPerHost
+	// did: past it, a finished request closes its connection.
+	maxIdlePerWorker = 64
+	// idleConnTimeout is how long an unused connection is kept, so that
+	// a burst of connections does not hold descriptors for ever.
+	idleConnTimeout = 90 * time.Second
+	// connBufferSize is the size of a connection's read and write
+	// buffers; a typical request or response head fits in one.
+	connBufferSize = 4 << 10
+)
+
+// upstreamConn is one HTTP/1.1 connection to a worker, used by one request
+// at a time: whoever took it from idleConns or dialed it owns it until it
+// puts it back or closes it.
+type upstreamConn struct {
+	conn   net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	reused bool      // it served a request before this one
+	idleAt time.Time // when it was last put back
+
+	// Scratch of the response head parser, kept across requests so that
+	// reading a head allocates only its strings.
+	head   []byte
+	fields []headerField
+}
+
+func newUpstreamConn(c net.Conn) *upstreamConn {
+	return &upstreamConn{conn: c, br: bufio.NewReaderSize(c, connBufferSize), bw: bufio.NewWriterSize(c, connBufferSize)}
+}
+
+// alive reports whether the worker has not closed the idle connection (or
+// sent something unasked), with a non-blocking peek: one system call,
+// spent only on requests that cannot be sent again on a new connection if
+// the kept-alive one turns out closed.
+func (c *upstreamConn) alive() bool {
+	sc, ok := c.conn.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var peekErr error
+	err = rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		_, _, peekErr = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		return true // never wait for the descriptor to become readable
+	})
+	// Nothing to read is the only good answer: a read of 0 bytes is the
+	// worker's close, and bytes are a response nobody asked for.
+	return err == nil && errors.Is(peekErr, syscall.EAGAIN)
+}
+
+// idleConns are a worker's kept-alive connections waiting for a request,
+// the most recently used last. The worker's reap closes them.
+type idleConns struct {
+	mu     sync.Mutex
+	conns  []*upstreamConn
+	closed bool
+}
+
+// get returns an idle connection, or nil if there is none young enough.
+func (ic *idleConns) get() *upstreamConn {
+	now := time.Now()
+	ic.mu.Lock()
+	n := len(ic.conns)
+	if n == 0 {
+		ic.mu.Unlock()
+		return nil
+	}
+	c := ic.conns[n-1]
+	if now.Sub(c.idleAt) < idleConnTimeout {
+		ic.conns[n-1] = nil
+		ic.conns = ic.conns[:n-1]
+		ic.mu.Unlock()
+		return c
+	}
+	// The most recently used is too old, so all are.
+	stale := ic.conns
+	ic.conns = nil
+	ic.mu.Unlock()
+	for _, c := range stale {
+		c.conn.Close()
+	}
+	return nil
+}
+
+// put keeps c for another request, or closes it if there are enough idle
+// connections or the worker is gone.
+func (ic *idleConns) put(c *upstreamConn) {
+	c.reused = true
+	c.idleAt = time.Now()
+	ic.mu.Lock()
+	if ic.closed || len(ic.conns) >= maxIdlePerWorker {
+		ic.mu.Unlock()
+		c.conn.Close()
+		return
+	}
+	ic.conns = append(ic.conns, c)
+	ic.mu.Unlock()
+}
+
+// close closes the idle connections and any put back later.
+func (ic *idleConns) close() {
+	ic.mu.Lock()
+	conns := ic.conns
+	ic.conns, ic.closed = nil, true
+	ic.mu.Unlock()
+	for _, c := range conns {
+		c.conn.Close()
+	}
+}
