@@ -90,8 +90,8 @@ func (p *pool) unixEndpoint(slot int) (*endpoint, error) {
 		return nil, fmt.Errorf("no directory for unix sockets: %s/ and the temporary directory give paths over %d bytes",
 			appSocketDir(p.opts.LogDir, p.spec.Name), maxSocketPath)
 	}
-	if err := os.MkdirAll(p.socketDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create the socket directory: %w", err)
+	if err := ownDir(p.socketDir); err != nil {
+		return nil, err
 	}
 	var b [4]byte
 	rand.Read(b[:])
@@ -103,6 +103,33 @@ func (p *pool) unixEndpoint(slot int) (*endpoint, error) {
 	}
 	return &endpoint{network: "unix", addr: path, host: name,
 		env: []string{config.EnvSocket + "=" + path}}, nil
+}
+
+// ownDir creates dir if need be and checks that it is a directory of
+// argus's user that others cannot write to: the fallback directory is in
+// the shared temporary directory, where anyone could have made it first
+// to put sockets of their own in the workers' place.
+func ownDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create the socket directory: %w", err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("socket directory: %w", err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !fi.IsDir() || !ok || int(st.Uid) != os.Getuid() || fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("socket directory %s must be a directory of user %d that only it can write to (it is %v, owned by %v)",
+			dir, os.Getuid(), fi.Mode(), ownerOf(fi))
+	}
+	return nil
+}
+
+func ownerOf(fi os.FileInfo) string {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return strconv.Itoa(int(st.Uid))
+	}
+	return "unknown"
 }
 
 // appSocketDir is where an app's unix sockets go: next to its logs, in a

@@ -254,3 +254,24 @@ func TestSocketDir(t *testing.T) {
 		t.Errorf("socketDir with a long temporary directory = %q, want none", dir)
 	}
 }
+
+// TestOwnDir refuses a socket directory others may write to.
+func TestOwnDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sockets")
+	if err := ownDir(dir); err != nil {
+		t.Fatalf("new directory: %v", err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := ownDir(dir); err == nil || !strings.Contains(err.Error(), "only it can write to") {
+		t.Errorf("world-writable directory: %v", err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(t.TempDir(), link); err != nil {
+		t.Fatal(err)
+	}
+	if err := ownDir(link); err == nil {
+		t.Error("a symbolic link was taken as the socket directory")
+	}
+}
