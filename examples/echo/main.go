@@ -1,12 +1,16 @@
-// Command echo is a small app for argus's app host. It listens on
-// 127.0.0.1:$PORT and answers every request with the request as JSON. A
+// Command echo is a small app for argus's app host. It listens where
+// argus says, in any of its listen modes: on the socket handed over as fd 3
+// (socket activation: LISTEN_FDS=1 and LISTEN_PID its own pid), else on
+// the unix socket $ARGUS_SOCKET, else on 127.0.0.1:$PORT. It answers
+// every request with the request as JSON. A
 // POST with a JSON body is also appended, one line per request, to the file
 // named by $ECHO_LOG if set, so it doubles as an alert webhook receiver
 // (point a webhook_configs url at it).
 //
 // Paths with a meaning, for trying out and testing the supervisor:
 //
-//	/healthz         200, for the health check
+//	/healthz         200, for the health check; 500 once /sick was requested
+//	/sick            makes /healthz fail from then on
 //	/crash           the process exits with status 1
 //	/sleep?d=5s      answers after sleeping d
 //	/grow?mb=100     allocates and keeps mb MiB more (for max_rss)
@@ -36,6 +40,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -55,24 +60,58 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
-	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT"), Handler: newHandler(os.Getenv("ECHO_LOG"))}
+	ln, err := listen()
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{Handler: newHandler(os.Getenv("ECHO_LOG"))}
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		srv.Shutdown(shutdown)
 	}()
-	log.Printf("echo worker %s listening on %s", os.Getenv("ARGUS_WORKER_ID"), srv.Addr)
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+	log.Printf("echo worker %s listening on %s", os.Getenv("ARGUS_WORKER_ID"), ln.Addr())
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
 	log.Printf("echo worker %s stopped", os.Getenv("ARGUS_WORKER_ID"))
 }
 
+// listen returns the listener argus asked for (see the package
+// documentation).
+func listen() (net.Listener, error) {
+	if os.Getenv("LISTEN_FDS") == "1" && os.Getenv("LISTEN_PID") == strconv.Itoa(os.Getpid()) {
+		// systemd's first passed descriptor is always 3.
+		f := os.NewFile(3, os.Getenv("LISTEN_FDNAMES"))
+		defer f.Close() // FileListener holds a duplicate
+		ln, err := net.FileListener(f)
+		if err != nil {
+			return nil, fmt.Errorf("socket activation: %w", err)
+		}
+		return ln, nil
+	}
+	if path := os.Getenv("ARGUS_SOCKET"); path != "" {
+		return net.Listen("unix", path)
+	}
+	return net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
+}
+
 func newHandler(logFile string) http.Handler {
 	var mu sync.Mutex // one append at a time, so lines do not interleave
 	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	var sick atomic.Bool
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if sick.Load() {
+			http.Error(w, "sick", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/sick", func(w http.ResponseWriter, _ *http.Request) {
+		sick.Store(true)
+		fmt.Fprintf(w, "pid %d is sick from now on\n", os.Getpid())
+	})
 	mux.HandleFunc("/crash", func(http.ResponseWriter, *http.Request) {
 		log.Print("crashing on request")
 		os.Exit(1)

@@ -60,7 +60,7 @@ func newApp(spec *config.App, logger *slog.Logger, m *metrics, opts *Options) (*
 		updates: make(chan *config.App, 1), done: make(chan struct{}),
 		dialer: dialer, buffers: &copyBuffers{},
 		transport: &http.Transport{
-			DialContext:           dialer.DialContext,
+			DialContext:           workerDialer(dialer),
 			MaxIdleConnsPerHost:   64,
 			IdleConnTimeout:       90 * time.Second,
 			ExpectContinueTimeout: time.Second,

@@ -5,8 +5,12 @@
 // app files (Update). Run supervises them until its context ends: each app
 // gets a front proxy on its own listen address, a route by host name and
 // path prefix on the shared front port (SetFront), or both, and Workers
-// processes of its command, each told a free loopback port in $PORT. A worker receives
-// requests once its health check passes; one that exits is restarted with
+// processes of its command, each told where to listen by its listen mode: a
+// free loopback port in $PORT, a unix socket path in $ARGUS_SOCKET (under
+// <LogDir>/<app>/), or a loopback socket argus already listens on, handed
+// over as fd 3 as systemd socket activation does. A worker receives
+// requests once its health check passes, and is restarted if it fails
+// health_check.failures checks in a row later; one that exits is restarted with
 // exponential backoff; one that does not answer within the request timeout
 // is killed and restarted (uWSGI's harakiri); one past max_requests or
 // max_rss is recycled: a new process takes over once healthy and the old

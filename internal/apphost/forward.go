@@ -114,7 +114,7 @@ func (a *app) forward(ctx context.Context, w *recorder, r *http.Request, pk *pic
 	}
 	for {
 		if c == nil {
-			nc, err := a.dialer.DialContext(ctx, "tcp", pk.worker.addr)
+			nc, err := a.dialer.DialContext(ctx, pk.worker.network, pk.worker.addr)
 			if err != nil {
 				a.upstreamError(ctx, w, r, pk, err)
 				return
@@ -162,7 +162,7 @@ func (a *app) roundTrip(ctx context.Context, w *recorder, r *http.Request, c *up
 // exchange writes r to c, reads the response head and copies the response
 // to w. It reports whether c may serve another request.
 func (a *app) exchange(w *recorder, r *http.Request, c *upstreamConn, pk *picked) (bool, error) {
-	writeRequest(c.bw, r, pk.worker.addr, forwardedPrefix(r))
+	writeRequest(c.bw, r, pk.worker.host, forwardedPrefix(r))
 	if r.ContentLength > 0 {
 		buf := a.buffers.Get()
 		err := sendBody(c.bw, r.Body, r.ContentLength, buf)

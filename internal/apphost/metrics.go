@@ -23,6 +23,8 @@ type metrics struct {
 	restarts       *prometheus.CounterVec   // app, worker
 	timeoutKills   *prometheus.CounterVec   // app, worker
 	recycles       *prometheus.CounterVec   // app, worker, reason
+	healthFailures *prometheus.CounterVec   // app, worker
+	healthKills    *prometheus.CounterVec   // app, worker
 }
 
 // The kind label of argus_app_upstream_errors_total.
@@ -72,10 +74,19 @@ func newMetrics(reg prometheus.Registerer, h *Host) *metrics {
 			Name: "argus_app_worker_recycles_total",
 			Help: "Workers replaced by a new process, without failing a request, for passing max_requests or max_rss (reason).",
 		}, []string{"app", "worker", "reason"}),
+		healthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "argus_app_worker_health_failures_total",
+			Help: "Health checks failed by a worker in rotation (every health_check.interval).",
+		}, []string{"app", "worker"}),
+		healthKills: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "argus_app_worker_health_kills_total",
+			Help: "Workers taken out of rotation and restarted for failing health_check.failures health checks in a row.",
+		}, []string{"app", "worker"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.duration, m.requestBytes, m.responseBytes, m.inFlight,
-			m.upstreamErrors, m.restarts, m.timeoutKills, m.recycles, &workerCollector{h: h})
+			m.upstreamErrors, m.restarts, m.timeoutKills, m.recycles,
+			m.healthFailures, m.healthKills, &workerCollector{h: h})
 	}
 	return m
 }
@@ -92,6 +103,8 @@ func (m *metrics) forget(app string) {
 	m.restarts.DeletePartialMatch(l)
 	m.timeoutKills.DeletePartialMatch(l)
 	m.recycles.DeletePartialMatch(l)
+	m.healthFailures.DeletePartialMatch(l)
+	m.healthKills.DeletePartialMatch(l)
 }
 
 // methodLabel keeps the method label to the standard methods, so that a

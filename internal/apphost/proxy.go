@@ -149,7 +149,9 @@ func (a *app) modifyResponse(resp *http.Response) error {
 func (a *app) rewrite(pr *httputil.ProxyRequest) {
 	pk := pr.In.Context().Value(workerKey{}).(*picked)
 	pr.Out.URL.Scheme = "http"
-	pr.Out.URL.Host = pk.worker.addr
+	// A name for the worker, which the transport keys its kept-alive
+	// connections by; workerDialer dials the worker itself.
+	pr.Out.URL.Host = pk.worker.host
 	pr.Out.Host = pr.In.Host
 	pr.SetXForwarded()
 	pr.Out.Header.Del("X-Forwarded-Prefix")

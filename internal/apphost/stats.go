@@ -39,18 +39,19 @@ const (
 
 // WorkerStats describes one worker slot and its current process.
 type WorkerStats struct {
-	ID            int     `json:"id"`             // as in $ARGUS_WORKER_ID
-	PID           int     `json:"pid"`            // 0 when down
-	Port          int     `json:"port"`           // the loopback port it listens on; 0 when down
-	State         string  `json:"state"`          // ready, recycling, starting or down
-	Requests      int64   `json:"requests"`       // given to the current process
-	InFlight      int64   `json:"in_flight"`      // given to it and not yet answered
-	Restarts      int64   `json:"restarts"`       // starts after an exit, since the app started
-	Recycles      int64   `json:"recycles"`       // replacements for max_requests or max_rss
-	RSSBytes      int64   `json:"rss_bytes"`      // resident memory of the current process
-	CPUSeconds    float64 `json:"cpu_seconds"`    // user and system time of the current process
-	UptimeSeconds float64 `json:"uptime_seconds"` // since the current process started
-	LastError     string  `json:"last_error"`     // the slot's last failure; "" if none
+	ID            int     `json:"id"`               // as in $ARGUS_WORKER_ID
+	PID           int     `json:"pid"`              // 0 when down
+	Port          int     `json:"port"`             // the loopback port it listens on; 0 when down or on a unix socket
+	Socket        string  `json:"socket,omitempty"` // the unix socket it listens on, in listen mode unix
+	State         string  `json:"state"`            // ready, recycling, starting or down
+	Requests      int64   `json:"requests"`         // given to the current process
+	InFlight      int64   `json:"in_flight"`        // given to it and not yet answered
+	Restarts      int64   `json:"restarts"`         // starts after an exit, since the app started
+	Recycles      int64   `json:"recycles"`         // replacements for max_requests or max_rss
+	RSSBytes      int64   `json:"rss_bytes"`        // resident memory of the current process
+	CPUSeconds    float64 `json:"cpu_seconds"`      // user and system time of the current process
+	UptimeSeconds float64 `json:"uptime_seconds"`   // since the current process started
+	LastError     string  `json:"last_error"`       // the slot's last failure; "" if none
 }
 
 // Stats returns the running apps, by name, with their workers.
@@ -105,9 +106,13 @@ func (p *pool) stats(now time.Time) []WorkerStats {
 	for slot := range out {
 		ws := WorkerStats{ID: slot, State: StateDown, LastError: p.lastErr[slot]}
 		if w := p.running[slot]; w != nil {
-			_, port, _ := net.SplitHostPort(w.addr)
+			if w.network == "unix" {
+				ws.Socket = w.addr
+			} else {
+				_, port, _ := net.SplitHostPort(w.addr)
+				ws.Port, _ = strconv.Atoi(port)
+			}
 			ws.PID = w.pid
-			ws.Port, _ = strconv.Atoi(port)
 			ws.Requests, ws.InFlight = int64(w.requests), int64(w.inFlight)
 			ws.UptimeSeconds = now.Sub(w.started).Seconds()
 			switch {

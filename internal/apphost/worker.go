@@ -21,7 +21,10 @@ import (
 // worker is one process of an app: one start of one slot of a pool.
 type worker struct {
 	slot    int
-	addr    string // 127.0.0.1:port, where the process listens
+	network string // "tcp" or "unix"
+	addr    string // where the process listens: 127.0.0.1:port or a socket path
+	host    string // its name in URLs: addr, or the socket file's name
+	socket  string // the socket file to remove once it exited; "" for none
 	cmd     *exec.Cmd
 	pid     int
 	started time.Time
@@ -54,6 +57,9 @@ type pool struct {
 	out     *logFile
 	opts    *Options
 	health  *http.Client
+	// socketDir holds the workers' unix sockets, in listen mode unix; ""
+	// if no directory gives paths short enough.
+	socketDir string
 
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup // the slot supervisors
@@ -80,11 +86,25 @@ func newPool(spec *config.App, out *logFile, logger *slog.Logger, m *metrics, op
 		env = append(env, k+"="+spec.Env[k])
 	}
 	env = append(env, config.EnvApp+"="+spec.Name)
+	var sockDir string
+	if spec.ListenMode == config.ListenUnix {
+		var fallback bool
+		sockDir, fallback = socketDir(opts.LogDir, spec.Name)
+		if fallback {
+			logger.Info("Unix socket paths under the data directory would be too long; using a directory under the temporary directory",
+				"dir", sockDir, "max_bytes", maxSocketPath)
+		}
+		if sockDir != "" {
+			removeStaleSockets(sockDir)
+		}
+	}
+	dialer := &net.Dialer{Timeout: time.Second}
 	return &pool{
-		spec: spec, env: env, logger: logger, metrics: m, out: out, opts: opts,
+		spec: spec, env: env, logger: logger, metrics: m, out: out, opts: opts, socketDir: sockDir,
 		// Health checks open a connection each: a kept-alive one would
 		// outlive the worker it was made to.
-		health:   &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
+		health: &http.Client{Timeout: time.Second,
+			Transport: &http.Transport{DisableKeepAlives: true, DialContext: workerDialer(dialer)}},
 		stopping: make(chan struct{}),
 		running:  map[int]*worker{},
 		lastErr:  map[int]string{},
@@ -234,14 +254,30 @@ func (p *pool) serve(ctx context.Context, w *worker) *worker {
 		defer t.Stop()
 		checkRSS = t.C
 	}
+	var checkHealth <-chan time.Time
+	if d := time.Duration(p.spec.HealthCheck.Interval); d > 0 {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		checkHealth = t.C
+	}
 	var (
-		retry   <-chan time.Time // after a replacement failed to come up
-		pending string           // the reason of that replacement
-		backoff time.Duration
+		retry    <-chan time.Time // after a replacement failed to come up
+		pending  string           // the reason of that replacement
+		backoff  time.Duration
+		failures int // health checks of w failed in a row
 	)
 	for {
 		reason := ""
 		select {
+		case <-checkHealth:
+			if p.checkRunning(ctx, w, &failures) {
+				continue
+			}
+			// Sick: out of rotation, stopped, and started again by
+			// supervise, as after an exit.
+			p.setReady(w, false)
+			p.stopWorker(w)
+			return w
 		case <-w.exited:
 			p.setReady(w, false)
 			p.reap(w)
@@ -264,12 +300,36 @@ func (p *pool) serve(ctx context.Context, w *worker) *worker {
 			continue // nothing to do, a retry is already due, or stopping
 		}
 		if nw := p.replace(ctx, w, reason); nw != nil {
-			w, retry, pending, backoff = nw, nil, "", 0
+			w, retry, pending, backoff, failures = nw, nil, "", 0, 0
 			continue
 		}
 		backoff = nextBackoff(backoff, 0, p.opts)
 		retry, pending = time.After(backoff), reason
 	}
+}
+
+// checkRunning checks the health of w, a worker in rotation, counting
+// failures in a row in *failures. It reports false once there have been
+// health_check.failures of them, and w must be restarted.
+func (p *pool) checkRunning(ctx context.Context, w *worker, failures *int) bool {
+	err := p.check(ctx, w)
+	if err == nil || ctx.Err() != nil {
+		*failures = 0
+		return true
+	}
+	*failures++
+	slot := strconv.Itoa(w.slot)
+	p.metrics.healthFailures.WithLabelValues(p.spec.Name, slot).Inc()
+	if *failures < p.spec.HealthCheck.Failures {
+		p.logger.Warn("Worker failed a health check", "worker", w.slot, "pid", w.pid,
+			"failures", *failures, "of", p.spec.HealthCheck.Failures, "err", err)
+		return true
+	}
+	p.metrics.healthKills.WithLabelValues(p.spec.Name, slot).Inc()
+	p.logger.Error("Worker failed its health checks; taking it out of rotation and restarting it",
+		"worker", w.slot, "pid", w.pid, "failures", *failures, "err", err)
+	p.noteError(w.slot, "health check: "+err.Error())
+	return false
 }
 
 // replace recycles w: it starts a new process for w's slot and, once that
@@ -351,18 +411,30 @@ func exitStatus(err error) string {
 	return err.Error()
 }
 
-// startWorker starts a process for the slot on a free loopback port, in a
-// process group of its own so that stopping it reaches its children too.
-// The caller records it in running (setRunning) when it is the slot's.
+// startWorker starts a process for the slot, listening where the app's
+// listen mode says, in a process group of its own so that stopping it
+// reaches its children too. The caller records it in running
+// (setRunning) when it is the slot's.
 func (p *pool) startWorker(slot int) (*worker, error) {
-	port, err := freePort()
+	ep, err := p.newEndpoint(slot)
 	if err != nil {
 		return nil, err
 	}
+	// argus's copies of a handed-over socket are not needed once the
+	// child has its own, nor if it did not start.
+	defer ep.closeListener()
 	cmd := exec.Command(p.spec.Command, p.spec.Args...)
+	if cmd.Err != nil {
+		return nil, fmt.Errorf("start %s: %w", p.spec.Command, cmd.Err)
+	}
 	cmd.Dir = p.spec.Dir
-	cmd.Env = append(p.env[:len(p.env):len(p.env)],
-		config.EnvPort+"="+strconv.Itoa(port), config.EnvWorkerID+"="+strconv.Itoa(slot))
+	cmd.Env = append(p.env[:len(p.env):len(p.env)], config.EnvWorkerID+"="+strconv.Itoa(slot))
+	cmd.Env = append(cmd.Env, ep.env...)
+	if ep.file != nil {
+		cmd.Args = wrapActivation(cmd.Path, p.spec.Args)
+		cmd.Path = "/bin/sh"
+		cmd.ExtraFiles = []*os.File{ep.file} // fd 3
+	}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// A child of the worker that keeps its output open must not keep
@@ -371,8 +443,11 @@ func (p *pool) startWorker(slot int) (*worker, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", p.spec.Command, err)
 	}
-	w := &worker{slot: slot, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd,
+	w := &worker{slot: slot, network: ep.network, addr: ep.addr, host: ep.host, cmd: cmd,
 		pid: cmd.Process.Pid, started: time.Now(), exited: make(chan struct{}), recycle: make(chan struct{}, 1)}
+	if ep.network == "unix" {
+		w.socket = ep.addr
+	}
 	go func() {
 		// Owned by the slot supervisor, which always waits for exited.
 		w.waitErr = cmd.Wait()
@@ -395,6 +470,12 @@ func (p *pool) reap(w *worker) {
 	<-w.exited
 	w.idle.close()
 	syscall.Kill(-w.pid, syscall.SIGKILL)
+	if w.socket != "" {
+		// The worker does not remove its socket file when it is killed.
+		if err := os.Remove(w.socket); err != nil && !errors.Is(err, os.ErrNotExist) {
+			p.logger.Warn("Cannot remove a worker's socket file", "worker", w.slot, "path", w.socket, "err", err)
+		}
+	}
 	p.mu.Lock()
 	if p.running[w.slot] == w {
 		delete(p.running, w.slot)
@@ -422,19 +503,11 @@ func (p *pool) waitHealthy(ctx context.Context, w *worker) error {
 	defer deadline.Stop()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	url := "http://" + w.addr + p.spec.HealthCheck.Path
 	var last error
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := p.health.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode/100 == 2 {
-				return nil
-			}
-			err = fmt.Errorf("GET %s: %s", p.spec.HealthCheck.Path, resp.Status)
+		if last = p.check(ctx, w); last == nil {
+			return nil
 		}
-		last = err
 		select {
 		case <-tick.C:
 		case <-w.exited:
@@ -445,6 +518,25 @@ func (p *pool) waitHealthy(ctx context.Context, w *worker) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// check requests the health check path of w once, and returns why it
+// did not answer 2xx.
+func (p *pool) check(ctx context.Context, w *worker) error {
+	req, err := http.NewRequestWithContext(context.WithValue(ctx, workerKey{}, w), http.MethodGet,
+		"http://"+w.host+p.spec.HealthCheck.Path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := p.health.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("GET %s: %s", p.spec.HealthCheck.Path, resp.Status)
+	}
+	return nil
 }
 
 // stopWorker stops a worker taken out of rotation: it waits for the
@@ -515,7 +607,8 @@ func (p *pool) killForTimeout(w *worker) {
 type WorkerStatus struct {
 	ID      int       // the slot, 0 to workers-1, as in $ARGUS_WORKER_ID
 	PID     int       // the process id
-	Addr    string    // the loopback address it listens on
+	Network string    // "tcp" or "unix"
+	Addr    string    // the loopback address or unix socket path it listens on
 	Started time.Time // when the process was started
 	Ready   bool      // whether it passed its health check and takes requests
 }
@@ -529,7 +622,7 @@ func (p *pool) status() []WorkerStatus {
 		for _, r := range p.ready {
 			ready = ready || r == w
 		}
-		out = append(out, WorkerStatus{ID: w.slot, PID: w.pid, Addr: w.addr, Started: w.started, Ready: ready})
+		out = append(out, WorkerStatus{ID: w.slot, PID: w.pid, Network: w.network, Addr: w.addr, Started: w.started, Ready: ready})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out

@@ -17,7 +17,7 @@ import (
 )
 
 // App is one HTTP app the app host runs (argus only): a command started as
-// Workers processes, each told its loopback port in $PORT, behind a proxy
+// Workers processes, each told where to listen (see ListenMode), behind a proxy
 // on the app's own Listen address. Apps come from the apps section of the
 // main file and from drop-in files in AppsDir, one app per file.
 type App struct {
@@ -30,8 +30,9 @@ type App struct {
 	Command string `yaml:"command"`
 	// Args are the command's arguments.
 	Args []string `yaml:"args,omitempty"`
-	// Env is added to the environment argus runs with. PORT,
-	// ARGUS_WORKER_ID and ARGUS_APP are set by argus and may not be given.
+	// Env is added to the environment argus runs with. The variables
+	// argus sets (PORT, ARGUS_WORKER_ID, ARGUS_APP, ARGUS_SOCKET and the
+	// LISTEN_* of socket activation) may not be given.
 	Env map[string]string `yaml:"env,omitempty"`
 	// Dir is the working directory, relative to the file the app is
 	// declared in; default that file's directory.
@@ -58,7 +59,11 @@ type App struct {
 	// StripPrefix removes PathPrefix from the path before the request
 	// reaches a worker, which gets the prefix in X-Forwarded-Prefix.
 	StripPrefix bool `yaml:"strip_prefix,omitempty"`
-	// HealthCheck says when a started worker may receive requests.
+	// ListenMode is how a worker is told where to listen: ListenPort (the
+	// default), ListenUnix or ListenSocketActivation.
+	ListenMode string `yaml:"listen_mode"`
+	// HealthCheck says when a started worker may receive requests, and
+	// when a running one is sick and must be restarted.
 	HealthCheck AppHealthCheck `yaml:"health_check"`
 	// StopTimeout is how long a worker has to exit after SIGTERM before it
 	// gets SIGKILL; default 10s.
@@ -91,14 +96,34 @@ type App struct {
 	file string // the file the app was declared in
 }
 
-// AppHealthCheck is how argus decides a new worker is up.
+// AppHealthCheck is how argus decides a new worker is up, and a running
+// one is still well.
 type AppHealthCheck struct {
 	// Path is requested (GET) on the worker until it answers 2xx; default /.
 	Path string `yaml:"path"`
 	// StartTimeout is how long a worker has to pass the check; a worker
 	// that does not is killed and started again. Default 30s.
 	StartTimeout model.Duration `yaml:"start_timeout"`
+	// Interval is how often a worker in rotation is checked again;
+	// default 10s, 0s disables the checks after start.
+	Interval model.Duration `yaml:"interval"`
+	// Failures is how many checks in a row a worker in rotation may fail
+	// before it is taken out of rotation and restarted; default 3.
+	Failures int `yaml:"failures"`
 }
+
+// The listen modes of an app: how argus tells a worker where to listen.
+const (
+	// ListenPort gives each worker a free loopback port in $PORT.
+	ListenPort = "port"
+	// ListenUnix gives each worker the path of a unix socket to create in
+	// $ARGUS_SOCKET.
+	ListenUnix = "unix"
+	// ListenSocketActivation hands each worker a loopback TCP socket argus
+	// already listens on, as file descriptor 3, the way systemd socket
+	// activation does (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES).
+	ListenSocketActivation = "socket_activation"
+)
 
 // The formats of an app's access log.
 const (
@@ -112,12 +137,34 @@ const (
 	EnvPort     = "PORT"            // the loopback port the worker must listen on
 	EnvWorkerID = "ARGUS_WORKER_ID" // the worker's index, 0 to workers-1
 	EnvApp      = "ARGUS_APP"       // the app's name
+	// EnvSocket is the unix socket path the worker must listen on, in
+	// listen mode ListenUnix.
+	EnvSocket = "ARGUS_SOCKET"
+	// EnvListenFDs, EnvListenPID and EnvListenFDNames are systemd's socket
+	// activation protocol, in listen mode ListenSocketActivation: one
+	// socket, fd 3, named after the app, for the process of that pid.
+	EnvListenFDs     = "LISTEN_FDS"
+	EnvListenPID     = "LISTEN_PID"
+	EnvListenFDNames = "LISTEN_FDNAMES"
 )
+
+// reservedEnv are the environment variables argus sets for workers, which
+// an app's env may not give.
+var reservedEnv = map[string]bool{
+	EnvPort: true, EnvWorkerID: true, EnvApp: true, EnvSocket: true,
+	EnvListenFDs: true, EnvListenPID: true, EnvListenFDNames: true,
+}
 
 func (a *App) setDefaults() {
 	*a = App{
-		Workers:        1,
-		HealthCheck:    AppHealthCheck{Path: "/", StartTimeout: model.Duration(30 * time.Second)},
+		Workers:    1,
+		ListenMode: ListenPort,
+		HealthCheck: AppHealthCheck{
+			Path:         "/",
+			StartTimeout: model.Duration(30 * time.Second),
+			Interval:     model.Duration(10 * time.Second),
+			Failures:     3,
+		},
 		StopTimeout:    model.Duration(10 * time.Second),
 		RequestTimeout: model.Duration(60 * time.Second),
 		MaxBodySize:    10 * units.MiB,
@@ -331,7 +378,7 @@ func (v *validator) app(p string, a *App) {
 	}
 	for _, name := range sortedKeys(a.Env) {
 		switch {
-		case name == EnvPort || name == EnvWorkerID || name == EnvApp:
+		case reservedEnv[name]:
 			v.errorf(joinPath(joinPath(p, "env"), name), "%s is set by argus for each worker", name)
 		case name == "" || strings.ContainsAny(name, "=\x00"):
 			v.errorf(joinPath(joinPath(p, "env"), name), "%q is not a valid environment variable name", name)
@@ -357,6 +404,18 @@ func (v *validator) app(p string, a *App) {
 		v.errorf(joinPath(joinPath(p, "health_check"), "path"), "must start with /")
 	}
 	v.positive(joinPath(joinPath(p, "health_check"), "start_timeout"), a.HealthCheck.StartTimeout)
+	if a.HealthCheck.Interval < 0 {
+		v.errorf(joinPath(joinPath(p, "health_check"), "interval"), "must not be negative (0s disables the checks after start)")
+	}
+	if a.HealthCheck.Failures < 1 {
+		v.errorf(joinPath(joinPath(p, "health_check"), "failures"), "must be at least 1")
+	}
+	switch a.ListenMode {
+	case ListenPort, ListenUnix, ListenSocketActivation:
+	default:
+		v.errorf(joinPath(p, "listen_mode"), "%q is not a listen mode: use %s, %s or %s",
+			a.ListenMode, ListenPort, ListenUnix, ListenSocketActivation)
+	}
 	v.positive(joinPath(p, "stop_timeout"), a.StopTimeout)
 	if a.RequestTimeout < 0 {
 		v.errorf(joinPath(p, "request_timeout"), "must not be negative")

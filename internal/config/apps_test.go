@@ -35,6 +35,8 @@ func TestLoadAppFileErrors(t *testing.T) {
 	want := []string{
 		"testdata/apps.d/bad.yml:3: stop_timout: unknown key (did you mean stop_timeout?)",
 		"testdata/apps.d/bad.yml: command: an app needs a command to run",
+		`testdata/apps.d/bad.yml:4: listen_mode: "systemd" is not a listen mode: use port, unix or socket_activation`,
+		"testdata/apps.d/bad.yml:6: health_check.failures: must be at least 1",
 	}
 	for _, w := range want {
 		if !containsAny(got, w) {
