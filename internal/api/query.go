@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/argus-mon/argus/internal/promql"
 )
 
 // QueryEngine evaluates PromQL for /api/v1/query and /api/v1/query_range. It
@@ -31,6 +33,10 @@ type Query struct {
 	Step       time.Duration
 	// LookbackDelta overrides the engine's lookback delta when non-zero.
 	LookbackDelta time.Duration
+	// Stats is the stats parameter: when set, the answer carries the
+	// query's statistics, with per-step counts for "all" if the engine
+	// enables them.
+	Stats string
 }
 
 // QueryResult is an evaluation's outcome: a value of argus's engine
@@ -42,6 +48,8 @@ type QueryResult struct {
 	// Release, when set, is called once the answer is written: the engine
 	// recycles the Value's memory, which must not be used afterwards.
 	Release func()
+	// Stats are the query's statistics, answered as data.stats when set.
+	Stats *promql.QueryStats
 }
 
 // QueryError is an engine error with the API error type it answers with.
@@ -55,8 +63,9 @@ func (e *QueryError) Unwrap() error { return e.Err }
 
 // queryData is the data of a query answer.
 type queryData struct {
-	ResultType parser.ValueType `json:"resultType"`
-	Result     queryValue       `json:"result"`
+	ResultType parser.ValueType   `json:"resultType"`
+	Result     queryValue         `json:"result"`
+	Stats      *promql.QueryStats `json:"stats,omitempty"`
 }
 
 // maxPointsPerSeries bounds the steps of a range query, as in Prometheus.
@@ -125,6 +134,7 @@ func (a *API) runQuery(r *http.Request, q Query) result {
 		}
 		q.LookbackDelta = d
 	}
+	q.Stats = r.FormValue("stats")
 	res, err := a.opts.QueryEngine.Query(ctx, q)
 	if err != nil {
 		var pe *parser.ParseErr
@@ -145,5 +155,5 @@ func (a *API) runQuery(r *http.Request, q Query) result {
 		}
 		return errResult(errorExec, err)
 	}
-	return result{data: queryData{ResultType: res.Value.Type(), Result: queryValue{res.Value}}, warnings: res.Warnings, infos: res.Infos, release: res.Release}
+	return result{data: queryData{ResultType: res.Value.Type(), Result: queryValue{res.Value}, Stats: res.Stats}, warnings: res.Warnings, infos: res.Infos, release: res.Release}
 }

@@ -111,3 +111,59 @@ func TestQueryEngineSeam(t *testing.T) {
 		t.Errorf("canceled: %d %s %q", code, r.ErrorType, r.Error)
 	}
 }
+
+// statsEngine answers with fixed stats when the query asks for them.
+type statsEngine struct{ got Query }
+
+func (e *statsEngine) Query(_ context.Context, q Query) (QueryResult, error) {
+	e.got = q
+	res := QueryResult{Value: promql.Scalar{T: 1000, V: 1}}
+	if q.Stats != "" {
+		res.Stats = &promql.QueryStats{
+			Timings: promql.QueryTimings{EvalTotalTime: 0.5, ExecTotalTime: 1},
+			Samples: &promql.QuerySamples{TotalQueryableSamples: 3, SamplesRead: 2, SeriesTouched: 1, PeakSamples: 4},
+		}
+		if q.Stats == "all" {
+			res.Stats.Samples.TotalQueryableSamplesPerStep = []promql.StepStat{{T: 1000, V: 3}}
+			res.Stats.Samples.SamplesReadPerStep = []promql.StepStat{{T: 1000, V: 2}}
+		}
+	}
+	return res, nil
+}
+
+// TestQueryStatsParam: the stats parameter reaches the engine and its stats
+// are answered as data.stats in Prometheus's JSON, and only when asked for.
+func TestQueryStatsParam(t *testing.T) {
+	eng := &statsEngine{}
+	a := New(Options{QueryEngine: eng})
+	mux := http.NewServeMux()
+	a.Register(mux)
+	const (
+		timings = `"timings":{"evalTotalTime":0.5,"resultSortTime":0,"queryPreparationTime":0,"innerEvalTime":0,"execQueueTime":0,"execTotalTime":1}`
+		samples = `"totalQueryableSamples":3,"samplesRead":2,"seriesTouched":1,"peakSamples":4`
+		result  = `{"resultType":"scalar","result":[1,"1"]`
+	)
+	for _, c := range []struct {
+		path, stats, want string
+	}{
+		{"/api/v1/query", "", result + `}`},
+		{"/api/v1/query", "1", result + `,"stats":{` + timings + `,"samples":{` + samples + `}}}`},
+		{"/api/v1/query_range", "true", result + `,"stats":{` + timings + `,"samples":{` + samples + `}}}`},
+		{"/api/v1/query", "all", result + `,"stats":{` + timings + `,"samples":{"totalQueryableSamplesPerStep":[[1,3]],"totalQueryableSamples":3,"samplesReadPerStep":[[1,2]],` +
+			`"samplesRead":2,"seriesTouched":1,"peakSamples":4}}}`},
+	} {
+		form := url.Values{"query": {"1"}, "time": {"1"}, "start": {"1"}, "end": {"1"}, "step": {"1"}}
+		if c.stats != "" {
+			form.Set("stats", c.stats)
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", c.path+"?"+form.Encode(), nil))
+		var r apiResponse
+		if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil {
+			t.Fatalf("%s: %q", c.path, rec.Body)
+		}
+		if rec.Code != 200 || eng.got.Stats != c.stats || string(r.Data) != c.want {
+			t.Errorf("%s stats=%q: %d, engine got %q, data\n%s\nwant\n%s", c.path, c.stats, rec.Code, eng.got.Stats, r.Data, c.want)
+		}
+	}
+}

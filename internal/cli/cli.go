@@ -177,7 +177,7 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&amo.MaxAggregationGroups, "dispatch.max-aggregation-groups", 100_000, "aggregation groups of the alert manager; an alert needing a new group past it is refused")
 	fs.IntVar(&amo.HistoryMaxEvents, "alerts.history.max-events", 1_000_000, "alert history events kept (besides their 7 days' retention); the oldest past it are deleted")
 	var features stringsFlag
-	fs.Var(&features, "enable-feature", "comma-separated experimental features, Prometheus's names: promql-experimental-functions, promql-binop-fill-modifiers, promql-unquoted-utf8-names, promql-delayed-name-removal")
+	fs.Var(&features, "enable-feature", "comma-separated experimental features, Prometheus's names: promql-experimental-functions, promql-binop-fill-modifiers, promql-unquoted-utf8-names, promql-delayed-name-removal, promql-per-step-stats")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

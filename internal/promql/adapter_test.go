@@ -49,7 +49,7 @@ func (u upstreamQuery) Exec(ctx context.Context) *upstream.Result {
 }
 func (u upstreamQuery) Close()                      { u.q.Close() }
 func (u upstreamQuery) Statement() parser.Statement { return u.q.Statement() }
-func (u upstreamQuery) Stats() *stats.Statistics    { return nil }
+func (u upstreamQuery) Stats() *stats.Statistics    { return toUpstreamStats(u.q.Stats()) }
 func (u upstreamQuery) Cancel()                     { u.q.Cancel() }
 func (u upstreamQuery) String() string              { return u.q.String() }
 
@@ -111,4 +111,38 @@ func asUpstreamPoints(pts []FPoint) []upstream.FPoint {
 		return nil
 	}
 	return unsafe.Slice((*upstream.FPoint)(unsafe.Pointer(unsafe.SliceData(pts))), len(pts))
+}
+
+// toUpstreamStats converts a query's stats to upstream's. Only the sample
+// counts convert: upstream's timers cannot be set from outside their
+// package, so its timings stay zero.
+func toUpstreamStats(s *QueryStats) *stats.Statistics {
+	out := &stats.Statistics{Timers: stats.NewQueryTimers()}
+	if s.Samples == nil {
+		out.Samples = stats.NewQuerySamples(false)
+		return out
+	}
+	sm := s.Samples
+	perStep := sm.TotalQueryableSamplesPerStep != nil
+	out.Samples = stats.NewQuerySamples(perStep)
+	out.Samples.TotalSamples = sm.TotalQueryableSamples
+	out.Samples.SamplesRead = sm.SamplesRead
+	out.Samples.TotalSeries = sm.SeriesTouched
+	out.Samples.PeakSamples = sm.PeakSamples
+	if perStep {
+		steps := sm.TotalQueryableSamplesPerStep
+		out.Samples.StartTimestamp = steps[0].T
+		if len(steps) > 1 {
+			out.Samples.Interval = steps[1].T - steps[0].T
+		} else {
+			out.Samples.Interval = 1
+		}
+		for _, st := range steps {
+			out.Samples.TotalSamplesPerStep = append(out.Samples.TotalSamplesPerStep, st.V)
+		}
+		for _, st := range sm.SamplesReadPerStep {
+			out.Samples.SamplesReadPerStep = append(out.Samples.SamplesReadPerStep, st.V)
+		}
+	}
+	return out
 }

@@ -662,7 +662,7 @@ func (ev *evaluator) aggregateStream(e *parser.AggregateExpr, names []string) Ma
 			v := st.value(op)
 			pts = append(pts, FPoint{T: ev.ts(i), F: v})
 		}
-		*ev.samples -= ev.steps
+		ev.samples.cur -= ev.steps
 		if len(pts) > 0 {
 			ev.account(len(pts))
 			out = append(out, Series{Metric: g.metric, Floats: pts, DropName: g.dropName})

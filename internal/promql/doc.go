@@ -28,11 +28,18 @@
 // must not be used after Close, as with upstream's engine. Selectors read
 // argus's storage in bulk (floatAppender) and other storages sample by sample.
 //
+// Stats: Query.Stats reports Prometheus's query statistics (stats.go). The
+// sample counts are kept in upstream's util/stats.QuerySamples, a leaf
+// package, so that the subquery attribution rules are upstream's own; the
+// evaluators update them per series and per step, never per sample unless
+// per-step counts are asked for.
+//
 // Concurrency: an Engine is safe for concurrent use; a Query is used by one
 // goroutine. Within the package, evaluation errors travel as panics of type
 // evalError and are recovered at the top of Exec (as in encoding/json), which
 // keeps the many nested evaluation functions free of error plumbing.
 //
 // Imports: no internal packages; upstream promql/parser, model/labels, storage,
-// tsdb/chunkenc and util/annotations for types only.
+// tsdb/chunkenc and util/annotations for types only, and util/stats for
+// the sample counters.
 package promql

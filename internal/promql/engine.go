@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/util/annotations"
+	"github.com/prometheus/prometheus/util/stats"
 )
 
 // Default values of EngineOpts fields left at zero.
@@ -85,6 +86,10 @@ type EngineOpts struct {
 	// Parser parses query strings; nil means parser.NewParser with default
 	// options (experimental functions off).
 	Parser parser.Parser
+	// EnablePerStepStats lets a query ask for its sample counts per step
+	// (Prometheus's promql-per-step-stats feature): they cost a slice of
+	// counters per query and an update per sample, so they are opt-in.
+	EnablePerStepStats bool
 }
 
 // QueryOpts are per-query options. Upstream's promql.QueryOpts implementations
@@ -92,6 +97,9 @@ type EngineOpts struct {
 type QueryOpts interface {
 	// LookbackDelta overrides the engine's lookback delta when positive.
 	LookbackDelta() time.Duration
+	// EnablePerStepStats asks for the query's sample counts per step; it
+	// is honoured only if the engine enables them.
+	EnablePerStepStats() bool
 }
 
 // Engine parses and evaluates PromQL queries. It is safe for concurrent use.
@@ -104,6 +112,7 @@ type Engine struct {
 	disableAt     bool
 	disableNegOff bool
 	delayedNames  bool
+	perStepStats  bool
 	parser        parser.Parser
 	// slots limits concurrent queries; nil when unbounded.
 	slots chan struct{}
@@ -121,6 +130,7 @@ func NewEngine(opts EngineOpts) *Engine {
 		disableAt:     opts.DisableAtModifier,
 		disableNegOff: opts.DisableNegativeOffset,
 		delayedNames:  opts.EnableDelayedNameRemoval,
+		perStepStats:  opts.EnablePerStepStats,
 		parser:        opts.Parser,
 	}
 	if ng.logger == nil {
@@ -166,6 +176,9 @@ type Query interface {
 	Cancel()
 	// String returns the query text.
 	String() string
+	// Stats returns what the last Exec measured: its timings, and the
+	// samples it worked on if it got as far as evaluating.
+	Stats() *QueryStats
 }
 
 type query struct {
@@ -176,6 +189,11 @@ type query struct {
 	cancel    context.CancelFunc
 	// bufs is the memory of the evaluation, results included, until Close.
 	bufs *evalBuffers
+	// perStepStats is set when the engine and the query options ask for
+	// per-step sample counts.
+	perStepStats bool
+	timer        queryTimer
+	samples      *QuerySamples
 }
 
 // NewInstantQuery parses qs for evaluation at ts.
@@ -213,9 +231,10 @@ func (ng *Engine) newQuery(q storage.Queryable, opts QueryOpts, qs string, start
 		return nil, err
 	}
 	return &query{
-		ng:        ng,
-		queryable: q,
-		qs:        qs,
+		ng:           ng,
+		queryable:    q,
+		qs:           qs,
+		perStepStats: ng.perStepStats && opts != nil && opts.EnablePerStepStats(),
 		stmt: &parser.EvalStmt{
 			Expr: expr, Start: start, End: end, Interval: step, LookbackDelta: lookback,
 		},
@@ -261,6 +280,10 @@ func (ng *Engine) validateOpts(expr parser.Expr) error {
 func (q *query) Statement() parser.Statement { return q.stmt }
 func (q *query) String() string              { return q.qs }
 
+func (q *query) Stats() *QueryStats {
+	return &QueryStats{Timings: q.timer.timings(), Samples: q.samples}
+}
+
 // Close returns the query's memory to the engine: the result must not be
 // used afterwards.
 func (q *query) Close() {
@@ -302,11 +325,15 @@ func contextErr(err error, where string) error {
 
 // Exec evaluates the query.
 func (q *query) Exec(ctx context.Context) *Result {
+	begin := time.Now()
+	q.timer = queryTimer{}
+	defer func() { q.timer.total = time.Since(begin) }()
 	ctx, cancel := context.WithTimeout(ctx, q.ng.timeout)
 	q.cancel = cancel
 	defer cancel()
 
 	release, err := q.ng.acquire(ctx)
+	q.timer.queue = time.Since(begin)
 	if err != nil {
 		return &Result{Err: err}
 	}
@@ -319,9 +346,12 @@ func (q *query) Exec(ctx context.Context) *Result {
 }
 
 func (q *query) exec(ctx context.Context) (parser.Value, annotations.Annotations, error) {
+	begin := time.Now()
+	defer func() { q.timer.eval = time.Since(begin) }()
 	s := q.stmt
 	mint, maxt := findMinMaxTime(s)
 	querier, err := q.queryable.Querier(mint, maxt)
+	q.timer.prepare = time.Since(begin)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -350,13 +380,21 @@ func (q *query) exec(ctx context.Context) (parser.Value, annotations.Annotations
 		logger:        q.ng.logger,
 		annos:         annotations.New(),
 		selectedCache: map[*parser.VectorSelector][]storage.Series{},
+		samples:       new(sampleCount),
+		stats:         stats.NewQuerySamples(q.perStepStats),
 	}
 	ev.steps = int((end-start)/interval) + 1
+	ev.stats.InitStepTracking(start, end, interval)
+	innerBegin := time.Now()
 	val, err := ev.run(s.Expr)
+	q.timer.inner = time.Since(innerBegin)
+	q.samples = sampleStats(ev.stats, ev.samples.peak)
 	ws := *ev.annos
 	if err != nil {
 		return nil, ws, err
 	}
+	sortBegin := time.Now()
+	defer func() { q.timer.sort = time.Since(sortBegin) }()
 	isInstant := s.Start.Equal(s.End) && s.Interval == 0
 	switch v := val.(type) {
 	case String:

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/prometheus/schema"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/util/annotations"
+	"github.com/prometheus/prometheus/util/stats"
 )
 
 // evalError carries an evaluation error up to evaluator.run as a panic.
@@ -31,7 +32,11 @@ type evaluator struct {
 	selectedCache        map[*parser.VectorSelector][]storage.Series
 	maxSamples           int
 	// samples counts the points the query holds; shared by child evaluators.
-	samples      *int
+	samples *sampleCount
+	// stats counts the samples the evaluation consumes as Prometheus
+	// counts them. Subqueries and step-invariant expressions count into
+	// their own and merge them into their parent's, as upstream does.
+	stats        *stats.QuerySamples
 	noStepSubqFn func(int64) int64
 	// delayedNames keeps __name__ on series marked DropName until run's
 	// cleanup; otherwise eval removes it as soon as a node marks it.
@@ -58,13 +63,20 @@ func (ev *evaluator) checkCtx() {
 // account adds n points to the query's in-memory total, failing the query
 // above the limit.
 func (ev *evaluator) account(n int) {
-	*ev.samples += n
-	if *ev.samples > ev.maxSamples {
-		ev.fail(ErrTooManySamples(env))
+	c := ev.samples
+	c.cur += n
+	if c.cur > c.peak {
+		c.peak = c.cur
+		if c.cur > ev.maxSamples {
+			ev.fail(ErrTooManySamples(env))
+		}
 	}
 }
 
-func (ev *evaluator) release(m Matrix) { *ev.samples -= m.TotalSamples() }
+func (ev *evaluator) release(m Matrix) { ev.samples.cur -= m.TotalSamples() }
+
+// sampleCount is the number of points a query holds, and the most it held.
+type sampleCount struct{ cur, peak int }
 
 // ts returns the timestamp of step i.
 func (ev *evaluator) ts(i int) int64 { return ev.start + int64(i)*ev.interval }
@@ -87,7 +99,10 @@ func (ev *evaluator) child(start, end, interval int64) *evaluator {
 // into errors and applying delayed __name__ removal when it is on.
 func (ev *evaluator) run(expr parser.Expr) (v parser.Value, err error) {
 	if ev.samples == nil {
-		ev.samples = new(int)
+		ev.samples = new(sampleCount)
+	}
+	if ev.stats == nil {
+		ev.stats = stats.NewQuerySamples(false)
 	}
 	if ev.bufs == nil {
 		ev.bufs = new(enginePools).getBuffers()
@@ -352,7 +367,15 @@ func (ev *evaluator) evalScalar(expr parser.Expr) []float64 {
 
 func (ev *evaluator) evalStepInvariant(e *parser.StepInvariantExpr) Matrix {
 	c := ev.child(ev.start, ev.start, ev.interval)
+	c.stats = ev.stats.NewChild()
 	m := c.eval(e.Expr)
+	// Upstream counts the samples of the one evaluation as consumed at
+	// every step, and as read once.
+	ev.stats.MergeSeriesFromSubquery(c.stats)
+	for i := range ev.steps {
+		ev.stats.IncrementSamplesAtStep(i, c.stats.TotalSamples)
+	}
+	ev.stats.IncrementSamplesReadAtStep(0, c.stats.SamplesRead)
 	switch unwrapped := e.Expr.(type) {
 	case *parser.MatrixSelector, *parser.SubqueryExpr:
 		return m

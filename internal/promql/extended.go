@@ -86,6 +86,7 @@ func (ev *evaluator) streamExtendedRangeFunc(e *parser.Call, ms *parser.MatrixSe
 				rangeEnd = lastEnd
 			}
 			rangeStart := rangeEnd - rng
+			prevHi := hi
 			for hi < len(buf) && buf[hi].T <= rangeEnd+ahead {
 				hi++
 			}
@@ -95,6 +96,7 @@ func (ev *evaluator) streamExtendedRangeFunc(e *parser.Call, ms *parser.MatrixSe
 			if lo == hi {
 				continue
 			}
+			ev.countWindow(i, lo, hi, prevHi, vs.Timestamp != nil)
 			pts := buf[lo:hi]
 			var v float64
 			var ok bool
@@ -252,6 +254,9 @@ func (ev *evaluator) evalExtendedMatrixSelector(ms *parser.MatrixSelector) Matri
 		ev.checkCtx()
 		it = s.Iterator(it)
 		pts := extendFloats(ev.readSamples(it, mint-ev.lookback+1, maxt+ahead, false, nil), mint, maxt, vs.Smoothed)
+		// Upstream counts the points with those the modifier added.
+		ev.stats.IncrementSamplesAtStep(0, int64(len(pts)))
+		ev.stats.IncrementSamplesReadAtStep(0, int64(len(pts)))
 		if len(pts) == 0 {
 			continue
 		}
@@ -308,6 +313,8 @@ func (ev *evaluator) streamSmoothedVectorSelector(vs *parser.VectorSelector, emi
 		if len(pts) == 0 {
 			continue
 		}
+		// Upstream does not count the samples of a smoothed instant
+		// selector in its stats; neither does argus, to match.
 		ev.account(len(pts))
 		out = Series{Metric: s.Labels(), Floats: pts}
 		emit(&out)

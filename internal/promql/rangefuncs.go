@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/util/annotations"
 	"github.com/prometheus/prometheus/util/kahansum"
+	"github.com/prometheus/prometheus/util/stats"
 )
 
 // rangeCall is what a range function sees at one step for one series.
@@ -116,7 +117,12 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, e
 		}
 	case *parser.SubqueryExpr:
 		rng, off, fixedAt = a.Range.Milliseconds(), a.OriginalOffset.Milliseconds(), a.Timestamp
-		inputs = ev.evalSubquery(a)
+		// Each step's window of the subquery's steps counts, as a range
+		// selector's window of samples does.
+		inputs = ev.evalSubquery(a, stats.SubqueryConsumer{
+			Start: ev.start, Interval: ev.interval, NumSteps: ev.steps,
+			Offset: off, Range: rng, AtTimestamp: a.Timestamp,
+		})
 		series = make([]seriesSource, len(inputs))
 		for i := range inputs {
 			series[i].sub = &inputs[i]
@@ -179,6 +185,8 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, e
 		}
 		res = res[:0]
 		lo, hi := 0, 0
+		// A subquery's windows were counted when it was merged.
+		countWindows := src.sub == nil
 		for i := 0; i < ev.steps; i++ {
 			t := ev.ts(i)
 			maxt := t - off
@@ -186,6 +194,7 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, e
 				maxt = lastEnd
 			}
 			mint := maxt - rng
+			prevHi := hi
 			for hi < len(pts) && pts[hi].T <= maxt {
 				hi++
 			}
@@ -194,6 +203,9 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, e
 			}
 			if lo == hi {
 				continue
+			}
+			if countWindows {
+				ev.countWindow(i, lo, hi, prevHi, fixedAt != nil)
 			}
 			c.pts, c.ts, c.rangeStart, c.rangeEnd = pts[lo:hi], t, mint, maxt
 			c.noResets = isCounter && resets[hi-1] == resets[lo]
@@ -217,6 +229,28 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, e
 		emit(&out)
 	}
 	ev.release(inputs)
+}
+
+// countWindow counts the window pts[lo:hi] of samples from storage a range
+// function sees at step i as upstream counts it: all of it as consumed, and
+// as read the samples past the previous step's window, whose end is
+// pts[prevHi] (all of them at the first step, none after it with @, whose
+// window does not move).
+func (ev *evaluator) countWindow(i, lo, hi, prevHi int, fixed bool) {
+	n, r := int64(hi-lo), int64(hi-max(lo, prevHi))
+	switch {
+	case i == 0:
+		r = n
+	case fixed:
+		r = 0
+	}
+	st := ev.stats
+	st.TotalSamples += n
+	st.SamplesRead += r
+	if st.TotalSamplesPerStep != nil {
+		st.TotalSamplesPerStep[i] += n
+		st.SamplesReadPerStep[i] += r
+	}
 }
 
 // countResets appends to dst, for every point, the number of counter resets

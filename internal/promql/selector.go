@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/util/stats"
 )
 
 // selectSeries returns the series a selector matches, selected once per query
@@ -34,6 +35,7 @@ func (ev *evaluator) selectSeries(vs *parser.VectorSelector) []storage.Series {
 		ev.fail(errStorage(err))
 	}
 	ev.selectedCache[vs] = out
+	ev.stats.IncrementSeries(int64(len(out)))
 	return out
 }
 
@@ -174,8 +176,26 @@ func (ev *evaluator) streamVectorSelector(vs *parser.VectorSelector, origT bool,
 		if len(pts) == 0 {
 			continue
 		}
+		ev.countPerStep(pts)
 		out = Series{Metric: s.Labels(), Floats: pts}
 		emit(&out)
+	}
+}
+
+// countPerStep counts a selector's points: each is a sample consumed and
+// read at its step, as upstream counts an instant selector.
+func (ev *evaluator) countPerStep(pts []FPoint) {
+	st := ev.stats
+	n := int64(len(pts))
+	st.TotalSamples += n
+	st.SamplesRead += n
+	if st.TotalSamplesPerStep == nil {
+		return
+	}
+	for _, p := range pts {
+		i := ev.stepOf(p.T)
+		st.TotalSamplesPerStep[i]++
+		st.SamplesReadPerStep[i]++
 	}
 }
 
@@ -215,6 +235,8 @@ func (ev *evaluator) evalMatrixSelector(ms *parser.MatrixSelector) Matrix {
 		ev.checkCtx()
 		it = s.Iterator(it)
 		pts := ev.readSamples(it, mint+1, maxt, false, nil)
+		ev.stats.IncrementSamplesAtStep(0, int64(len(pts)))
+		ev.stats.IncrementSamplesReadAtStep(0, int64(len(pts)))
 		if len(pts) == 0 {
 			continue
 		}
@@ -246,15 +268,25 @@ func (ev *evaluator) subqueryGrid(sq *parser.SubqueryExpr) (start, end, step int
 }
 
 // evalSubquery evaluates the inner expression of a subquery on its own grid.
-func (ev *evaluator) evalSubquery(sq *parser.SubqueryExpr) Matrix {
+// Its sample counts are merged into ev's as consumer says the result is
+// used, by Prometheus's rules: the subquery counts per step of its own grid
+// so that the steps no window of the parent uses are left out.
+func (ev *evaluator) evalSubquery(sq *parser.SubqueryExpr, consumer stats.SubqueryConsumer) Matrix {
 	start, end, step := ev.subqueryGrid(sq)
-	return ev.child(start, end, step).eval(sq.Expr)
+	c := ev.child(start, end, step)
+	c.stats = stats.NewChildWithStepTracking(start, max(start, end), step)
+	m := c.eval(sq.Expr)
+	ev.stats.MergeSeriesFromSubquery(c.stats)
+	ev.stats.MergeTotalSamplesFromSubquery(c.stats, consumer)
+	ev.stats.MergeSamplesReadFromSubquery(c.stats, consumer)
+	return m
 }
 
 // evalSubqueryRaw returns a subquery's points at the single evaluation time,
 // for an instant query whose result is the subquery itself.
 func (ev *evaluator) evalSubqueryRaw(sq *parser.SubqueryExpr) Matrix {
-	m := ev.evalSubquery(sq)
+	// All of the subquery's steps are part of the result.
+	m := ev.evalSubquery(sq, stats.SubqueryConsumer{Start: ev.start, Interval: ev.interval, NumSteps: ev.steps})
 	maxt := ev.start - sq.OriginalOffset.Milliseconds()
 	if sq.Timestamp != nil {
 		maxt = *sq.Timestamp - sq.OriginalOffset.Milliseconds()

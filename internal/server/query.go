@@ -29,6 +29,9 @@ type QueryOptions struct {
 	// DelayedNameRemoval keeps __name__ until the end of a query's
 	// evaluation (--enable-feature=promql-delayed-name-removal).
 	DelayedNameRemoval bool
+	// PerStepStats lets a query's stats=all ask for its sample counts per
+	// step (--enable-feature=promql-per-step-stats).
+	PerStepStats bool
 }
 
 // PromQLFeature switches an --enable-feature option of Prometheus's on in
@@ -45,6 +48,8 @@ func PromQLFeature(opts *QueryOptions, name string) (known, noop bool) {
 		opts.Parser.EnableUnquotedUTF8Names = true
 	case "promql-delayed-name-removal":
 		opts.DelayedNameRemoval = true
+	case "promql-per-step-stats":
+		opts.PerStepStats = true
 	case "promql-duration-expr", "promql-extended-range-selectors", "promql-at-modifier", "promql-negative-offset":
 		return true, true
 	default:
@@ -75,10 +80,14 @@ type queryEngine struct {
 	db storage.Queryable
 }
 
-// lookback is the per-query lookback delta (0: the engine's).
-type lookback time.Duration
+// queryOpts are the per-query options of an API query.
+type queryOpts struct {
+	lookback time.Duration // 0: the engine's
+	perStep  bool
+}
 
-func (l lookback) LookbackDelta() time.Duration { return time.Duration(l) }
+func (o queryOpts) LookbackDelta() time.Duration { return o.lookback }
+func (o queryOpts) EnablePerStepStats() bool     { return o.perStep }
 
 // maxAnnotations bounds the warnings and infos of one answer, as Prometheus
 // does.
@@ -89,10 +98,13 @@ func (e queryEngine) Query(ctx context.Context, q api.Query) (api.QueryResult, e
 		qry promql.Query
 		err error
 	)
+	// As in Prometheus, stats=all asks for the per-step counts, which the
+	// engine gives only if they are enabled.
+	opts := queryOpts{lookback: q.LookbackDelta, perStep: q.Stats == "all"}
 	if q.Step == 0 {
-		qry, err = e.ng.NewInstantQuery(ctx, e.db, lookback(q.LookbackDelta), q.Expr, q.Start)
+		qry, err = e.ng.NewInstantQuery(ctx, e.db, opts, q.Expr, q.Start)
 	} else {
-		qry, err = e.ng.NewRangeQuery(ctx, e.db, lookback(q.LookbackDelta), q.Expr, q.Start, q.End, q.Step)
+		qry, err = e.ng.NewRangeQuery(ctx, e.db, opts, q.Expr, q.Start, q.End, q.Step)
 	}
 	if err != nil {
 		return api.QueryResult{}, classifyQueryError(err, true)
@@ -105,7 +117,11 @@ func (e queryEngine) Query(ctx context.Context, q api.Query) (api.QueryResult, e
 	warnings, infos := res.Warnings.AsStrings(q.Expr, maxAnnotations, maxAnnotations)
 	// The result lives in the engine's recycled memory until Close: the API
 	// closes the query once the answer is written.
-	return api.QueryResult{Value: res.Value, Warnings: warnings, Infos: infos, Release: qry.Close}, nil
+	out := api.QueryResult{Value: res.Value, Warnings: warnings, Infos: infos, Release: qry.Close}
+	if q.Stats != "" {
+		out.Stats = qry.Stats()
+	}
+	return out, nil
 }
 
 // classifyQueryError gives an engine error the API error type Prometheus

@@ -301,3 +301,150 @@ func TestDelayedNameRemovalFeature(t *testing.T) {
 		}
 	}
 }
+
+// jsonShape describes a decoded JSON value by its keys and types only:
+// numbers become "number", arrays the shape of their first element.
+func jsonShape(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range v {
+			out[k] = jsonShape(e)
+		}
+		return out
+	case []any:
+		if len(v) == 0 {
+			return []any{}
+		}
+		return []any{jsonShape(v[0])}
+	case float64:
+		return "number"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// TestQueryStats: without stats the answer has no stats; with stats=1
+// Prometheus's timings and sample counts; with stats=all and
+// --enable-feature=promql-per-step-stats also the counts per step.
+func TestQueryStats(t *testing.T) {
+	var opts QueryOptions
+	if known, noop := PromQLFeature(&opts, "promql-per-step-stats"); !known || noop || !opts.PerStepStats {
+		t.Fatal("promql-per-step-stats not known")
+	}
+	r := start(t, Options{DataDir: t.TempDir(), EnableRemoteWriteReceiver: true, Query: opts})
+	end := time.Now().Truncate(time.Second).Add(-time.Minute)
+	pushRemoteWrite(t, r.base, queryTestData(end))
+	at := func(d time.Duration) string { return fmt.Sprintf("%.3f", float64(end.Add(d).UnixMilli())/1000) }
+	instant := url.Values{"query": {`http_requests_total`}, "time": {at(0)}}
+	rng := url.Values{"query": {`rate(http_requests_total[1m])`}, "start": {at(-10 * time.Minute)}, "end": {at(0)}, "step": {"60"}}
+	statsOf := func(path string, params url.Values, stats string) map[string]any {
+		t.Helper()
+		p := url.Values{}
+		for k, v := range params {
+			p[k] = v
+		}
+		if stats != "" {
+			p.Set("stats", stats)
+		}
+		got := apiGet(t, r.base, path, p)
+		data, _ := got.body["data"].(map[string]any)
+		if got.code != 200 || data == nil {
+			t.Fatalf("%s %v: %d %v", path, p, got.code, got.body)
+		}
+		s, _ := data["stats"].(map[string]any)
+		if _, ok := data["stats"]; ok != (stats != "") {
+			t.Errorf("%s stats=%q: stats key present %v", path, stats, ok)
+		}
+		return s
+	}
+	timings := map[string]any{"evalTotalTime": "number", "resultSortTime": "number", "queryPreparationTime": "number",
+		"innerEvalTime": "number", "execQueueTime": "number", "execTotalTime": "number"}
+	totals := map[string]any{"totalQueryableSamples": "number", "samplesRead": "number", "seriesTouched": "number", "peakSamples": "number"}
+	perStep := map[string]any{"totalQueryableSamplesPerStep": []any{[]any{"number"}}, "samplesReadPerStep": []any{[]any{"number"}}}
+	for k, v := range totals {
+		perStep[k] = v
+	}
+	statsOf("/api/v1/query", instant, "")
+	for _, c := range []struct {
+		path   string
+		params url.Values
+		stats  string
+		want   map[string]any
+		total  float64
+		steps  int
+	}{
+		{"/api/v1/query", instant, "1", totals, 6, 0},
+		{"/api/v1/query", instant, "all", perStep, 6, 1},
+		// Every step's 1m window holds 4 samples of each of 6 series.
+		{"/api/v1/query_range", rng, "true", totals, 11 * 6 * 4, 0},
+		{"/api/v1/query_range", rng, "all", perStep, 11 * 6 * 4, 11},
+	} {
+		s := statsOf(c.path, c.params, c.stats)
+		want := map[string]any{"timings": timings, "samples": c.want}
+		if got := jsonShape(s); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s stats=%s: shape %v, want %v", c.path, c.stats, got, want)
+			continue
+		}
+		samples := s["samples"].(map[string]any)
+		if samples["totalQueryableSamples"] != c.total || samples["seriesTouched"] != 6.0 {
+			t.Errorf("%s stats=%s: samples %v, want %v in total from 6 series", c.path, c.stats, samples, c.total)
+		}
+		if steps, _ := samples["totalQueryableSamplesPerStep"].([]any); len(steps) != c.steps {
+			t.Errorf("%s stats=%s: %d steps, want %d", c.path, c.stats, len(steps), c.steps)
+		}
+	}
+}
+
+// TestQueryStatsMatchesPrometheus compares the stats of one query with
+// Debian's Prometheus: the keys it has must be argus's too, with the same
+// JSON types. The packaged 2.x predates samplesRead and seriesTouched.
+func TestQueryStatsMatchesPrometheus(t *testing.T) {
+	prom := startPrometheusPeer(t)
+	r := start(t, Options{DataDir: t.TempDir(), EnableRemoteWriteReceiver: true})
+	end := time.Now().Truncate(time.Second).Add(-time.Minute)
+	data := queryTestData(end)
+	pushRemoteWrite(t, prom, data)
+	pushRemoteWrite(t, r.base, data)
+	at := func(d time.Duration) string { return fmt.Sprintf("%.3f", float64(end.Add(d).UnixMilli())/1000) }
+	params := url.Values{"query": {`sum by (job) (rate(http_requests_total[1m]))`}, "start": {at(-10 * time.Minute)}, "end": {at(0)}, "step": {"60"}, "stats": {"1"}}
+	want := apiGet(t, prom, "/api/v1/query_range", params)
+	got := apiGet(t, r.base, "/api/v1/query_range", params)
+	wantStats := want.body["data"].(map[string]any)["stats"]
+	gotStats := got.body["data"].(map[string]any)["stats"]
+	if wantStats == nil || gotStats == nil {
+		t.Fatalf("stats: prometheus %v, argus %v", want.body, got.body)
+	}
+	var missing func(path string, w, g any)
+	missing = func(path string, w, g any) {
+		wm, ok := w.(map[string]any)
+		if !ok {
+			return
+		}
+		gm, _ := g.(map[string]any)
+		for k, wv := range wm {
+			gv, ok := gm[k]
+			if _, isMap := wv.(map[string]any); isMap && ok {
+				missing(path+"."+k, wv, gv)
+				continue
+			}
+			if !ok || !reflect.DeepEqual(jsonShape(wv), jsonShape(gv)) {
+				t.Errorf("%s.%s: prometheus %v, argus %v", path, k, wv, gv)
+			}
+		}
+	}
+	missing("stats", wantStats, gotStats)
+	// totalQueryableSamples differs where 2.x's range selectors included
+	// the sample at the window's start, as here, but not for instant
+	// selectors. peakSamples differs: argus streams the selector into the
+	// sum.
+	params.Set("query", `sum by (job) (http_requests_total)`)
+	want = apiGet(t, prom, "/api/v1/query_range", params)
+	got = apiGet(t, r.base, "/api/v1/query_range", params)
+	wantStats = want.body["data"].(map[string]any)["stats"].(map[string]any)["samples"]
+	gotStats = got.body["data"].(map[string]any)["stats"].(map[string]any)["samples"]
+	for _, k := range []string{"totalQueryableSamples"} {
+		if w, g := wantStats.(map[string]any)[k], gotStats.(map[string]any)[k]; w != g {
+			t.Errorf("%s: prometheus %v, argus %v", k, w, g)
+		}
+	}
+}

@@ -147,6 +147,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		Parser:        parser.NewParser(opts.Query.Parser),
 
 		EnableDelayedNameRemoval: opts.Query.DelayedNameRemoval,
+		EnablePerStepStats:       opts.Query.PerStepStats,
 	})
 	s.listener, err = net.Listen("tcp", opts.ListenAddr)
 	if err != nil {
