@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -102,6 +104,18 @@ func fetchStats(ctx context.Context, client *http.Client, endpoint string) (apph
 }
 
 // renderTop writes one frame: per app a summary line (with the request
+// workerListen is where a worker listens: its unix socket's file name, or
+// its loopback port ("-" while it is down).
+func workerListen(wk apphost.WorkerStats) string {
+	switch {
+	case wk.Socket != "":
+		return filepath.Base(wk.Socket)
+	case wk.Port != 0:
+		return strconv.Itoa(wk.Port)
+	}
+	return "-"
+}
+
 // rate since prev, taken elapsed ago, if given) and a table of its workers,
 // then the app host's problems.
 func renderTop(w io.Writer, server string, st apphost.Stats, prev *apphost.Stats, elapsed time.Duration, now time.Time) {
@@ -116,9 +130,9 @@ func renderTop(w io.Writer, server string, st apphost.Stats, prev *apphost.Stats
 		}
 		fmt.Fprintf(w, "\n%s  %s  requests %d%s  in flight %d\n", a.Name, a.Listen, a.Requests, rate, a.InFlight)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  WORKER\tPID\tPORT\tSTATE\tREQS\tINFL\tRESTARTS\tRECYCLES\tRSS\tCPU\tUPTIME\tLAST ERROR")
+		fmt.Fprintln(tw, "  WORKER\tPID\tLISTEN\tSTATE\tREQS\tINFL\tRESTARTS\tRECYCLES\tRSS\tCPU\tUPTIME\tLAST ERROR")
 		for _, wk := range a.Workers {
-			fmt.Fprintf(tw, "  %d\t%d\t%d\t%s\t%d\t%d\t%d\t%d\t%s\t%.2fs\t%s\t%s\n", wk.ID, wk.PID, wk.Port, wk.State,
+			fmt.Fprintf(tw, "  %d\t%d\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%.2fs\t%s\t%s\n", wk.ID, wk.PID, workerListen(wk), wk.State,
 				wk.Requests, wk.InFlight, wk.Restarts, wk.Recycles, humanBytes(wk.RSSBytes), wk.CPUSeconds,
 				(time.Duration(wk.UptimeSeconds) * time.Second).String(), wk.LastError)
 		}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/argus-mon/argus/internal/apphost"
 )
 
 // TestTopOnce runs an argus server hosting the echo example with two
@@ -72,5 +74,22 @@ func TestTopOnce(t *testing.T) {
 	// A server that is not there is an error, not an empty frame.
 	if code, _, errOut := runCLI("top", "--once", "--server", "http://"+freeAddr(t)); code != 1 || !strings.Contains(errOut, "connection refused") {
 		t.Errorf("top against nothing: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestTopListenColumn: a worker on a unix socket shows the socket's file
+// name, one on a port the port, and one that is down a dash.
+func TestTopListenColumn(t *testing.T) {
+	st := apphost.Stats{Apps: []apphost.AppStats{{Name: "a", Workers: []apphost.WorkerStats{
+		{ID: 0, PID: 10, Socket: "/data/apps/a/0-x1y2.sock", State: "ready"},
+		{ID: 1, PID: 11, Port: 40001, State: "ready"},
+		{ID: 2, State: "down"},
+	}}}}
+	var b strings.Builder
+	renderTop(&b, "http://localhost:9090", st, nil, 0, time.Unix(0, 0))
+	for _, want := range []string{"0-x1y2.sock", "40001", "  2       0    -"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("frame lacks %q:\n%s", want, b.String())
+		}
 	}
 }
