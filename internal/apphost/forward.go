@@ -178,6 +178,7 @@ func (a *app) exchange(w *recorder, r *http.Request, c *upstreamConn, pk *picked
 	if err != nil {
 		return false, err
 	}
+	pk.answered.Store(true)
 	copyHead(w.Header(), c, head.connection)
 	w.WriteHeader(head.code)
 	return a.copyBody(w, c, head)

@@ -1,8 +1,11 @@
 package apphost
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -333,6 +336,50 @@ func TestHarakiri(t *testing.T) {
 	}
 	if n := th.metric("argus_app_upstream_errors_total", "app", "echo", "kind", "timeout"); n != 1 {
 		t.Errorf("upstream timeouts = %v, want 1", n)
+	}
+}
+
+// TestSlowClientKillsNoWorker sends bodies slower than the request
+// timeout, with a length (the fast path) and chunked (ReverseProxy): the
+// client gets 408 and the worker, which never had the whole request, is
+// neither killed nor counted as timed out.
+func TestSlowClientKillsNoWorker(t *testing.T) {
+	th := startHost(t, Options{})
+	port := freeTestPort(t)
+	th.writeApp("echo.yml", echoApp(port, "request_timeout: 300ms\n"))
+	th.Update(nil, th.dir)
+	before := th.waitReady("echo", 1)
+	for _, req := range []string{
+		"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\na",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n",
+	} {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		// The rest of the body never comes; the answer does.
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%q: %v", req, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		c.Close()
+		if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(b), "request body did not arrive") {
+			t.Errorf("%q: %d %s, want 408", req, resp.StatusCode, b)
+		}
+	}
+	if code, _ := th.get(fmt.Sprintf("http://127.0.0.1:%d/", port)); code != http.StatusOK {
+		t.Errorf("after the slow clients: %d", code)
+	}
+	if now := th.waitReady("echo", 1); now[0] != before[0] {
+		t.Errorf("the worker was replaced: pid %d, then %d", before[0], now[0])
+	}
+	if n := th.metric("argus_app_worker_timeout_kills_total", "app", "echo", "worker", "0"); n != 0 {
+		t.Errorf("timeout kills = %v, want 0", n)
 	}
 }
 

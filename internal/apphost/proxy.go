@@ -59,9 +59,11 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Body = http.MaxBytesReader(rec, r.Body, limit)
 	}
-	if r.Body != nil && r.Body != http.NoBody {
-		body.ReadCloser = r.Body
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		body.ReadCloser, body.want = r.Body, r.ContentLength
 		r.Body = body
+	} else {
+		body.done.Store(true)
 	}
 	// Plain HTTP/1.x requests go through forward; upgrades, HTTP/2,
 	// Expect and large or chunked bodies through ReverseProxy.
@@ -70,7 +72,15 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel(nil)
 	var timer *time.Timer // ends the request at the request timeout
 	if t := time.Duration(spec.RequestTimeout); t > 0 {
-		timer = time.AfterFunc(t, func() { cancel(errRequestTimeout) })
+		rc := http.NewResponseController(w)
+		timer = time.AfterFunc(t, func() {
+			cancel(errRequestTimeout)
+			if !body.done.Load() {
+				// A read of the client's body does not end with the
+				// context: the read deadline ends it.
+				rc.SetReadDeadline(time.Now())
+			}
+		})
 		defer timer.Stop()
 	}
 	for {
@@ -89,12 +99,12 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer p.release(wk)
 		// Deferred, so that it also runs when a response that had begun
 		// and then stalled is aborted with a panic.
+		pk := &picked{pool: p, worker: wk, timer: timer, body: body}
 		defer func() {
-			if context.Cause(ctx) == errRequestTimeout {
+			if context.Cause(ctx) == errRequestTimeout && pk.workersFault() {
 				p.killForTimeout(wk)
 			}
 		}()
-		pk := &picked{pool: p, worker: wk, timer: timer}
 		if fast {
 			a.forward(ctx, rec, r, pk)
 			return
@@ -126,14 +136,28 @@ type picked struct {
 	// upgraded is set by modifyResponse, before ReverseProxy.ServeHTTP
 	// returns, when the worker switched protocols.
 	upgraded bool
+	// body is the request's body as the worker reads it, and answered
+	// is set once the worker's response head has arrived.
+	body     *countingBody
+	answered atomic.Bool
+}
+
+// workersFault reports whether a request that reached the request timeout
+// was the worker's to answer: the worker had the whole request and had not
+// begun its response. A client sending its body slowly, or reading the
+// response slowly, must not get a worker killed (harakiri is for stuck
+// workers, and uWSGI's runs behind nginx, which buffers both).
+func (pk *picked) workersFault() bool {
+	return pk.body.done.Load() && !pk.answered.Load()
 }
 
 // modifyResponse lifts the request timeout from a connection upgraded
 // to another protocol (WebSocket): it is no longer a request, and may
 // rightly stay open for hours.
 func (a *app) modifyResponse(resp *http.Response) error {
+	pk := resp.Request.Context().Value(workerKey{}).(*picked)
+	pk.answered.Store(true)
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		pk := resp.Request.Context().Value(workerKey{}).(*picked)
 		pk.upgraded = true
 		if pk.timer != nil {
 			pk.timer.Stop()
@@ -174,6 +198,11 @@ func (a *app) upstreamError(ctx context.Context, w http.ResponseWriter, r *http.
 	switch {
 	case errors.As(err, &tooLarge):
 		http.Error(w, fmt.Sprintf("request body larger than %d bytes", tooLarge.Limit), http.StatusRequestEntityTooLarge)
+	case context.Cause(ctx) == errRequestTimeout && !pk.body.done.Load():
+		// The client had not sent its whole body: its fault, as nginx's
+		// client_body_timeout says.
+		http.Error(w, fmt.Sprintf("app %s: the request body did not arrive within %v",
+			a.name, time.Duration(pk.pool.spec.RequestTimeout)), http.StatusRequestTimeout)
 	case context.Cause(ctx) == errRequestTimeout:
 		a.noteTimeout(r, pk)
 		http.Error(w, fmt.Sprintf("app %s: worker %d did not answer within %v and is being restarted",
@@ -238,10 +267,18 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 type countingBody struct {
 	io.ReadCloser
 	n atomic.Int64
+	// want is the body's length when the client gave it (forward reads
+	// exactly that much and never sees the end), or -1.
+	want int64
+	// done is set once the whole body has been read from the client (and
+	// from the start for a request without one).
+	done atomic.Bool
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	b.n.Add(int64(n))
+	if got := b.n.Add(int64(n)); err == io.EOF || (b.want >= 0 && got >= b.want) {
+		b.done.Store(true)
+	}
 	return n, err
 }
