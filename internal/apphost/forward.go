@@ -107,8 +107,13 @@ func (e *abortError) Unwrap() error { return e.err }
 // (upstreamError), or abort a response already begun.
 func (a *app) forward(ctx context.Context, w *recorder, r *http.Request, pk *picked) {
 	retry := r.ContentLength == 0 && replayable(r.Method)
+	// Every kept-alive connection is checked before use, not only those
+	// carrying a request that could not be sent again: bytes a worker
+	// sent after its last response (a length it got wrong) would
+	// otherwise be read as the answer to this one, which may be another
+	// client's. http.Transport's read loop catches them the same way.
 	c := pk.worker.idle.get()
-	if c != nil && !retry && !c.alive() {
+	if c != nil && !c.alive() {
 		c.conn.Close()
 		c = nil
 	}

@@ -259,7 +259,9 @@ func copyHead(h http.Header, c *upstreamConn, connection bool) {
 // is left to the server's buffering.
 func (a *app) copyBody(w *recorder, c *upstreamConn, h respHead) (bool, error) {
 	if h.noBody {
-		return !h.close, nil
+		// Bytes after a head that has no body are not an answer to
+		// anything: the connection is out of step, not to be reused.
+		return !h.close && c.br.Buffered() == 0, nil
 	}
 	buf := a.buffers.Get()
 	defer a.buffers.Put(buf)

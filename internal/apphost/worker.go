@@ -346,6 +346,21 @@ func (p *pool) replace(ctx context.Context, w *worker, reason string) *worker {
 		w.replacing = false
 		p.mu.Unlock()
 	}()
+	// The old worker serves on while the new one comes up, which may take
+	// the start timeout; if it exits meanwhile (it crashed, or was killed
+	// for its memory or a request timeout), it leaves the rotation at once
+	// rather than failing the requests sent to it until then. serve reaps
+	// it afterwards.
+	watching := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-w.exited:
+			p.setReady(w, false)
+		case <-watching:
+		}
+	}()
 	nw, err := p.startWorker(w.slot)
 	if err == nil {
 		if err = p.waitHealthy(ctx, nw); err != nil {
@@ -353,6 +368,8 @@ func (p *pool) replace(ctx context.Context, w *worker, reason string) *worker {
 			p.reap(nw)
 		}
 	}
+	close(watching)
+	<-watched
 	if err != nil {
 		if ctx.Err() == nil {
 			p.logger.Error("The worker to take over from a recycled one did not come up; the old one keeps serving",
