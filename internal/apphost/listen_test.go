@@ -2,6 +2,7 @@ package apphost
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -274,4 +275,50 @@ func TestOwnDir(t *testing.T) {
 	if err := ownDir(link); err == nil {
 		t.Error("a symbolic link was taken as the socket directory")
 	}
+}
+
+// TestHealthCheckWhileBusy: failed health checks do not count while the
+// worker serves a request (a stuck request is the request timeout's to
+// end); once it is idle they do, and the worker is restarted.
+func TestHealthCheckWhileBusy(t *testing.T) {
+	th := startHost(t, Options{})
+	port := freeTestPort(t)
+	th.writeApp("echo.yml", fmt.Sprintf("command: %s\nlisten: 127.0.0.1:%d\nrequest_timeout: 5m\n"+
+		"health_check: {path: /healthz, interval: 50ms, failures: 2}\n", echoBin, port))
+	th.Update(nil, th.dir)
+	pid := th.waitReady("echo", 1)[0]
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	// The long request first, so that the worker is busy before it is
+	// sick.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/sleep?d=5m", nil)
+		if resp, err := th.client.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	waitFor(t, "the long request to be in flight", func() bool {
+		return th.metric("argus_app_in_flight_requests", "app", "echo") == 1
+	})
+	if code, _ := th.get(url + "/sick"); code != http.StatusOK {
+		t.Fatalf("GET /sick: %d", code)
+	}
+	const killsBefore = 0
+	failures := th.metric("argus_app_worker_health_failures_total", "app", "echo", "worker", "0")
+	waitFor(t, "health checks failing while the worker is busy", func() bool {
+		return th.metric("argus_app_worker_health_failures_total", "app", "echo", "worker", "0") >= failures+3
+	})
+	if n := th.metric("argus_app_worker_health_kills_total", "app", "echo", "worker", "0"); n != killsBefore {
+		t.Errorf("a busy worker was restarted for failed health checks (%v kills, %v before)", n, killsBefore)
+	}
+	if !alive(pid) {
+		t.Error("the busy worker's process is gone")
+	}
+	cancel()
+	<-done
+	waitFor(t, "the idle sick worker to be restarted", func() bool {
+		return th.metric("argus_app_worker_health_kills_total", "app", "echo", "worker", "0") > killsBefore
+	})
 }

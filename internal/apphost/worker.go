@@ -317,9 +317,21 @@ func (p *pool) checkRunning(ctx context.Context, w *worker, failures *int) bool 
 		*failures = 0
 		return true
 	}
-	*failures++
 	slot := strconv.Itoa(w.slot)
 	p.metrics.healthFailures.WithLabelValues(p.spec.Name, slot).Inc()
+	p.mu.Lock()
+	busy := w.inFlight > 0
+	p.mu.Unlock()
+	if busy {
+		// A worker serving requests may answer its health check late
+		// (a single-threaded one not at all) without being stuck; a
+		// request that is stuck is the request timeout's to end. So
+		// failures only count while it is idle.
+		p.logger.Warn("Worker failed a health check while serving requests; not counted",
+			"worker", w.slot, "pid", w.pid, "err", err)
+		return true
+	}
+	*failures++
 	if *failures < p.spec.HealthCheck.Failures {
 		p.logger.Warn("Worker failed a health check", "worker", w.slot, "pid", w.pid,
 			"failures", *failures, "of", p.spec.HealthCheck.Failures, "err", err)
