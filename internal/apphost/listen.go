@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/argus-mon/argus/internal/config"
 )
@@ -161,11 +162,24 @@ func socketDir(logDir, app string) (dir string, fallback bool) {
 }
 
 // removeStaleSockets removes the socket files in dir nothing listens on,
-// left by workers of an argus that did not stop cleanly. A live socket
-// (of the same app being stopped while it starts again) is left alone.
+// left by workers of an earlier run. It touches nothing in a directory
+// that is not argus's own (see ownDir; the temporary directory is shared,
+// and a squatted or linked directory must not make argus delete files),
+// nor sockets younger than a minute: a worker of another pool of the app
+// (during a reload) may have bound its socket and not be listening yet.
 func removeStaleSockets(dir string) {
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); !fi.IsDir() || !ok || int(st.Uid) != os.Getuid() || fi.Mode().Perm()&0o022 != 0 {
+		return
+	}
 	names, _ := filepath.Glob(filepath.Join(dir, "*.sock"))
 	for _, name := range names {
+		if sfi, err := os.Lstat(name); err != nil || sfi.Mode()&os.ModeSocket == 0 || time.Since(sfi.ModTime()) < time.Minute {
+			continue
+		}
 		c, err := net.Dial("unix", name)
 		if err == nil {
 			c.Close()

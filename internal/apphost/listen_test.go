@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // environ returns the environment of process pid.
@@ -321,4 +324,53 @@ func TestHealthCheckWhileBusy(t *testing.T) {
 	waitFor(t, "the idle sick worker to be restarted", func() bool {
 		return th.metric("argus_app_worker_health_kills_total", "app", "echo", "worker", "0") > killsBefore
 	})
+}
+
+// TestRemoveStaleSockets: only sockets nothing listens on, older than a
+// minute, in a directory only argus's user can write to, are removed.
+func TestRemoveStaleSockets(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "s")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Minute)
+	socket := func(name string, listening bool, mtime time.Time) string {
+		path := filepath.Join(dir, name)
+		ln, err := net.Listen("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ul := ln.(*net.UnixListener)
+		if listening {
+			t.Cleanup(func() { ul.Close() })
+		} else {
+			ul.SetUnlinkOnClose(false)
+			ul.Close()
+		}
+		os.Chtimes(path, mtime, mtime)
+		return path
+	}
+	stale := socket("0-stale.sock", false, old)
+	young := socket("1-young.sock", false, time.Now())
+	live := socket("2-live.sock", true, old)
+	plain := filepath.Join(dir, "3-plain.sock")
+	os.WriteFile(plain, nil, 0o600)
+	os.Chtimes(plain, old, old)
+
+	// Others may write to the directory: nothing is touched.
+	os.Chmod(dir, 0o777)
+	removeStaleSockets(dir)
+	if _, err := os.Lstat(stale); err != nil {
+		t.Errorf("a stale socket was removed from a directory others can write to: %v", err)
+	}
+	os.Chmod(dir, 0o700)
+	removeStaleSockets(dir)
+	if _, err := os.Lstat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the stale socket is still there: %v", err)
+	}
+	for _, kept := range []string{young, live, plain} {
+		if _, err := os.Lstat(kept); err != nil {
+			t.Errorf("%s was removed: %v", filepath.Base(kept), err)
+		}
+	}
 }
