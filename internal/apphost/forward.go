@@ -185,6 +185,11 @@ func (a *app) exchange(w *recorder, r *http.Request, c *upstreamConn, pk *picked
 	}
 	pk.answered.Store(true)
 	copyHead(w.Header(), c, head.connection)
+	if head.chunked {
+		// The body is framed by its chunks; a length next to them is
+		// wrong or redundant, and the server would enforce it.
+		w.Header().Del("Content-Length")
+	}
 	w.WriteHeader(head.code)
 	return a.copyBody(w, c, head)
 }
@@ -236,7 +241,7 @@ func writeRequest(bw *bufio.Writer, r *http.Request, workerAddr, prefix string) 
 	writeField(bw, "Host", host)
 	conn := r.Header["Connection"]
 	for k, vv := range r.Header {
-		if requestHopField(k) || hasToken(conn, k) {
+		if requestHopField(k) || hasToken(conn, k) || forwardingAlias(k) {
 			continue
 		}
 		for _, v := range vv {
@@ -285,6 +290,22 @@ func requestHopField(k string) bool {
 		"Te", "Trailer", "Transfer-Encoding", "Upgrade",
 		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix",
 		"Host", "Content-Length":
+		return true
+	}
+	return false
+}
+
+// forwardingAlias reports whether k is a forwarding field written with
+// underscores (X_Forwarded_For): many servers (WSGI's CGI-style
+// environment among them) read it as the real one, so a client could
+// claim a forwarded address or prefix through it. nginx drops fields with
+// underscores altogether; these are dropped here.
+func forwardingAlias(k string) bool {
+	if !strings.Contains(k, "_") {
+		return false
+	}
+	switch strings.ToLower(strings.ReplaceAll(k, "_", "-")) {
+	case "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-prefix":
 		return true
 	}
 	return false

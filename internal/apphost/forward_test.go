@@ -184,12 +184,12 @@ func TestForward(t *testing.T) {
 			"Connection: keep-alive, X-Secret", "X-Secret: 1", "Keep-Alive: timeout=5",
 			"Proxy-Authorization: Basic eDp5", "Proxy-Connection: keep-alive", "Te: trailers, deflate",
 			"Forwarded: for=192.0.2.1", "X-Forwarded-For: 192.0.2.1", "X-Forwarded-Host: forged.test",
-			"X-Forwarded-Proto: https", "X-Kept: yes")
+			"X-Forwarded-Proto: https", "X-Kept: yes", "X_Forwarded_Prefix: /forged", "X_Forwarded_For: 192.0.2.2")
 		var r fwdReply
 		if err := json.Unmarshal([]byte(body), &r); resp.StatusCode != http.StatusOK || err != nil {
 			t.Fatalf("GET: %d %q", resp.StatusCode, body)
 		}
-		for _, k := range []string{"Connection", "X-Secret", "Keep-Alive", "Proxy-Authorization", "Proxy-Connection", "Forwarded"} {
+		for _, k := range []string{"Connection", "X-Secret", "Keep-Alive", "Proxy-Authorization", "Proxy-Connection", "Forwarded", "X_forwarded_prefix", "X_forwarded_for", "X_Forwarded_Prefix", "X_Forwarded_For"} {
 			if v, ok := r.Headers[k]; ok {
 				t.Errorf("the worker got %s: %q", k, v)
 			}

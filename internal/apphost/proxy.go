@@ -179,6 +179,11 @@ func (a *app) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.Host = pr.In.Host
 	pr.SetXForwarded()
 	pr.Out.Header.Del("X-Forwarded-Prefix")
+	for k := range pr.Out.Header {
+		if forwardingAlias(k) {
+			delete(pr.Out.Header, k)
+		}
+	}
 	if p := forwardedPrefix(pr.In); p != "" {
 		pr.Out.Header.Set("X-Forwarded-Prefix", p)
 	}
