@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -177,4 +178,34 @@ func TestDeadWorkerLeavesRotationDuringRecycle(t *testing.T) {
 	if code := <-done; code != http.StatusOK {
 		t.Errorf("a request while the replacement started: %d, want it to wait for the new worker", code)
 	}
+}
+
+// TestIdleConnsAgeOut: putting a connection back closes those below it
+// that have been idle past the timeout, not only when the newest is.
+func TestIdleConnsAgeOut(t *testing.T) {
+	var ic idleConns
+	var peers []net.Conn
+	conn := func(idleAt time.Time) *upstreamConn {
+		a, b := net.Pipe()
+		peers = append(peers, b)
+		c := newUpstreamConn(a)
+		c.idleAt = idleAt
+		return c
+	}
+	old1, old2 := conn(time.Now().Add(-2*idleConnTimeout)), conn(time.Now().Add(-2*idleConnTimeout))
+	ic.conns = []*upstreamConn{old1, old2}
+	fresh := conn(time.Time{})
+	ic.put(fresh)
+	if len(ic.conns) != 1 || ic.conns[0] != fresh {
+		t.Fatalf("idle connections after put: %d, want only the fresh one", len(ic.conns))
+	}
+	for i, p := range peers[:2] {
+		if _, err := p.Read(make([]byte, 1)); err != io.EOF {
+			t.Errorf("old connection %d not closed: %v", i, err)
+		}
+	}
+	for _, p := range peers {
+		p.Close()
+	}
+	fresh.conn.Close()
 }

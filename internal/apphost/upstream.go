@@ -112,8 +112,20 @@ func (ic *idleConns) put(c *upstreamConn) {
 		c.conn.Close()
 		return
 	}
+	// The oldest are at the front: after a burst, steady traffic reuses
+	// only the newest, and those below it would otherwise wait for the
+	// worker's end (in CLOSE_WAIT, once the worker has dropped them).
+	var stale []*upstreamConn
+	for len(ic.conns) > 0 && c.idleAt.Sub(ic.conns[0].idleAt) >= idleConnTimeout {
+		stale = append(stale, ic.conns[0])
+		ic.conns[0] = nil
+		ic.conns = ic.conns[1:]
+	}
 	ic.conns = append(ic.conns, c)
 	ic.mu.Unlock()
+	for _, s := range stale {
+		s.conn.Close()
+	}
 }
 
 // close closes the idle connections and any put back later.
