@@ -500,13 +500,7 @@ func runComplianceQueries(t *testing.T, run complianceRun, cases []complianceCas
 // expects of should_fail queries (both engines agree on it already).
 func checkFails(ng upstream.QueryEngine, st storage.Storage, q string, start, end time.Time, step time.Duration) error {
 	ctx := context.Background()
-	var qry upstream.Query
-	var err error
-	if step == 0 {
-		qry, err = ng.NewInstantQuery(ctx, st, nil, q, start)
-	} else {
-		qry, err = ng.NewRangeQuery(ctx, st, nil, q, start, end, step)
-	}
+	qry, err := newQuery(ctx, ng, st, nil, q, start, end, step)
 	if err != nil {
 		return nil
 	}

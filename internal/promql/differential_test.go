@@ -236,6 +236,15 @@ func newUpstreamEngine(delayed bool) *upstream.Engine {
 	})
 }
 
+// newQuery prepares q on ng: an instant query at start when step is 0, a
+// range query otherwise.
+func newQuery(ctx context.Context, ng upstream.QueryEngine, st storage.Queryable, opts upstream.QueryOpts, q string, start, end time.Time, step time.Duration) (upstream.Query, error) {
+	if step == 0 {
+		return ng.NewInstantQuery(ctx, st, opts, q, start)
+	}
+	return ng.NewRangeQuery(ctx, st, opts, q, start, end, step)
+}
+
 // diffQuery runs q on both engines as an instant query at ts (end == start)
 // or a range query, and reports the first difference.
 func diffQuery(ours upstream.QueryEngine, theirs upstream.QueryEngine, st storage.Storage, q string, start, end time.Time, step time.Duration) error {
@@ -256,13 +265,7 @@ func diffQueryStorages(ours upstream.QueryEngine, theirs upstream.QueryEngine, o
 		}
 	}()
 	run := func(ng upstream.QueryEngine, st storage.Storage) (*upstream.Result, error) {
-		var qry upstream.Query
-		var err error
-		if step == 0 {
-			qry, err = ng.NewInstantQuery(ctx, st, nil, q, start)
-		} else {
-			qry, err = ng.NewRangeQuery(ctx, st, nil, q, start, end, step)
-		}
+		qry, err := newQuery(ctx, ng, st, nil, q, start, end, step)
 		if err != nil {
 			return nil, err
 		}

@@ -128,7 +128,10 @@ func (ev *evaluator) run(expr parser.Expr) (v parser.Value, err error) {
 		return String{T: ev.start, V: stringOf(expr)}, nil
 	}
 	m := ev.eval(expr)
-	return ev.cleanupNames(m, expr.Type() == parser.ValueTypeVector && ev.start == ev.end), nil
+	// Names still marked (delayed removal) go now; series that became
+	// identical merge either way.
+	dropMarkedNames(m)
+	return ev.mergeSameLabels(m), nil
 }
 
 // stringOf returns the value of a string expression.
@@ -144,16 +147,18 @@ func stringOf(e parser.Expr) string {
 	panic(evalError{fmt.Errorf("BUG: %T is not a string expression", e)})
 }
 
-// cleanupNames drops __name__ (and __type__, __unit__) from series marked
-// for it, then merges series that became identical.
-func (ev *evaluator) cleanupNames(m Matrix, instantVector bool) Matrix {
+// dropMarkedNames removes __name__ (and __type__, __unit__) from the series
+// marked for it and clears the mark, reporting whether any was marked.
+func dropMarkedNames(m Matrix) bool {
+	marked := false
 	for i := range m {
 		if m[i].DropName {
 			m[i].Metric = m[i].Metric.DropReserved(schema.IsMetadataLabel)
 			m[i].DropName = false
+			marked = true
 		}
 	}
-	return ev.mergeSameLabels(m)
+	return marked
 }
 
 // mergeSameLabels merges series with equal labels into one, failing when two
@@ -230,15 +235,7 @@ func (ev *evaluator) eval(expr parser.Expr) Matrix {
 // query where they share a step. The mark is cleared so that a name set
 // again later (label_replace into __name__) is kept.
 func (ev *evaluator) dropNamesNow(m Matrix) Matrix {
-	marked := false
-	for i := range m {
-		if m[i].DropName {
-			m[i].Metric = m[i].Metric.DropReserved(schema.IsMetadataLabel)
-			m[i].DropName = false
-			marked = true
-		}
-	}
-	if !marked {
+	if !dropMarkedNames(m) {
 		return m
 	}
 	return ev.mergeSameLabels(m)

@@ -32,13 +32,7 @@ func diffStats(ours, theirs upstream.QueryEngine, st storage.Storage, q string, 
 	ctx := context.Background()
 	opts := upstream.NewPrometheusQueryOpts(true, 0, nil)
 	run := func(ng upstream.QueryEngine) (*stats.QuerySamples, error, func()) {
-		var qry upstream.Query
-		var err error
-		if step == 0 {
-			qry, err = ng.NewInstantQuery(ctx, st, opts, q, start)
-		} else {
-			qry, err = ng.NewRangeQuery(ctx, st, opts, q, start, end, step)
-		}
+		qry, err := newQuery(ctx, ng, st, opts, q, start, end, step)
 		if err != nil {
 			return nil, err, func() {}
 		}
