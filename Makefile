@@ -4,12 +4,21 @@ GO       ?= go
 BIN      ?= argus
 PKGS     ?= ./...
 
-.PHONY: all build examples run test vet bench bench-compare fuzz clean
+.PHONY: all build ui examples run test test-ui vet bench bench-ui bench-compare fuzz clean
 
 all: build
 
-build:
+build: ui
 	$(GO) build -o $(BIN) ./cmd/argus
+
+# The web UI (ui/, TypeScript and Vite), built into internal/ui/dist, which the
+# binary embeds. `go build` alone also works; the UI's pages then say how to
+# build it.
+UI_DEPS := ui/node_modules/.package-lock.json
+$(UI_DEPS): ui/package.json ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund
+ui: $(UI_DEPS)
+	cd ui && npm run build
 
 # The example apps that examples/argus.yml hosts.
 examples:
@@ -27,10 +36,20 @@ vet:
 	$(GO) vet -stdmethods=false $(PKGS)
 
 test: vet build
+	cd ui && npm test
 	$(GO) test -race -timeout 20m $(PKGS)
+	$(MAKE) test-ui
+
+# The UI end to end: a real argus and a real headless Chromium (Debian's).
+test-ui:
+	cd ui && ARGUS_BIN=$(CURDIR)/$(BIN) npm run e2e
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 $(PKGS)
+
+# Bundle sizes and the time to the first graph in Chromium.
+bench-ui: build
+	cd ui && ARGUS_BIN=$(CURDIR)/$(BIN) npm run bench
 
 # Side-by-side comparison with Debian's Prometheus/promtool on the same data.
 bench-compare: build
@@ -42,3 +61,4 @@ fuzz:
 
 clean:
 	rm -f $(BIN) bin/echo bin/rabbitmq
+	find internal/ui/dist -mindepth 1 ! -name .keep -delete

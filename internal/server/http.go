@@ -9,6 +9,7 @@ import (
 
 	"github.com/argus-mon/argus/internal/alertmanager/apiv2"
 	"github.com/argus-mon/argus/internal/remote"
+	"github.com/argus-mon/argus/internal/ui"
 )
 
 // handler is the HTTP surface. Later roles (API, UI, app host) add their routes
@@ -58,6 +59,12 @@ func (s *Server) handler() http.Handler {
 	mux.Handle("GET /api/v1/apps", s.apps.StatsHandler())
 	// The Alertmanager API (/api/v2/...).
 	apiv2.New(s.am, "argus", s.logger.With("component", "alertmanager_api")).Register(mux)
+	// The web UI, at / and its pages (see internal/ui).
+	web := ui.New()
+	if !web.Built() {
+		s.logger.Warn("The web UI was not built into this binary; its pages say how to build it (make build)")
+	}
+	web.Register(mux)
 	if s.opts.EnableRemoteWriteReceiver {
 		newAppender := func() remote.Appender { return s.db.Appender() }
 		mux.Handle("POST /api/v1/write", remote.NewWriteHandler(newAppender, s.logger.With("component", "remote_write"), s.reg))

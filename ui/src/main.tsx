@@ -1,0 +1,56 @@
+// The UI shell: navigation, the router and the pages.
+import { render } from 'preact';
+import { useEffect } from 'preact/hooks';
+import './style.css';
+import { onLinkClick, useRoute } from './lib/router';
+import { Explore } from './pages/Explore';
+import { Targets, ServiceDiscovery } from './pages/Targets';
+import { Rules } from './pages/Rules';
+import { Alerts } from './pages/Alerts';
+import { SilenceEditor, Silences } from './pages/Silences';
+import { History } from './pages/History';
+import { Status } from './pages/Status';
+
+const nav = [
+  ['/query', 'Explore'],
+  ['/alerts', 'Alerts'],
+  ['/silences', 'Silences'],
+  ['/history', 'History'],
+  ['/rules', 'Rules'],
+  ['/targets', 'Targets'],
+  ['/service-discovery', 'Discovery'],
+  ['/status', 'Status'],
+] as const;
+
+function App() {
+  const route = useRoute();
+  const path = route.path === '/graph' ? '/query' : route.path;
+  const title = nav.find(([p]) => path === p || path.startsWith(p + '/'))?.[1];
+  useEffect(() => {
+    document.title = title ? `${title} · argus` : 'argus';
+  }, [title]);
+  let page;
+  if (path === '/query') page = <Explore route={route} />;
+  else if (path === '/targets') page = <Targets />;
+  else if (path === '/service-discovery') page = <ServiceDiscovery />;
+  else if (path === '/rules') page = <Rules />;
+  else if (path === '/alerts') page = <Alerts route={route} />;
+  else if (path === '/silences') page = <Silences />;
+  else if (path.startsWith('/silences/')) page = <SilenceEditor route={route} />;
+  else if (path === '/history') page = <History route={route} />;
+  else if (path === '/status') page = <Status />;
+  else page = <div><h1>Not found</h1><p>No page at {path}. <a href="/query">Go to Explore</a>.</p></div>;
+  return (
+    <div onClick={onLinkClick}>
+      <nav class="top" aria-label="main">
+        <a class="brand" href="/query">argus</a>
+        {nav.map(([p, name]) => (
+          <a key={p} href={p} class={path === p || path.startsWith(p + '/') ? 'active' : ''} aria-current={path === p ? 'page' : undefined}>{name}</a>
+        ))}
+      </nav>
+      <main>{page}</main>
+    </div>
+  );
+}
+
+render(<App />, document.getElementById('app')!);
