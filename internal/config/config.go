@@ -32,6 +32,10 @@ type Config struct {
 	// Collectors configures the built-in collectors (argus only).
 	Collectors Collectors `yaml:"collectors"`
 
+	// Integrations are the servers argus reads metrics from in their own
+	// protocol, without an exporter (argus only).
+	Integrations []*Integration `yaml:"integrations,omitempty"`
+
 	// Alertmanager is an alertmanager.yml, in Alertmanager's schema; nil
 	// runs no alert manager (argus only).
 	Alertmanager *AlertmanagerSection `yaml:"alertmanager,omitempty"`
@@ -111,6 +115,11 @@ func (c *Config) complete() {
 	for _, s := range c.ScrapeConfigs {
 		if s != nil {
 			s.inherit(&c.Global)
+		}
+	}
+	for _, in := range c.Integrations {
+		if in != nil {
+			in.inherit(&c.Global)
 		}
 	}
 	for _, a := range c.Apps {

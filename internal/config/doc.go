@@ -3,7 +3,8 @@
 // runtime, rule_files, scrape_config_files, scrape_configs, alerting,
 // remote_write, remote_read, storage, tracing, otlp), so that any
 // prometheus.yml loads unchanged, with Prometheus's defaults and checks,
-// plus argus's own sections (collectors, alertmanager, apps and apps_dir).
+// plus argus's own sections (collectors, integrations, alertmanager, apps
+// and apps_dir).
 // LoadAppFile reads one drop-in app file of apps_dir.
 //
 // Config is the typed tree; each component receives only its section

@@ -228,6 +228,9 @@ func (c *Config) setDirectory(dir string) {
 	}
 	c.Tracing.TLSConfig.SetDirectory(dir)
 	c.Alertmanager.setDirectory(dir)
+	for _, in := range c.Integrations {
+		in.setDirectory(dir)
+	}
 	c.AppsDir = commoncfg.JoinDir(dir, c.AppsDir)
 	c.AppsFront.setDirectory(dir)
 	for _, a := range c.Apps {

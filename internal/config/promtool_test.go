@@ -14,6 +14,7 @@ var promtoolSkip = map[string]string{
 	"apps.good.yml":                 "apps and apps_dir (argus only)",
 	"collectors.good.yml":           "collectors section (argus only)",
 	"conf-3x.good.yml":              "keys added in Prometheus 2.43 to 3.x throughout",
+	"integrations.good.yml":         "integrations section (argus only)",
 	"legacy-names.good.yml":         "metric_name_validation_scheme (Prometheus 3.0)",
 	"otlp-promote-all.good.yml":     "otlp section (Prometheus 2.47)",
 	"retention-size-only.good.yml":  "storage.tsdb.retention (Prometheus 3.x)",

@@ -43,6 +43,7 @@ func (c *Config) validate() []*Error {
 	v.tracing(&c.Tracing)
 	v.otlp(&c.OTLP)
 	v.collectors(&c.Collectors)
+	v.integrations()
 	v.apps()
 	return v.errs
 }

@@ -246,20 +246,28 @@ func (l *loop) scrapeAndReport(ctx context.Context, start, appendTime time.Time)
 	app := l.newAppender()
 	var res appendResult
 	var err error
-	if scrapeErr == nil {
+	// A target that is down but reports so itself (an integration's
+	// <type>_up 0) has its page stored; the scrape still fails.
+	downReport := scrapeErr != nil && len(body) > 0 && isTargetDown(scrapeErr)
+	if scrapeErr == nil || downReport {
 		res, err = l.append(app, body, contentType, ts)
 		if err != nil {
 			app.Rollback()
 			app = l.newAppender()
 		}
-	} else {
+	}
+	// A stored page's series are current: none is stale.
+	stored := err == nil && (scrapeErr == nil || downReport)
+	if err == nil {
 		err = scrapeErr
 	}
-	if err != nil {
+	if err != nil && !stored {
 		// A failed scrape makes every series of the last one stale.
 		if _, aerr := l.append(app, nil, "", ts); aerr != nil {
 			l.logger.Warn("Writing staleness markers failed", "err", aerr)
 		}
+	}
+	if err != nil {
 		l.metrics.scrapeFailures.Inc()
 	}
 	if rerr := l.report(app, ts, dur, res, err); rerr != nil {

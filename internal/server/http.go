@@ -26,6 +26,17 @@ func (s *Server) handler() http.Handler {
 		}
 		promhttp.HandlerFor(g, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 	})
+	// The integrations, for an outside Prometheus to scrape. A server that
+	// is down gives a page with the type's <type>_up 0, as its exporter
+	// would, not an HTTP error.
+	mux.HandleFunc("GET /metrics/integrations/{name}", func(w http.ResponseWriter, r *http.Request) {
+		ri, ok := s.integrations()[r.PathValue("name")]
+		if !ok {
+			http.Error(w, fmt.Sprintf("no integration %q", r.PathValue("name")), http.StatusNotFound)
+			return
+		}
+		promhttp.HandlerFor(ri.inst, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
+	})
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "argus is Healthy.")
 	})

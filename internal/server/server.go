@@ -91,12 +91,15 @@ type Server struct {
 	externalURL *url.URL
 	collectors  map[string]prometheus.Gatherer // by collector name; replaced on reload, under mu
 	processCfg  config.ProcessCollector
-	am          *alertmanager.Manager
-	amState     *statestore.DB
-	apps        *apphost.Host
-	listener    net.Listener
-	ready       chan struct{}
-	started     time.Time
+	// integrationSet is the running integrations; replaced on reload,
+	// under mu.
+	integrationSet integrationSet
+	am             *alertmanager.Manager
+	amState        *statestore.DB
+	apps           *apphost.Host
+	listener       net.Listener
+	ready          chan struct{}
+	started        time.Time
 
 	reloadSuccess prometheus.Gauge
 	reloadTime    prometheus.Gauge
@@ -159,6 +162,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.db.Close()
 		return nil, err
 	}
+	if s.integrationSet, err = s.buildIntegrations(cfg, nil); err != nil {
+		s.listener.Close()
+		s.db.Close()
+		return nil, err
+	}
 	if err := s.buildAppHost(cfg); err != nil {
 		s.listener.Close()
 		s.db.Close()
@@ -210,13 +218,14 @@ func offsetSeed(cfg *config.Config) uint64 {
 // applyScrapeConfig gives the scrape manager the jobs of the config and of
 // the built-in collectors.
 func (s *Server) applyScrapeConfig(cfg *config.Config) error {
-	return s.scrape.ApplyConfig(s.scrapeJobs(cfg, s.gatherers()))
+	return s.scrape.ApplyConfig(s.scrapeJobs(cfg, s.gatherers(), s.integrations()))
 }
 
 // scrapeJobs are the jobs of the config plus one job per enabled built-in
 // collector of gatherers, unless the config has a job of the same name (the
-// file wins, with a warning), and the gatherers of the collectors' jobs.
-func (s *Server) scrapeJobs(cfg *config.Config, gatherers map[string]prometheus.Gatherer) ([]*config.Scrape, map[string]prometheus.Gatherer) {
+// file wins, with a warning), plus one job per integration, and the
+// gatherers of the collectors' and integrations' jobs.
+func (s *Server) scrapeJobs(cfg *config.Config, gatherers map[string]prometheus.Gatherer, integrations integrationSet) ([]*config.Scrape, map[string]prometheus.Gatherer) {
 	jobs := slices.Clone(cfg.ScrapeConfigs)
 	taken := map[string]bool{}
 	for _, j := range jobs {
@@ -240,6 +249,8 @@ func (s *Server) scrapeJobs(cfg *config.Config, gatherers map[string]prometheus.
 		jobs = append(jobs, cfg.BuiltinScrape(name, instance, "/metrics/"+name, c.ScrapeInterval))
 		local[name] = g
 	}
+	// Validation keeps integration names apart from the jobs above.
+	jobs = append(jobs, s.integrationJobs(cfg, integrations, local)...)
 	return jobs, local
 }
 
@@ -361,6 +372,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.logger.Info("argus is ready", "listen", s.listener.Addr().String(), "data", s.opts.DataDir, "config", s.opts.ConfigFile)
 	err := g.Wait()
 	s.logger.Info("Shutting down")
+	s.integrations().closeAllBut(nil)
 	if cerr := s.db.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close storage: %w", cerr))
 	}
@@ -394,13 +406,16 @@ func (s *Server) Reload() error {
 // preparedReload is a config with every component's part built and
 // checked, not applied yet.
 type preparedReload struct {
-	cfg         *config.Config
-	am          *alertmanager.PreparedConfig
-	rules       *rules.Prepared
-	collectors  map[string]prometheus.Gatherer
-	scrapeJobs  []*config.Scrape
-	scrapeLocal map[string]prometheus.Gatherer
-	notifier    *notifier.PreparedConfig
+	cfg        *config.Config
+	am         *alertmanager.PreparedConfig
+	rules      *rules.Prepared
+	collectors map[string]prometheus.Gatherer
+	// integrations are the new set; the instances not in the running set
+	// are closed if the reload is not applied.
+	integrations integrationSet
+	scrapeJobs   []*config.Scrape
+	scrapeLocal  map[string]prometheus.Gatherer
+	notifier     *notifier.PreparedConfig
 }
 
 // prepareReload loads the config file and builds what each component
@@ -436,11 +451,17 @@ func (s *Server) prepareReload() (*preparedReload, error) {
 		p.collectors = maps.Clone(p.collectors)
 		p.collectors["process"] = proc
 	}
-	p.scrapeJobs, p.scrapeLocal = s.scrapeJobs(cfg, p.collectors)
+	running := s.integrations()
+	if p.integrations, err = s.buildIntegrations(cfg, running); err != nil {
+		return nil, err
+	}
+	p.scrapeJobs, p.scrapeLocal = s.scrapeJobs(cfg, p.collectors, p.integrations)
 	if err := scrape.CheckConfig(p.scrapeJobs); err != nil {
+		p.integrations.closeAllBut(running)
 		return nil, err
 	}
 	if p.notifier, err = s.notifier.PrepareConfig(cfg.Alerting, externalLabels(cfg)); err != nil {
+		p.integrations.closeAllBut(running)
 		return nil, err
 	}
 	return p, nil
@@ -460,11 +481,16 @@ func (s *Server) applyReload(p *preparedReload) error {
 	s.mu.Lock()
 	s.collectors = p.collectors
 	s.processCfg = p.cfg.Collectors.Process
+	oldIntegrations := s.integrationSet
+	s.integrationSet = p.integrations
 	s.mu.Unlock()
 	var errs []error
 	if err := s.scrape.ApplyConfig(p.scrapeJobs, p.scrapeLocal); err != nil {
 		errs = append(errs, err)
 	}
+	// The scrape loops of removed or changed integrations are stopped;
+	// their instances' connections can go.
+	oldIntegrations.closeAllBut(p.integrations)
 	if err := s.notifier.ApplyPrepared(p.notifier); err != nil {
 		errs = append(errs, fmt.Errorf("alerting: %w", err))
 	}
