@@ -156,9 +156,17 @@ export function Chart({ result, start, end, step, stacked, onZoom }: Props) {
           <div
             key={n}
             role="listitem"
+            tabIndex={0}
+            aria-pressed={!hidden.has(i)}
             class={hidden.has(i) ? 'off' : ''}
-            title="click: hide or show; shift-click: show only this one"
+            title="click or Enter: hide or show; with Shift: show only this one"
             onClick={(e) => toggle(i, (e as MouseEvent).shiftKey)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter' || e.key === ' ') {
+                e.preventDefault();
+                toggle(i, e.shiftKey);
+              }
+            }}
           >
             <i style={`background:${color(i)}`} />
             <span class="mono">{n}</span>

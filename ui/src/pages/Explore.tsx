@@ -130,10 +130,9 @@ export function Explore({ route }: { route: Route }) {
       <div class="row">
         {state.tab === 'graph' && (
           <>
-            <label>Range <select aria-label="range" value={rangePresets.includes(state.range) ? state.range : ''} onChange={(e) => update({ range: (e.target as HTMLSelectElement).value })}>
-              {!rangePresets.includes(state.range) && <option value="">{state.range}</option>}
-              {rangePresets.map((r) => <option key={r} value={r}>{r}</option>)}
-            </select></label>
+            <label>Range <input size={6} aria-label="range" list="range-presets" value={state.range}
+              onChange={(e) => update({ range: (e.target as HTMLInputElement).value.trim() || '1h' })} /></label>
+            <datalist id="range-presets">{rangePresets.map((r) => <option key={r} value={r} />)}</datalist>
             <button onClick={() => shiftEnd(-1)} title="earlier">◀</button>
           </>
         )}
