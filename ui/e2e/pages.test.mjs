@@ -168,3 +168,19 @@ describe('Alerts and silences', () => {
     await page.close();
   });
 });
+
+describe('Alerts filter', () => {
+  it('narrows to a label when one is clicked, and keeps the filter in the URL', async () => {
+    const { page, errors } = await open('/alerts');
+    const alert = page.locator('[data-testid=alert]', { hasText: 'E2EMarkup' });
+    await alert.waitFor();
+    await alert.locator('button.label', { hasText: 'alertname="E2EMarkup"' }).click();
+    await waitFor(async () => decodeURIComponent(page.url()).includes('alertname="E2EMarkup"'), 'the filter in the URL', 10000);
+    await waitFor(async () => (await page.locator('[data-testid=alert]').count()) === 1, 'only the picked alert to stay', 10000);
+    await page.getByLabel('label filter').fill('{alertname=~"E2E.*"');
+    await page.getByLabel('label filter').press('Enter');
+    await page.locator('.error', { hasText: 'missing closing' }).waitFor();
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});

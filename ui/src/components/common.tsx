@@ -2,14 +2,20 @@
 import type { ComponentChildren } from 'preact';
 import type { Data } from '../lib/useData';
 
-export function LabelList({ labels }: { labels: Record<string, string> }) {
+// LabelList shows labels as name="value" chips; with onPick, each chip is a
+// button (the Alerts page adds the label to its filter).
+export function LabelList({ labels, onPick }: { labels: Record<string, string>; onPick?: (name: string, value: string) => void }) {
   const keys = Object.keys(labels).sort();
   if (keys.length === 0) return <span class="muted">none</span>;
   return (
     <span>
-      {keys.map((k) => (
-        <span key={k} class="label mono">{k}="{labels[k]}"</span>
-      ))}
+      {keys.map((k) =>
+        onPick ? (
+          <button key={k} class="label mono" title="add to the filter" onClick={() => onPick(k, labels[k])}>{k}="{labels[k]}"</button>
+        ) : (
+          <span key={k} class="label mono">{k}="{labels[k]}"</span>
+        ),
+      )}
     </span>
   );
 }

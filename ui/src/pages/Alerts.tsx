@@ -43,6 +43,13 @@ export function Alerts({ route }: { route: Route }) {
     else p.delete(k);
     navigate(`/alerts?${p}`, true);
   };
+  // Clicking a label narrows the filter to it, as Karma does.
+  const pick = (name: string, value: string) => {
+    if (matchers.some((m) => m.name === name && m.type === '=' && m.value === value)) return;
+    const f = formatMatchers([...matchers, { name, type: '=', value }]);
+    setText(f);
+    set('filter', f);
+  };
 
   return (
     <div>
@@ -76,10 +83,10 @@ export function Alerts({ route }: { route: Route }) {
                 <section class="card" key={g.receiver.name + JSON.stringify(g.labels)} data-testid="alert-group">
                   <header>
                     <span class="badge">{g.receiver.name}</span>
-                    <LabelList labels={g.labels} />
+                    <LabelList labels={g.labels} onPick={pick} />
                     <span class="muted">{g.alerts.length} alert{g.alerts.length === 1 ? '' : 's'}</span>
                   </header>
-                  <div class="body">{g.alerts.map((a) => <AlertRow key={a.fingerprint} a={a} />)}</div>
+                  <div class="body">{g.alerts.map((a) => <AlertRow key={a.fingerprint} a={a} onPick={pick} />)}</div>
                 </section>
               ))}
               {pending.length > 0 && (
@@ -103,7 +110,7 @@ export function Alerts({ route }: { route: Route }) {
   );
 }
 
-function AlertRow({ a }: { a: AMAlert }) {
+function AlertRow({ a, onPick }: { a: AMAlert; onPick: (name: string, value: string) => void }) {
   const now = Date.now() / 1000;
   const silence = () => {
     const p = new URLSearchParams({ matchers: formatMatchers(fromLabels(a.labels)), comment: `Silence for ${a.labels.alertname ?? 'alert'}` });
@@ -122,7 +129,7 @@ function AlertRow({ a }: { a: AMAlert }) {
         <button onClick={silence} data-testid="silence-alert">Silence</button>
       </header>
       <div class="body">
-        <LabelList labels={a.labels} />
+        <LabelList labels={a.labels} onPick={onPick} />
         {Object.keys(a.annotations).length > 0 && (
           <dl class="kv" data-testid="annotations">
             {Object.keys(a.annotations).sort().map((k) => <><dt key={k}>{k}</dt><dd>{a.annotations[k]}</dd></>)}
