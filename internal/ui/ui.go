@@ -22,6 +22,7 @@ var dist embed.FS
 var Pages = []string{
 	"/query", "/graph", "/targets", "/service-discovery", "/rules", "/alerts",
 	"/silences", "/silences/new", "/silences/{id}", "/history", "/status",
+	"/dashboards", "/d/{uid}", "/d/{uid}/{slug}",
 }
 
 // CSP is the Content-Security-Policy of every UI answer. Styles may be set

@@ -10,8 +10,11 @@ import { Alerts } from './pages/Alerts';
 import { SilenceEditor, Silences } from './pages/Silences';
 import { History } from './pages/History';
 import { Status } from './pages/Status';
+import { Dashboards } from './pages/Dashboards';
+import { DashboardPage } from './pages/Dashboard';
 
 const nav = [
+  ['/dashboards', 'Dashboards'],
   ['/query', 'Explore'],
   ['/alerts', 'Alerts'],
   ['/silences', 'Silences'],
@@ -25,7 +28,7 @@ const nav = [
 function App() {
   const route = useRoute();
   const path = route.path === '/graph' ? '/query' : route.path;
-  const title = nav.find(([p]) => path === p || path.startsWith(p + '/'))?.[1];
+  const title = path.startsWith('/d/') ? 'Dashboards' : nav.find(([p]) => path === p || path.startsWith(p + '/'))?.[1];
   useEffect(() => {
     document.title = title ? `${title} · argus` : 'argus';
   }, [title]);
@@ -39,13 +42,15 @@ function App() {
   else if (path.startsWith('/silences/')) page = <SilenceEditor route={route} />;
   else if (path === '/history') page = <History route={route} />;
   else if (path === '/status') page = <Status />;
+  else if (path === '/dashboards') page = <Dashboards route={route} />;
+  else if (path.startsWith('/d/')) page = <DashboardPage route={route} />;
   else page = <div><h1>Not found</h1><p>No page at {path}. <a href="/query">Go to Explore</a>.</p></div>;
   return (
     <div onClick={onLinkClick}>
       <nav class="top" aria-label="main">
         <a class="brand" href="/query">argus</a>
         {nav.map(([p, name]) => (
-          <a key={p} href={p} class={path === p || path.startsWith(p + '/') ? 'active' : ''} aria-current={path === p ? 'page' : undefined}>{name}</a>
+          <a key={p} href={p} class={path === p || path.startsWith(p + '/') || (p === '/dashboards' && path.startsWith('/d/')) ? 'active' : ''} aria-current={path === p ? 'page' : undefined}>{name}</a>
         ))}
       </nav>
       <main>{page}</main>

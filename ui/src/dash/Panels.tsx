@@ -1,0 +1,351 @@
+// The panel renderers: time series (uPlot), stat, gauge, bar gauge, table,
+// text and heatmap, and a placeholder for types argus does not draw.
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import { color as seriesColor } from '../lib/series';
+import type { Panel } from './model';
+import { markdownToHTML, sanitize } from './markdown';
+import { calcName, cssColor, mapValue, reduce, thresholdColor, type Series } from './reduce';
+import { formatUnit } from './units';
+
+function defaults(p: Panel) {
+  return p.fieldConfig?.defaults ?? {};
+}
+
+function overrideFor(p: Panel, name: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const o of p.fieldConfig?.overrides ?? []) {
+    const m = o.matcher;
+    let hit = false;
+    if (m.id === 'byName' || m.id === 'byFrameRefID') hit = m.options === name;
+    else if (m.id === 'byRegexp' && m.options) {
+      try {
+        hit = new RegExp(m.options.replace(/^\/(.*)\/[a-z]*$/, '$1')).test(name);
+      } catch {
+        hit = false;
+      }
+    }
+    if (hit) for (const pr of o.properties) out[pr.id] = pr.value;
+  }
+  return out;
+}
+
+function cssVar(name: string): string {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+export function TimeSeries({ panel, series, from, to, onZoom, height }: { panel: Panel; series: Series[]; from: number; to: number; onZoom: (a: number, b: number) => void; height: number }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current!;
+    const d = defaults(panel);
+    const custom = d.custom ?? {};
+    const times = [...new Set(series.flatMap((s) => s.times))].sort((a, b) => a - b);
+    const index = new Map(times.map((t, i) => [t, i]));
+    let cols = series.map((s) => {
+      const c = new Array<number | null>(times.length).fill(null);
+      s.times.forEach((t, i) => (c[index.get(t)!] = s.values[i]));
+      return c;
+    });
+    const stacking = custom.stacking?.mode && custom.stacking.mode !== 'none';
+    if (stacking) {
+      const sum = new Array<number>(times.length).fill(0);
+      cols = cols.map((c) => c.map((v, i) => (v === null ? null : (sum[i] += v))));
+    }
+    const unit = d.unit ?? 'short';
+    const ov = series.map((s) => overrideFor(panel, s.name));
+    const rightUnit = ov.find((o) => o['custom.axisPlacement'] === 'right')?.['unit'] as string | undefined;
+    const hasRight = ov.some((o) => o['custom.axisPlacement'] === 'right');
+    const fg = cssVar('--muted');
+    const grid = cssVar('--border');
+    const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    const log = custom.scaleDistribution?.type === 'log';
+    const thresholds = d.thresholds?.steps ?? [];
+    const thrMode = custom.thresholdsStyle?.mode ?? 'off';
+    const opts: uPlot.Options = {
+      width: el.clientWidth || 400,
+      height,
+      legend: { show: false },
+      cursor: { drag: { x: true, y: false }, sync: { key: 'dashboard' } },
+      scales: {
+        x: { time: true, min: from / 1000, max: to / 1000 },
+        y: { distr: log ? 3 : 1, log: (custom.scaleDistribution?.log === 2 ? 2 : 10) as uPlot.Scale.LogBase, ...(d.min !== undefined && d.min !== null || d.max !== undefined && d.max !== null ? { range: (_u: uPlot, mn: number, mx: number) => [d.min ?? mn, d.max ?? mx] as [number, number] } : {}) },
+        ...(hasRight ? { y2: {} } : {}),
+      },
+      axes: [
+        { ...axis },
+        { ...axis, size: 64, label: custom.axisLabel, values: (_u, vals) => vals.map((v) => formatUnit(v, unit, d.decimals)) },
+        ...(hasRight ? [{ ...axis, scale: 'y2', side: 1 as const, grid: { show: false }, size: 64, values: (_u: uPlot, vals: number[]) => vals.map((v) => formatUnit(v, rightUnit ?? unit, d.decimals)) }] : []),
+      ],
+      series: [
+        {},
+        ...series.map((s, i) => {
+          const o = ov[i];
+          const fixed = (o['color'] as { fixedColor?: string } | undefined)?.fixedColor;
+          const c = cssColor(fixed) ?? (d.color?.mode === 'fixed' ? cssColor(d.color.fixedColor) : undefined) ?? seriesColor(i);
+          const fill = (o['custom.fillOpacity'] as number | undefined) ?? custom.fillOpacity ?? (stacking ? 30 : 0);
+          const style = (o['custom.drawStyle'] as string | undefined) ?? custom.drawStyle ?? 'line';
+          return {
+            label: (o['displayName'] as string | undefined) ?? s.name,
+            stroke: c,
+            width: (custom.lineWidth ?? 1) * (style === 'points' ? 0 : 1),
+            fill: fill > 0 ? withAlpha(c, fill / 100) : undefined,
+            scale: o['custom.axisPlacement'] === 'right' ? 'y2' : 'y',
+            show: !(o['custom.hideFrom'] as { viz?: boolean } | undefined)?.viz,
+            paths: style === 'bars' ? uPlot.paths.bars!({ size: [0.6, 100] }) : undefined,
+            points: { show: style === 'points' || custom.showPoints === 'always', size: custom.pointSize ?? 4 },
+            spanGaps: custom.spanNulls === true,
+          };
+        }),
+      ],
+      hooks: {
+        setSelect: [(u) => {
+          if (u.select.width < 4) return;
+          const a = u.posToVal(u.select.left, 'x');
+          const b = u.posToVal(u.select.left + u.select.width, 'x');
+          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          onZoom(a * 1000, b * 1000);
+        }],
+        draw: [(u) => {
+          if (thrMode === 'off' || thresholds.length < 2) return;
+          const ctx = u.ctx;
+          ctx.save();
+          for (const [i, st] of thresholds.entries()) {
+            if (st.value === null) continue;
+            const y = u.valToPos(st.value, 'y', true);
+            if (thrMode.includes('area')) {
+              const next = thresholds[i + 1]?.value;
+              const y2 = next !== undefined && next !== null ? u.valToPos(next, 'y', true) : u.bbox.top;
+              ctx.fillStyle = withAlpha(cssColor(st.color) ?? 'red', 0.12);
+              ctx.fillRect(u.bbox.left, Math.min(y, y2), u.bbox.width, Math.abs(y - y2));
+            }
+            if (thrMode.includes('line') || thrMode === 'dashed') {
+              ctx.strokeStyle = cssColor(st.color) ?? 'red';
+              ctx.setLineDash(thrMode === 'dashed' ? [6, 4] : []);
+              ctx.beginPath();
+              ctx.moveTo(u.bbox.left, y);
+              ctx.lineTo(u.bbox.left + u.bbox.width, y);
+              ctx.stroke();
+            }
+          }
+          ctx.restore();
+        }],
+      },
+    };
+    const u = new uPlot(opts, [times, ...cols] as uPlot.AlignedData, el);
+    const ro = new ResizeObserver(() => u.setSize({ width: el.clientWidth, height }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      u.destroy();
+    };
+  }, [series, from, to, height]);
+
+  const legendOpts = panel.options?.legend ?? {};
+  const calcs: string[] = legendOpts.calcs ?? [];
+  const showLegend = legendOpts.showLegend !== false && legendOpts.displayMode !== 'hidden';
+  const unit = defaults(panel).unit ?? 'short';
+  return (
+    <div>
+      <div ref={box} class="ts" />
+      {showLegend && series.length > 0 && (
+        legendOpts.displayMode === 'table' ? (
+          <table class="dash-legend">
+            <thead><tr><th>Name</th>{calcs.map((c) => <th key={c} class="num">{c}</th>)}</tr></thead>
+            <tbody>{series.slice(0, 200).map((s, i) => (
+              <tr key={s.name + i}><td><i class="swatch" style={`background:${seriesColor(i)}`} />{s.name}</td>
+                {calcs.map((c) => <td key={c} class="num">{formatUnit(reduce(s.values, calcName(c)), unit, defaults(panel).decimals)}</td>)}</tr>
+            ))}</tbody>
+          </table>
+        ) : (
+          <div class="dash-legend list">{series.slice(0, 200).map((s, i) => (
+            <span key={s.name + i}><i class="swatch" style={`background:${seriesColor(i)}`} />{s.name}
+              {calcs.map((c) => ` ${c}: ${formatUnit(reduce(s.values, calcName(c)), unit, defaults(panel).decimals)}`).join('')}</span>
+          ))}</div>
+        )
+      )}
+    </div>
+  );
+}
+
+function withAlpha(c: string, a: number): string {
+  if (c.startsWith('#') && c.length === 7) return `${c}${Math.round(a * 255).toString(16).padStart(2, '0')}`;
+  if (c.startsWith('hsl(')) return c.replace('hsl(', 'hsla(').replace(')', `, ${a})`);
+  return c;
+}
+
+function displayValue(panel: Panel, s: Series) {
+  const d = defaults(panel);
+  const calc = calcName(panel.options?.reduceOptions?.calcs?.[0]);
+  const v = reduce(s.values, calc);
+  const text = formatUnit(v, d.unit ?? 'short', d.decimals);
+  const mapped = mapValue(v, v === null ? '' : String(v), d.mappings);
+  const percentage = d.thresholds?.mode === 'percentage';
+  const color = cssColor(mapped?.color) ?? cssColor(thresholdColor(v, d.thresholds?.steps, d.min ?? 0, d.max ?? 100, percentage)) ?? (d.color?.mode === 'fixed' ? cssColor(d.color.fixedColor) : undefined);
+  return { v, text: mapped?.text ?? (v === null ? 'No data' : text), color };
+}
+
+export function Stat({ panel, series }: { panel: Panel; series: Series[] }) {
+  const colorMode = panel.options?.colorMode ?? 'value';
+  const graph = panel.options?.graphMode !== 'none';
+  return (
+    <div class="stat-grid">
+      {series.slice(0, 50).map((s, i) => {
+        const dv = displayValue(panel, s);
+        const bg = colorMode === 'background' ? dv.color : undefined;
+        return (
+          <div key={s.name + i} class="stat" style={bg ? `background:${bg};color:#fff` : ''}>
+            {series.length > 1 && panel.options?.textMode !== 'value' && <div class="stat-name">{s.name}</div>}
+            <div class="stat-value" style={!bg && dv.color && colorMode !== 'none' ? `color:${dv.color}` : ''}>{dv.text}</div>
+            {graph && s.values.length > 1 && <Sparkline values={s.values} color={bg ? '#ffffff' : dv.color ?? seriesColor(i)} />}
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
+function Sparkline({ values, color }: { values: (number | null)[]; color: string }) {
+  const nums = values.map((v) => (v === null || !Number.isFinite(v) ? null : v));
+  const present = nums.filter((v): v is number => v !== null);
+  if (present.length < 2) return null;
+  const min = Math.min(...present);
+  const max = Math.max(...present);
+  const pts = nums.map((v, i) => (v === null ? null : `${(i / (nums.length - 1)) * 100},${30 - ((v - min) / (max - min || 1)) * 28 - 1}`)).filter(Boolean);
+  return (
+    <svg class="sparkline" viewBox="0 0 100 30" preserveAspectRatio="none" aria-hidden="true">
+      <polyline points={pts.join(' ')} fill="none" stroke={color} stroke-width="1.5" vector-effect="non-scaling-stroke" />
+    </svg>
+  );
+}
+
+export function Gauge({ panel, series }: { panel: Panel; series: Series[] }) {
+  const d = defaults(panel);
+  const min = d.min ?? 0;
+  const max = d.max ?? (d.unit === 'percentunit' ? 1 : 100);
+  return (
+    <div class="stat-grid">
+      {series.slice(0, 20).map((s, i) => {
+        const dv = displayValue(panel, s);
+        const f = dv.v === null ? 0 : Math.max(0, Math.min(1, (dv.v - min) / (max - min || 1)));
+        const a = Math.PI * (1 - f);
+        const x = 50 + 40 * Math.cos(a);
+        const y = 50 - 40 * Math.sin(a);
+        return (
+          <div key={s.name + i} class="stat">
+            <svg viewBox="0 0 100 58" class="gauge" role="img" aria-label={`${s.name}: ${dv.text}`}>
+              <path d="M10,50 A40,40 0 0 1 90,50" fill="none" stroke="var(--border)" stroke-width="8" />
+              {f > 0 && <path d={`M10,50 A40,40 0 0 1 ${x.toFixed(2)},${y.toFixed(2)}`} fill="none" stroke={dv.color ?? seriesColor(i)} stroke-width="8" />}
+              <text x="50" y="48" text-anchor="middle" font-size="13" fill="currentColor">{dv.text}</text>
+            </svg>
+            {series.length > 1 && <div class="stat-name">{s.name}</div>}
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
+export function BarGauge({ panel, series }: { panel: Panel; series: Series[] }) {
+  const d = defaults(panel);
+  const vals = series.map((s) => displayValue(panel, s));
+  const max = d.max ?? Math.max(...vals.map((v) => v.v ?? 0), 0);
+  const min = d.min ?? 0;
+  return (
+    <div class="bargauge">
+      {series.slice(0, 100).map((s, i) => {
+        const dv = vals[i];
+        const f = dv.v === null ? 0 : Math.max(0, Math.min(1, (dv.v - min) / (max - min || 1)));
+        return (
+          <div key={s.name + i} class="bar-row">
+            <span class="bar-name">{s.name}</span>
+            <span class="bar"><span style={`width:${(f * 100).toFixed(1)}%;background:${dv.color ?? seriesColor(i)}`} /></span>
+            <span class="bar-value">{dv.text}</span>
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
+// Table shows one row per series: its labels as columns and, per query, its
+// last value (range results are reduced to the last one), merged across
+// queries by labels as Grafana's "merge" transformation does.
+export function Table({ panel, series }: { panel: Panel; series: Series[] }) {
+  const d = defaults(panel);
+  const refIds = [...new Set(series.map((s) => s.refId))];
+  const rows = new Map<string, { labels: Record<string, string>; values: Record<string, number | null> }>();
+  for (const s of series) {
+    const { __name__: _n, ...labels } = s.labels;
+    const key = JSON.stringify(Object.entries(labels).sort());
+    const row = rows.get(key) ?? { labels, values: {} };
+    row.values[s.refId] = reduce(s.values, 'lastNotNull');
+    rows.set(key, row);
+  }
+  const cols = [...new Set([...rows.values()].flatMap((r) => Object.keys(r.labels)))].sort();
+  const excluded = new Set(Object.entries(panel.options?.excludeByName ?? {}).filter(([, v]) => v).map(([k]) => k));
+  const shown = cols.filter((c) => !excluded.has(c));
+  return (
+    <div class="scroll">
+      <table class="dash-table">
+        <thead><tr>{shown.map((c) => <th key={c}>{c}</th>)}{refIds.map((r) => <th key={r} class="num">{refIds.length > 1 ? `Value #${r}` : 'Value'}</th>)}</tr></thead>
+        <tbody>{[...rows.values()].slice(0, 1000).map((r, i) => (
+          <tr key={i}>{shown.map((c) => <td key={c}>{r.labels[c] ?? ''}</td>)}
+            {refIds.map((id) => {
+              const v = r.values[id] ?? null;
+              const mapped = mapValue(v, v === null ? '' : String(v), d.mappings);
+              return <td key={id} class="num">{mapped?.text ?? formatUnit(v, d.unit ?? 'short', d.decimals)}</td>;
+            })}</tr>
+        ))}</tbody>
+      </table>
+    </div>
+  );
+}
+
+export function Text({ panel }: { panel: Panel }) {
+  const box = useRef<HTMLDivElement>(null);
+  const mode = panel.options?.mode ?? panel.mode ?? 'markdown';
+  const content: string = panel.options?.content ?? panel.content ?? '';
+  useEffect(() => {
+    const el = box.current!;
+    el.replaceChildren(mode === 'html' ? sanitize(content) : sanitize(markdownToHTML(content)));
+  }, [content, mode]);
+  return <div class="text-panel" ref={box} />;
+}
+
+// Heatmap draws classic histogram buckets (series with an le label) as
+// cells colored by the count in each bucket, per time step.
+export function Heatmap({ series, height }: { series: Series[]; height: number }) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    const c = ref.current!;
+    const w = c.clientWidth || 400;
+    c.width = w;
+    c.height = height;
+    const ctx = c.getContext('2d')!;
+    ctx.clearRect(0, 0, w, height);
+    const buckets = series
+      .map((s) => ({ le: s.labels.le === '+Inf' ? Infinity : Number(s.labels.le ?? s.name), s }))
+      .filter((b) => !Number.isNaN(b.le))
+      .sort((a, b) => a.le - b.le);
+    if (buckets.length === 0) return;
+    const times = buckets[0].s.times;
+    // Cumulative buckets to per-bucket counts.
+    const counts = buckets.map((b, i) => b.s.values.map((v, j) => Math.max(0, (v ?? 0) - (i > 0 ? buckets[i - 1].s.values[j] ?? 0 : 0))));
+    const max = Math.max(1e-9, ...counts.flat());
+    const cw = w / Math.max(1, times.length);
+    const ch = height / buckets.length;
+    for (let i = 0; i < buckets.length; i++) {
+      for (let j = 0; j < times.length; j++) {
+        const f = counts[i][j] / max;
+        if (f <= 0) continue;
+        ctx.fillStyle = `hsla(${30 - 30 * f}, 90%, ${70 - 35 * f}%, ${0.25 + 0.75 * f})`;
+        ctx.fillRect(j * cw, height - (i + 1) * ch, Math.ceil(cw), Math.ceil(ch));
+      }
+    }
+  }, [series, height]);
+  return <canvas ref={ref} class="heatmap" style={`width:100%;height:${height}px`} />;
+}
+
+// supported lists the panel types drawn; the others get a placeholder.
+export const supported = new Set(['timeseries', 'graph', 'stat', 'singlestat', 'gauge', 'bargauge', 'table', 'table-old', 'text', 'heatmap', 'row']);

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { calcInterval, describeRange, parseTime, rateInterval, resolveRange, roundInterval } from './time';
+import { escapeRegex, interpolate, legend, usedVars } from './interpolate';
+import { formatUnit } from './units';
+
+const now = Date.UTC(2026, 0, 15, 13, 45, 30);
+
+describe('Grafana time', () => {
+  it('parses relative times with rounding', () => {
+    expect(parseTime('now', now)).toBe(now);
+    expect(parseTime('now-6h', now)).toBe(now - 6 * 3600000);
+    expect(parseTime('now/d', now)).toBe(Date.UTC(2026, 0, 15));
+    expect(parseTime('now/d', now, true)).toBe(Date.UTC(2026, 0, 16) - 1);
+    expect(parseTime('now-1d/d', now)).toBe(Date.UTC(2026, 0, 14));
+    expect(parseTime('1700000000000', now)).toBe(1700000000000);
+    expect(parseTime('2026-01-01T00:00:00Z', now)).toBe(Date.UTC(2026, 0, 1));
+    expect(parseTime('now-x', now)).toBeNull();
+  });
+  it('resolves and describes ranges', () => {
+    expect(resolveRange('now-1h', 'now', now)).toEqual({ from: now - 3600000, to: now, raw: { from: 'now-1h', to: 'now' } });
+    expect(resolveRange('now', 'now-1h', now)).toBeNull();
+    expect(describeRange('now-6h', 'now')).toBe('Last 6 hours');
+    expect(describeRange('now-1d', 'now')).toBe('Last 1 day');
+  });
+  it('computes $__interval and $__rate_interval', () => {
+    const r = resolveRange('now-24h', 'now', now)!;
+    expect(roundInterval(86400000 / 1000)).toBe(60000);
+    expect(calcInterval(r, 1000)).toBe(60000);
+    expect(calcInterval(resolveRange('now-5m', 'now', now)!, 1000)).toBe(200);
+    expect(calcInterval(resolveRange('now-5m', 'now', now)!, 1000, '15s')).toBe(15000);
+    expect(calcInterval(resolveRange('now-5m', 'now', now)!, 1000, '>30s')).toBe(30000);
+    expect(rateInterval(15000, 15000)).toBe(60000);
+    expect(rateInterval(120000, 15000)).toBe(135000);
+  });
+});
+
+describe('variables', () => {
+  const vars = {
+    job: { values: ['node'] },
+    inst: { values: ['a:9100', 'b.x:9100'] },
+    all: { values: ['x', 'y'], all: true, allValue: '.*' },
+    allNoCustom: { values: ['x', 'y'], all: true },
+  };
+  it('formats single and multi values', () => {
+    expect(interpolate('up{job="$job"}', vars)).toBe('up{job="node"}');
+    expect(interpolate('up{instance=~"$inst"}', vars)).toBe('up{instance=~"(a:9100|b\\.x:9100)"}');
+    expect(interpolate('up{instance=~"${inst:pipe}"}', vars)).toBe('up{instance=~"a:9100|b.x:9100"}');
+    expect(interpolate('[[inst:csv]]', vars)).toBe('a:9100,b.x:9100');
+    expect(interpolate('${inst:json}', vars)).toBe('["a:9100","b.x:9100"]');
+    expect(interpolate('${job:raw} ${inst:raw}', vars)).toBe('node a:9100,b.x:9100');
+    expect(interpolate('${inst:doublequote}', vars)).toBe('"a:9100","b.x:9100"');
+    expect(interpolate('$all', vars)).toBe('.*');
+    expect(interpolate('$allNoCustom', vars)).toBe('(x|y)');
+  });
+  it('leaves unknown variables and PromQL alone', () => {
+    expect(interpolate('rate(x[$__rate_interval]) $unknown', vars)).toBe('rate(x[$__rate_interval]) $unknown');
+    expect(escapeRegex('a.b|c(d)')).toBe('a\\.b\\|c\\(d\\)');
+  });
+  it('finds the variables a query uses', () => {
+    expect(usedVars('up{job="$job", instance=~"${inst:regex}"} [[x]]').sort()).toEqual(['inst', 'job', 'x']);
+  });
+  it('renders legend formats', () => {
+    expect(legend('{{instance}} - {{ mode }}', { instance: 'a', mode: 'idle' }, 'f')).toBe('a - idle');
+    expect(legend('', { a: '1' }, 'fallback')).toBe('fallback');
+    expect(legend('{{missing}}x', {}, 'f')).toBe('x');
+  });
+});
+
+describe('units', () => {
+  it('formats the common units', () => {
+    expect(formatUnit(1536, 'bytes')).toBe('1.5 KiB');
+    expect(formatUnit(1500, 'decbytes')).toBe('1.5 kB');
+    expect(formatUnit(0.25, 'percentunit')).toBe('25%');
+    expect(formatUnit(42.123, 'percent', 1)).toBe('42.1%');
+    expect(formatUnit(0.0021, 's')).toBe('2.1 ms');
+    expect(formatUnit(90, 's')).toBe('1.5 min');
+    expect(formatUnit(250, 'ms')).toBe('250 ms');
+    expect(formatUnit(1234567, 'short')).toBe('1.23 M');
+    expect(formatUnit(12, 'reqps')).toBe('12 req/s');
+    expect(formatUnit(2e9, 'bps')).toBe('2 Gbps');
+    expect(formatUnit(NaN, 'short')).toBe('NaN');
+    expect(formatUnit(null, 'short')).toBe('');
+    expect(formatUnit(5, 'suffix: apples')).toBe('5 apples');
+  });
+});
+
+import { markdownToHTML } from './markdown';
+import { calcName, mapValue, reduce, thresholdColor } from './reduce';
+
+describe('markdown', () => {
+  it('renders the common forms and escapes raw HTML', () => {
+    expect(markdownToHTML('# Title\n\nSome **bold** and `code`.\n\n- a\n- b')).toBe('<h1>Title</h1>\n<p>Some <strong>bold</strong> and <code>code</code>.</p>\n<ul>\n<li>a</li>\n<li>b</li>\n</ul>');
+    expect(markdownToHTML('<script>alert(1)</script>')).toBe('<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>');
+    expect(markdownToHTML('[x](http://e.org)')).toBe('<p><a href="http://e.org">x</a></p>');
+  });
+});
+
+describe('reductions, thresholds and mappings', () => {
+  const vals = [1, null, 3, 2];
+  it('reduces like Grafana calcs', () => {
+    expect(reduce(vals, 'lastNotNull')).toBe(2);
+    expect(reduce(vals, 'mean')).toBe(2);
+    expect(reduce(vals, 'max')).toBe(3);
+    expect(reduce(vals, 'sum')).toBe(6);
+    expect(reduce([null], 'mean')).toBeNull();
+    expect(calcName('current')).toBe('lastNotNull');
+    expect(calcName('avg')).toBe('mean');
+  });
+  it('colors by thresholds', () => {
+    const steps = [{ value: null, color: 'green' }, { value: 80, color: 'red' }];
+    expect(thresholdColor(50, steps)).toBe('green');
+    expect(thresholdColor(80, steps)).toBe('red');
+    expect(thresholdColor(0.9, steps, 0, 1, true)).toBe('red');
+  });
+  it('maps values', () => {
+    const m = [
+      { type: 'value' as const, options: { '1': { text: 'UP', color: 'green' } } },
+      { type: 'range' as const, options: { from: 10, to: 20, result: { text: 'mid' } } },
+      { type: 'special' as const, options: { match: 'null', result: { text: 'N/A' } } },
+    ];
+    expect(mapValue(1, '1', m)).toEqual({ text: 'UP', color: 'green' });
+    expect(mapValue(15, '15', m)).toEqual({ text: 'mid' });
+    expect(mapValue(null, '', m)).toEqual({ text: 'N/A' });
+    expect(mapValue(5, '5', m)).toBeNull();
+  });
+});

@@ -1,0 +1,81 @@
+// Template variables in queries, titles and links, as Grafana writes them:
+// $var, ${var}, ${var:format}, [[var]], [[var:format]]; multi-value and
+// "All" values formatted per the format, by default as a regex
+// alternation for Prometheus queries.
+
+export interface VarValue {
+  // The selected values; a single value is a one-element list.
+  values: string[];
+  // all is set when "All" is selected: allValue (custom) or every option.
+  all?: boolean;
+  allValue?: string | null;
+}
+
+export type Vars = Record<string, VarValue>;
+
+// escapeRegex escapes a value for a PromQL regex matcher (RE2 syntax).
+export function escapeRegex(v: string): string {
+  return v.replace(/[\\^$*+?.()|[\]{}]/g, '\\$&');
+}
+
+export function formatValue(v: VarValue, format: string | undefined, defaultFormat: string): string {
+  if (v.all && v.allValue) return v.allValue;
+  const fmt = format ?? defaultFormat;
+  const vals = v.values;
+  switch (fmt) {
+    case 'raw':
+      return vals.join(',');
+    case 'regex':
+      if (vals.length === 1) return escapeRegex(vals[0]);
+      return `(${vals.map(escapeRegex).join('|')})`;
+    case 'pipe':
+      return vals.join('|');
+    case 'csv':
+      return vals.join(',');
+    case 'json':
+      return JSON.stringify(vals.length === 1 ? vals[0] : vals);
+    case 'doublequote':
+      return vals.map((x) => `"${x.replace(/"/g, '\\"')}"`).join(',');
+    case 'singlequote':
+      return vals.map((x) => `'${x.replace(/'/g, "\\'")}'`).join(',');
+    case 'queryparam':
+      return vals.map((x) => `var-${encodeURIComponent(x)}`).join('&');
+    case 'percentencode':
+      return encodeURIComponent(vals.length === 1 ? vals[0] : `{${vals.join(',')}}`);
+    case 'glob':
+      return vals.length === 1 ? vals[0] : `{${vals.join(',')}}`;
+    case 'text':
+      return vals.join(' + ');
+    case 'lucene':
+      return vals.length === 1 ? `"${vals[0]}"` : `(${vals.map((x) => `"${x}"`).join(' OR ')})`;
+    default:
+      return vals.join(',');
+  }
+}
+
+const varRe = /\$(\w+)|\$\{(\w+)(?::([\w]+))?\}|\[\[(\w+)(?::([\w]+))?\]\]/g;
+
+// interpolate replaces the variables it knows; unknown ones stay as they
+// are, as in Grafana, so that PromQL's own $ never breaks.
+export function interpolate(text: string, vars: Vars, defaultFormat = 'regex'): string {
+  return text.replace(varRe, (whole, a, b, fb, c, fc) => {
+    const name = a ?? b ?? c;
+    const v = vars[name];
+    if (!v) return whole;
+    return formatValue(v, fb ?? fc, defaultFormat);
+  });
+}
+
+// usedVars lists the variable names a text refers to, for chained
+// variables (a variable's query that uses another refreshes with it).
+export function usedVars(text: string): string[] {
+  const out = new Set<string>();
+  for (const m of text.matchAll(varRe)) out.add(m[1] ?? m[2] ?? m[4]);
+  return [...out];
+}
+
+// legend renders a legendFormat: {{label}} takes the series' label value.
+export function legend(format: string | undefined, labels: Record<string, string>, fallback: string): string {
+  if (!format || format === '__auto') return fallback;
+  return format.replace(/\{\{\s*([\w.]+)\s*\}\}/g, (_, l) => labels[l] ?? '');
+}

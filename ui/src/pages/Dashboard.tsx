@@ -1,0 +1,422 @@
+// A dashboard: Grafana's classic JSON model drawn on a 24-column grid, with
+// its time picker, variables and rows. The URL carries Grafana's parameters
+// (from, to, var-NAME, refresh, viewPanel) so shared links carry over.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { APIError } from '../api';
+import { navigate, type Route } from '../lib/router';
+import type { Dashboard, Panel, Variable } from '../dash/model';
+import { apiBase, dsUID } from '../dash/model';
+import { interpolate, type Vars } from '../dash/interpolate';
+import { describeRange, formatInterval, parseIntervalMs, quickRanges, resolveRange, roundInterval, type Range } from '../dash/time';
+import { ALL, applyRegex, customOptions, initialSelection, queryText, runVarQuery, sortOptions, toVars, type VarState } from '../dash/variables';
+import { runPanel, Session } from '../dash/query';
+import { toSeries, type Series } from '../dash/reduce';
+import { BarGauge, Gauge, Heatmap, Stat, Table, Text, TimeSeries, supported } from '../dash/Panels';
+
+interface Loaded {
+  dashboard: Dashboard;
+  meta: Record<string, any>;
+}
+
+const rowHeight = 30;
+const gap = 8;
+
+export function DashboardPage({ route }: { route: Route }) {
+  const uid = decodeURIComponent(route.path.split('/')[2] ?? '');
+  const [loaded, setLoaded] = useState<Loaded | null>(null);
+  const [err, setErr] = useState('');
+  useEffect(() => {
+    setLoaded(null);
+    setErr('');
+    fetch(`/api/dashboards/uid/${encodeURIComponent(uid)}`, { headers: { Accept: 'application/json' } })
+      .then(async (r) => {
+        const body = await r.json().catch(() => ({}));
+        if (!r.ok) throw new APIError(body.message ?? `${r.status} ${r.statusText}`, r.status);
+        setLoaded(body as Loaded);
+      })
+      .catch((e) => setErr(e.status === 404 ? `No dashboard with uid "${uid}". See the list of dashboards.` : `Could not load the dashboard: ${e.message}`));
+  }, [uid]);
+  if (err) return <div><div class="error" role="alert">{err}</div><a href="/dashboards">Dashboards</a></div>;
+  if (!loaded) return <div class="progress" role="status">Loading the dashboard…</div>;
+  return <DashboardView key={uid} d={loaded.dashboard} meta={loaded.meta} route={route} />;
+}
+
+function setParam(route: Route, changes: Record<string, string | string[] | null>, replace = false) {
+  const p = new URLSearchParams(route.params);
+  for (const [k, v] of Object.entries(changes)) {
+    p.delete(k);
+    if (v === null) continue;
+    for (const x of Array.isArray(v) ? v : [v]) p.append(k, x);
+  }
+  navigate(`${route.path}?${p}`, replace);
+}
+
+function DashboardView({ d, meta, route }: { d: Dashboard; meta: Record<string, any>; route: Route }) {
+  const from = route.params.get('from') ?? d.time?.from ?? 'now-6h';
+  const to = route.params.get('to') ?? d.time?.to ?? 'now';
+  const refresh = route.params.get('refresh') ?? (d.refresh || '');
+  const viewPanel = route.params.get('viewPanel');
+  const [tick, setTick] = useState(0);
+  const range = useMemo(() => resolveRange(from, to, Date.now()), [from, to, tick]);
+  const [vars, setVars] = useState<VarState[] | null>(null);
+  const [varErr, setVarErr] = useState('');
+  const varKey = [...route.params.entries()].filter(([k]) => k.startsWith('var-')).map(([k, v]) => `${k}=${v}`).join('&');
+
+  useEffect(() => {
+    document.title = `${d.title ?? 'Dashboard'} · argus`;
+  }, [d.title]);
+
+  // Variables resolve in order, each seeing the ones before (chained).
+  useEffect(() => {
+    if (!range) return;
+    const ac = new AbortController();
+    (async () => {
+      const states: VarState[] = [];
+      for (const def of d.templating?.list ?? []) {
+        const st = await resolveVariable(def, states, range, route.params.getAll(`var-${def.name}`), ac.signal);
+        states.push(st);
+      }
+      if (!ac.signal.aborted) {
+        setVars(states);
+        setVarErr(states.filter((s) => s.error).map((s) => `${s.def.name}: ${s.error}`).join('; '));
+      }
+    })();
+    return () => ac.abort();
+  }, [varKey, from, to, tick === 0 ? 0 : 1]);
+
+  // Auto-refresh re-resolves relative ranges.
+  useEffect(() => {
+    const ms = refresh ? parseIntervalMs(refresh) : null;
+    if (!ms) return;
+    const id = setInterval(() => document.visibilityState === 'visible' && setTick((t) => t + 1), Math.max(ms, 5000));
+    return () => clearInterval(id);
+  }, [refresh]);
+
+  const interp = vars ? toVars(vars) : null;
+  // One session per time range and variable values: its queries are shared
+  // by panels, and all cancelled when either changes.
+  const session = useMemo(() => new Session(), [range?.from, range?.to, JSON.stringify(interp)]);
+  useEffect(() => () => session.abort(), [session]);
+
+  if (!range) return <div class="error" role="alert">Bad time range from={from} to={to}: use now-6h, now, epoch milliseconds or ISO times.</div>;
+
+  const panels = layoutPanels(d, interp ?? {}, vars ?? []);
+  const shown = viewPanel ? panels.flatMap((s) => s.panels).filter((p) => String(p.id) === viewPanel) : null;
+
+  const zoom = (a: number, b: number) => setParam(route, { from: String(Math.round(a)), to: String(Math.round(b)) });
+  const shift = (dir: number) => {
+    const w = range.to - range.from;
+    const a = range.from + (dir * w) / 2;
+    const b = range.to + (dir * w) / 2;
+    setParam(route, b >= Date.now() ? { from: `now-${formatInterval(roundInterval(w))}`, to: 'now' } : { from: String(Math.round(a)), to: String(Math.round(b)) });
+  };
+  const zoomOut = () => {
+    const w = range.to - range.from;
+    const mid = (range.from + range.to) / 2;
+    const b = Math.min(Date.now(), mid + w);
+    setParam(route, { from: String(Math.round(b - 2 * w)), to: b >= Date.now() - 1000 ? 'now' : String(Math.round(b)) });
+  };
+
+  return (
+    <div class="dashboard">
+      <div class="row">
+        <h1 class="grow" style="margin:0">{d.title ?? 'Untitled'}</h1>
+        {meta.provisioned && <span class="badge" title="loaded from a file; edit the file">provisioned</span>}
+        <button onClick={() => shift(-1)} title="earlier" aria-label="shift earlier">◀</button>
+        <select aria-label="time range" value={to === 'now' && quickRanges.includes(from) ? from : ''} onChange={(e) => setParam(route, { from: (e.target as HTMLSelectElement).value, to: 'now' })}>
+          {!(to === 'now' && quickRanges.includes(from)) && <option value="">{describeRange(from, to)}</option>}
+          {quickRanges.map((q) => <option key={q} value={q}>{describeRange(q, 'now')}</option>)}
+        </select>
+        <button onClick={() => shift(1)} title="later" aria-label="shift later">▶</button>
+        <button onClick={zoomOut} title="zoom out">Zoom out</button>
+        <button onClick={() => setTick((t) => t + 1)} title="refresh now">Refresh</button>
+        <select aria-label="auto refresh" value={refresh} onChange={(e) => setParam(route, { refresh: (e.target as HTMLSelectElement).value || null })}>
+          <option value="">Off</option>
+          {['5s', '10s', '30s', '1m', '5m', '15m'].map((r) => <option key={r} value={r}>{r}</option>)}
+        </select>
+      </div>
+      <div class="row">
+        <label class="muted">From <input size={20} aria-label="from" value={from} onChange={(e) => setParam(route, { from: (e.target as HTMLInputElement).value })} /></label>
+        <label class="muted">To <input size={20} aria-label="to" value={to} onChange={(e) => setParam(route, { to: (e.target as HTMLInputElement).value })} /></label>
+        {(d.links ?? []).map((l, i) => l.url ? <a key={i} href={l.url} target={l.targetBlank ? '_blank' : undefined} rel="noopener noreferrer">{l.title ?? l.url}</a>
+          : l.type === 'dashboards' ? <a key={i} href={`/dashboards?${new URLSearchParams((l.tags ?? []).map((t) => ['tag', t]))}`}>{l.title || `Dashboards: ${(l.tags ?? []).join(', ')}`}</a> : null)}
+      </div>
+      {vars && <VariableBar vars={vars} route={route} />}
+      {varErr && <div class="warning">Variables: {varErr}</div>}
+      {!vars && <div class="progress" role="status">Loading variables…</div>}
+      {vars && shown && (
+        <div>
+          <button onClick={() => setParam(route, { viewPanel: null })}>Back to the dashboard</button>
+          {shown.map((p) => <PanelView key={p.id} p={p} range={range} vars={interp!} session={session} onZoom={zoom} height={600} route={route} />)}
+        </div>
+      )}
+      {vars && !shown && panels.map((sec, i) => <Section key={i} sec={sec} range={range} vars={interp!} session={session} onZoom={zoom} route={route} />)}
+    </div>
+  );
+}
+
+interface SectionT {
+  row?: Panel;
+  panels: Panel[];
+}
+
+// layoutPanels splits the panels into sections at row panels (a collapsed
+// row holds its panels inside it) and repeats panels and rows by variable.
+function layoutPanels(d: Dashboard, vars: Vars, states: VarState[]): SectionT[] {
+  const sorted = [...(d.panels ?? [])].sort((a, b) => (a.gridPos?.y ?? 0) - (b.gridPos?.y ?? 0) || (a.gridPos?.x ?? 0) - (b.gridPos?.x ?? 0));
+  const secs: SectionT[] = [{ panels: [] }];
+  for (const p of sorted) {
+    if (p.type === 'row') {
+      secs.push({ row: p, panels: p.collapsed ? [...(p.panels ?? [])] : [] });
+    } else {
+      secs[secs.length - 1].panels.push(p);
+    }
+  }
+  const out: SectionT[] = [];
+  for (const s of secs) {
+    if (s.row?.repeat && vars[s.row.repeat]) {
+      for (const v of repeatValues(s.row.repeat, states)) {
+        const scoped = { [s.row.repeat]: { text: v, value: v } };
+        out.push({
+          row: { ...s.row, title: interpolate(s.row.title ?? '', { ...vars, [s.row.repeat]: { values: [v] } }, 'raw'), scopedVars: scoped },
+          panels: s.panels.map((p) => ({ ...p, scopedVars: { ...p.scopedVars, ...scoped } })),
+        });
+      }
+    } else out.push(s);
+  }
+  for (const s of out) s.panels = s.panels.flatMap((p) => repeatPanel(p, states));
+  return out.filter((s) => s.row || s.panels.length > 0);
+}
+
+function repeatValues(name: string, states: VarState[]): string[] {
+  const st = states.find((s) => s.def.name === name);
+  if (!st) return [];
+  return st.selected.includes(ALL) ? st.options.map((o) => o.value) : st.selected;
+}
+
+function repeatPanel(p: Panel, states: VarState[]): Panel[] {
+  if (!p.repeat) return [p];
+  const vals = repeatValues(p.repeat, states);
+  if (vals.length === 0) return [p];
+  const g = p.gridPos ?? { x: 0, y: 0, w: 12, h: 8 };
+  const perRow = p.repeatDirection === 'v' ? 1 : Math.max(1, Math.min(p.maxPerRow ?? 4, vals.length));
+  const w = p.repeatDirection === 'v' ? g.w : Math.max(1, Math.floor(24 / perRow));
+  return vals.map((v, i) => ({
+    ...p,
+    id: (p.id ?? 0) * 1000 + i,
+    scopedVars: { ...p.scopedVars, [p.repeat!]: { text: v, value: v } },
+    gridPos: p.repeatDirection === 'v' ? { ...g, y: g.y + i * g.h } : { x: (i % perRow) * w, y: g.y + Math.floor(i / perRow) * g.h, w, h: g.h },
+  }));
+}
+
+function Section({ sec, range, vars, session, onZoom, route }: { sec: SectionT; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; route: Route }) {
+  const [open, setOpen] = useState(!sec.row?.collapsed);
+  const minY = Math.min(...sec.panels.map((p) => p.gridPos?.y ?? 0));
+  return (
+    <section>
+      {sec.row && (
+        <h2 class="dash-row">
+          <button class="linklike" aria-expanded={open} onClick={() => setOpen(!open)}>{open ? '▾' : '▸'} {interpolate(sec.row.title ?? 'Row', vars, 'raw')}</button>
+          {!open && <span class="muted"> ({sec.panels.length} panels)</span>}
+        </h2>
+      )}
+      {open && (
+        <div class="dash-grid">
+          {sec.panels.map((p, i) => {
+            const g = p.gridPos ?? { x: 0, y: i * 8, w: 12, h: 8 };
+            const style = `grid-column:${g.x + 1} / span ${Math.min(24 - g.x, g.w)};grid-row:${g.y - minY + 1} / span ${g.h}`;
+            return (
+              <div key={`${p.id}-${i}`} class="dash-cell" style={style}>
+                <PanelView p={p} range={range} vars={vars} session={session} onZoom={onZoom} height={g.h * rowHeight + (g.h - 1) * gap - 40} route={route} />
+              </div>
+            );
+          })}
+        </div>
+      )}
+    </section>
+  );
+}
+
+type PanelState = 'loading' | 'ok' | 'nodata' | 'error' | 'unsupported';
+
+function PanelView({ p, range, vars, session, onZoom, height, route }: { p: Panel; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; height: number; route: Route }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [visible, setVisible] = useState(false);
+  const [state, setState] = useState<PanelState>('loading');
+  const [series, setSeries] = useState<Series[]>([]);
+  const [msg, setMsg] = useState('');
+  const scoped: Vars = { ...vars };
+  for (const [k, sv] of Object.entries(p.scopedVars ?? {})) scoped[k] = { values: Array.isArray(sv.value) ? sv.value : [sv.value] };
+  const title = interpolate(p.title ?? '', scoped, 'raw');
+  const isSupported = supported.has(p.type);
+
+  // Panels outside the viewport wait until scrolled to.
+  useEffect(() => {
+    const el = ref.current!;
+    const io = new IntersectionObserver((es) => es.some((e) => e.isIntersecting) && setVisible(true), { rootMargin: '200px' });
+    io.observe(el);
+    return () => io.disconnect();
+  }, []);
+
+  useEffect(() => {
+    if (!isSupported) {
+      setState('unsupported');
+      setMsg(`Panel type "${p.type}" is not supported by argus; the dashboard's other panels are drawn.`);
+      return;
+    }
+    if (p.type === 'text' || p.type === 'row') {
+      setState('ok');
+      return;
+    }
+    if (!visible) return;
+    const targets = (p.targets ?? []).filter((t) => !t.hide && (t.expr ?? '').trim() !== '');
+    if (targets.length === 0) {
+      setState('nodata');
+      setMsg('This panel has no queries.');
+      return;
+    }
+    setState('loading');
+    runPanel(session, p, range, vars, ref.current?.clientWidth ?? 800)
+      .then((rs) => {
+        if (session.controller.signal.aborted) return;
+        const s = toSeries(rs);
+        setSeries(s);
+        const warn = rs.flatMap((r) => r.warnings);
+        setMsg(warn.join('; '));
+        if (s.length === 0 || s.every((x) => x.values.length === 0)) {
+          setState('nodata');
+          setMsg(`No data: the queries returned no series in this time range${warn.length ? ` (${warn.join('; ')})` : ''}.`);
+        } else setState('ok');
+      })
+      .catch((e: Error) => {
+        if (e.name === 'AbortError' || session.controller.signal.aborted) return;
+        setState('error');
+        setMsg(e.message);
+      });
+  }, [visible, session, JSON.stringify([p.id, p.type, p.targets, p.scopedVars, p.interval, p.maxDataPoints, p.timeFrom, p.timeShift])]);
+
+  const body = () => {
+    if (state === 'unsupported' || state === 'error' || state === 'nodata') return <div class={state === 'error' ? 'error' : 'muted panel-msg'}>{msg}</div>;
+    if (state === 'loading') return <div class="progress">Loading…</div>;
+    switch (p.type) {
+      case 'timeseries':
+      case 'graph':
+        return <TimeSeries panel={p} series={series} from={range.from} to={range.to} onZoom={onZoom} height={Math.max(80, height - legendRoom(p, series))} />;
+      case 'stat':
+      case 'singlestat':
+        return <Stat panel={p} series={series} />;
+      case 'gauge':
+        return <Gauge panel={p} series={series} />;
+      case 'bargauge':
+        return <BarGauge panel={p} series={series} />;
+      case 'table':
+      case 'table-old':
+        return <Table panel={p} series={series} />;
+      case 'text':
+        return <Text panel={p} />;
+      case 'heatmap':
+        return <Heatmap series={series} height={height} />;
+    }
+    return null;
+  };
+
+  return (
+    <div ref={ref} class={`panel${p.transparent ? ' transparent' : ''}`} data-panel-state={state} data-panel-type={p.type} data-testid="panel">
+      <header>
+        <span class="panel-title" title={p.description}>{title}</span>
+        {msg && state === 'ok' && <span class="badge warn" title={msg}>!</span>}
+        <span class="grow" />
+        {(p.links ?? []).map((l, i) => l.url && <a key={i} href={interpolate(l.url, scoped, 'raw')} target={l.targetBlank ? '_blank' : undefined} rel="noopener noreferrer">{l.title ?? 'link'}</a>)}
+        {p.type !== 'text' && <button class="linklike" title="view this panel alone" onClick={() => setParam(route, { viewPanel: String(p.id) })}>⤢</button>}
+      </header>
+      <div class="panel-body">{body()}</div>
+    </div>
+  );
+}
+
+function legendRoom(p: Panel, s: Series[]): number {
+  const l = p.options?.legend ?? {};
+  if (l.showLegend === false || l.displayMode === 'hidden' || s.length === 0) return 0;
+  return l.displayMode === 'table' ? Math.min(120, 24 + s.length * 20) : Math.min(60, 20 * Math.ceil(s.length / 3));
+}
+
+function VariableBar({ vars, route }: { vars: VarState[]; route: Route }) {
+  const set = (name: string, values: string[]) => setParam(route, { [`var-${name}`]: values });
+  return (
+    <div class="row" role="group" aria-label="variables">
+      {vars.filter((v) => v.def.hide !== 2 && v.def.type !== 'constant').map((v) => (
+        <label key={v.def.name} class="var">
+          {v.def.hide !== 1 && <span class="muted">{v.def.label || v.def.name}</span>}
+          {v.def.type === 'textbox' ? (
+            <input aria-label={v.def.name} value={v.selected[0] ?? ''} onChange={(e) => set(v.def.name, [(e.target as HTMLInputElement).value])} />
+          ) : v.def.multi ? (
+            <select multiple size={Math.min(5, v.options.length + (v.def.includeAll ? 1 : 0))} aria-label={v.def.name} onChange={(e) => {
+              const sel = Array.from((e.target as HTMLSelectElement).selectedOptions).map((o) => o.value);
+              set(v.def.name, sel.includes(ALL) && !v.selected.includes(ALL) ? [ALL] : sel.filter((x) => x !== ALL));
+            }}>
+              {v.def.includeAll && <option value={ALL} selected={v.selected.includes(ALL)}>All</option>}
+              {v.options.map((o) => <option key={o.value} value={o.value} selected={v.selected.includes(o.value)}>{o.text}</option>)}
+            </select>
+          ) : (
+            <select aria-label={v.def.name} value={v.selected[0] ?? ''} onChange={(e) => set(v.def.name, [(e.target as HTMLSelectElement).value])}>
+              {v.def.includeAll && <option value={ALL}>All</option>}
+              {v.options.map((o) => <option key={o.value} value={o.value}>{o.text}</option>)}
+            </select>
+          )}
+        </label>
+      ))}
+    </div>
+  );
+}
+
+async function resolveVariable(def: Variable, before: VarState[], range: Range, fromURL: string[], signal: AbortSignal): Promise<VarState> {
+  const vars = toVars(before);
+  let options: { text: string; value: string }[] = [];
+  let error: string | undefined;
+  try {
+    switch (def.type) {
+      case 'query': {
+        const q = interpolate(queryText(def), vars);
+        const base = apiBase(interpolate(dsUID(def.datasource), vars, 'raw'));
+        const fetcher = async (path: string, params: URLSearchParams) => {
+          const r = await fetch(`${base}/${path}?${params}`, { signal, headers: { Accept: 'application/json' } });
+          const body = await r.json().catch(() => ({}));
+          if (!r.ok || body.status !== 'success') throw new Error(body.error ?? `${r.status}`);
+          return body.data;
+        };
+        const values = q.trim() === '' ? [] : await runVarQuery(q, fetcher, range.from, range.to);
+        options = sortOptions(applyRegex(values, def.regex), def.sort);
+        break;
+      }
+      case 'custom':
+        options = customOptions(queryText(def));
+        break;
+      case 'constant':
+        options = [{ text: queryText(def), value: queryText(def) }];
+        break;
+      case 'interval': {
+        options = queryText(def).split(',').map((s) => s.trim()).filter(Boolean).map((s) => ({ text: s, value: s }));
+        if (def.auto) {
+          const ms = roundInterval((range.to - range.from) / (def.auto_count ?? 30));
+          const min = def.auto_min ? parseIntervalMs(def.auto_min) ?? 0 : 0;
+          const auto = formatInterval(Math.max(ms, min));
+          options = [{ text: 'auto', value: auto }, ...options];
+        }
+        break;
+      }
+      case 'textbox': {
+        const v = fromURL[0] ?? (typeof def.current?.value === 'string' ? def.current.value : queryText(def));
+        return { def, options: [{ text: v, value: v }], selected: [v] };
+      }
+      case 'datasource':
+        options = [{ text: 'argus', value: 'argus' }];
+        break;
+      default:
+        options = (def.options ?? []).map((o) => ({ text: o.text, value: o.value }));
+        if (def.type !== 'adhoc') error = `variable type "${def.type}" is not supported; using its saved options`;
+    }
+  } catch (e) {
+    if ((e as Error).name !== 'AbortError') error = (e as Error).message;
+  }
+  return { def, options, selected: initialSelection(def, options, fromURL), error };
+}
