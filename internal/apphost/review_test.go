@@ -224,6 +224,13 @@ func TestTimeoutCountsFromThePick(t *testing.T) {
 	th.writeApp("echo.yml", echoApp(port, fmt.Sprintf("request_timeout: 2s\nenv: {ECHO_READY_FILE: %s}\n", ready)))
 	th.Update(nil, th.dir)
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitFor(t, "the front proxy to listen", func() bool {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
 
 	// No ready worker at all: 503 after the timeout.
 	if code, body := th.get(url + "/"); code != http.StatusServiceUnavailable || !strings.Contains(body, "no worker is ready") {
