@@ -27,6 +27,9 @@
 //	                 at=head after part of the head, at=body after part
 //	                 of a body of announced length
 //
+// With ECHO_READY_FILE set, /healthz answers 503 until that file exists, so
+// a test can hold a worker out of rotation for as long as it likes.
+//
 // On SIGTERM it stops accepting connections and finishes the requests in
 // flight; with ECHO_IGNORE_SIGTERM=1 it ignores SIGTERM, so that only
 // SIGKILL stops it.
@@ -101,7 +104,14 @@ func newHandler(logFile string) http.Handler {
 	var mu sync.Mutex // one append at a time, so lines do not interleave
 	mux := http.NewServeMux()
 	var sick atomic.Bool
+	readyFile := os.Getenv("ECHO_READY_FILE")
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if readyFile != "" {
+			if _, err := os.Stat(readyFile); err != nil {
+				http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
 		if sick.Load() {
 			http.Error(w, "sick", http.StatusInternalServerError)
 			return

@@ -71,9 +71,10 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
 	var timer *time.Timer // ends the request at the request timeout
-	if t := time.Duration(spec.RequestTimeout); t > 0 {
+	reqTimeout := time.Duration(spec.RequestTimeout)
+	if reqTimeout > 0 {
 		rc := http.NewResponseController(w)
-		timer = time.AfterFunc(t, func() {
+		timer = time.AfterFunc(reqTimeout, func() {
 			cancel(errRequestTimeout)
 			if !body.done.Load() {
 				// A read of the client's body does not end with the
@@ -91,10 +92,22 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 		}
+		// The worker gets the whole request timeout from when it takes
+		// the request, as uWSGI's harakiri counts: time spent waiting for
+		// a ready worker must not get the worker killed for being slow.
+		// The wait itself is bounded by the timeout too (then 503).
+		if err == nil && timer != nil && !timer.Stop() {
+			// The timeout passed as the worker was picked.
+			p.release(wk)
+			err = context.Cause(ctx)
+		}
 		if err != nil {
 			a.metrics.upstreamErrors.WithLabelValues(a.name, errKindNoWorker).Inc()
 			http.Error(rec, fmt.Sprintf("app %s: no worker is ready to take the request", a.name), http.StatusServiceUnavailable)
 			return
+		}
+		if timer != nil {
+			timer.Reset(reqTimeout)
 		}
 		defer p.release(wk)
 		// Deferred, so that it also runs when a response that had begun

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -208,4 +209,54 @@ func TestIdleConnsAgeOut(t *testing.T) {
 		p.Close()
 	}
 	fresh.conn.Close()
+}
+
+// TestTimeoutCountsFromThePick holds the only worker out of rotation (its
+// health check fails until a file exists) for most of the request
+// timeout while a request waits: the worker still gets the whole timeout
+// for the request, so it is answered and nobody is killed. The wait alone
+// is bounded by the timeout: a request that finds no ready worker within
+// it gets 503, also without a kill.
+func TestTimeoutCountsFromThePick(t *testing.T) {
+	th := startHost(t, Options{})
+	port := freeTestPort(t)
+	ready := filepath.Join(t.TempDir(), "ready")
+	th.writeApp("echo.yml", echoApp(port, fmt.Sprintf("request_timeout: 2s\nenv: {ECHO_READY_FILE: %s}\n", ready)))
+	th.Update(nil, th.dir)
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitFor(t, "the front proxy to listen", func() bool {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+
+	// No ready worker at all: 503 after the timeout.
+	if code, body := th.get(url + "/"); code != http.StatusServiceUnavailable || !strings.Contains(body, "no worker is ready") {
+		t.Fatalf("with no ready worker: %d %s, want 503", code, body)
+	}
+
+	type answer struct {
+		code int
+		body string
+	}
+	done := make(chan answer, 1)
+	go func() {
+		code, body := th.get(url + "/sleep?d=1s")
+		done <- answer{code, body}
+	}()
+	// Not an assertion: the request waits this long for the worker, which
+	// then needs 1s more, 2.5s in all, past the 2s timeout.
+	time.Sleep(1500 * time.Millisecond)
+	if err := os.WriteFile(ready, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := <-done
+	if a.code != http.StatusOK {
+		t.Fatalf("request that waited for a ready worker: %d %s, want 200", a.code, a.body)
+	}
+	if n := th.metric("argus_app_worker_timeout_kills_total", "app", "echo", "worker", "0"); n != 0 {
+		t.Errorf("timeout kills = %v, want 0", n)
+	}
 }
