@@ -124,3 +124,27 @@ describe('reductions, thresholds and mappings', () => {
     expect(mapValue(5, '5', m)).toBeNull();
   });
 });
+
+import { addPanel, allPanels, move, removePanel, updatePanel } from './edit';
+
+describe('dashboard edits', () => {
+  const d = { title: 't', panels: [
+    { id: 1, type: 'timeseries', gridPos: { x: 0, y: 0, w: 12, h: 8 } },
+    { id: 2, type: 'row', collapsed: true, gridPos: { x: 0, y: 8, w: 24, h: 1 }, panels: [{ id: 3, type: 'stat', gridPos: { x: 0, y: 9, w: 6, h: 4 } }] },
+  ] };
+  it('moves and resizes inside the grid without touching the original', () => {
+    const m = move(d, 1, 20, -3, 0, 2);
+    expect(allPanels(m).find((p) => p.id === 1)!.gridPos).toEqual({ x: 12, y: 0, w: 12, h: 10 });
+    expect(d.panels[0].gridPos).toEqual({ x: 0, y: 0, w: 12, h: 8 });
+  });
+  it('edits and removes panels inside collapsed rows', () => {
+    const u = updatePanel(d, 3, (p) => (p.title = 'x'));
+    expect(allPanels(u).find((p) => p.id === 3)!.title).toBe('x');
+    expect(allPanels(removePanel(d, 3)).map((p) => p.id)).toEqual([1, 2]);
+  });
+  it('adds a panel below the others with a fresh id', () => {
+    const { d: a, id } = addPanel(d, 'up');
+    expect(id).toBe(4);
+    expect(allPanels(a).find((p) => p.id === 4)!.gridPos!.y).toBe(9);
+  });
+});

@@ -12,6 +12,8 @@ import { ALL, applyRegex, customOptions, initialSelection, queryText, runVarQuer
 import { runPanel, Session } from '../dash/query';
 import { toSeries, type Series } from '../dash/reduce';
 import { BarGauge, Gauge, Heatmap, Stat, Table, Text, TimeSeries, supported } from '../dash/Panels';
+import { addPanel, allPanels, move, removePanel, updatePanel } from '../dash/edit';
+import { EditBar, PanelEditor, type EditOps } from './DashboardEdit';
 
 interface Loaded {
   dashboard: Dashboard;
@@ -25,8 +27,8 @@ export function DashboardPage({ route }: { route: Route }) {
   const uid = decodeURIComponent(route.path.split('/')[2] ?? '');
   const [loaded, setLoaded] = useState<Loaded | null>(null);
   const [err, setErr] = useState('');
+  const [version, setVersion] = useState(0);
   useEffect(() => {
-    setLoaded(null);
     setErr('');
     fetch(`/api/dashboards/uid/${encodeURIComponent(uid)}`, { headers: { Accept: 'application/json' } })
       .then(async (r) => {
@@ -35,10 +37,10 @@ export function DashboardPage({ route }: { route: Route }) {
         setLoaded(body as Loaded);
       })
       .catch((e) => setErr(e.status === 404 ? `No dashboard with uid "${uid}". See the list of dashboards.` : `Could not load the dashboard: ${e.message}`));
-  }, [uid]);
+  }, [uid, version]);
   if (err) return <div><div class="error" role="alert">{err}</div><a href="/dashboards">Dashboards</a></div>;
   if (!loaded) return <div class="progress" role="status">Loading the dashboard…</div>;
-  return <DashboardView key={uid} d={loaded.dashboard} meta={loaded.meta} route={route} />;
+  return <DashboardView key={`${uid}-${loaded.dashboard.version ?? 0}`} d={loaded.dashboard} meta={loaded.meta} route={route} onSaved={() => setVersion((v) => v + 1)} />;
 }
 
 function setParam(route: Route, changes: Record<string, string | string[] | null>, replace = false) {
@@ -51,7 +53,20 @@ function setParam(route: Route, changes: Record<string, string | string[] | null
   navigate(`${route.path}?${p}`, replace);
 }
 
-function DashboardView({ d, meta, route }: { d: Dashboard; meta: Record<string, any>; route: Route }) {
+function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta: Record<string, any>; route: Route; onSaved: () => void }) {
+  const [draft, setDraft] = useState<Dashboard | null>(null);
+  const [undo, setUndo] = useState<Dashboard[]>([]);
+  const [editing, setEditing] = useState<number | null>(null); // the panel whose editor is open
+  const d = draft ?? saved;
+  const change = (next: Dashboard) => {
+    setUndo([...undo, d].slice(-100));
+    setDraft(next);
+  };
+  const ed: EditOps | null = draft ? {
+    move: (id, dx, dy, dw, dh) => change(move(d, id, dx, dy, dw, dh)),
+    remove: (id) => change(removePanel(d, id)),
+    open: (id) => setEditing(id),
+  } : null;
   const from = route.params.get('from') ?? d.time?.from ?? 'now-6h';
   const to = route.params.get('to') ?? d.time?.to ?? 'now';
   const refresh = route.params.get('refresh') ?? (d.refresh || '');
@@ -122,6 +137,7 @@ function DashboardView({ d, meta, route }: { d: Dashboard; meta: Record<string, 
       <div class="row">
         <h1 class="grow" style="margin:0">{d.title ?? 'Untitled'}</h1>
         {meta.provisioned && <span class="badge" title="loaded from a file; edit the file">provisioned</span>}
+        {!draft && <button onClick={() => { setDraft(saved); setUndo([]); }} disabled={meta.canSave === false} title={meta.canSave === false ? 'provisioned from a file: edit the file' : 'edit this dashboard'} data-testid="edit-dashboard">Edit</button>}
         <button onClick={() => shift(-1)} title="earlier" aria-label="shift earlier">◀</button>
         <select aria-label="time range" value={to === 'now' && quickRanges.includes(from) ? from : ''} onChange={(e) => setParam(route, { from: (e.target as HTMLSelectElement).value, to: 'now' })}>
           {!(to === 'now' && quickRanges.includes(from)) && <option value="">{describeRange(from, to)}</option>}
@@ -150,7 +166,14 @@ function DashboardView({ d, meta, route }: { d: Dashboard; meta: Record<string, 
           {shown.map((p) => <PanelView key={p.id} p={p} range={range} vars={interp!} session={session} onZoom={zoom} height={600} route={route} />)}
         </div>
       )}
-      {vars && !shown && panels.map((sec, i) => <Section key={i} sec={sec} range={range} vars={interp!} session={session} onZoom={zoom} route={route} />)}
+      {draft && (
+        <EditBar d={d} saved={saved} meta={meta} undo={undo} onUndo={() => { setDraft(undo[undo.length - 1] ?? null); setUndo(undo.slice(0, -1)); }}
+          onChange={change} onCancel={() => { setDraft(null); setUndo([]); setEditing(null); }} onSaved={onSaved} onAdd={() => { const a = addPanel(d); change(a.d); setEditing(a.id); }} />
+      )}
+      {draft && editing !== null && allPanels(d).some((p) => p.id === editing) && (
+        <PanelEditor key={editing} panel={allPanels(d).find((p) => p.id === editing)!} onApply={(p) => { change(updatePanel(d, editing, (x) => Object.assign(x, p))); setEditing(null); }} onClose={() => setEditing(null)} />
+      )}
+      {vars && !shown && panels.map((sec, i) => <Section key={i} sec={sec} range={range} vars={interp!} session={session} onZoom={zoom} route={route} ed={ed} />)}
     </div>
   );
 }
@@ -209,7 +232,7 @@ function repeatPanel(p: Panel, states: VarState[]): Panel[] {
   }));
 }
 
-function Section({ sec, range, vars, session, onZoom, route }: { sec: SectionT; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; route: Route }) {
+function Section({ sec, range, vars, session, onZoom, route, ed }: { sec: SectionT; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; route: Route; ed: EditOps | null }) {
   const [open, setOpen] = useState(!sec.row?.collapsed);
   const minY = Math.min(...sec.panels.map((p) => p.gridPos?.y ?? 0));
   return (
@@ -227,7 +250,7 @@ function Section({ sec, range, vars, session, onZoom, route }: { sec: SectionT; 
             const style = `grid-column:${g.x + 1} / span ${Math.min(24 - g.x, g.w)};grid-row:${g.y - minY + 1} / span ${g.h}`;
             return (
               <div key={`${p.id}-${i}`} class="dash-cell" style={style}>
-                <PanelView p={p} range={range} vars={vars} session={session} onZoom={onZoom} height={g.h * rowHeight + (g.h - 1) * gap - 40} route={route} />
+                <PanelView p={p} range={range} vars={vars} session={session} onZoom={onZoom} height={g.h * rowHeight + (g.h - 1) * gap - 40} route={route} ed={ed} />
               </div>
             );
           })}
@@ -239,7 +262,7 @@ function Section({ sec, range, vars, session, onZoom, route }: { sec: SectionT; 
 
 type PanelState = 'loading' | 'ok' | 'nodata' | 'error' | 'unsupported';
 
-function PanelView({ p, range, vars, session, onZoom, height, route }: { p: Panel; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; height: number; route: Route }) {
+function PanelView({ p, range, vars, session, onZoom, height, route, ed }: { p: Panel; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; height: number; route: Route; ed?: EditOps | null }) {
   const ref = useRef<HTMLDivElement>(null);
   const [visible, setVisible] = useState(false);
   const [state, setState] = useState<PanelState>('loading');
@@ -327,8 +350,22 @@ function PanelView({ p, range, vars, session, onZoom, height, route }: { p: Pane
         {msg && state === 'ok' && <span class="badge warn" title={msg}>!</span>}
         <span class="grow" />
         {(p.links ?? []).map((l, i) => l.url && <a key={i} href={interpolate(l.url, scoped, 'raw')} target={l.targetBlank ? '_blank' : undefined} rel="noopener noreferrer">{l.title ?? 'link'}</a>)}
-        {p.type !== 'text' && <button class="linklike" title="view this panel alone" onClick={() => setParam(route, { viewPanel: String(p.id) })}>⤢</button>}
+        {p.type !== 'text' && !ed && <button class="linklike" title="view this panel alone" onClick={() => setParam(route, { viewPanel: String(p.id) })}>⤢</button>}
       </header>
+      {ed && p.id !== undefined && !p.scopedVars && (
+        <div class="edit-tools" role="toolbar" aria-label={`edit ${title}`}>
+          <button onClick={() => ed.open(p.id!)} data-testid="edit-panel">Edit</button>
+          <button title="move left" onClick={() => ed.move(p.id!, -1, 0, 0, 0)}>←</button>
+          <button title="move right" onClick={() => ed.move(p.id!, 1, 0, 0, 0)}>→</button>
+          <button title="move up" onClick={() => ed.move(p.id!, 0, -1, 0, 0)}>↑</button>
+          <button title="move down" onClick={() => ed.move(p.id!, 0, 1, 0, 0)}>↓</button>
+          <button title="narrower" onClick={() => ed.move(p.id!, 0, 0, -1, 0)}>W−</button>
+          <button title="wider" onClick={() => ed.move(p.id!, 0, 0, 1, 0)}>W+</button>
+          <button title="shorter" onClick={() => ed.move(p.id!, 0, 0, 0, -1)}>H−</button>
+          <button title="taller" onClick={() => ed.move(p.id!, 0, 0, 0, 1)}>H+</button>
+          <button title="remove the panel" onClick={() => ed.remove(p.id!)}>✕</button>
+        </div>
+      )}
       <div class="panel-body">{body()}</div>
     </div>
   );

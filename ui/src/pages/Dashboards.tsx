@@ -4,6 +4,7 @@ import { useState } from 'preact/hooks';
 import { Loading } from '../components/common';
 import { navigate, type Route } from '../lib/router';
 import { useData } from '../lib/useData';
+import { newDashboard } from '../dash/edit';
 
 interface Hit {
   uid: string;
@@ -46,6 +47,17 @@ export function Dashboards({ route }: { route: Route }) {
   const [importErr, setImportErr] = useState('');
   const [busy, setBusy] = useState(false);
 
+  const create = async () => {
+    setImportErr('');
+    try {
+      const title = `New dashboard ${new Date().toISOString().slice(0, 19).replace('T', ' ')}`;
+      const res = await getJSON<{ uid: string; url?: string }>('/api/dashboards/db', { method: 'POST', body: JSON.stringify({ dashboard: newDashboard(title), overwrite: false, message: 'created' }) });
+      navigate(res.url?.startsWith('/d/') ? res.url : `/d/${res.uid}`);
+    } catch (e) {
+      setImportErr(`Could not create a dashboard: ${(e as Error).message}`);
+    }
+  };
+
   const setQuery = (q: string, ts = tags) => {
     const p = new URLSearchParams();
     if (q) p.set('query', q);
@@ -83,6 +95,7 @@ export function Dashboards({ route }: { route: Route }) {
       <div class="row">
         <input class="grow" aria-label="search" placeholder="Search dashboards by title" value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} onKeyDown={(e) => e.key === 'Enter' && setQuery(text)} onBlur={() => setQuery(text)} />
         {tags.map((t) => <button key={t} class="badge" title="remove this tag filter" onClick={() => setQuery(query, tags.filter((x) => x !== t))}>tag: {t} ✕</button>)}
+        <button onClick={create} data-testid="new-dashboard">New dashboard</button>
         <label class="button-like">
           <span>Import JSON…</span>
           <input type="file" accept=".json,application/json" aria-label="import dashboard JSON" data-testid="import-file" style="display:none" onChange={(e) => {
