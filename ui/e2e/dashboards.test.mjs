@@ -1,0 +1,172 @@
+// End-to-end tests of dashboards in a real Chromium against a real argus:
+// the fixture dashboards (Grafana JSON of both eras) draw every panel,
+// variables change queries, drag zooms, and an edit saved in the UI comes
+// back from the API and can be undone by restoring the version before.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launchBrowser, screenshot, startArgus, waitFor, watchConsole } from './harness.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const fixtures = resolve(here, '..', '..', 'internal', 'dashboard', 'testdata');
+
+let argus;
+let browser;
+
+before(async () => {
+  argus = await startArgus();
+  browser = await launchBrowser();
+  // A few scrapes, so that panels over the built-in collectors have data.
+  await waitFor(async () => {
+    const r = await (await fetch(`${argus.url}/api/v1/query?query=count(up)`)).json();
+    return Number(r.data.result[0]?.value[1] ?? 0) >= 3;
+  }, 'the built-in collectors to be scraped');
+});
+
+after(async () => {
+  await browser?.close();
+  await argus?.stop();
+});
+
+async function post(path, body) {
+  const r = await fetch(argus.url + path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const out = await r.json();
+  assert.ok(r.ok, `${path}: ${r.status} ${JSON.stringify(out)}`);
+  return out;
+}
+
+async function open(path) {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const errors = watchConsole(page);
+  await page.goto(argus.url + path);
+  return { page, errors };
+}
+
+// settle expands every collapsed row, scrolls the whole dashboard so that
+// lazy panels load, and waits until no panel is loading.
+async function settle(page) {
+  await page.locator('.dashboard').waitFor();
+  await page.waitForFunction(() => !document.querySelector('.progress[role=status]'), null, { timeout: 30000 });
+  for (;;) {
+    const closed = page.locator('.dash-row button[aria-expanded=false]');
+    if ((await closed.count()) === 0) break;
+    await closed.first().click();
+  }
+  for (let y = 0, h = 1; y < h; y += 600) {
+    h = await page.evaluate((yy) => { window.scrollTo(0, yy); return document.body.scrollHeight; }, y);
+    await page.waitForTimeout(50);
+  }
+  await page.waitForFunction(() => document.querySelectorAll('[data-panel-state=loading]').length === 0, null, { timeout: 60000 });
+  return page.locator('[data-testid=panel]').evaluateAll((els) => els.map((e) => ({
+    title: e.querySelector('.panel-title')?.textContent ?? '',
+    state: e.getAttribute('data-panel-state'),
+    type: e.getAttribute('data-panel-type'),
+    msg: e.querySelector('.panel-msg, .error')?.textContent ?? '',
+  })));
+}
+
+describe('fixture dashboards', () => {
+  const files = readdirSync(fixtures).filter((f) => f.endsWith('.json'));
+  it('has fixtures', () => assert.ok(files.length >= 3, files.join(', ')));
+  for (const f of files) {
+    it(`${f}: every panel draws or says why it has no data`, async () => {
+      const dash = JSON.parse(readFileSync(join(fixtures, f), 'utf8'));
+      delete dash.id;
+      const res = await post('/api/dashboards/import', { dashboard: dash, overwrite: true, inputs: [] });
+      const uid = res.uid ?? res.dashboardUid ?? res.importedUrl?.split('/')[2];
+      assert.ok(uid, JSON.stringify(res));
+      const { page, errors } = await open(`/d/${uid}?from=now-15m&to=now`);
+      const panels = await settle(page);
+      await screenshot(page, `dashboard-${f.replace('.json', '')}`);
+      assert.ok(panels.length > 0);
+      for (const p of panels) {
+        assert.ok(p.state === 'ok' || p.state === 'nodata', `${f}: panel "${p.title}" (${p.type}) is ${p.state}: ${p.msg}`);
+        if (p.state === 'nodata') assert.ok(p.msg.trim() !== '', `${f}: panel "${p.title}" has no data and says nothing`);
+      }
+      assert.deepEqual(errors, []);
+      await page.close();
+    });
+  }
+});
+
+describe('dashboard behaviour', () => {
+  let uid;
+  before(async () => {
+    const res = await post('/api/dashboards/db', {
+      overwrite: true,
+      message: 'test dashboard',
+      dashboard: {
+        uid: 'e2e-vars', title: 'E2E variables', schemaVersion: 39, time: { from: 'now-15m', to: 'now' },
+        templating: { list: [{ name: 'job', type: 'custom', query: 'argus,node', current: { text: 'argus', value: 'argus' } }] },
+        panels: [
+          { id: 1, type: 'timeseries', title: 'up of $job', gridPos: { x: 0, y: 0, w: 12, h: 8 }, datasource: { type: 'prometheus', uid: 'argus' },
+            targets: [{ refId: 'A', expr: 'up{job="$job"}', legendFormat: '{{job}}' }] },
+          { id: 2, type: 'stat', title: 'targets', gridPos: { x: 12, y: 0, w: 6, h: 8 }, datasource: { type: 'prometheus', uid: 'argus' },
+            targets: [{ refId: 'A', expr: 'count(up)' }] },
+        ],
+      },
+    });
+    uid = res.uid;
+  });
+
+  it('changing a variable changes the queries', async () => {
+    const { page, errors } = await open(`/d/${uid}`);
+    await settle(page);
+    const queries = [];
+    page.on('request', (r) => r.url().includes('query_range') && queries.push(decodeURIComponent(r.url())));
+    await page.getByLabel('job', { exact: true }).selectOption('node');
+    await waitFor(async () => queries.some((q) => q.includes('up{job="node"}')), 'a query for job="node"', 15000);
+    assert.match(page.url(), /var-job=node/);
+    await page.locator('.panel-title', { hasText: 'up of node' }).waitFor();
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('dragging on a graph zooms into that range', async () => {
+    const { page, errors } = await open(`/d/${uid}?from=now-15m&to=now`);
+    await settle(page);
+    const over = page.locator('[data-panel-type=timeseries] .u-over').first();
+    const box = await over.boundingBox();
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await waitFor(async () => /from=\d{13}&to=\d{13}/.test(page.url()), 'an absolute range in the URL', 10000);
+    const u = new URL(page.url());
+    const span = Number(u.searchParams.get('to')) - Number(u.searchParams.get('from'));
+    assert.ok(span > 60000 && span < 10 * 60000, `zoomed span ${span} ms`);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('an edit saved in the UI comes back from the API, and the version before can be restored', async () => {
+    const { page, errors } = await open(`/d/${uid}`);
+    await settle(page);
+    await page.getByTestId('edit-dashboard').click();
+    await page.locator('[data-testid=panel]', { hasText: 'targets' }).getByTestId('edit-panel').click();
+    await page.getByLabel('panel title').fill('targets edited');
+    await page.getByTestId('apply-panel').click();
+    await page.getByLabel('save message').fill('renamed a panel');
+    await page.getByTestId('save-dashboard').click();
+    await waitFor(async () => {
+      const d = await (await fetch(`${argus.url}/api/dashboards/uid/${uid}`)).json();
+      return d.dashboard.panels.some((p) => p.title === 'targets edited');
+    }, 'the saved change in the API', 15000);
+    const versions = await (await fetch(`${argus.url}/api/dashboards/uid/${uid}/versions`)).json();
+    assert.ok(versions.length >= 2, JSON.stringify(versions));
+    assert.ok(versions.some((v) => v.message === 'renamed a panel'), JSON.stringify(versions));
+
+    await page.getByTestId('edit-dashboard').click();
+    await page.getByRole('button', { name: 'Versions' }).click();
+    await page.getByTestId('restore-version').first().click();
+    await waitFor(async () => {
+      const d = await (await fetch(`${argus.url}/api/dashboards/uid/${uid}`)).json();
+      return d.dashboard.panels.some((p) => p.title === 'targets') && !d.dashboard.panels.some((p) => p.title === 'targets edited');
+    }, 'the restored version in the API', 15000);
+    await screenshot(page, 'dashboard-edit');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});
