@@ -388,3 +388,28 @@ func TestSummaryLine(t *testing.T) {
 		t.Error(s)
 	}
 }
+
+func TestReportCarry(t *testing.T) {
+	_, first := imp(t, `{"schemaVersion": 14, "panels": [
+		{"id": 1, "type": "graph", "seriesOverrides": [{"alias": "x", "zfoo": 1}]},
+		{"id": 2, "type": "graph"}, {"id": 3, "type": "singlestat"}]}`, Options{})
+	d, _ := imp(t, `{"schemaVersion": 14, "panels": [
+		{"id": 1, "type": "graph", "seriesOverrides": [{"alias": "x", "zfoo": 1}]},
+		{"id": 2, "type": "graph"}, {"id": 3, "type": "singlestat"}]}`, Options{})
+	// The UI changed panel 3 to a gauge and saved.
+	at(t, d, "panels", 2).(map[string]any)["type"] = "gauge"
+	data, _ := json.Marshal(d)
+	_, again := imp(t, string(data), Options{})
+	if again.Summary.Degraded != 0 {
+		t.Fatalf("a migrated dashboard reports degraded panels by itself: %+v", again)
+	}
+	again.Carry(first)
+	want := []PanelReport{
+		{ID: 1, Type: "timeseries", OriginalType: "graph", Status: StatusDegraded, Reasons: []string{"graph: seriesOverrides zfoo is not supported"}},
+		{ID: 2, Type: "timeseries", OriginalType: "graph", Status: StatusOK},
+		{ID: 3, Type: "gauge", Status: StatusOK},
+	}
+	if !reflect.DeepEqual(again.Panels, want) || again.Summary != (Summary{Total: 3, OK: 2, Degraded: 1}) || again.SchemaVersion != 14 {
+		t.Errorf("carried report:\n%+v\nwant\n%+v", again, want)
+	}
+}

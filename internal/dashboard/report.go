@@ -144,3 +144,35 @@ func checkPanel(p JSON, r *resolver) []string {
 	slices.Sort(why)
 	return slices.Compact(why)
 }
+
+// Carry keeps what an earlier report of the same dashboard knew from its
+// import: a panel that was migrated then (graph to timeseries, say) and
+// still has the same id and type keeps its original type and the
+// approximations, which a report made on the migrated JSON cannot see.
+func (rep *Report) Carry(prev *Report) {
+	if prev == nil {
+		return
+	}
+	byID := map[int]PanelReport{}
+	for _, p := range prev.Panels {
+		byID[p.ID] = p
+	}
+	panels := rep.Panels
+	rep.Panels, rep.Summary = nil, Summary{}
+	for _, p := range panels {
+		old, ok := byID[p.ID]
+		if ok && old.Type == p.Type && old.OriginalType != "" && p.OriginalType == "" {
+			p.OriginalType = old.OriginalType
+			if p.Status == StatusOK && old.Status == StatusDegraded {
+				p.Reasons = old.Reasons
+			}
+		}
+		rep.add(p)
+	}
+	if rep.Panels == nil {
+		rep.Panels = []PanelReport{}
+	}
+	if rep.SchemaVersion == rep.MigratedTo && prev.SchemaVersion < rep.SchemaVersion {
+		rep.SchemaVersion = prev.SchemaVersion
+	}
+}

@@ -30,7 +30,10 @@ type Dashboard struct {
 	// SourceHash identifies the provisioned file's content, so that an
 	// unchanged file is not saved again.
 	SourceHash string
-	Version    int
+	// Report is the compatibility report of the current version, as the
+	// caller gave it (JSON); the store does not read it.
+	Report  []byte
+	Version int
 	Data       []byte
 	Created    time.Time
 	Updated    time.Time
@@ -54,6 +57,8 @@ type SaveRequest struct {
 	ProvisionedPath string
 	AllowUIUpdates  bool
 	SourceHash      string
+	// Report is stored with the dashboard (see Dashboard.Report).
+	Report []byte
 }
 
 // header is what the store reads from a dashboard's JSON.
@@ -123,7 +128,7 @@ func (d *DB) save(ctx context.Context, tx *sql.Tx, req SaveRequest, h header) (*
 	now := d.now()
 	dash := &Dashboard{UID: h.UID, Title: h.Title, FolderUID: req.FolderUID, Tags: cleanTags(h.Tags),
 		Provisioner: req.Provisioner, ProvisionedPath: req.ProvisionedPath, AllowUIUpdates: req.AllowUIUpdates,
-		SourceHash: req.SourceHash, Version: 1, Created: now, Updated: now}
+		SourceHash: req.SourceHash, Report: req.Report, Version: 1, Created: now, Updated: now}
 	if old != nil {
 		if old.Provisioner != "" && req.Provisioner == "" && !old.AllowUIUpdates {
 			return nil, ErrProvisioned
@@ -145,15 +150,15 @@ func (d *DB) save(ctx context.Context, tx *sql.Tx, req SaveRequest, h header) (*
 		return nil, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO dashboards (uid, id, title, title_lower, folder_uid, starred,
-			provisioner, provisioned_path, allow_ui_updates, source_hash, version, data, created, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			provisioner, provisioned_path, allow_ui_updates, source_hash, report, version, data, created, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (uid) DO UPDATE SET title = excluded.title, title_lower = excluded.title_lower,
 			folder_uid = excluded.folder_uid, provisioner = excluded.provisioner,
 			provisioned_path = excluded.provisioned_path, allow_ui_updates = excluded.allow_ui_updates,
-			source_hash = excluded.source_hash, version = excluded.version, data = excluded.data,
+			source_hash = excluded.source_hash, report = excluded.report, version = excluded.version, data = excluded.data,
 			updated = excluded.updated`,
 		dash.UID, dash.ID, dash.Title, strings.ToLower(dash.Title), dash.FolderUID, boolInt(dash.Starred),
-		dash.Provisioner, dash.ProvisionedPath, boolInt(dash.AllowUIUpdates), dash.SourceHash, dash.Version,
+		dash.Provisioner, dash.ProvisionedPath, boolInt(dash.AllowUIUpdates), dash.SourceHash, string(dash.Report), dash.Version,
 		string(dash.Data), dash.Created.UnixMilli(), now.UnixMilli()); err != nil {
 		return nil, err
 	}
@@ -212,20 +217,23 @@ func patch(data []byte, fields map[string]any) ([]byte, error) {
 }
 
 const selectDashboard = `SELECT uid, id, title, folder_uid, starred, provisioner, provisioned_path,
-	allow_ui_updates, source_hash, version, data, created, updated FROM dashboards`
+	allow_ui_updates, source_hash, report, version, data, created, updated FROM dashboards`
 
 type scanner interface{ Scan(...any) error }
 
 func scanDashboard(s scanner) (*Dashboard, error) {
 	var d Dashboard
 	var starred, allow int
-	var data string
+	var data, report string
 	var c, u int64
 	if err := s.Scan(&d.UID, &d.ID, &d.Title, &d.FolderUID, &starred, &d.Provisioner, &d.ProvisionedPath,
-		&allow, &d.SourceHash, &d.Version, &data, &c, &u); err != nil {
+		&allow, &d.SourceHash, &report, &d.Version, &data, &c, &u); err != nil {
 		return nil, err
 	}
 	d.Starred, d.AllowUIUpdates, d.Data = starred != 0, allow != 0, []byte(data)
+	if report != "" {
+		d.Report = []byte(report)
+	}
 	d.Created, d.Updated = time.UnixMilli(c), time.UnixMilli(u)
 	return &d, nil
 }
@@ -354,7 +362,7 @@ func (d *DB) SearchDashboards(ctx context.Context, q Query) ([]Dashboard, error)
 		limit = 1000
 	}
 	query := `SELECT d.uid, d.id, d.title, d.folder_uid, d.starred, d.provisioner, d.provisioned_path,
-		d.allow_ui_updates, d.source_hash, d.version, '', d.created, d.updated,
+		d.allow_ui_updates, d.source_hash, '', d.version, '', d.created, d.updated,
 		COALESCE((SELECT group_concat(tag, char(31)) FROM dashboard_tags t WHERE t.dashboard_uid = d.uid), '')
 		FROM dashboards d`
 	if len(where) > 0 {

@@ -86,6 +86,7 @@ var migrations = []string{
 		provisioned_path TEXT NOT NULL DEFAULT '',
 		allow_ui_updates INTEGER NOT NULL DEFAULT 0,
 		source_hash      TEXT NOT NULL DEFAULT '',
+		report           TEXT NOT NULL DEFAULT '',
 		version          INTEGER NOT NULL,
 		data             TEXT NOT NULL,
 		created          BIGINT NOT NULL,
@@ -179,4 +180,10 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// Ping checks the database answers, for health checks.
+func (d *DB) Ping(ctx context.Context) error {
+	var one int
+	return d.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
 }

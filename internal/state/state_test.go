@@ -178,7 +178,7 @@ func TestVersionsRestoreDiff(t *testing.T) {
 	if got := fmt.Sprint(changes); got != "[{panels.0.title replace one two} {panels.1 add <nil> map[title:new]} {refresh add <nil> 5s} {version replace 1 2}]" {
 		t.Errorf("diff: %s", got)
 	}
-	d, err := db.RestoreVersion(ctx, "d", 1)
+	d, err := db.RestoreVersion(ctx, "d", 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestVersionsRestoreDiff(t *testing.T) {
 	if len(vs) != 1 || vs[0].Message != "Restored from version 1" {
 		t.Errorf("versions after restore: %+v", vs)
 	}
-	if _, err := db.RestoreVersion(ctx, "d", 9); !errors.Is(err, ErrNotFound) {
+	if _, err := db.RestoreVersion(ctx, "d", 9, nil); !errors.Is(err, ErrNotFound) {
 		t.Errorf("restore of a missing version: %v", err)
 	}
 }

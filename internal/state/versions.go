@@ -67,8 +67,9 @@ func (d *DB) GetVersion(ctx context.Context, uid string, version int) (*Version,
 	return &v, nil
 }
 
-// RestoreVersion saves the content of an old version as a new version.
-func (d *DB) RestoreVersion(ctx context.Context, uid string, version int) (*Dashboard, error) {
+// RestoreVersion saves the content of an old version as a new version,
+// with report as its compatibility report.
+func (d *DB) RestoreVersion(ctx context.Context, uid string, version int, report []byte) (*Dashboard, error) {
 	cur, err := d.GetDashboard(ctx, uid)
 	if err != nil {
 		return nil, err
@@ -83,6 +84,7 @@ func (d *DB) RestoreVersion(ctx context.Context, uid string, version int) (*Dash
 	}
 	return d.SaveDashboard(ctx, SaveRequest{
 		Data: data, FolderUID: cur.FolderUID, Message: fmt.Sprintf("Restored from version %d", version),
+		Report: report,
 	})
 }
 
