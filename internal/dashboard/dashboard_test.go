@@ -3,6 +3,7 @@ package dashboard
 import (
 	"encoding/json"
 	"flag"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -411,5 +412,30 @@ func TestReportCarry(t *testing.T) {
 	}
 	if !reflect.DeepEqual(again.Panels, want) || again.Summary != (Summary{Total: 3, OK: 2, Degraded: 1}) || again.SchemaVersion != 14 {
 		t.Errorf("carried report:\n%+v\nwant\n%+v", again, want)
+	}
+}
+
+// TestBuiltinDashboards checks the embedded dashboards import with every
+// panel ok and are already in the current schema.
+func TestBuiltinDashboards(t *testing.T) {
+	files, err := fs.Glob(Builtin(), "*.json")
+	if err != nil || len(files) != 4 {
+		t.Fatalf("built-in dashboards: %v %v", files, err)
+	}
+	uids := map[string]bool{}
+	for _, f := range files {
+		data, _ := fs.ReadFile(Builtin(), f)
+		d, rep, err := Import(data, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if rep.Summary.OK != rep.Summary.Total || rep.Summary.Total < 6 || rep.SchemaVersion != SchemaVersion || len(rep.Notes) > 0 {
+			t.Errorf("%s: %+v", f, rep)
+		}
+		uid := d["uid"].(string)
+		if uids[uid] || !strings.HasPrefix(uid, "argus-") {
+			t.Errorf("%s: uid %q", f, uid)
+		}
+		uids[uid] = true
 	}
 }
