@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
 )
 
 // versionInfo is one entry of GET .../versions, in Grafana's shape. argus
@@ -108,4 +107,3 @@ func (a *API) diff(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"base": base, "new": nw, "changes": changes})
 }
-

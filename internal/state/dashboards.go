@@ -34,9 +34,9 @@ type Dashboard struct {
 	// caller gave it (JSON); the store does not read it.
 	Report  []byte
 	Version int
-	Data       []byte
-	Created    time.Time
-	Updated    time.Time
+	Data    []byte
+	Created time.Time
+	Updated time.Time
 }
 
 // SaveRequest is a dashboard to save.
