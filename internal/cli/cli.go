@@ -38,6 +38,7 @@ Usage:
   argus query labels [--server URL] [--match SELECTOR...] [LABEL_NAME]
   argus tsdb import openmetrics FILE [--data DIR]
   argus tsdb stats [--data DIR] [--top N]
+  argus dashboards import FILE... [--dry-run] [--config FILE] [--data DIR] [--folder NAME]
   argus top [--server URL] [--once] [--interval D]
   argus version
 `
@@ -97,6 +98,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return tsdbStats(ctx, args[2:], stdout)
 		}
 		return fmt.Errorf("%w: unknown tsdb command %q", errUsage, args[1])
+	case "dashboards":
+		if len(args) < 2 || args[1] != "import" {
+			return fmt.Errorf("%w: argus dashboards import FILE...", errUsage)
+		}
+		return dashboardsImport(ctx, args[2:], stdout)
 	case "top":
 		return topCmd(ctx, args[1:], stdout)
 	case "version":

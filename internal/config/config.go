@@ -51,6 +51,12 @@ type Config struct {
 	// host or path_prefix route; nil for none (argus only).
 	AppsFront *AppsFront `yaml:"apps_front,omitempty"`
 
+	// Dashboards is where dashboards are provisioned from (argus only).
+	Dashboards Dashboards `yaml:"dashboards"`
+	// DataSources are Prometheus-API-compatible servers dashboards can
+	// query besides argus itself (argus only).
+	DataSources []*DataSource `yaml:"datasources,omitempty"`
+
 	// To add a top-level section: add a field here with its yaml tag, set
 	// its defaults in Default (or give its type a setDefaults method if it
 	// is a list of mappings), check it in Validate, and add good and bad
@@ -80,6 +86,7 @@ func defaults(filename string) *Config {
 		file:    filename,
 
 		Collectors: defaultCollectors(),
+		Dashboards: defaultDashboards(),
 	}
 }
 

@@ -231,6 +231,12 @@ func (c *Config) setDirectory(dir string) {
 	for _, in := range c.Integrations {
 		in.setDirectory(dir)
 	}
+	c.Dashboards.setDirectory(dir)
+	for _, d := range c.DataSources {
+		if d != nil {
+			d.HTTPClientConfig.SetDirectory(dir)
+		}
+	}
 	c.AppsDir = commoncfg.JoinDir(dir, c.AppsDir)
 	c.AppsFront.setDirectory(dir)
 	for _, a := range c.Apps {

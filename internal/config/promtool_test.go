@@ -13,6 +13,7 @@ var promtoolSkip = map[string]string{
 	"alertmanager-section.good.yml": "alertmanager section (argus only)",
 	"apps.good.yml":                 "apps and apps_dir (argus only)",
 	"collectors.good.yml":           "collectors section (argus only)",
+	"dashboards.good.yml":           "dashboards and datasources sections (argus only)",
 	"conf-3x.good.yml":              "keys added in Prometheus 2.43 to 3.x throughout",
 	"integrations.good.yml":         "integrations section (argus only)",
 	"legacy-names.good.yml":         "metric_name_validation_scheme (Prometheus 3.0)",

@@ -45,6 +45,8 @@ func (c *Config) validate() []*Error {
 	v.collectors(&c.Collectors)
 	v.integrations()
 	v.apps()
+	v.dashboards(&c.Dashboards)
+	v.dataSources()
 	return v.errs
 }
 

@@ -70,6 +70,8 @@ func (s *Server) handler() http.Handler {
 	mux.Handle("GET /api/v1/apps", s.apps.StatsHandler())
 	// The Alertmanager API (/api/v2/...).
 	apiv2.New(s.am, "argus", s.logger.With("component", "alertmanager_api")).Register(mux)
+	// Dashboards: the Grafana-compatible API and the data source proxy.
+	s.registerDashboards(mux)
 	// The web UI, at / and its pages (see internal/ui).
 	web := ui.New()
 	if !web.Built() {

@@ -97,6 +97,7 @@ type Server struct {
 	am             *alertmanager.Manager
 	amState        *statestore.DB
 	apps           *apphost.Host
+	dash           *dashboards
 	listener       net.Listener
 	ready          chan struct{}
 	started        time.Time
@@ -177,6 +178,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.db.Close()
 		return nil, err
 	}
+	if err := s.buildDashboards(ctx, cfg); err != nil {
+		s.listener.Close()
+		s.db.Close()
+		s.amState.Close()
+		return nil, err
+	}
 	s.scrape = scrape.NewManager(scrape.Options{
 		NewAppender: func() scrape.Appender { return s.db.Appender() },
 		Logger:      s.logger.With("component", "scrape"),
@@ -187,12 +194,14 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.listener.Close()
 		s.db.Close()
 		s.amState.Close()
+		s.dash.state.Close()
 		return nil, err
 	}
 	if err := s.buildRules(cfg); err != nil {
 		s.listener.Close()
 		s.db.Close()
 		s.amState.Close()
+		s.dash.state.Close()
 		return nil, err
 	}
 	return s, nil
@@ -379,6 +388,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if cerr := s.amState.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close alert manager state: %w", cerr))
 	}
+	if cerr := s.dash.state.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close state store: %w", cerr))
+	}
 	return err
 }
 
@@ -493,6 +505,9 @@ func (s *Server) applyReload(p *preparedReload) error {
 	oldIntegrations.closeAllBut(p.integrations)
 	if err := s.notifier.ApplyPrepared(p.notifier); err != nil {
 		errs = append(errs, fmt.Errorf("alerting: %w", err))
+	}
+	if err := s.applyDashboards(p.cfg); err != nil {
+		errs = append(errs, err)
 	}
 	s.apps.SetFront(p.cfg.AppsFront)
 	s.apps.Update(p.cfg.Apps, p.cfg.AppsDir)

@@ -1,0 +1,81 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+
+	"github.com/argus-mon/argus/internal/api"
+	"github.com/argus-mon/argus/internal/config"
+	"github.com/argus-mon/argus/internal/dashapi"
+	"github.com/argus-mon/argus/internal/dashboard/provision"
+	"github.com/argus-mon/argus/internal/datasource"
+	"github.com/argus-mon/argus/internal/state"
+)
+
+// dashboards are the dashboard components: the state store, the data
+// sources and the provisioner.
+type dashboards struct {
+	state       *state.DB
+	sources     *datasource.Proxy
+	provisioner *provision.Provisioner
+}
+
+// buildDashboards opens the state store in the data directory, sets up
+// the data sources and provisions the dashboards of cfg. A dashboard file
+// that cannot be provisioned is logged, not fatal.
+func (s *Server) buildDashboards(ctx context.Context, cfg *config.Config) error {
+	db, err := state.Open(ctx, filepath.Join(s.opts.DataDir, state.File))
+	if err != nil {
+		return err
+	}
+	logger := s.logger.With("component", "dashboards")
+	d := &dashboards{state: db, sources: datasource.New(nil, logger)}
+	if err := d.sources.Apply(cfg.DataSources); err != nil {
+		db.Close()
+		return err
+	}
+	d.provisioner = provision.New(db, d.sources.DataSources, logger)
+	s.dash = d
+	s.provisionDashboards(ctx, cfg)
+	return nil
+}
+
+// applyDashboards applies a reloaded config's data sources and
+// provisions its dashboards.
+func (s *Server) applyDashboards(cfg *config.Config) error {
+	if err := s.dash.sources.Apply(cfg.DataSources); err != nil {
+		return fmt.Errorf("datasources: %w", err)
+	}
+	s.provisionDashboards(context.Background(), cfg)
+	return nil
+}
+
+func (s *Server) provisionDashboards(ctx context.Context, cfg *config.Config) {
+	var providers []provision.Provider
+	if cfg.Dashboards.Builtin {
+		providers = append(providers, provision.Builtin())
+	}
+	for _, p := range cfg.Dashboards.Providers {
+		providers = append(providers, provision.FromDir(p.Name, p.Folder, p.Path, p.AllowUIUpdates))
+	}
+	res, err := s.dash.provisioner.Sync(ctx, providers)
+	if err != nil {
+		s.logger.Error("Some dashboards could not be provisioned", "err", err)
+	}
+	s.logger.Info("Dashboards provisioned", "saved", res.Saved, "unchanged", res.Unchanged, "deleted", res.Deleted)
+}
+
+// registerDashboards adds the dashboards API and the data source proxy;
+// the built-in source answers from mux's own /api/v1.
+func (s *Server) registerDashboards(mux *http.ServeMux) {
+	dashapi.New(dashapi.Options{
+		Store:       s.dash.state,
+		DataSources: s.dash.sources.DataSources,
+		Version:     api.ReadBuildInfo().Version,
+		Logger:      s.logger.With("component", "dashboards_api"),
+	}).Register(mux)
+	s.dash.sources.SetLocal(mux)
+	s.dash.sources.Register(mux)
+}
