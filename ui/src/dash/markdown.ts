@@ -30,6 +30,13 @@ export function sanitize(html: string): DocumentFragment {
           if (tag !== 'script' && tag !== 'style' && tag !== 'iframe' && tag !== 'object') copy(el, to);
           continue;
         }
+        if (tag === 'img' && !/^https?:\/\//i.test(el.getAttribute('src') ?? '')) {
+          // A relative image is one of Grafana's own files (public/img/...),
+          // which argus does not have: its alt text stands in for it.
+          const alt = el.getAttribute('alt');
+          if (alt) to.appendChild(document.createTextNode(alt));
+          continue;
+        }
         const e = document.createElement(tag);
         const href = tag === 'a' ? safeURL(el.getAttribute('href')) : null;
         if (href) {
