@@ -59,6 +59,7 @@ type integrationType struct {
 var integrationTypes = map[string]integrationType{
 	"memcached": {tls: true},
 	"postgres":  {auth: true, tls: true, dsn: true},
+	"rabbitmq":  {auth: true, tls: true},
 	"redis":     {auth: true, tls: true},
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/argus-mon/argus/internal/integration"
 	"github.com/argus-mon/argus/internal/integration/memcached"
 	"github.com/argus-mon/argus/internal/integration/postgres"
+	"github.com/argus-mon/argus/internal/integration/rabbitmq"
 	"github.com/argus-mon/argus/internal/integration/redis"
 )
 
@@ -19,6 +20,7 @@ import (
 var integrationTypes = map[string]integration.NewFunc{
 	"memcached": memcached.New,
 	"postgres":  postgres.New,
+	"rabbitmq":  rabbitmq.New,
 	"redis":     redis.New,
 }
 
