@@ -26,6 +26,10 @@ type Integration struct {
 	// Address is host:port or the absolute path of a unix socket, for the
 	// types that connect to an address. It is the instance label.
 	Address string `yaml:"address,omitempty"`
+	// DSN is a connection string, for the types that take one instead of
+	// an address (postgres: a URL or key=value pairs). It is a secret, as
+	// it may hold a password; the instance label is its host and port.
+	DSN commoncfg.Secret `yaml:"dsn,omitempty"`
 	// Username and Password (or PasswordFile, read at each connection so a
 	// rotated file is picked up) authenticate, for the types that can.
 	Username     string           `yaml:"username,omitempty"`
@@ -47,13 +51,15 @@ type Integration struct {
 type integrationType struct {
 	auth bool // username, password, password_file
 	tls  bool // tls_config
+	dsn  bool // dsn, as an alternative to address
 }
 
-// integrationTypes are the integration types argus knows. Every type so
-// far connects to an address; a type that takes a connection string (such
-// as PostgreSQL's) will add a dsn key, a secret, and say so here.
+// integrationTypes are the integration types argus knows. A type with dsn
+// takes either an address or a connection string.
 var integrationTypes = map[string]integrationType{
 	"memcached": {tls: true},
+	"postgres":  {auth: true, tls: true, dsn: true},
+	"rabbitmq":  {auth: true, tls: true},
 	"redis":     {auth: true, tls: true},
 }
 
@@ -136,7 +142,20 @@ func (v *validator) integration(p string, in *Integration) {
 		// The other checks depend on the type.
 		t = integrationType{auth: true, tls: true}
 	}
-	v.integrationAddress(joinPath(p, "address"), in)
+	switch {
+	case in.DSN != "" && !t.dsn:
+		v.errorf(joinPath(p, "dsn"), "integration %q: type %s takes an address, not a dsn", in.Name, in.Type)
+	case in.DSN != "" && in.Address != "":
+		v.errorf(joinPath(p, "dsn"), "integration %q: set address or dsn, not both", in.Name)
+	case in.DSN != "":
+		// The marker is what Marshal writes for a secret; its output must
+		// load back.
+		if _, err := dsnAddress(string(in.DSN)); err != nil && in.DSN != secretMarker {
+			v.errorf(joinPath(p, "dsn"), "integration %q: %v", in.Name, err)
+		}
+	default:
+		v.integrationAddress(joinPath(p, "address"), in, t.dsn)
+	}
 	if !t.auth {
 		for key, set := range map[string]bool{"username": in.Username != "", "password": in.Password != "", "password_file": in.PasswordFile != ""} {
 			if set {
@@ -167,10 +186,25 @@ func (v *validator) integration(p string, in *Integration) {
 	}
 }
 
+// secretMarker is what Marshal writes in place of a secret.
+const secretMarker = "<secret>"
+
+// Instance returns the integration's instance label: its address, or the
+// host and port of its DSN.
+func (in *Integration) Instance() string {
+	if in.Address != "" || in.DSN == "" {
+		return in.Address
+	}
+	addr, _ := dsnAddress(string(in.DSN))
+	return addr
+}
+
 // integrationAddress checks that the address is host:port or the absolute
 // path of a unix socket.
-func (v *validator) integrationAddress(p string, in *Integration) {
+func (v *validator) integrationAddress(p string, in *Integration, dsn bool) {
 	switch {
+	case in.Address == "" && dsn:
+		v.errorf(p, "integration %q: address or dsn is required", in.Name)
 	case in.Address == "":
 		v.errorf(p, "integration %q: address is required (host:port or a unix socket path)", in.Name)
 	case strings.HasPrefix(in.Address, "/"):

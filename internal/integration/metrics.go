@@ -24,6 +24,12 @@ func (m *Metrics) Counter(name, help string, v float64, labels ...string) {
 	m.add(name, help, dto.MetricType_COUNTER, labels).Counter = &dto.Counter{Value: &v}
 }
 
+// Untyped adds an untyped sample, for the exporters that report some
+// metrics without a type. labels are name, value pairs.
+func (m *Metrics) Untyped(name, help string, v float64, labels ...string) {
+	m.add(name, help, dto.MetricType_UNTYPED, labels).Untyped = &dto.Untyped{Value: &v}
+}
+
 // Summary adds a summary with the given quantiles (quantile → value).
 // labels are name, value pairs.
 func (m *Metrics) Summary(name, help string, count uint64, sum float64, quantiles map[float64]float64, labels ...string) {
