@@ -118,7 +118,8 @@ describe('Explore', () => {
     await page.keyboard.press('End');
     await page.keyboard.type(' +');
     // The linter marks the unfinished binary expression.
-    await page.locator('.cm-lintPoint-error, .cm-lintRange-error').first().waitFor({ timeout: 15000 });
+    // A point mark has no size of its own: attached, not visible.
+    await page.locator('.cm-lintPoint-error, .cm-lintRange-error').first().waitFor({ state: 'attached', timeout: 15000 });
     assert.deepEqual(errors, []);
     await page.close();
   });
