@@ -10,6 +10,7 @@ import (
 	"github.com/argus-mon/argus/internal/config"
 	"github.com/argus-mon/argus/internal/integration"
 	"github.com/argus-mon/argus/internal/integration/memcached"
+	"github.com/argus-mon/argus/internal/integration/nginx"
 	"github.com/argus-mon/argus/internal/integration/redis"
 )
 
@@ -18,6 +19,7 @@ import (
 var integrationTypes = map[string]integration.NewFunc{
 	"memcached": memcached.New,
 	"redis":     redis.New,
+	"nginx":     nginx.New,
 }
 
 // runningIntegration is an integration's instance and the config it was

@@ -42,7 +42,7 @@ func Start(t testing.TB, bin, pkg, dir, network, address string, args ...string)
 	if err != nil {
 		t.Fatalf("%s is needed by this test; install the Debian package %s (.ci/run does): %v", bin, pkg, err)
 	}
-	logf, err := os.Create(filepath.Join(dir, bin+".log"))
+	logf, err := os.Create(filepath.Join(dir, filepath.Base(bin)+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}
