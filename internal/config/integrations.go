@@ -67,6 +67,7 @@ var integrationTypes = map[string]integrationType{
 	"memcached": {tls: true},
 	"redis":     {auth: true, tls: true},
 	"nginx":     {tls: true, url: true, accessLog: true},
+	"uwsgi":     {},
 }
 
 // IntegrationTypes returns the names of the integration types, sorted.

@@ -12,6 +12,7 @@ import (
 	"github.com/argus-mon/argus/internal/integration/memcached"
 	"github.com/argus-mon/argus/internal/integration/nginx"
 	"github.com/argus-mon/argus/internal/integration/redis"
+	"github.com/argus-mon/argus/internal/integration/uwsgi"
 )
 
 // integrationTypes are the constructors of the integration types, by the
@@ -20,6 +21,7 @@ var integrationTypes = map[string]integration.NewFunc{
 	"memcached": memcached.New,
 	"redis":     redis.New,
 	"nginx":     nginx.New,
+	"uwsgi":     uwsgi.New,
 }
 
 // runningIntegration is an integration's instance and the config it was

@@ -128,3 +128,62 @@ func sbin(bin string) string {
 	}
 	return bin
 }
+
+// uwsgiApp is the WSGI application the tests' uWSGI serves: /boom raises,
+// /sleep takes longer than the harakiri timeout, the rest answers "ok".
+const uwsgiApp = `import time
+
+def application(env, start_response):
+    path = env["PATH_INFO"]
+    if path == "/boom":
+        raise RuntimeError("boom")
+    if path == "/sleep":
+        time.sleep(30)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok\n"]
+`
+
+// Uwsgi is a uWSGI started by a test.
+type Uwsgi struct {
+	// HTTP is the host:port of its HTTP socket, served by two workers.
+	HTTP string
+	// Stats is its stats server: host:port, or a socket path with
+	// StartUwsgiUnix.
+	Stats string
+}
+
+// StartUwsgi starts uWSGI with a master, two workers with a harakiri
+// timeout of 1s, a cache named "data" and the stats server on a free
+// loopback port, serving uwsgiApp with the python3 plugin.
+func StartUwsgi(t testing.TB) *Uwsgi {
+	return startUwsgi(t, false)
+}
+
+// StartUwsgiUnix is StartUwsgi with the stats server on a unix socket.
+func StartUwsgiUnix(t testing.TB) *Uwsgi {
+	return startUwsgi(t, true)
+}
+
+func startUwsgi(t testing.TB, unix bool) *Uwsgi {
+	t.Helper()
+	dir := t.TempDir()
+	u := &Uwsgi{HTTP: FreeAddr(t), Stats: FreeAddr(t)}
+	network := "tcp"
+	if unix {
+		u.Stats, network = filepath.Join(dir, "stats.sock"), "unix"
+	}
+	app := filepath.Join(dir, "app.py")
+	if err := os.WriteFile(app, []byte(uwsgiApp), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// --die-on-term: uWSGI 2.0 reloads on SIGTERM, which stops the test's
+	// servers, rather than exiting. The mercies: a worker respawned after
+	// a harakiri may ignore the master's request to stop, which then
+	// waits 60s before killing it.
+	Start(t, "uwsgi", "uwsgi-core and uwsgi-plugin-python3", dir, network, u.Stats,
+		"--plugin", "python3", "--need-app", "--wsgi-file", app, "--chdir", dir,
+		"--http-socket", u.HTTP, "--stats", u.Stats, "--master", "--processes", "2",
+		"--harakiri", "1", "--memory-report", "--cache2", "name=data,items=16",
+		"--die-on-term", "--worker-reload-mercy", "2", "--reload-mercy", "2", "--pidfile", filepath.Join(dir, "uwsgi.pid"))
+	return u
+}
