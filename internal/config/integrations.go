@@ -2,6 +2,7 @@ package config
 
 import (
 	"net"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -24,7 +25,8 @@ type Integration struct {
 	// Type is what kind of server it is; see IntegrationTypes.
 	Type string `yaml:"type"`
 	// Address is host:port or the absolute path of a unix socket, for the
-	// types that connect to an address. It is the instance label.
+	// types that connect to an address, or an http(s) URL for the types
+	// read over HTTP (nginx). It is the instance label.
 	Address string `yaml:"address,omitempty"`
 	// DSN is a connection string, for the types that take one instead of
 	// an address (postgres: a URL or key=value pairs). It is a secret, as
@@ -44,6 +46,10 @@ type Integration struct {
 	Timeout model.Duration `yaml:"timeout,omitempty"`
 	// Labels are added to every series of the integration.
 	Labels model.LabelSet `yaml:"labels,omitempty"`
+
+	// AccessLog (nginx) is an access log in the documented argus format,
+	// tailed for per-request metrics; relative to the config file.
+	AccessLog string `yaml:"access_log,omitempty"`
 }
 
 // integrationType says which connection settings a type uses, so that a
@@ -52,6 +58,11 @@ type integrationType struct {
 	auth bool // username, password, password_file
 	tls  bool // tls_config
 	dsn  bool // dsn, as an alternative to address
+	// url is set when the address is an http or https URL rather than
+	// host:port or a unix socket path.
+	url bool
+	// accessLog is set when the type takes access_log.
+	accessLog bool
 }
 
 // integrationTypes are the integration types argus knows. A type with dsn
@@ -61,6 +72,8 @@ var integrationTypes = map[string]integrationType{
 	"postgres":  {auth: true, tls: true, dsn: true},
 	"rabbitmq":  {auth: true, tls: true},
 	"redis":     {auth: true, tls: true},
+	"nginx":     {tls: true, url: true, accessLog: true},
+	"uwsgi":     {},
 }
 
 // IntegrationTypes returns the names of the integration types, sorted.
@@ -93,6 +106,7 @@ func (in *Integration) inherit(g *Global) {
 
 func (in *Integration) setDirectory(dir string) {
 	in.PasswordFile = commoncfg.JoinDir(dir, in.PasswordFile)
+	in.AccessLog = commoncfg.JoinDir(dir, in.AccessLog)
 	if in.TLSConfig != nil {
 		in.TLSConfig.SetDirectory(dir)
 	}
@@ -153,8 +167,13 @@ func (v *validator) integration(p string, in *Integration) {
 		if _, err := dsnAddress(string(in.DSN)); err != nil && in.DSN != secretMarker {
 			v.errorf(joinPath(p, "dsn"), "integration %q: %v", in.Name, err)
 		}
+	case t.url:
+		v.integrationURL(joinPath(p, "address"), in)
 	default:
 		v.integrationAddress(joinPath(p, "address"), in, t.dsn)
+	}
+	if in.AccessLog != "" && !t.accessLog {
+		v.errorf(joinPath(p, "access_log"), "integration %q: type %s has no access_log", in.Name, in.Type)
 	}
 	if !t.auth {
 		for key, set := range map[string]bool{"username": in.Username != "", "password": in.Password != "", "password_file": in.PasswordFile != ""} {
@@ -216,5 +235,22 @@ func (v *validator) integrationAddress(p string, in *Integration, dsn bool) {
 		if err != nil || host == "" || port == "" {
 			v.errorf(p, "integration %q: address %q is neither host:port nor an absolute unix socket path", in.Name, in.Address)
 		}
+	}
+}
+
+// integrationURL checks that the address is an http or https URL, for
+// the types read over HTTP.
+func (v *validator) integrationURL(p string, in *Integration) {
+	if in.Address == "" {
+		v.errorf(p, "integration %q: address is required (an http or https URL)", in.Name)
+		return
+	}
+	u, err := url.Parse(in.Address)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		v.errorf(p, "integration %q: address %q is not an http or https URL", in.Name, in.Address)
+	case u.User != nil:
+		// The address is the instance label, shown everywhere.
+		v.errorf(p, "integration %q: the address URL may not hold credentials", in.Name)
 	}
 }

@@ -49,6 +49,8 @@ type Target struct {
 	Username string
 	// Timeout bounds one collection.
 	Timeout time.Duration
+	// AccessLog is the access log to tail (nginx); "" for none.
+	AccessLog string
 
 	password     string
 	passwordFile string
@@ -81,6 +83,7 @@ func NewTarget(cfg *config.Integration) (*Target, error) {
 		Address:      cfg.Instance(),
 		Username:     cfg.Username,
 		Timeout:      time.Duration(cfg.Timeout),
+		AccessLog:    cfg.AccessLog,
 		password:     string(cfg.Password),
 		passwordFile: cfg.PasswordFile,
 		dsn:          string(cfg.DSN),

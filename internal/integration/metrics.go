@@ -46,6 +46,20 @@ func (m *Metrics) Summary(name, help string, count uint64, sum float64, quantile
 	m.add(name, help, dto.MetricType_SUMMARY, labels).Summary = s
 }
 
+// Histogram adds a classic histogram: upperBounds ascending, cumulative[i]
+// the observations at most upperBounds[i] (the +Inf bucket is count).
+// labels are name, value pairs.
+func (m *Metrics) Histogram(name, help string, count uint64, sum float64, upperBounds []float64, cumulative []uint64, labels ...string) {
+	if len(upperBounds) != len(cumulative) {
+		panic("BUG: histogram " + name + " needs as many bounds as counts")
+	}
+	h := &dto.Histogram{SampleCount: &count, SampleSum: &sum}
+	for i := range upperBounds {
+		h.Bucket = append(h.Bucket, &dto.Bucket{UpperBound: &upperBounds[i], CumulativeCount: &cumulative[i]})
+	}
+	m.add(name, help, dto.MetricType_HISTOGRAM, labels).Histogram = h
+}
+
 // Has reports whether a sample of the named family was added.
 func (m *Metrics) Has(name string) bool {
 	_, ok := m.fams[name]

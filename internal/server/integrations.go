@@ -10,9 +10,11 @@ import (
 	"github.com/argus-mon/argus/internal/config"
 	"github.com/argus-mon/argus/internal/integration"
 	"github.com/argus-mon/argus/internal/integration/memcached"
+	"github.com/argus-mon/argus/internal/integration/nginx"
 	"github.com/argus-mon/argus/internal/integration/postgres"
 	"github.com/argus-mon/argus/internal/integration/rabbitmq"
 	"github.com/argus-mon/argus/internal/integration/redis"
+	"github.com/argus-mon/argus/internal/integration/uwsgi"
 )
 
 // integrationTypes are the constructors of the integration types, by the
@@ -22,6 +24,8 @@ var integrationTypes = map[string]integration.NewFunc{
 	"postgres":  postgres.New,
 	"rabbitmq":  rabbitmq.New,
 	"redis":     redis.New,
+	"nginx":     nginx.New,
+	"uwsgi":     uwsgi.New,
 }
 
 // runningIntegration is an integration's instance and the config it was

@@ -51,7 +51,7 @@ func Start(t testing.TB, bin, pkg, dir, network, address string, args ...string)
 func StartCmd(t testing.TB, cmd *exec.Cmd, name, dir, network, address string) *exec.Cmd {
 	t.Helper()
 	bin := name
-	logf, err := os.Create(filepath.Join(dir, bin+".log"))
+	logf, err := os.Create(filepath.Join(dir, filepath.Base(bin)+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}
