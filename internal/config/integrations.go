@@ -2,6 +2,7 @@ package config
 
 import (
 	"net"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -24,8 +25,13 @@ type Integration struct {
 	// Type is what kind of server it is; see IntegrationTypes.
 	Type string `yaml:"type"`
 	// Address is host:port or the absolute path of a unix socket, for the
-	// types that connect to an address. It is the instance label.
+	// types that connect to an address, or an http(s) URL for the types
+	// read over HTTP (nginx). It is the instance label.
 	Address string `yaml:"address,omitempty"`
+	// DSN is a connection string, for the types that take one instead of
+	// an address (postgres: a URL or key=value pairs). It is a secret, as
+	// it may hold a password; the instance label is its host and port.
+	DSN commoncfg.Secret `yaml:"dsn,omitempty"`
 	// Username and Password (or PasswordFile, read at each connection so a
 	// rotated file is picked up) authenticate, for the types that can.
 	Username     string           `yaml:"username,omitempty"`
@@ -40,6 +46,10 @@ type Integration struct {
 	Timeout model.Duration `yaml:"timeout,omitempty"`
 	// Labels are added to every series of the integration.
 	Labels model.LabelSet `yaml:"labels,omitempty"`
+
+	// AccessLog (nginx) is an access log in the documented argus format,
+	// tailed for per-request metrics; relative to the config file.
+	AccessLog string `yaml:"access_log,omitempty"`
 }
 
 // integrationType says which connection settings a type uses, so that a
@@ -47,14 +57,23 @@ type Integration struct {
 type integrationType struct {
 	auth bool // username, password, password_file
 	tls  bool // tls_config
+	dsn  bool // dsn, as an alternative to address
+	// url is set when the address is an http or https URL rather than
+	// host:port or a unix socket path.
+	url bool
+	// accessLog is set when the type takes access_log.
+	accessLog bool
 }
 
-// integrationTypes are the integration types argus knows. Every type so
-// far connects to an address; a type that takes a connection string (such
-// as PostgreSQL's) will add a dsn key, a secret, and say so here.
+// integrationTypes are the integration types argus knows. A type with dsn
+// takes either an address or a connection string.
 var integrationTypes = map[string]integrationType{
 	"memcached": {tls: true},
+	"postgres":  {auth: true, tls: true, dsn: true},
+	"rabbitmq":  {auth: true, tls: true},
 	"redis":     {auth: true, tls: true},
+	"nginx":     {tls: true, url: true, accessLog: true},
+	"uwsgi":     {},
 }
 
 // IntegrationTypes returns the names of the integration types, sorted.
@@ -87,6 +106,7 @@ func (in *Integration) inherit(g *Global) {
 
 func (in *Integration) setDirectory(dir string) {
 	in.PasswordFile = commoncfg.JoinDir(dir, in.PasswordFile)
+	in.AccessLog = commoncfg.JoinDir(dir, in.AccessLog)
 	if in.TLSConfig != nil {
 		in.TLSConfig.SetDirectory(dir)
 	}
@@ -136,7 +156,25 @@ func (v *validator) integration(p string, in *Integration) {
 		// The other checks depend on the type.
 		t = integrationType{auth: true, tls: true}
 	}
-	v.integrationAddress(joinPath(p, "address"), in)
+	switch {
+	case in.DSN != "" && !t.dsn:
+		v.errorf(joinPath(p, "dsn"), "integration %q: type %s takes an address, not a dsn", in.Name, in.Type)
+	case in.DSN != "" && in.Address != "":
+		v.errorf(joinPath(p, "dsn"), "integration %q: set address or dsn, not both", in.Name)
+	case in.DSN != "":
+		// The marker is what Marshal writes for a secret; its output must
+		// load back.
+		if _, err := dsnAddress(string(in.DSN)); err != nil && in.DSN != secretMarker {
+			v.errorf(joinPath(p, "dsn"), "integration %q: %v", in.Name, err)
+		}
+	case t.url:
+		v.integrationURL(joinPath(p, "address"), in)
+	default:
+		v.integrationAddress(joinPath(p, "address"), in, t.dsn)
+	}
+	if in.AccessLog != "" && !t.accessLog {
+		v.errorf(joinPath(p, "access_log"), "integration %q: type %s has no access_log", in.Name, in.Type)
+	}
 	if !t.auth {
 		for key, set := range map[string]bool{"username": in.Username != "", "password": in.Password != "", "password_file": in.PasswordFile != ""} {
 			if set {
@@ -167,10 +205,25 @@ func (v *validator) integration(p string, in *Integration) {
 	}
 }
 
+// secretMarker is what Marshal writes in place of a secret.
+const secretMarker = "<secret>"
+
+// Instance returns the integration's instance label: its address, or the
+// host and port of its DSN.
+func (in *Integration) Instance() string {
+	if in.Address != "" || in.DSN == "" {
+		return in.Address
+	}
+	addr, _ := dsnAddress(string(in.DSN))
+	return addr
+}
+
 // integrationAddress checks that the address is host:port or the absolute
 // path of a unix socket.
-func (v *validator) integrationAddress(p string, in *Integration) {
+func (v *validator) integrationAddress(p string, in *Integration, dsn bool) {
 	switch {
+	case in.Address == "" && dsn:
+		v.errorf(p, "integration %q: address or dsn is required", in.Name)
 	case in.Address == "":
 		v.errorf(p, "integration %q: address is required (host:port or a unix socket path)", in.Name)
 	case strings.HasPrefix(in.Address, "/"):
@@ -182,5 +235,22 @@ func (v *validator) integrationAddress(p string, in *Integration) {
 		if err != nil || host == "" || port == "" {
 			v.errorf(p, "integration %q: address %q is neither host:port nor an absolute unix socket path", in.Name, in.Address)
 		}
+	}
+}
+
+// integrationURL checks that the address is an http or https URL, for
+// the types read over HTTP.
+func (v *validator) integrationURL(p string, in *Integration) {
+	if in.Address == "" {
+		v.errorf(p, "integration %q: address is required (an http or https URL)", in.Name)
+		return
+	}
+	u, err := url.Parse(in.Address)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		v.errorf(p, "integration %q: address %q is not an http or https URL", in.Name, in.Address)
+	case u.User != nil:
+		// The address is the instance label, shown everywhere.
+		v.errorf(p, "integration %q: the address URL may not hold credentials", in.Name)
 	}
 }

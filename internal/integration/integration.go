@@ -49,10 +49,17 @@ type Target struct {
 	Username string
 	// Timeout bounds one collection.
 	Timeout time.Duration
+	// AccessLog is the access log to tail (nginx); "" for none.
+	AccessLog string
 
 	password     string
 	passwordFile string
+	dsn          string
 }
+
+// DSN returns the configured connection string, "" if none. It may hold a
+// password: it must not be shown.
+func (t *Target) DSN() string { return t.dsn }
 
 // Password returns the password: the configured one, or the content of
 // password_file read now (trailing newlines dropped), so that a rotated
@@ -73,13 +80,15 @@ func NewTarget(cfg *config.Integration) (*Target, error) {
 	t := &Target{
 		Name:         cfg.Name,
 		Network:      "tcp",
-		Address:      cfg.Address,
+		Address:      cfg.Instance(),
 		Username:     cfg.Username,
 		Timeout:      time.Duration(cfg.Timeout),
+		AccessLog:    cfg.AccessLog,
 		password:     string(cfg.Password),
 		passwordFile: cfg.PasswordFile,
+		dsn:          string(cfg.DSN),
 	}
-	if strings.HasPrefix(cfg.Address, "/") {
+	if strings.HasPrefix(t.Address, "/") {
 		t.Network = "unix"
 	}
 	if cfg.TLSConfig != nil {
@@ -89,7 +98,7 @@ func NewTarget(cfg *config.Integration) (*Target, error) {
 		}
 		if tc.ServerName == "" && t.Network == "tcp" {
 			// Verify the certificate against the configured host.
-			tc.ServerName, _, _ = net.SplitHostPort(cfg.Address)
+			tc.ServerName, _, _ = net.SplitHostPort(t.Address)
 		}
 		t.TLS = tc
 	}

@@ -24,6 +24,12 @@ func (m *Metrics) Counter(name, help string, v float64, labels ...string) {
 	m.add(name, help, dto.MetricType_COUNTER, labels).Counter = &dto.Counter{Value: &v}
 }
 
+// Untyped adds an untyped sample, for the exporters that report some
+// metrics without a type. labels are name, value pairs.
+func (m *Metrics) Untyped(name, help string, v float64, labels ...string) {
+	m.add(name, help, dto.MetricType_UNTYPED, labels).Untyped = &dto.Untyped{Value: &v}
+}
+
 // Summary adds a summary with the given quantiles (quantile → value).
 // labels are name, value pairs.
 func (m *Metrics) Summary(name, help string, count uint64, sum float64, quantiles map[float64]float64, labels ...string) {
@@ -38,6 +44,20 @@ func (m *Metrics) Summary(name, help string, count uint64, sum float64, quantile
 		s.Quantile = append(s.Quantile, &dto.Quantile{Quantile: &q, Value: &v})
 	}
 	m.add(name, help, dto.MetricType_SUMMARY, labels).Summary = s
+}
+
+// Histogram adds a classic histogram: upperBounds ascending, cumulative[i]
+// the observations at most upperBounds[i] (the +Inf bucket is count).
+// labels are name, value pairs.
+func (m *Metrics) Histogram(name, help string, count uint64, sum float64, upperBounds []float64, cumulative []uint64, labels ...string) {
+	if len(upperBounds) != len(cumulative) {
+		panic("BUG: histogram " + name + " needs as many bounds as counts")
+	}
+	h := &dto.Histogram{SampleCount: &count, SampleSum: &sum}
+	for i := range upperBounds {
+		h.Bucket = append(h.Bucket, &dto.Bucket{UpperBound: &upperBounds[i], CumulativeCount: &cumulative[i]})
+	}
+	m.add(name, help, dto.MetricType_HISTOGRAM, labels).Histogram = h
 }
 
 // Has reports whether a sample of the named family was added.

@@ -10,14 +10,22 @@ import (
 	"github.com/argus-mon/argus/internal/config"
 	"github.com/argus-mon/argus/internal/integration"
 	"github.com/argus-mon/argus/internal/integration/memcached"
+	"github.com/argus-mon/argus/internal/integration/nginx"
+	"github.com/argus-mon/argus/internal/integration/postgres"
+	"github.com/argus-mon/argus/internal/integration/rabbitmq"
 	"github.com/argus-mon/argus/internal/integration/redis"
+	"github.com/argus-mon/argus/internal/integration/uwsgi"
 )
 
 // integrationTypes are the constructors of the integration types, by the
 // type names of the config (config.IntegrationTypes).
 var integrationTypes = map[string]integration.NewFunc{
 	"memcached": memcached.New,
+	"postgres":  postgres.New,
+	"rabbitmq":  rabbitmq.New,
 	"redis":     redis.New,
+	"nginx":     nginx.New,
+	"uwsgi":     uwsgi.New,
 }
 
 // runningIntegration is an integration's instance and the config it was
@@ -91,7 +99,7 @@ func (s *Server) integrationJobs(cfg *config.Config, set integrationSet, local m
 		}
 		job := cfg.BuiltinScrape(ic.Name, argusAddr, "/metrics/integrations/"+ic.Name, ic.Interval)
 		job.ScrapeTimeout = ic.Timeout
-		lbls := model.LabelSet{model.InstanceLabel: model.LabelValue(ic.Address)}
+		lbls := model.LabelSet{model.InstanceLabel: model.LabelValue(ic.Instance())}
 		for n, v := range ic.Labels {
 			lbls[n] = v
 		}

@@ -108,6 +108,22 @@ describe('Explore', () => {
     await page.close();
   });
 
+  it('completes metric names from the API and marks syntax errors inline', async () => {
+    const { page, errors } = await open('/query');
+    await page.locator('.cm-content').click();
+    await page.keyboard.type('go_gorout');
+    const option = page.locator('.cm-tooltip-autocomplete li', { hasText: 'go_goroutines' });
+    await option.first().waitFor();
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('End');
+    await page.keyboard.type(' +');
+    // The linter marks the unfinished binary expression.
+    // A point mark has no size of its own: attached, not visible.
+    await page.locator('.cm-lintPoint-error, .cm-lintRange-error').first().waitFor({ state: 'attached', timeout: 15000 });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   it('shows the error of a bad query', async () => {
     const { page } = await open('/query?expr=sum(&tab=table');
     const err = page.locator('.error');

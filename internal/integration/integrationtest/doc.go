@@ -1,7 +1,7 @@
 // Package integrationtest starts the servers the integration tests read
-// (memcached, redis-server, and fakes that misbehave), each on a free
-// loopback port with its files in the test's temporary directory, stopped
-// by PID when the test ends. Only tests import it. A missing server binary
+// (memcached, redis-server, nginx, uWSGI, and fakes that misbehave), each
+// on a free loopback port with its files in the test's temporary
+// directory, stopped by PID when the test ends. Only tests import it. A missing server binary
 // fails the test rather than skipping it: CI installs them (.ci/run), and a
 // silently skipped test proves nothing.
 package integrationtest

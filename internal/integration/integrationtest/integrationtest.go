@@ -42,11 +42,19 @@ func Start(t testing.TB, bin, pkg, dir, network, address string, args ...string)
 	if err != nil {
 		t.Fatalf("%s is needed by this test; install the Debian package %s (.ci/run does): %v", bin, pkg, err)
 	}
-	logf, err := os.Create(filepath.Join(dir, bin+".log"))
+	return StartCmd(t, exec.Command(path, args...), bin, dir, network, address)
+}
+
+// StartCmd starts cmd, a server called name, with its output in dir, and
+// waits until network/address accepts connections. It is stopped by PID
+// (SIGTERM, then SIGKILL after 10s) at cleanup.
+func StartCmd(t testing.TB, cmd *exec.Cmd, name, dir, network, address string) *exec.Cmd {
+	t.Helper()
+	bin := name
+	logf, err := os.Create(filepath.Join(dir, filepath.Base(bin)+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(path, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
