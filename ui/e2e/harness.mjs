@@ -40,12 +40,13 @@ async function waitFor(check, what, ms = 30000) {
 
 // startArgus runs `argus server` with a config that scrapes every second
 // and a rule group that fires an alert at once.
-export async function startArgus({ rules = '', extraConfig = '' } = {}) {
+export async function startArgus({ rules = '', extraConfig = '', dataDir = '' } = {}) {
   const bin = process.env.ARGUS_BIN ?? resolve(here, '..', '..', 'argus');
   if (!existsSync(bin)) throw new Error(`no argus binary at ${bin}: run make build first`);
   const dir = mkdtempSync(join(tmpdir(), 'argus-ui-e2e-'));
   const port = await freePort();
-  mkdirSync(join(dir, 'data'));
+  const data = dataDir || join(dir, 'data');
+  if (!dataDir) mkdirSync(data);
   writeFileSync(join(dir, 'rules.yml'), rules || `groups:
   - name: e2e
     interval: 1s
@@ -76,7 +77,7 @@ alertmanager:
     - name: default
 ${extraConfig}`);
   const logs = [];
-  const proc = spawn(bin, ['server', '--config', join(dir, 'argus.yml'), '--data', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--log.level', 'warn'], {
+  const proc = spawn(bin, ['server', '--config', join(dir, 'argus.yml'), '--data', data, '--listen', `127.0.0.1:${port}`, '--log.level', 'warn'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.stdout.on('data', (b) => logs.push(String(b)));

@@ -1,0 +1,160 @@
+// The dashboard benchmark: a 30-panel dashboard over 24 hours of 50
+// node_exporter-shaped targets (backfilled with `argus tsdb import
+// openmetrics`), opened in Debian's Chromium. It reports the time from
+// navigation until every panel has drawn, when the last query answer
+// arrived, what the UI added after it, and the number of query requests
+// and of duplicates among them.
+//
+//   make bench-ui        (runs this after the Explore benchmark)
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launchBrowser, startArgus } from './harness.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = process.env.ARGUS_BIN ?? resolve(here, '..', '..', 'argus');
+const targets = 50;
+const hours = 24;
+const stepS = 60;
+const runs = Number(process.env.RUNS ?? 5);
+
+// The series of one target: a small node_exporter page.
+function families(t) {
+  const inst = `node${String(t).padStart(2, '0')}:9100`;
+  const base = `instance="${inst}",job="node"`;
+  const out = [];
+  for (const cpu of ['0', '1']) for (const mode of ['idle', 'user', 'system', 'iowait']) out.push(['node_cpu_seconds', 'counter', `${base},cpu="${cpu}",mode="${mode}"`, mode === 'idle' ? 0.8 : 0.06]);
+  out.push(['node_memory_MemTotal_bytes', 'gauge', base, 8e9]);
+  out.push(['node_memory_MemAvailable_bytes', 'gauge', base, 3e9]);
+  out.push(['node_load1', 'gauge', base, 1.5]);
+  for (const dir of ['receive', 'transmit']) out.push([`node_network_${dir}_bytes`, 'counter', `${base},device="eth0"`, 2e5]);
+  for (const dir of ['read', 'written']) out.push([`node_disk_${dir}_bytes`, 'counter', `${base},device="sda"`, 1e5]);
+  out.push(['node_filesystem_avail_bytes', 'gauge', `${base},mountpoint="/"`, 4e10]);
+  out.push(['node_filesystem_size_bytes', 'gauge', `${base},mountpoint="/"`, 1e11]);
+  return out;
+}
+
+async function backfill(dir, end) {
+  const file = join(dir, 'data.om');
+  const w = createWriteStream(file);
+  const write = (s) => (w.write(s) ? null : new Promise((r) => w.once('drain', r)));
+  const points = (hours * 3600) / stepS;
+  const byFamily = new Map();
+  for (let t = 0; t < targets; t++) for (const f of families(t)) {
+    if (!byFamily.has(f[0])) byFamily.set(f[0], []);
+    byFamily.get(f[0]).push([t, ...f]);
+  }
+  for (const [name, list] of byFamily) {
+    await write(`# TYPE ${name} ${list[0][2]}\n`);
+    for (const [t, , type, labels, scale] of list) {
+      const sample = type === 'counter' ? `${name}_total` : name;
+      let v = 0;
+      let buf = '';
+      for (let i = 0; i < points; i++) {
+        const ts = end - (points - i) * stepS;
+        const wave = 1 + 0.5 * Math.sin((i + t * 7) / 37);
+        v = type === 'counter' ? v + scale * stepS * wave : scale * wave;
+        buf += `${sample}{${labels}} ${v.toFixed(3)} ${ts}\n`;
+        if (buf.length > 1 << 16) {
+          await write(buf);
+          buf = '';
+        }
+      }
+      await write(buf);
+    }
+  }
+  await write('# EOF\n');
+  await new Promise((r) => w.end(r));
+  const t0 = Date.now();
+  execFileSync(bin, ['tsdb', 'import', 'openmetrics', file, '--data', join(dir, 'data')], { stdio: 'inherit' });
+  return Date.now() - t0;
+}
+
+// 30 panels: 20 time series of 10 distinct queries at two widths (so the
+// same query is asked by two panels of the same width), 6 stats, 4 tables.
+function dashboard() {
+  const q = [
+    ['CPU busy', 'sum by (instance) (rate(node_cpu_seconds_total{mode!="idle"}[$__rate_interval]))', 'short'],
+    ['CPU by mode', 'sum by (mode) (rate(node_cpu_seconds_total[$__rate_interval]))', 'short'],
+    ['Memory used', '1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes', 'percentunit'],
+    ['Load', 'node_load1', 'short'],
+    ['Network in', 'rate(node_network_receive_bytes_total[$__rate_interval])', 'Bps'],
+    ['Network out', 'rate(node_network_transmit_bytes_total[$__rate_interval])', 'Bps'],
+    ['Disk read', 'rate(node_disk_read_bytes_total[$__rate_interval])', 'Bps'],
+    ['Disk written', 'rate(node_disk_written_bytes_total[$__rate_interval])', 'Bps'],
+    ['Filesystem used', '1 - node_filesystem_avail_bytes / node_filesystem_size_bytes', 'percentunit'],
+    ['Top CPU', 'topk(5, sum by (instance) (rate(node_cpu_seconds_total{mode="user"}[$__rate_interval])))', 'short'],
+  ];
+  const panels = [];
+  let id = 1;
+  let y = 0;
+  for (let copy = 0; copy < 2; copy++) {
+    for (let i = 0; i < q.length; i += 2) {
+      for (let j = 0; j < 2; j++) {
+        const [title, expr, unit] = q[i + j];
+        panels.push({ id: id++, type: 'timeseries', title: `${title}${copy ? ' (again)' : ''}`, gridPos: { x: j * 12, y, w: 12, h: 8 },
+          datasource: { type: 'prometheus', uid: 'argus' }, fieldConfig: { defaults: { unit } }, options: { legend: { showLegend: false } },
+          targets: [{ refId: 'A', expr, legendFormat: '{{instance}}' }] });
+      }
+      y += 8;
+    }
+  }
+  const stats = [['Targets', 'count(node_load1)'], ['Avg load', 'avg(node_load1)'], ['Max load', 'max(node_load1)'],
+    ['Memory', 'sum(node_memory_MemTotal_bytes)'], ['Free', 'sum(node_memory_MemAvailable_bytes)'], ['FS', 'sum(node_filesystem_size_bytes)']];
+  stats.forEach(([title, expr], i) => panels.push({ id: id++, type: 'stat', title, gridPos: { x: i * 4, y, w: 4, h: 4 },
+    datasource: { type: 'prometheus', uid: 'argus' }, targets: [{ refId: 'A', expr }] }));
+  y += 4;
+  ['node_load1', 'node_memory_MemAvailable_bytes', 'node_filesystem_avail_bytes', 'topk(10, node_load1)'].forEach((expr, i) => panels.push({
+    id: id++, type: 'table', title: `Table ${i + 1}`, gridPos: { x: i * 6, y, w: 6, h: 8 }, datasource: { type: 'prometheus', uid: 'argus' },
+    targets: [{ refId: 'A', expr, instant: true }] }));
+  return { uid: 'bench30', title: 'Bench 30 panels', schemaVersion: 39, time: { from: 'now-24h', to: 'now' }, panels };
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'argus-dashbench-'));
+const end = Math.floor(Date.now() / 1000);
+const importMs = await backfill(dir, end);
+console.log(`backfilled ${targets} targets × ${hours}h at ${stepS}s (${targets * families(0).length} series) in ${importMs} ms`);
+const argus = await startArgus({ dataDir: join(dir, 'data') });
+const browser = await launchBrowser();
+try {
+  const d = dashboard();
+  const r = await fetch(`${argus.url}/api/dashboards/db`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ dashboard: d, overwrite: true }) });
+  if (!r.ok) throw new Error(`save: ${r.status} ${await r.text()}`);
+  const rows = [];
+  for (let i = 0; i < runs + 1; i++) {
+    const ctx = await browser.newContext({ viewport: { width: 1440, height: 4000 } });
+    const page = await ctx.newPage();
+    await page.goto(`${argus.url}/d/bench30`, { waitUntil: 'commit' });
+    const drawn = await page.waitForFunction(() => {
+      const ps = document.querySelectorAll('[data-panel-state]');
+      if (ps.length < 30) return false;
+      for (const p of ps) if (p.getAttribute('data-panel-state') === 'loading') return false;
+      return performance.now();
+    }, null, { polling: 'raf', timeout: 120000 }).then((h) => h.jsonValue());
+    const res = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/v1/query')).map((e) => ({ url: e.name, start: e.startTime, end: e.responseEnd, dur: e.duration })));
+    const states = await page.locator('[data-panel-state]').evaluateAll((els) => els.map((e) => e.getAttribute('data-panel-state')));
+    if (states.some((s) => s !== 'ok')) throw new Error(`panel states: ${states.join(',')}`);
+    const urls = res.map((x) => x.url);
+    const dup = urls.length - new Set(urls).size;
+    const lastEnd = Math.max(...res.map((x) => x.end));
+    const firstStart = Math.min(...res.map((x) => x.start));
+    if (i > 0) rows.push({ drawn, lastEnd, api: lastEnd - firstStart, ui: drawn - lastEnd, requests: res.length, dup });
+    await ctx.close();
+  }
+  const m = (k) => median(rows.map((r) => r[k])).toFixed(0);
+  console.log(`30-panel dashboard, 24 h, ${targets} targets, 1440×4000 viewport, ${runs} runs (medians):`);
+  console.log(`  navigation to every panel drawn: ${m('drawn')} ms`);
+  console.log(`  query requests: ${rows[0].requests} (${rows[0].dup} duplicates), first request to last answer: ${m('api')} ms`);
+  console.log(`  UI time after the last answer: ${m('ui')} ms (target < 200 ms); max ${Math.max(...rows.map((r) => r.ui)).toFixed(0)} ms`);
+} finally {
+  await browser.close();
+  await argus.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
