@@ -141,6 +141,13 @@ func (c *directClient) fetchOnce(ctx context.Context, deadline time.Time, buf *b
 		if err != nil && !errors.As(err, &se) && !errors.Is(err, errNotDirect) {
 			c.close()
 		}
+		if c.conn != nil {
+			// A deadline left set would fire on the idle connection a
+			// timeout after every scrape, waking the process for nothing
+			// (as many wakeups as scrapes). The next scrape sets it again
+			// before checking for cancellation.
+			c.conn.SetDeadline(time.Time{})
+		}
 	}()
 	conn.SetDeadline(deadline)
 	// Checked after setting the deadline: a cancellation just before would
