@@ -423,7 +423,7 @@ func (w *WAL) closeSegment(sync bool) error {
 	}
 	w.syncMu.Lock()
 	if sync && w.synced < w.logged {
-		err = w.fsync(seg)
+		err = errors.Join(err, w.fsync(seg))
 	}
 	// Either durable or its loss has been reported by err.
 	w.synced = w.logged
