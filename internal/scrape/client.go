@@ -33,6 +33,8 @@ type directClient struct {
 	dialer  net.Dialer
 
 	conn net.Conn
+	// sock reads and writes conn (see newSock).
+	sock io.ReadWriter
 	// unwatch stops watching the loop's context for conn.
 	unwatch func() bool
 	br      *bufio.Reader
@@ -86,7 +88,7 @@ func (c *directClient) close() {
 	if c.conn != nil {
 		c.unwatch()
 		c.conn.Close()
-		c.conn, c.br, c.unwatch = nil, nil, nil
+		c.conn, c.sock, c.br, c.unwatch = nil, nil, nil, nil
 	}
 }
 
@@ -122,13 +124,13 @@ func (c *directClient) fetchOnce(ctx context.Context, deadline time.Time, buf *b
 		if err != nil {
 			return "", true, c.requestErr(ctx, err)
 		}
-		c.conn = conn
+		c.conn, c.sock = conn, newSock(conn)
 		// Cancellation (argus stopping the loop) interrupts blocked I/O.
 		c.unwatch = context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 		if c.br == nil {
-			c.br = bufio.NewReaderSize(conn, 4<<10)
+			c.br = bufio.NewReaderSize(c.sock, 4<<10)
 		} else {
-			c.br.Reset(conn)
+			c.br.Reset(c.sock)
 		}
 	}
 	conn := c.conn
@@ -139,6 +141,13 @@ func (c *directClient) fetchOnce(ctx context.Context, deadline time.Time, buf *b
 		if err != nil && !errors.As(err, &se) && !errors.Is(err, errNotDirect) {
 			c.close()
 		}
+		if c.conn != nil {
+			// A deadline left set would fire on the idle connection a
+			// timeout after every scrape, waking the process for nothing
+			// (as many wakeups as scrapes). The next scrape sets it again
+			// before checking for cancellation.
+			c.conn.SetDeadline(time.Time{})
+		}
 	}()
 	conn.SetDeadline(deadline)
 	// Checked after setting the deadline: a cancellation just before would
@@ -146,7 +155,7 @@ func (c *directClient) fetchOnce(ctx context.Context, deadline time.Time, buf *b
 	if ctx.Err() != nil {
 		return "", true, ctx.Err()
 	}
-	if _, err := conn.Write(c.request); err != nil {
+	if _, err := c.sock.Write(c.request); err != nil {
 		return "", false, c.requestErr(ctx, err)
 	}
 	resp, err := readResponseHead(c.br)

@@ -16,7 +16,9 @@ import (
 
 // Options configure a Manager.
 type Options struct {
-	// NewAppender returns an appender to the storage; required.
+	// NewAppender returns an appender to the storage; required. No one
+	// waits on a scrape's commit, so the storage may let it reach its log a
+	// little later (tsdb.DB.BufferedAppender).
 	NewAppender func() Appender
 	// Logger receives scrape logs; nil discards.
 	Logger *slog.Logger

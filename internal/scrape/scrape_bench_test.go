@@ -8,6 +8,7 @@ package scrape
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -44,18 +45,29 @@ func BenchmarkScrapeAppend(b *testing.B) {
 	}
 	series := len(gen.Series())
 	ts := int64(1_700_000_000_000)
-	b.ReportAllocs()
-	n := 0
-	for b.Loop() {
-		ts += 15_000
-		app := db.Appender()
-		if _, err := l.append(app, pages[n%len(pages)], textContentType, ts); err != nil {
-			b.Fatal(err)
-		}
-		if err := app.Commit(); err != nil {
-			b.Fatal(err)
-		}
-		n++
+	// The server commits scrapes through buffered appenders: their log
+	// writes are batched.
+	for _, buffered := range []bool{false, true} {
+		b.Run(fmt.Sprintf("buffered=%v", buffered), func(b *testing.B) {
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				ts += 15_000
+				var app *tsdb.Appender
+				if buffered {
+					app = db.BufferedAppender()
+				} else {
+					app = db.Appender()
+				}
+				if _, err := l.append(app, pages[n%len(pages)], textContentType, ts); err != nil {
+					b.Fatal(err)
+				}
+				if err := app.Commit(); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*series), "ns/sample")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*series), "ns/sample")
 }

@@ -185,7 +185,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.scrape = scrape.NewManager(scrape.Options{
-		NewAppender: func() scrape.Appender { return s.db.Appender() },
+		// Scraped samples are acknowledged to no one: their log writes are
+		// batched (see tsdb.DB.BufferedAppender for what a crash can lose).
+		NewAppender: func() scrape.Appender { return s.db.BufferedAppender() },
 		Logger:      s.logger.With("component", "scrape"),
 		Registerer:  s.reg,
 		OffsetSeed:  offsetSeed(cfg),

@@ -23,11 +23,15 @@ import (
 // kills it with SIGKILL at random moments, some of them during a flush or a
 // compaction, reopens the DB and checks that every acknowledged batch is there
 // with the right values, that an unacknowledged batch is there entirely or not
-// at all, and that nothing else is.
+// at all, and that nothing else is. In the buffered variant the child commits
+// through a BufferedAppender and prints "held N": a kill may lose the batches
+// of the last BufferedDelay, but only a suffix of whole batches, and none held
+// for long before the kill.
 
 const (
 	crashChildEnv    = "ARGUS_TSDB_CRASH_CHILD_DIR"
 	crashStartEnv    = "ARGUS_TSDB_CRASH_CHILD_START"
+	crashBufferedEnv = "ARGUS_TSDB_CRASH_CHILD_BUFFERED"
 	crashSeries      = 50
 	crashStepMillis  = 10
 	crashBlockMillis = 1000
@@ -41,8 +45,14 @@ func crashOptions() Options {
 		Retention:       365 * 24 * time.Hour,
 		// Small segments so that rotation and truncation happen often too.
 		WALSegmentSize: 64 << 10,
+		BufferedDelay:  20 * time.Millisecond,
 	}
 }
+
+// crashHeldMargin is how long before the kill a buffered batch must have been
+// committed to be required after the restart: far more than BufferedDelay,
+// so that a busy machine's late timer does not fail the test.
+const crashHeldMargin = 500 * time.Millisecond
 
 func crashLabels(i int) labels.Labels {
 	return labels.FromStrings("__name__", "crash_test", "series", strconv.Itoa(i))
@@ -54,6 +64,7 @@ func crashValue(series, batch int) float64 { return float64(batch)*1000 + float6
 func crashChild() {
 	dir := os.Getenv(crashChildEnv)
 	start, _ := strconv.Atoi(os.Getenv(crashStartEnv))
+	buffered := os.Getenv(crashBufferedEnv) != ""
 	db, err := Open(context.Background(), dir, crashOptions())
 	if err != nil {
 		fmt.Println("error", err)
@@ -80,7 +91,10 @@ func crashChild() {
 	say("ready")
 	refs := make([]uint64, crashSeries)
 	for batch := start; ; batch++ {
-		app := db.Appender()
+		app, ack := db.Appender(), "ack "
+		if buffered {
+			app, ack = db.BufferedAppender(), "held "
+		}
 		for s := range crashSeries {
 			refs[s], _ = app.Append(refs[s], crashLabels(s), int64(batch)*crashStepMillis, crashValue(s, batch))
 		}
@@ -88,25 +102,36 @@ func crashChild() {
 			say("error " + err.Error())
 			os.Exit(1)
 		}
-		say("ack " + strconv.Itoa(batch))
+		say(ack + strconv.Itoa(batch))
 		// Pace the writer (10 ms of sample time per 0.5 ms) so flushes and
 		// compactions keep up and a kill lands on every kind of work.
 		time.Sleep(500 * time.Microsecond)
 	}
 }
 
-func TestCrashRecovery(t *testing.T) {
+func TestCrashRecovery(t *testing.T) { crashRecovery(t, false) }
+
+func TestCrashRecoveryBuffered(t *testing.T) { crashRecovery(t, true) }
+
+func crashRecovery(t *testing.T, buffered bool) {
 	if testing.Short() {
 		t.Skip("crash test runs child processes")
 	}
 	dir := t.TempDir()
 	rounds := 24
+	if buffered {
+		rounds = 8 // Its rounds are longer.
+	}
 	lastAcked := -1
 	next := 0
 	killedDuring := map[string]int{}
+	heldChecked := 0
 	for round := range rounds {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, crashStartEnv+"="+strconv.Itoa(next))
+		if buffered {
+			cmd.Env = append(cmd.Env, crashBufferedEnv+"=1")
+		}
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -119,6 +144,26 @@ func TestCrashRecovery(t *testing.T) {
 		// Kill at a random line: every third round right after the child says it
 		// starts a compaction or a flush, otherwise after a random number of acks.
 		target := 20 + rand.IntN(400)
+		if buffered {
+			// Long enough that some batches were held well before the kill.
+			target = 400 + rand.IntN(1200)
+		}
+		// The last batch committed (those before next are in the DB), and
+		// when each held batch was read.
+		lastCommitted := next - 1
+		type heldBatch struct {
+			n  int
+			at time.Time
+		}
+		var heldAt []heldBatch
+		held := func(line string) bool {
+			n, ok := strings.CutPrefix(line, "held ")
+			if ok {
+				lastCommitted, _ = strconv.Atoi(n)
+				heldAt = append(heldAt, heldBatch{lastCommitted, time.Now()})
+			}
+			return ok
+		}
 		waitFor := ""
 		if round%3 == 1 {
 			waitFor = "compacting"
@@ -131,7 +176,9 @@ func TestCrashRecovery(t *testing.T) {
 			switch {
 			case strings.HasPrefix(line, "ack "):
 				n, _ := strconv.Atoi(strings.TrimPrefix(line, "ack "))
-				lastAcked = n
+				lastAcked, lastCommitted = n, n
+				acks++
+			case held(line):
 				acks++
 			case strings.HasPrefix(line, "error"):
 				t.Fatalf("child: %s", line)
@@ -146,33 +193,48 @@ func TestCrashRecovery(t *testing.T) {
 			// Let the flush or compaction get going before the kill.
 			time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
 		}
+		killedAt := time.Now()
 		cmd.Process.Signal(syscall.SIGKILL)
 		// Acks the child printed before it died but we had not read yet count.
 		for sc.Scan() {
 			if n, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
 				lastAcked, _ = strconv.Atoi(n)
+				lastCommitted = lastAcked
 			}
+			held(sc.Text())
 		}
 		cmd.Wait()
 		killedDuring[state]++
+		// Batches held long before the kill must have been written.
+		required := lastAcked
+		for _, h := range heldAt {
+			if killedAt.Sub(h.at) > crashHeldMargin {
+				required = max(required, h.n)
+				heldChecked++
+			}
+		}
 
 		db := openTestDB(t, dir, crashOptions())
 		got := query(t, db, math.MinInt64, math.MaxInt64)
-		present := verifyCrashData(t, got, lastAcked)
+		present := verifyCrashData(t, got, required, lastCommitted)
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
 		next = present + 1
 	}
-	if lastAcked < 1000 {
+	if buffered && heldChecked == 0 {
+		t.Fatal("no batch was held long enough before a kill to be checked")
+	}
+	if !buffered && lastAcked < 1000 {
 		t.Fatalf("only %d batches were acknowledged; the test did not exercise enough", lastAcked)
 	}
-	t.Logf("killed %d times (%v); last acknowledged batch %d", rounds, killedDuring, lastAcked)
+	t.Logf("killed %d times (%v); last acknowledged batch %d; %d held batches checked", rounds, killedDuring, lastAcked, heldChecked)
 }
 
-// verifyCrashData checks every series holds batches 0..n for some n >=
-// lastAcked, with nothing missing, duplicated or foreign, and returns n.
-func verifyCrashData(t *testing.T, got map[string][]sample, lastAcked int) int {
+// verifyCrashData checks every series holds batches 0..n for some n with
+// required <= n <= lastCommitted+1 (one batch may have been in flight), with
+// nothing missing, duplicated or foreign, and returns n.
+func verifyCrashData(t *testing.T, got map[string][]sample, required, lastCommitted int) int {
 	t.Helper()
 	if len(got) != crashSeries {
 		t.Fatalf("%d series after restart, want %d", len(got), crashSeries)
@@ -192,11 +254,11 @@ func verifyCrashData(t *testing.T, got map[string][]sample, lastAcked int) int {
 			}
 		}
 	}
-	if present < lastAcked {
-		t.Fatalf("acknowledged batch %d lost: only 0..%d present", lastAcked, present)
+	if present < required {
+		t.Fatalf("acknowledged (or long held) batch %d lost: only 0..%d present", required, present)
 	}
-	if present > lastAcked+1 {
-		t.Fatalf("batches up to %d present but only %d acknowledged and one in flight", present, lastAcked)
+	if present > lastCommitted+1 {
+		t.Fatalf("batches up to %d present but only %d committed and one in flight", present, lastCommitted)
 	}
 	return present
 }

@@ -45,6 +45,11 @@ type Options struct {
 	WALSyncInterval time.Duration
 	// WALSegmentSize is the size of WAL segment files. Default 32 MiB.
 	WALSegmentSize int64
+	// BufferedDelay bounds how long samples committed through a
+	// BufferedAppender wait in memory before they are written to the
+	// write-ahead log, so it is what a crash can lose of them. Default 1s;
+	// negative: they do not wait.
+	BufferedDelay time.Duration
 	// Logger receives the DB's logs; nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the DB's metrics; nil does not register them. They
@@ -71,6 +76,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.WALSyncInterval == 0 {
 		o.WALSyncInterval = 5 * time.Second
+	}
+	if o.BufferedDelay == 0 {
+		o.BufferedDelay = time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -171,7 +179,9 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	}
 
 	walOpts := wal.Options{SegmentSize: opts.WALSegmentSize, SyncInterval: opts.WALSyncInterval, Logger: db.logger.With("component", "wal"), Registerer: opts.Registerer}
-	if db.head.wal, err = wal.Open(filepath.Join(dir, walDir), walOpts); err != nil {
+	sampleOpts := walOpts
+	sampleOpts.FlushDelay = max(opts.BufferedDelay, 0)
+	if db.head.wal, err = wal.Open(filepath.Join(dir, walDir), sampleOpts); err != nil {
 		return nil, fmt.Errorf("open write-ahead log: %w", err)
 	}
 	if n := len(db.head.parts); n > 0 {
@@ -308,6 +318,17 @@ func (db *DB) Dir() string { return db.dir }
 
 // Appender returns an appender to the head.
 func (db *DB) Appender() *Appender { return db.head.Appender() }
+
+// BufferedAppender returns an appender for data no client waits on, such as
+// scraped samples: its Commit may return before the samples are written to
+// the write-ahead log. They are written within Options.BufferedDelay, with
+// the commits of other buffered appenders in one system call (a commit of
+// an ordinary appender writes them at once, before its own), so a crash of
+// the process can lose the samples committed through buffered appenders in
+// the last BufferedDelay. They are visible to queries when Commit returns,
+// and a flush writes them before it cuts the head. The fsync policy is the
+// same as for other commits.
+func (db *DB) BufferedAppender() *Appender { return db.head.BufferedAppender() }
 
 // Querier returns a querier over [mint, maxt] (inclusive, milliseconds). It
 // implements storage.Queryable.

@@ -4,7 +4,9 @@
 // an in-memory open chunk (chunkenc.XORAppender), and a commit is written to the
 // write-ahead log (package wal) before it returns, so an acknowledged sample
 // survives kill -9; the log is fsynced every Options.WALSyncInterval (5s), which
-// bounds what a power cut can lose. Series definitions go to a separate series
+// bounds what a power cut can lose. A BufferedAppender, for scraped samples that
+// no client waits on, lets commits reach the log up to Options.BufferedDelay
+// (1s) later, many in one write. Series definitions go to a separate series
 // log, checkpointed when series are garbage collected.
 //
 // Every Options.FlushInterval (5m) the head cuts all open chunks into a head part:

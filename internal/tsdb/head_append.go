@@ -62,6 +62,8 @@ type Head struct {
 type Appender struct {
 	head    *Head
 	samples []pendingSample
+	// buffered commits may return before the WAL write (BufferedAppender).
+	buffered bool
 
 	// Scratch space of Commit, kept to avoid allocating per commit.
 	sb        labels.ScratchBuilder
@@ -79,9 +81,18 @@ type pendingSample struct {
 // Appender returns a new appender.
 func (h *Head) Appender() *Appender {
 	if a, ok := h.appenderPool.Get().(*Appender); ok {
+		a.buffered = false
 		return a
 	}
 	return &Appender{head: h}
+}
+
+// BufferedAppender returns a new appender whose commits may wait in memory
+// before they are written to the WAL (see DB.BufferedAppender).
+func (h *Head) BufferedAppender() *Appender {
+	a := h.Appender()
+	a.buffered = true
+	return a
 }
 
 // minValidTime is the oldest timestamp the head accepts: samples more than half a
@@ -207,7 +218,9 @@ func reasonOf(err error) string {
 
 // Commit makes the appended samples durable and visible. The WAL record is
 // written (handed to the OS) before Commit returns, so an acknowledged sample
-// survives kill -9; the fsync policy bounds what a power cut can lose. Samples
+// survives kill -9; the fsync policy bounds what a power cut can lose. (A
+// BufferedAppender's record may be written up to Options.BufferedDelay
+// later.) Samples
 // that became out of order since Append (another appender wrote the same series)
 // are dropped and counted.
 func (a *Appender) Commit() error {
@@ -261,7 +274,7 @@ func (a *Appender) Commit() error {
 
 	// Phase 2: the series log first, so a sample never refers to a series the
 	// logs do not know.
-	if err := h.logCommit(newSeries, recs); err != nil {
+	if err := h.logCommit(newSeries, recs, a.buffered); err != nil {
 		for i := len(undo) - 1; i >= 0; i-- {
 			u := undo[i]
 			u.s.mu.Lock()
@@ -300,7 +313,10 @@ type undoEntry struct {
 	v float64
 }
 
-func (h *Head) logCommit(series []refSeries, samples []refSample) error {
+// logCommit writes a commit's new series and samples to the logs. A
+// buffered commit's samples may wait in the WAL's memory; its series never
+// do, so that a sample can never refer to a series the logs do not know.
+func (h *Head) logCommit(series []refSeries, samples []refSample, buffered bool) error {
 	if len(series) > 0 {
 		h.recBuf = appendSeriesRecord(h.recBuf[:0], series)
 		if err := h.seriesLog.Log(h.recBuf); err != nil {
@@ -309,7 +325,13 @@ func (h *Head) logCommit(series []refSeries, samples []refSample) error {
 	}
 	if len(samples) > 0 {
 		h.recBuf = appendSamplesRecord(h.recBuf[:0], samples)
-		if err := h.wal.Log(h.recBuf); err != nil {
+		var err error
+		if buffered {
+			err = h.wal.LogBuffered(h.recBuf)
+		} else {
+			err = h.wal.Log(h.recBuf)
+		}
+		if err != nil {
 			return fmt.Errorf("write-ahead log: %w", err)
 		}
 	}

@@ -27,7 +27,10 @@
 //
 // Log returns once the call's bytes reached the operating system, in one
 // write unless the call spans a rotation, so killing the process loses
-// nothing. For machine crashes a goroutine owned by the WAL fsyncs the
+// nothing. LogBuffered, for data no client waits on, may hold its records
+// in memory for up to Options.FlushDelay to write those of many calls in
+// one system call, so killing the process loses what it held; held records
+// keep their order with all others. For machine crashes a goroutine owned by the WAL fsyncs the
 // current segment every Options.SyncInterval (default 5s) if it has
 // unsynced data; a negative SyncInterval fsyncs inside every Log instead.
 // Rotation, NextSegment and Close fsync the segment they close; the

@@ -24,6 +24,11 @@ const (
 // pin up to a segment's worth of memory for the life of the WAL.
 const maxRetainedBuf = 1 << 20
 
+// maxHeldBytes bounds the records LogBuffered holds back: reaching it writes
+// them. Well below maxRetainedBuf, so that the buffer, with the record that
+// crosses the bound, is kept for the next records.
+const maxHeldBytes = 256 << 10
+
 var (
 	// ErrClosed is returned by methods called after Close.
 	ErrClosed = errors.New("WAL is closed")
@@ -49,6 +54,10 @@ type Options struct {
 	// MetricsPrefix prefixes metric names; it should end in "_". Empty
 	// means DefaultMetricsPrefix.
 	MetricsPrefix string
+	// FlushDelay is the longest records given to LogBuffered are held in
+	// memory before they are written. 0 (or a negative SyncInterval) makes
+	// LogBuffered write at once, like Log.
+	FlushDelay time.Duration
 }
 
 // segmentFile is the write side of a segment file. *os.File implements it;
@@ -91,6 +100,14 @@ type WAL struct {
 	logged    uint64 // bytes successfully written over the WAL's life
 	buf       []byte // encode buffer reused across Log calls
 	closed    bool
+	// pendRecs records given to LogBuffered are held in buf, encoded for
+	// the end of the current segment, since pendSince; the sync goroutine
+	// writes them when flushTimer fires. pendRecs is 0 whenever there is
+	// no current segment.
+	flushDelay time.Duration
+	pendRecs   int
+	pendSince  time.Time
+	flushTimer *time.Timer
 
 	// syncMu is held during every fsync of a segment so that a background
 	// fsync runs without blocking Log, while a rotation cannot close the
@@ -156,13 +173,18 @@ func open(dir string, opts Options, create func(string) (segmentFile, error)) (*
 	if len(indexes) > 0 {
 		w.lastIndex = indexes[len(indexes)-1]
 	}
+	if !w.syncAlways && opts.FlushDelay > 0 {
+		w.flushDelay = opts.FlushDelay
+		w.flushTimer = time.NewTimer(time.Hour)
+		w.flushTimer.Stop()
+	}
 	if err := w.openSegment(); err != nil {
 		m.unregister()
 		return nil, err
 	}
 	if !w.syncAlways {
 		w.wg.Add(1)
-		go w.syncLoop(opts.SyncInterval)
+		go w.syncLoop(opts.SyncInterval, w.flushTimer)
 	}
 	return w, nil
 }
@@ -195,7 +217,8 @@ func (w *WAL) Segments() (first, last int, err error) {
 // handed to the operating system, so they survive the process being killed
 // (but not a machine crash before the next fsync, see Options.SyncInterval).
 // Records of one call go out in one write when they fit in the current
-// segment. A record is never split across segments.
+// segment, together with any that LogBuffered holds back. A record is never
+// split across segments.
 //
 // On error the WAL stays usable and later calls may succeed. A failed
 // write is normally cut back to the last complete record, losing the whole
@@ -205,6 +228,23 @@ func (w *WAL) Segments() (first, last int, err error) {
 // negative SyncInterval failed. So a failed Log does not prove that none
 // of its records will come back on replay.
 func (w *WAL) Log(recs ...[]byte) error {
+	return w.log(recs, false)
+}
+
+// LogBuffered appends recs like Log but may hold them in memory for up to
+// Options.FlushDelay, to be written with later records in one system call:
+// for data no client waits on, a crash of the process can lose what was
+// logged within the last FlushDelay. Held records keep their order with
+// all others and are written before any later Log call's, by Sync,
+// NextSegment and Close, once they exceed 256 KiB, and by a LogBuffered call
+// once the oldest has waited half of FlushDelay (so a steady stream of
+// calls needs no timer). An error means the call's records are lost, and
+// records held from earlier calls may be too.
+func (w *WAL) LogBuffered(recs ...[]byte) error {
+	return w.log(recs, w.flushDelay > 0)
+}
+
+func (w *WAL) log(recs [][]byte, hold bool) error {
 	for _, rec := range recs {
 		if len(rec) > w.maxRecord {
 			return fmt.Errorf("%w: %d bytes, at most %d with segment size %d", ErrRecordTooLarge, len(rec), w.maxRecord, w.segSize)
@@ -220,18 +260,26 @@ func (w *WAL) Log(recs ...[]byte) error {
 			return err
 		}
 	}
-	buf := w.buf[:0]
-	pending := 0 // records encoded in buf
+	// Held records are already encoded at the front of buf.
+	buf, pending := w.buf, w.pendRecs
+	w.pendRecs = 0
+	now := time.Now()
+	since := w.pendSince
+	if pending == 0 {
+		since = now
+	}
 	for _, rec := range recs {
 		pos := w.seg.size + int64(len(buf))
 		if pos > 0 && pos+encodedLen(len(rec), pos) > w.segSize {
 			err := w.write(buf, pending)
 			buf, pending = buf[:0], 0
+			since = now
 			if err == nil {
 				err = w.rotate()
 			}
 			if err != nil {
 				w.keepBuf(buf)
+				w.stopFlushTimer()
 				return err
 			}
 			pos = 0
@@ -239,11 +287,44 @@ func (w *WAL) Log(recs ...[]byte) error {
 		buf = appendRecord(buf, pos, rec)
 		pending++
 	}
+	if hold && len(buf) < maxHeldBytes && now.Sub(since) < w.flushDelay/2 {
+		if since == now {
+			// The oldest held record is this call's: the timer bounds
+			// its wait.
+			w.flushTimer.Reset(w.flushDelay)
+		}
+		w.buf, w.pendRecs, w.pendSince = buf, pending, since
+		return nil
+	}
+	w.stopFlushTimer()
 	err := w.write(buf, pending)
 	w.keepBuf(buf)
 	if err == nil && w.syncAlways {
 		err = w.syncLocked()
 	}
+	return err
+}
+
+// stopFlushTimer disarms the timer of held records once they are written
+// or dropped. Called with mu held.
+func (w *WAL) stopFlushTimer() {
+	if !w.pendSince.IsZero() {
+		w.flushTimer.Stop()
+		w.pendSince = time.Time{}
+	}
+}
+
+// writeHeld writes the records LogBuffered holds, if any. Called with mu
+// held.
+func (w *WAL) writeHeld() error {
+	if w.pendRecs == 0 {
+		return nil
+	}
+	n := w.pendRecs
+	w.pendRecs = 0
+	w.stopFlushTimer()
+	err := w.write(w.buf, n)
+	w.keepBuf(w.buf)
 	return err
 }
 
@@ -290,14 +371,18 @@ func (w *WAL) write(buf []byte, nrecs int) error {
 	return err
 }
 
-// rotate closes the current segment, if any, and opens the next one.
+// rotate writes the held records, closes the current segment, if any, and
+// opens the next one. It rotates even if the held records could not be
+// written: later records must not go into the segment.
 func (w *WAL) rotate() error {
+	var err error
 	if w.seg.f != nil {
-		if err := w.closeSegment(true); err != nil {
-			return err
+		err = w.writeHeld()
+		if cerr := w.closeSegment(true); cerr != nil {
+			return errors.Join(err, cerr)
 		}
 	}
-	return w.openSegment()
+	return errors.Join(err, w.openSegment())
 }
 
 // openSegment creates segment lastIndex+1 and makes it current.
@@ -329,9 +414,16 @@ func (w *WAL) closeSegment(sync bool) error {
 	seg := w.seg
 	w.seg = segment{}
 	var err error
+	if w.pendRecs > 0 {
+		// Encoded for this segment, which takes no more writes: lost.
+		err = fmt.Errorf("%d held records dropped with WAL segment %s", w.pendRecs, segmentName(seg.index))
+		w.m.failures.Inc()
+		w.pendRecs, w.buf = 0, w.buf[:0]
+		w.stopFlushTimer()
+	}
 	w.syncMu.Lock()
 	if sync && w.synced < w.logged {
-		err = w.fsync(seg)
+		err = errors.Join(err, w.fsync(seg))
 	}
 	// Either durable or its loss has been reported by err.
 	w.synced = w.logged
@@ -375,13 +467,18 @@ func (w *WAL) syncLocked() error {
 	return err
 }
 
-// Sync makes every record whose Log call returned before Sync was called
-// durable. It does not block concurrent Log calls while fsync runs.
+// Sync makes every record whose Log or LogBuffered call returned before
+// Sync was called durable. It does not block concurrent Log calls while
+// fsync runs.
 func (w *WAL) Sync() error {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
 		return ErrClosed
+	}
+	if err := w.writeHeld(); err != nil {
+		w.mu.Unlock()
+		return err
 	}
 	seg, target := w.seg, w.logged
 	w.syncMu.Lock()
@@ -407,11 +504,16 @@ func (w *WAL) Sync() error {
 	return err
 }
 
-// syncLoop is the background fsync goroutine; Close stops it and waits.
-func (w *WAL) syncLoop(interval time.Duration) {
+// syncLoop is the background fsync goroutine, which also writes held
+// records when flush fires (nil: never); Close stops it and waits.
+func (w *WAL) syncLoop(interval time.Duration, flush *time.Timer) {
 	defer w.wg.Done()
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var flushC <-chan time.Time
+	if flush != nil {
+		flushC = flush.C
+	}
 	for {
 		select {
 		case <-w.stop:
@@ -419,6 +521,16 @@ func (w *WAL) syncLoop(interval time.Duration) {
 		case <-t.C:
 			if err := w.Sync(); err != nil && !errors.Is(err, ErrClosed) {
 				w.logger.Error("Periodic WAL fsync failed; continuing in a new segment", "err", err)
+			}
+		case <-flushC:
+			w.mu.Lock()
+			var err error
+			if !w.closed {
+				err = w.writeHeld()
+			}
+			w.mu.Unlock()
+			if err != nil {
+				w.logger.Error("Writing held WAL records failed; they are lost", "err", err)
 			}
 		}
 	}
@@ -494,7 +606,8 @@ func (w *WAL) Close() error {
 	defer w.mu.Unlock()
 	var err error
 	if w.seg.f != nil {
-		err = w.closeSegment(true)
+		err = w.writeHeld()
+		err = errors.Join(err, w.closeSegment(true))
 	}
 	w.m.unregister()
 	return err
