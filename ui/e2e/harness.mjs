@@ -84,6 +84,10 @@ ${extraConfig}`);
   proc.stderr.on('data', (b) => logs.push(String(b)));
   let exited = null;
   proc.on('exit', (code) => (exited = code));
+  // An interrupted run (a timeout, Ctrl-C) must not leave argus behind.
+  const reap = () => exited === null && proc.kill('SIGKILL');
+  process.on('exit', reap);
+  for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => { reap(); process.exit(130); });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => {
     if (exited !== null) throw new Error(`argus exited with ${exited}: ${logs.join('')}`);

@@ -40,13 +40,8 @@ export function TimeSeries({ panel, series, from, to, onZoom, height }: { panel:
     const el = box.current!;
     const d = defaults(panel);
     const custom = d.custom ?? {};
-    const times = [...new Set(series.flatMap((s) => s.times))].sort((a, b) => a - b);
-    const index = new Map(times.map((t, i) => [t, i]));
-    let cols = series.map((s) => {
-      const c = new Array<number | null>(times.length).fill(null);
-      s.times.forEach((t, i) => (c[index.get(t)!] = s.values[i]));
-      return c;
-    });
+    const { times, cols: aligned } = alignSeries(series);
+    let cols = aligned;
     const stacking = custom.stacking?.mode && custom.stacking.mode !== 'none';
     if (stacking) {
       const sum = new Array<number>(times.length).fill(0);
@@ -133,7 +128,15 @@ export function TimeSeries({ panel, series, from, to, onZoom, height }: { panel:
       },
     };
     const u = new uPlot(opts, [times, ...cols] as uPlot.AlignedData, el);
-    const ro = new ResizeObserver(() => u.setSize({ width: el.clientWidth, height }));
+    // The observer reports the size once when it starts; only a change
+    // of width is worth a redraw.
+    let width = el.clientWidth;
+    const ro = new ResizeObserver(() => {
+      if (el.clientWidth !== width) {
+        width = el.clientWidth;
+        u.setSize({ width, height });
+      }
+    });
     ro.observe(el);
     return () => {
       ro.disconnect();
@@ -166,6 +169,44 @@ export function TimeSeries({ panel, series, from, to, onZoom, height }: { panel:
       )}
     </div>
   );
+}
+
+// alignSeries puts the series on one time axis. Range query results share
+// the query's step grid, so the axis is computed from the grid; series on
+// other times (instant results, several queries with different steps) are
+// merged by sorting.
+export function alignSeries(series: Series[]): { times: number[]; cols: (number | null)[][] } {
+  let min = Infinity;
+  let max = -Infinity;
+  let step = Infinity;
+  for (const s of series) {
+    const n = s.times.length;
+    if (n === 0) continue;
+    if (s.times[0] < min) min = s.times[0];
+    if (s.times[n - 1] > max) max = s.times[n - 1];
+    if (n > 1) step = Math.min(step, s.times[1] - s.times[0]);
+  }
+  if (min === Infinity) return { times: [], cols: series.map(() => []) };
+  const onGrid = Number.isFinite(step) && step > 0 && series.every((s) => s.times.every((t) => Math.abs((t - min) / step - Math.round((t - min) / step)) < 1e-6));
+  if (onGrid) {
+    const n = Math.round((max - min) / step) + 1;
+    const times = new Array<number>(n);
+    for (let i = 0; i < n; i++) times[i] = min + i * step;
+    const cols = series.map((s) => {
+      const c = new Array<number | null>(n).fill(null);
+      for (let i = 0; i < s.times.length; i++) c[Math.round((s.times[i] - min) / step)] = s.values[i];
+      return c;
+    });
+    return { times, cols };
+  }
+  const times = [...new Set(series.flatMap((s) => s.times))].sort((a, b) => a - b);
+  const index = new Map(times.map((t, i) => [t, i]));
+  const cols = series.map((s) => {
+    const c = new Array<number | null>(times.length).fill(null);
+    s.times.forEach((t, i) => (c[index.get(t)!] = s.values[i]));
+    return c;
+  });
+  return { times, cols };
 }
 
 function withAlpha(c: string, a: number): string {

@@ -148,3 +148,22 @@ describe('dashboard edits', () => {
     expect(allPanels(a).find((p) => p.id === 4)!.gridPos!.y).toBe(9);
   });
 });
+
+import { alignSeries } from './Panels';
+
+describe('aligning series', () => {
+  const s = (times: number[], values: (number | null)[]) => ({ name: '', labels: {}, refId: 'A', times, values });
+  it('uses the step grid, with gaps', () => {
+    const a = alignSeries([s([100, 120], [1, 3]), s([110, 120, 130], [2, 4, 5])]);
+    expect(a.times).toEqual([100, 110, 120, 130]);
+    expect(a.cols).toEqual([[1, null, 3, null], [null, 2, 4, 5]]);
+  });
+  it('merges times off the grid', () => {
+    const a = alignSeries([s([100, 110], [1, 2]), s([105], [9])]);
+    expect(a.times).toEqual([100, 105, 110]);
+    expect(a.cols).toEqual([[1, null, 2], [null, 9, null]]);
+  });
+  it('handles no data', () => {
+    expect(alignSeries([s([], [])])).toEqual({ times: [], cols: [[]] });
+  });
+});

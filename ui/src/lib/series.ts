@@ -24,6 +24,9 @@ export function align(result: Sample[], start: number, end: number, step: number
 }
 
 export function parseValue(v: string): number {
+  // Nearly every value is a plain number; only the rest needs the names.
+  const n = +v;
+  if (n === n) return n;
   switch (v) {
     case '+Inf':
       return Infinity;
