@@ -183,7 +183,10 @@ func canUpdate(prev, next *Silence, now time.Time) bool {
 	}
 	switch prev.State(now) {
 	case SilenceStateActive:
-		return next.StartsAt.Equal(prev.StartsAt) && !next.EndsAt.Before(now)
+		// Whole seconds, as Alertmanager compares: the API writes times
+		// with milliseconds, so a client sending back the start it was
+		// given (amtool's update, the UI's edit) must still match.
+		return next.StartsAt.Unix() == prev.StartsAt.Unix() && !next.EndsAt.Before(now)
 	case SilenceStatePending:
 		return !next.StartsAt.Before(now)
 	}

@@ -53,6 +53,14 @@ func TestSilenceLifecycle(t *testing.T) {
 	if id2, expired, err := s.set(ctx, upd, now); err != nil || id2 != id || expired != "" {
 		t.Fatalf("update in place: %v %v", id2, err)
 	}
+	// A client sends back the start as the API wrote it, in milliseconds;
+	// that is still the same start (Alertmanager compares whole seconds).
+	ms := upd
+	ms.StartsAt = time.UnixMilli(upd.StartsAt.UnixMilli())
+	ms.Comment = "edited"
+	if id2, expired, err := s.set(ctx, ms, now); err != nil || id2 != id || expired != "" {
+		t.Fatalf("update with the start in milliseconds: %v %v %v", id2, expired, err)
+	}
 	// A replacement that would end before it starts (now) is refused and
 	// leaves the silence as it was.
 	past := upd

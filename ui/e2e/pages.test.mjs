@@ -162,6 +162,19 @@ describe('Alerts and silences', () => {
     await page.getByLabel('Silenced').check();
     await page.locator('[data-testid=alert]', { hasText: 'E2EAlwaysFiring' }).getByTestId('silenced').waitFor();
     await screenshot(page, 'alerts-silenced');
+
+    // Editing the active silence's comment updates it in place: same id,
+    // still active, as amtool's update does.
+    await page.goto(`${argus.url}/silences/${s.id}`);
+    await page.getByRole('heading', { name: 'Edit silence' }).waitFor();
+    await waitFor(async () => (await page.getByTestId('silence-comment').inputValue()) !== '', 'the silence to load', 10000);
+    await page.getByTestId('silence-comment').fill('comment edited in the UI');
+    await page.getByTestId('silence-save').click();
+    await page.getByRole('heading', { name: 'Silences' }).waitFor();
+    const after = await (await fetch(`${argus.url}/api/v2/silence/${s.id}`)).json();
+    assert.equal(after.status.state, 'active', JSON.stringify(after));
+    assert.equal(after.comment, 'comment edited in the UI');
+    assert.equal(after.startsAt, s.startsAt);
     assert.deepEqual(errors, []);
     await page.close();
   });
@@ -171,7 +184,7 @@ describe('Alerts and silences', () => {
     const r = await fetch(`${argus.url}/api/v2/alerts`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify([{ labels: { alertname: 'E2EMarkup', evil }, annotations: { description: evil, summary: '<b>bold?</b>' } }]),
+      body: JSON.stringify([{ labels: { alertname: 'E2EMarkup', evil }, annotations: { description: evil, summary: '<b>bold?</b>' }, generatorURL: 'javascript:window.__xss=3' }]),
     });
     assert.equal(r.status, 200);
     const { page, errors } = await open('/alerts');
@@ -180,6 +193,8 @@ describe('Alerts and silences', () => {
     assert.match(await alert.getByTestId('annotations').textContent(), /<img src=x onerror=/);
     assert.equal(await page.evaluate(() => window.__xss), undefined);
     assert.equal(await alert.locator('img, script, b').count(), 0);
+    // A javascript: source URL is not made a link.
+    assert.equal(await alert.locator('a', { hasText: 'source' }).count(), 0);
     assert.deepEqual(errors, []);
     await page.close();
   });

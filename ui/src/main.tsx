@@ -1,5 +1,5 @@
 // The UI shell: navigation, the router and the pages.
-import { render } from 'preact';
+import { Component, render, type ComponentChildren } from 'preact';
 import { useEffect } from 'preact/hooks';
 import './style.css';
 import { onLinkClick, useRoute } from './lib/router';
@@ -53,9 +53,28 @@ function App() {
           <a key={p} href={p} class={path === p || path.startsWith(p + '/') || (p === '/dashboards' && path.startsWith('/d/')) ? 'active' : ''} aria-current={path === p ? 'page' : undefined}>{name}</a>
         ))}
       </nav>
-      <main>{page}</main>
+      <main><ErrorBoundary key={route.path}>{page}</ErrorBoundary></main>
     </div>
   );
+}
+
+// ErrorBoundary keeps a page's bug from blanking the whole UI: the page
+// says what went wrong and the navigation still works.
+class ErrorBoundary extends Component<{ children: ComponentChildren }, { error: Error | null }> {
+  state = { error: null as Error | null };
+  static getDerivedStateFromError(error: Error) {
+    return { error };
+  }
+  render() {
+    if (this.state.error) {
+      return (
+        <div class="error" role="alert">
+          This page failed: {this.state.error.message}. Reload it, or go back; if it keeps failing, the link may hold a value the page cannot show.
+        </div>
+      );
+    }
+    return this.props.children;
+  }
 }
 
 render(<App />, document.getElementById('app')!);

@@ -6,7 +6,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { Sample } from '../api';
 import { seriesName } from '../lib/labels';
-import { align, color, formatValue, stack } from '../lib/series';
+import { align, color, finiteOnly, formatValue, stack } from '../lib/series';
 
 interface Props {
   result: Sample[];
@@ -32,7 +32,9 @@ export function Chart({ result, start, end, step, stacked, onZoom }: Props) {
     const el = box.current!;
     const cols = align(result, start, end, step);
     const raw = cols.ys;
-    const ys = stacked ? stack(raw) : raw;
+    // uPlot cannot scale an axis to NaN or ±Inf (it draws nothing at all),
+    // so those points are gaps in the graph; the tooltip shows the value.
+    const ys = stacked ? stack(raw) : raw.map(finiteOnly);
     const fg = cssVar('--muted');
     const grid = cssVar('--border');
     const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };

@@ -2,7 +2,7 @@
 // text and heatmap, and a placeholder for types argus does not draw.
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
-import { color as seriesColor } from '../lib/series';
+import { color as seriesColor, finiteOnly } from '../lib/series';
 import type { Panel } from './model';
 import { markdownToHTML, sanitize } from './markdown';
 import { calcName, cssColor, mapValue, reduce, thresholdColor, type Series } from './reduce';
@@ -41,7 +41,8 @@ export function TimeSeries({ panel, series, from, to, onZoom, height }: { panel:
     const d = defaults(panel);
     const custom = d.custom ?? {};
     const { times, cols: aligned } = alignSeries(series);
-    let cols = aligned;
+    // NaN and ±Inf would leave uPlot without a scale: they are gaps.
+    let cols = aligned.map(finiteOnly);
     const stacking = custom.stacking?.mode && custom.stacking.mode !== 'none';
     if (stacking) {
       const sum = new Array<number>(times.length).fill(0);
@@ -373,7 +374,8 @@ export function Heatmap({ series, height }: { series: Series[]; height: number }
     const times = buckets[0].s.times;
     // Cumulative buckets to per-bucket counts.
     const counts = buckets.map((b, i) => b.s.values.map((v, j) => Math.max(0, (v ?? 0) - (i > 0 ? buckets[i - 1].s.values[j] ?? 0 : 0))));
-    const max = Math.max(1e-9, ...counts.flat());
+    let max = 1e-9;
+    for (const row of counts) for (const c of row) if (c > max) max = c;
     const cw = w / Math.max(1, times.length);
     const ch = height / buckets.length;
     for (let i = 0; i < buckets.length; i++) {

@@ -37,13 +37,22 @@ describe('Grafana time', () => {
 describe('variables', () => {
   const vars = {
     job: { values: ['node'] },
-    inst: { values: ['a:9100', 'b.x:9100'] },
-    all: { values: ['x', 'y'], all: true, allValue: '.*' },
-    allNoCustom: { values: ['x', 'y'], all: true },
+    host: { values: ['10.0.0.1:9100'] },
+    inst: { values: ['a:9100', 'b.x:9100'], multi: true },
+    one: { values: ['b.x:9100'], multi: true },
+    all: { values: ['x', 'y'], all: true, allValue: '.*', includeAll: true },
+    allNoCustom: { values: ['x', 'y'], all: true, includeAll: true },
   };
+  it("writes values into PromQL as Grafana's Prometheus data source does", () => {
+    // A plain variable goes in as it is: the dots of an address must not
+    // become escapes, which a PromQL string would refuse.
+    expect(interpolate('up{job="$job", instance="$host"}', vars)).toBe('up{job="node", instance="10.0.0.1:9100"}');
+    // Multi-value: a regex alternation, escaped for inside a string literal.
+    expect(interpolate('up{instance=~"$inst"}', vars)).toBe('up{instance=~"(a:9100|b\\\\.x:9100)"}');
+    expect(interpolate('up{instance=~"$one"}', vars)).toBe('up{instance=~"b\\\\.x:9100"}');
+    expect(interpolate("x{a='$q'}", { q: { values: ["it's"] } })).toBe("x{a='it\\'s'}");
+  });
   it('formats single and multi values', () => {
-    expect(interpolate('up{job="$job"}', vars)).toBe('up{job="node"}');
-    expect(interpolate('up{instance=~"$inst"}', vars)).toBe('up{instance=~"(a:9100|b\\.x:9100)"}');
     expect(interpolate('up{instance=~"${inst:pipe}"}', vars)).toBe('up{instance=~"a:9100|b.x:9100"}');
     expect(interpolate('[[inst:csv]]', vars)).toBe('a:9100,b.x:9100');
     expect(interpolate('${inst:json}', vars)).toBe('["a:9100","b.x:9100"]');

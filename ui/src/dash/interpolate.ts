@@ -6,6 +6,10 @@
 export interface VarValue {
   // The selected values; a single value is a one-element list.
   values: string[];
+  // multi and includeAll are the variable's settings: Grafana's Prometheus
+  // data source escapes a value for a regex only for such variables.
+  multi?: boolean;
+  includeAll?: boolean;
   // all is set when "All" is selected: allValue (custom) or every option.
   all?: boolean;
   allValue?: string | null;
@@ -18,8 +22,29 @@ export function escapeRegex(v: string): string {
   return v.replace(/[\\^$*+?.()|[\]{}]/g, '\\$&');
 }
 
+// promEscape escapes a value for a PromQL string literal.
+function promEscape(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+}
+
+// promRegexEscape escapes a value for a regex inside a PromQL string
+// literal: the backslash is doubled, as the string literal takes one away.
+function promRegexEscape(v: string): string {
+  return v.replace(/\\/g, '\\\\\\\\').replace(/[$^*{}[\]'+?.()|]/g, '\\\\$&');
+}
+
+// promQuery is how Grafana's Prometheus data source writes a variable into a
+// query when no format is named: as it is for a plain variable, as a regex
+// alternation for a multi-value or All variable.
+function promQuery(v: VarValue): string {
+  if (!v.multi && !v.includeAll) return promEscape(v.values.join(','));
+  const vals = v.values.map(promRegexEscape);
+  return vals.length === 1 ? vals[0] : `(${vals.join('|')})`;
+}
+
 export function formatValue(v: VarValue, format: string | undefined, defaultFormat: string): string {
   if (v.all && v.allValue) return v.allValue;
+  if (format === undefined && defaultFormat === 'regex') return promQuery(v);
   const fmt = format ?? defaultFormat;
   const vals = v.values;
   switch (fmt) {

@@ -2,7 +2,7 @@
 // text shown on axes, stats and tables.
 
 function fixed(v: number, decimals?: number | null): string {
-  if (decimals !== undefined && decimals !== null) return v.toFixed(decimals);
+  if (decimals !== undefined && decimals !== null) return v.toFixed(Math.max(0, Math.min(20, Math.round(decimals))));
   const a = Math.abs(v);
   const d = a === 0 ? 0 : a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
   return String(+v.toFixed(d));

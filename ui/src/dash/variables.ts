@@ -141,7 +141,7 @@ export function toVars(states: VarState[]): Vars {
   for (const s of states) {
     const all = s.selected.includes(ALL);
     const values = all ? s.options.map((o) => o.value) : s.selected;
-    out[s.def.name] = { values: values.length > 0 ? values : [''], all, allValue: all ? s.def.allValue ?? null : null };
+    out[s.def.name] = { values: values.length > 0 ? values : [''], all, allValue: all ? s.def.allValue ?? null : null, multi: s.def.multi, includeAll: s.def.includeAll };
   }
   return out;
 }

@@ -74,6 +74,7 @@ describe('matchers', () => {
     expect(matchesAll(parseMatchers('severity=~"crit.*"'), ls)).toBe(true);
     expect(matchesAll(parseMatchers('team=""'), ls)).toBe(true);
     expect(matchesAll(parseMatchers('alertname!="Down"'), ls)).toBe(false);
+    expect(matchesAll(parseMatchers('severity=~"(?i)CRIT.*"'), ls)).toBe(true);
   });
   it('converts to and from the API shape', () => {
     for (const m of parseMatchers('a="1", b!="2", c=~"3", d!~"4"')) {

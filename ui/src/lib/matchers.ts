@@ -71,7 +71,7 @@ export function parseMatchers(text: string): Matcher[] {
     }
     if (op === '=~' || op === '!~') {
       try {
-        new RegExp(`^(?:${value})$`);
+        anchored(value);
       } catch {
         throw new MatcherError(`invalid regular expression for "${name}": ${value}`);
       }
@@ -86,6 +86,14 @@ export function parseMatchers(text: string): Matcher[] {
   return out;
 }
 
+// anchored compiles a matcher's regex as Alertmanager does (anchored at
+// both ends). A leading (?i), which Go's regexp takes and JavaScript does
+// not, becomes the case-insensitive flag.
+export function anchored(re: string): RegExp {
+  const ci = re.startsWith('(?i)');
+  return new RegExp(`^(?:${ci ? re.slice(4) : re})$`, ci ? 'i' : '');
+}
+
 export function matches(m: Matcher, labels: Labels): boolean {
   const v = labels[m.name] ?? '';
   switch (m.type) {
@@ -94,9 +102,9 @@ export function matches(m: Matcher, labels: Labels): boolean {
     case '!=':
       return v !== m.value;
     case '=~':
-      return new RegExp(`^(?:${m.value})$`).test(v);
+      return anchored(m.value).test(v);
     case '!~':
-      return !new RegExp(`^(?:${m.value})$`).test(v);
+      return !anchored(m.value).test(v);
   }
 }
 

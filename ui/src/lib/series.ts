@@ -38,6 +38,11 @@ export function parseValue(v: string): number {
   return Number(v);
 }
 
+// finiteOnly turns NaN and ±Inf into gaps, which is what a graph can draw.
+export function finiteOnly(col: (number | null)[]): (number | null)[] {
+  return col.map((v) => (v === null || !Number.isFinite(v) ? null : v));
+}
+
 // stack sums the columns from the first up, for the stacked graph; a gap
 // counts as zero below and stays a gap itself.
 export function stack(ys: (number | null)[][]): (number | null)[][] {

@@ -9,6 +9,7 @@ import { filterGroups, hiddenCounts, isInhibited, isSilenced } from '../lib/aler
 import { formatMatchers, fromLabels, MatcherError, matchesAll, parseMatchers, type Matcher } from '../lib/matchers';
 import { navigate, type Route } from '../lib/router';
 import { useData } from '../lib/useData';
+import { safeHref } from '../lib/url';
 import { since } from '../lib/time';
 
 interface Loaded {
@@ -125,7 +126,7 @@ function AlertRow({ a, onPick }: { a: AMAlert; onPick: (name: string, value: str
         {isInhibited(a) && <span class="badge warn">inhibited</span>}
         <span class="muted">active since {since(Date.parse(a.startsAt) / 1000, now)}</span>
         <span class="grow" />
-        {a.generatorURL && <a href={a.generatorURL} rel="noopener noreferrer">source</a>}
+        {safeHref(a.generatorURL) && <a href={safeHref(a.generatorURL)} rel="noopener noreferrer">source</a>}
         <button onClick={silence} data-testid="silence-alert">Silence</button>
       </header>
       <div class="body">

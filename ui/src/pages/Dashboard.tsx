@@ -3,6 +3,7 @@
 // (from, to, var-NAME, refresh, viewPanel) so shared links carry over.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { APIError } from '../api';
+import { safeHref } from '../lib/url';
 import { navigate, type Route } from '../lib/router';
 import type { Dashboard, Panel, Variable } from '../dash/model';
 import { apiBase, dsUID } from '../dash/model';
@@ -24,23 +25,43 @@ const rowHeight = 30;
 const gap = 8;
 
 export function DashboardPage({ route }: { route: Route }) {
-  const uid = decodeURIComponent(route.path.split('/')[2] ?? '');
+  const uid = safeDecode(route.path.split('/')[2] ?? '');
   const [loaded, setLoaded] = useState<Loaded | null>(null);
   const [err, setErr] = useState('');
   const [version, setVersion] = useState(0);
+  // A new uid drops the dashboard shown before at once, and an answer for
+  // a dashboard no longer asked for is dropped.
+  const [shownUID, setShownUID] = useState(uid);
+  if (shownUID !== uid) {
+    setShownUID(uid);
+    setLoaded(null);
+  }
   useEffect(() => {
     setErr('');
-    fetch(`/api/dashboards/uid/${encodeURIComponent(uid)}`, { headers: { Accept: 'application/json' } })
+    const ac = new AbortController();
+    fetch(`/api/dashboards/uid/${encodeURIComponent(uid)}`, { signal: ac.signal, headers: { Accept: 'application/json' } })
       .then(async (r) => {
         const body = await r.json().catch(() => ({}));
         if (!r.ok) throw new APIError(body.message ?? `${r.status} ${r.statusText}`, r.status);
-        setLoaded(body as Loaded);
+        if (!ac.signal.aborted) setLoaded(body as Loaded);
       })
-      .catch((e) => setErr(e.status === 404 ? `No dashboard with uid "${uid}". See the list of dashboards.` : `Could not load the dashboard: ${e.message}`));
+      .catch((e) => {
+        if (ac.signal.aborted || e.name === 'AbortError') return;
+        setErr(e.status === 404 ? `No dashboard with uid "${uid}". See the list of dashboards.` : `Could not load the dashboard: ${e.message}`);
+      });
+    return () => ac.abort();
   }, [uid, version]);
   if (err) return <div><div class="error" role="alert">{err}</div><a href="/dashboards">Dashboards</a></div>;
-  if (!loaded) return <div class="progress" role="status">Loading the dashboard…</div>;
+  if (!loaded || (loaded.dashboard.uid !== undefined && loaded.dashboard.uid !== uid)) return <div class="progress" role="status">Loading the dashboard…</div>;
   return <DashboardView key={`${uid}-${loaded.dashboard.version ?? 0}`} d={loaded.dashboard} meta={loaded.meta} route={route} onSaved={() => setVersion((v) => v + 1)} />;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 function setParam(route: Route, changes: Record<string, string | string[] | null>, replace = false) {
@@ -97,7 +118,7 @@ function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta:
       }
     })();
     return () => ac.abort();
-  }, [varKey, from, to, tick === 0 ? 0 : 1]);
+  }, [varKey, from, to, d.templating, tick]);
 
   // Auto-refresh re-resolves relative ranges.
   useEffect(() => {
@@ -154,7 +175,7 @@ function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta:
       <div class="row">
         <label class="muted">From <input size={20} aria-label="from" value={from} onChange={(e) => setParam(route, { from: (e.target as HTMLInputElement).value })} /></label>
         <label class="muted">To <input size={20} aria-label="to" value={to} onChange={(e) => setParam(route, { to: (e.target as HTMLInputElement).value })} /></label>
-        {(d.links ?? []).map((l, i) => l.url ? <a key={i} href={l.url} target={l.targetBlank ? '_blank' : undefined} rel="noopener noreferrer">{l.title ?? l.url}</a>
+        {(d.links ?? []).map((l, i) => l.url ? <a key={i} href={safeHref(l.url)} target={l.targetBlank ? '_blank' : undefined} rel="noopener noreferrer">{l.title ?? l.url}</a>
           : l.type === 'dashboards' ? <a key={i} href={`/dashboards?${new URLSearchParams((l.tags ?? []).map((t) => ['tag', t]))}`}>{l.title || `Dashboards: ${(l.tags ?? []).join(', ')}`}</a> : null)}
       </div>
       {vars && <VariableBar vars={vars} route={route} />}
@@ -349,7 +370,7 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed }: { p: 
         <span class="panel-title" title={p.description}>{title}</span>
         {msg && state === 'ok' && <span class="badge warn" title={msg}>!</span>}
         <span class="grow" />
-        {(p.links ?? []).map((l, i) => l.url && <a key={i} href={interpolate(l.url, scoped, 'raw')} target={l.targetBlank ? '_blank' : undefined} rel="noopener noreferrer">{l.title ?? 'link'}</a>)}
+        {(p.links ?? []).map((l, i) => l.url && <a key={i} href={safeHref(interpolate(l.url, scoped, 'raw'))} target={l.targetBlank ? '_blank' : undefined} rel="noopener noreferrer">{l.title ?? 'link'}</a>)}
         {p.type !== 'text' && !ed && <button class="linklike" title="view this panel alone" onClick={() => setParam(route, { viewPanel: String(p.id) })}>⤢</button>}
       </header>
       {ed && p.id !== undefined && !p.scopedVars && (

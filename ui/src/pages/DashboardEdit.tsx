@@ -118,8 +118,18 @@ export function PanelEditor({ panel, onApply, onClose }: { panel: Panel; onApply
   const [type, setType] = useState(panel.type);
   const [unit, setUnit] = useState(panel.fieldConfig?.defaults?.unit ?? 'short');
   const [content, setContent] = useState<string>(panel.options?.content ?? panel.content ?? '');
-  const [targets, setTargets] = useState<Target[]>(panel.targets?.length ? panel.targets.map((t) => ({ ...t })) : [{ refId: 'A', expr: '' }]);
-  const setTarget = (i: number, t: Partial<Target>) => setTargets(targets.map((x, j) => (j === i ? { ...x, ...t } : x)));
+  // Each query row has a key of its own, so that removing one does not hand
+  // its editor to the next.
+  const [rows, setRows] = useState<{ key: number; t: Target }[]>(() =>
+    (panel.targets?.length ? panel.targets : [{ refId: 'A', expr: '' }]).map((t, i) => ({ key: i, t: { ...t } })));
+  const targets = rows.map((r) => r.t);
+  const setTarget = (i: number, t: Partial<Target>) => setRows(rows.map((r, j) => (j === i ? { ...r, t: { ...r.t, ...t } } : r)));
+  const addTarget = () => {
+    const used = new Set(targets.map((t) => t.refId));
+    let refId = 'A';
+    for (let c = 65; used.has(refId); c++) refId = String.fromCharCode(c);
+    setRows([...rows, { key: Math.max(-1, ...rows.map((r) => r.key)) + 1, t: { refId, expr: '' } }]);
+  };
   const apply = () => {
     const fc = panel.fieldConfig ?? {};
     onApply({
@@ -145,16 +155,16 @@ export function PanelEditor({ panel, onApply, onClose }: { panel: Panel; onApply
           <textarea aria-label="text (Markdown)" rows={6} style="width:100%" value={content} onInput={(e) => setContent((e.target as HTMLTextAreaElement).value)} />
         ) : (
           <div>
-            {targets.map((t, i) => (
-              <div key={i} class="row" data-testid="target">
+            {rows.map(({ key, t }, i) => (
+              <div key={key} class="row" data-testid="target">
                 <span class="mono">{t.refId ?? String.fromCharCode(65 + i)}</span>
                 <Editor value={t.expr ?? ''} version={0} onChange={(v) => setTarget(i, { expr: v })} onRun={apply} />
                 <input aria-label="legend format" placeholder="Legend: {{instance}}" size={18} value={t.legendFormat ?? ''} onInput={(e) => setTarget(i, { legendFormat: (e.target as HTMLInputElement).value })} />
                 <label><input type="checkbox" checked={!!t.instant} onChange={(e) => setTarget(i, { instant: (e.target as HTMLInputElement).checked })} /> instant</label>
-                <button onClick={() => setTargets(targets.filter((_, j) => j !== i))} disabled={targets.length === 1} title="remove the query">✕</button>
+                <button onClick={() => setRows(rows.filter((_, j) => j !== i))} disabled={rows.length === 1} title="remove the query">✕</button>
               </div>
             ))}
-            <button onClick={() => setTargets([...targets, { refId: String.fromCharCode(65 + targets.length), expr: '' }])}>Add query</button>
+            <button onClick={addTarget}>Add query</button>
           </div>
         )}
       </div>

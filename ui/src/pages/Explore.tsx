@@ -85,7 +85,12 @@ export function Explore({ route }: { route: Route }) {
     }
   }
 
-  const submit = () => update({ expr }, false);
+  // Execute runs the query again even when nothing in the URL changes
+  // (a relative range moves with the clock).
+  const submit = () => {
+    if (toParams({ ...state, expr }).toString() === key) run(state);
+    else update({ expr }, false);
+  };
   const zoom = (start: number, end: number) => {
     update({ range: formatDuration(Math.max(1, Math.round(end - start))), end: String(Math.round(end)) });
   };
@@ -136,7 +141,7 @@ export function Explore({ route }: { route: Route }) {
             <button onClick={() => shiftEnd(-1)} title="earlier">◀</button>
           </>
         )}
-        <label>{state.tab === 'graph' ? 'End' : 'Time'} <input size={22} aria-label="end time" placeholder="now, now-1h, RFC 3339" value={state.end === 'now' ? '' : /^\d+$/.test(state.end) ? formatTime(Number(state.end)) : state.end}
+        <label>{state.tab === 'graph' ? 'End' : 'Time'} <input size={22} aria-label="end time" placeholder="now, now-1h, RFC 3339" value={state.end === 'now' ? '' : /^\d+$/.test(state.end) && Number(state.end) < 1e11 ? formatTime(Number(state.end)) : state.end}
           onChange={(e) => update({ end: (e.target as HTMLInputElement).value.trim() || 'now' })} /></label>
         {state.tab === 'graph' && (
           <>

@@ -83,7 +83,7 @@ function SilenceRow({ s, onExpire }: { s: Silence; onExpire: (id: string) => voi
 const presets = ['1h', '2h', '4h', '1d', '3d', '1w'];
 
 export function SilenceEditor({ route }: { route: Route }) {
-  const id = route.path.startsWith('/silences/') && route.path !== '/silences/new' ? decodeURIComponent(route.path.slice('/silences/'.length)) : '';
+  const id = route.path.startsWith('/silences/') && route.path !== '/silences/new' ? safeDecode(route.path.slice('/silences/'.length)) : '';
   const [matcherText, setMatcherText] = useState(route.params.get('matchers') ?? '');
   const [duration, setDuration] = useState('2h');
   const [startsAt, setStartsAt] = useState('');
@@ -92,6 +92,10 @@ export function SilenceEditor({ route }: { route: Route }) {
   const [err, setErr] = useState('');
   const [saving, setSaving] = useState(false);
   const [loadedState, setLoadedState] = useState('');
+  // The times of the silence being edited, kept when the duration is not
+  // changed: the alert manager updates a silence in place only if its start
+  // stays the same, else it expires it and creates another.
+  const [loadedTimes, setLoadedTimes] = useState<{ startsAt: string; endsAt: string; duration: string } | null>(null);
 
   // Editing loads the silence once.
   useEffect(() => {
@@ -105,8 +109,10 @@ export function SilenceEditor({ route }: { route: Route }) {
         if (s.status.state === 'expired') {
           setDuration(formatDuration(end - start));
         } else {
+          const d = formatDuration(end - Math.max(start, Date.now() / 1000));
           setStartsAt(s.status.state === 'pending' ? s.startsAt : '');
-          setDuration(formatDuration(end - Math.max(start, Date.now() / 1000)));
+          setDuration(d);
+          setLoadedTimes({ startsAt: s.startsAt, endsAt: s.endsAt, duration: d });
         }
         setCreatedBy(s.createdBy);
         setComment(s.comment);
@@ -148,11 +154,14 @@ export function SilenceEditor({ route }: { route: Route }) {
       setErr(`Bad start time "${startsAt}": use RFC 3339, such as 2026-01-02T15:04:05Z`);
       return;
     }
+    const keep = loadedTimes !== null && loadedState !== 'expired' && duration === loadedTimes.duration &&
+      (startsAt === '' || startsAt === loadedTimes.startsAt);
     const body = {
       ...(id && loadedState !== 'expired' ? { id } : {}),
       matchers: matchers.map(toAPI),
-      startsAt: new Date(start).toISOString(),
-      endsAt: new Date(start + dur * 1000).toISOString(),
+      // An active silence keeps its start, so that it is updated in place.
+      startsAt: keep || (loadedTimes !== null && loadedState === 'active' && startsAt === '') ? loadedTimes!.startsAt : new Date(start).toISOString(),
+      endsAt: keep ? loadedTimes!.endsAt : new Date(start + dur * 1000).toISOString(),
       createdBy: createdBy.trim(),
       comment: comment.trim(),
     };
@@ -201,4 +210,12 @@ export function SilenceEditor({ route }: { route: Route }) {
       ))}
     </div>
   );
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }

@@ -4,6 +4,7 @@ import { useState } from 'preact/hooks';
 import { v1get, type DroppedTarget, type Target } from '../api';
 import { Health, LabelList, Loading } from '../components/common';
 import { useData } from '../lib/useData';
+import { safeHref } from '../lib/url';
 import { formatDuration, since } from '../lib/time';
 
 interface TargetsData {
@@ -53,7 +54,7 @@ export function Targets() {
                       const k = t.scrapePool + t.scrapeUrl;
                       return (
                         <tr key={k}>
-                          <td class="mono"><a href={t.globalUrl || t.scrapeUrl} target="_blank" rel="noopener noreferrer">{t.scrapeUrl}</a></td>
+                          <td class="mono"><a href={safeHref(t.globalUrl || t.scrapeUrl)} target="_blank" rel="noopener noreferrer">{t.scrapeUrl}</a></td>
                           <td><Health value={t.health} /></td>
                           <td>
                             <LabelList labels={t.labels} />

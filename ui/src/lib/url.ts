@@ -1,0 +1,12 @@
+// safeHref keeps a link from data (dashboards, alerts) only if it leads to
+// a web page: http, https or a path on this server. A javascript: or data:
+// URL becomes no link at all.
+export function safeHref(u: string | undefined | null): string | undefined {
+  if (!u) return undefined;
+  try {
+    const url = new URL(u, location.href);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? u : undefined;
+  } catch {
+    return undefined;
+  }
+}
