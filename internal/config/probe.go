@@ -57,8 +57,11 @@ type ProbeHTTP struct {
 	// Headers and Body are sent with the request.
 	Headers map[string]string `yaml:"headers,omitempty"`
 	Body    string            `yaml:"body,omitempty"`
-	// NoFollowRedirects makes a redirect the final response.
-	NoFollowRedirects bool `yaml:"no_follow_redirects,omitempty"`
+	// FollowRedirects, default true, follows up to 10 redirects; false
+	// makes a redirect the final response. NoFollowRedirects is its
+	// older, inverted spelling, which blackbox_exporter 0.23 still takes.
+	FollowRedirects   *bool `yaml:"follow_redirects,omitempty"`
+	NoFollowRedirects bool  `yaml:"no_follow_redirects,omitempty"`
 	// FailIfSSL and FailIfNotSSL fail the probe by whether the final
 	// response came over TLS.
 	FailIfSSL    bool `yaml:"fail_if_ssl,omitempty"`
@@ -88,6 +91,11 @@ type ProbeIPProtocol struct {
 	// IPProtocolFallback, default true, allows the other family when the
 	// name has no address of the preferred one.
 	IPProtocolFallback *bool `yaml:"ip_protocol_fallback,omitempty"`
+}
+
+// FollowsRedirects reports whether the module follows redirects.
+func (h *ProbeHTTP) FollowsRedirects() bool {
+	return !h.NoFollowRedirects && (h.FollowRedirects == nil || *h.FollowRedirects)
 }
 
 // Supported reports whether argus implements the module's prober.

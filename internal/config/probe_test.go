@@ -18,7 +18,7 @@ func TestParseProbeModules(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := mods["http_ok_body"]
-	if m == nil || m.Prober != "http" || m.HTTP.Method != "POST" || !m.HTTP.NoFollowRedirects ||
+	if m == nil || m.Prober != "http" || m.HTTP.Method != "POST" || m.HTTP.FollowsRedirects() ||
 		len(m.HTTP.ValidStatusCodes) != 2 || m.HTTP.PreferredIPProtocol != "ip4" || *m.HTTP.IPProtocolFallback {
 		t.Errorf("http_ok_body = %+v", m)
 	}
