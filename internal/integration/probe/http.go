@@ -108,9 +108,15 @@ func probeHTTP(ctx context.Context, target string, m *config.ProbeHTTP, out *int
 		res.ssl = 1
 		addTLS(out, resp.TLS)
 	}
-	switch {
-	case readErr != nil:
+	if readErr != nil {
 		return fmt.Errorf("read the body: %w", readErr)
+	}
+	return check(resp, body, m, &res)
+}
+
+// check says whether the final response passes the module's checks.
+func check(resp *http.Response, body []byte, m *config.ProbeHTTP, res *httpResult) error {
+	switch {
 	case len(body) > maxBody:
 		return fmt.Errorf("body longer than %d bytes", maxBody)
 	case !validStatus(m.ValidStatusCodes, resp.StatusCode):
