@@ -35,6 +35,9 @@ type Config struct {
 	// Integrations are the servers argus reads metrics from in their own
 	// protocol, without an exporter (argus only).
 	Integrations []*Integration `yaml:"integrations,omitempty"`
+	// Probe says where the black-box probe modules come from (argus
+	// only).
+	Probe Probe `yaml:"probe,omitempty"`
 
 	// Alertmanager is an alertmanager.yml, in Alertmanager's schema; nil
 	// runs no alert manager (argus only).
@@ -124,9 +127,13 @@ func (c *Config) complete() {
 			s.inherit(&c.Global)
 		}
 	}
+	if c.Probe.Modules == nil && c.Probe.ConfigFile == "" {
+		c.Probe.Modules = BuiltinProbeModules()
+	}
 	for _, in := range c.Integrations {
 		if in != nil {
 			in.inherit(&c.Global)
+			in.resolveProbeModule(c.Probe.Modules)
 		}
 	}
 	for _, a := range c.Apps {

@@ -50,6 +50,14 @@ type Integration struct {
 	// AccessLog (nginx) is an access log in the documented argus format,
 	// tailed for per-request metrics; relative to the config file.
 	AccessLog string `yaml:"access_log,omitempty"`
+
+	// Module (probe) names the probe module: a built-in one or one of
+	// probe.config_file; default http_2xx for a URL address, tcp_connect
+	// for host:port.
+	Module string `yaml:"module,omitempty"`
+	// ProbeModule is the module Module names, resolved by LoadFile and
+	// Parse; nil for other types.
+	ProbeModule *ProbeModule `yaml:"-"`
 }
 
 // integrationType says which connection settings a type uses, so that a
@@ -63,6 +71,9 @@ type integrationType struct {
 	url bool
 	// accessLog is set when the type takes access_log.
 	accessLog bool
+	// probe is set for the probe type, whose module says what the
+	// address is.
+	probe bool
 }
 
 // integrationTypes are the integration types argus knows. A type with dsn
@@ -74,6 +85,7 @@ var integrationTypes = map[string]integrationType{
 	"redis":     {auth: true, tls: true},
 	"nginx":     {tls: true, url: true, accessLog: true},
 	"uwsgi":     {},
+	"probe":     {probe: true},
 }
 
 // IntegrationTypes returns the names of the integration types, sorted.
@@ -167,10 +179,15 @@ func (v *validator) integration(p string, in *Integration) {
 		if _, err := dsnAddress(string(in.DSN)); err != nil && in.DSN != secretMarker {
 			v.errorf(joinPath(p, "dsn"), "integration %q: %v", in.Name, err)
 		}
+	case t.probe:
+		v.probeIntegration(p, in)
 	case t.url:
 		v.integrationURL(joinPath(p, "address"), in)
 	default:
 		v.integrationAddress(joinPath(p, "address"), in, t.dsn)
+	}
+	if in.Module != "" && !t.probe {
+		v.errorf(joinPath(p, "module"), "integration %q: type %s has no module", in.Name, in.Type)
 	}
 	if in.AccessLog != "" && !t.accessLog {
 		v.errorf(joinPath(p, "access_log"), "integration %q: type %s has no access_log", in.Name, in.Type)

@@ -21,8 +21,8 @@ import (
 //     TLS and credential files, log files) are made relative to the
 //     directory of the file they were written in.
 //
-// Files named by the config, other than scrape_config_files, are not
-// opened.
+// Files named by the config, other than scrape_config_files and
+// probe.config_file, are not opened.
 func LoadFile(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -32,6 +32,7 @@ func LoadFile(path string) (*Config, error) {
 	ld.decodeMain(data)
 	ld.dir = filepath.Dir(path)
 	ld.includeScrapeConfigFiles()
+	ld.includeProbeModules()
 	return ld.finish()
 }
 
@@ -237,6 +238,7 @@ func (c *Config) setDirectory(dir string) {
 			d.HTTPClientConfig.SetDirectory(dir)
 		}
 	}
+	c.Probe.ConfigFile = commoncfg.JoinDir(dir, c.Probe.ConfigFile)
 	c.AppsDir = commoncfg.JoinDir(dir, c.AppsDir)
 	c.AppsFront.setDirectory(dir)
 	for _, a := range c.Apps {

@@ -17,6 +17,7 @@ var promtoolSkip = map[string]string{
 	"dashboards.good.yml":                     "dashboards and datasources sections (argus only)",
 	"integrations-postgres-rabbitmq.good.yml": "integrations section (argus only)",
 	"integrations.good.yml":                   "integrations section (argus only)",
+	"probe.good.yml":                          "probe and integrations sections (argus only)",
 	"legacy-names.good.yml":                   "metric_name_validation_scheme (Prometheus 3.0)",
 	"otlp-promote-all.good.yml":               "otlp section (Prometheus 2.47)",
 	"retention-size-only.good.yml":            "storage.tsdb.retention (Prometheus 3.x)",

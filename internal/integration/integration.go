@@ -51,6 +51,8 @@ type Target struct {
 	Timeout time.Duration
 	// AccessLog is the access log to tail (nginx); "" for none.
 	AccessLog string
+	// Module is the probe module (probe); nil for other types.
+	Module *config.ProbeModule
 
 	password     string
 	passwordFile string
@@ -84,6 +86,7 @@ func NewTarget(cfg *config.Integration) (*Target, error) {
 		Username:     cfg.Username,
 		Timeout:      time.Duration(cfg.Timeout),
 		AccessLog:    cfg.AccessLog,
+		Module:       cfg.ProbeModule,
 		password:     string(cfg.Password),
 		passwordFile: cfg.PasswordFile,
 		dsn:          string(cfg.DSN),

@@ -37,6 +37,7 @@ func (s *Server) handler() http.Handler {
 		}
 		promhttp.HandlerFor(ri.inst, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
 	})
+	mux.HandleFunc("GET /probe", s.serveProbe) // blackbox_exporter's, with argus's probe modules
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "argus is Healthy.")
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/argus-mon/argus/internal/integration/memcached"
 	"github.com/argus-mon/argus/internal/integration/nginx"
 	"github.com/argus-mon/argus/internal/integration/postgres"
+	"github.com/argus-mon/argus/internal/integration/probe"
 	"github.com/argus-mon/argus/internal/integration/rabbitmq"
 	"github.com/argus-mon/argus/internal/integration/redis"
 	"github.com/argus-mon/argus/internal/integration/uwsgi"
@@ -26,6 +27,7 @@ var integrationTypes = map[string]integration.NewFunc{
 	"redis":     redis.New,
 	"nginx":     nginx.New,
 	"uwsgi":     uwsgi.New,
+	"probe":     probe.New,
 }
 
 // runningIntegration is an integration's instance and the config it was
