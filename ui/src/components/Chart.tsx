@@ -27,6 +27,13 @@ export function Chart({ result, start, end, step, stacked, onZoom }: Props) {
   const plot = useRef<uPlot | null>(null);
   const [hidden, setHidden] = useState<Set<number>>(new Set());
   const names = result.map((s) => seriesName(s.metric));
+  // The chart's hooks outlive renders: they read the latest of these.
+  const hiddenRef = useRef(hidden);
+  hiddenRef.current = hidden;
+  const zoomRef = useRef(onZoom);
+  zoomRef.current = onZoom;
+  // A new result starts with every series shown.
+  useEffect(() => setHidden(new Set()), [result]);
 
   useEffect(() => {
     const el = box.current!;
@@ -68,7 +75,7 @@ export function Chart({ result, start, end, step, stacked, onZoom }: Props) {
             const a = u.posToVal(u.select.left, 'x');
             const b = u.posToVal(u.select.left + u.select.width, 'x');
             u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
-            onZoom(a, b);
+            zoomRef.current(a, b);
           },
         ],
         setCursor: [
@@ -85,7 +92,7 @@ export function Chart({ result, start, end, step, stacked, onZoom }: Props) {
             let best = Infinity;
             const top = u.cursor.top ?? 0;
             for (let i = 0; i < raw.length; i++) {
-              if (hidden.has(i)) continue;
+              if (hiddenRef.current.has(i)) continue;
               const v = ys[i][idx];
               if (v === null || !Number.isFinite(v)) continue;
               const d = Math.abs(u.valToPos(v, 'y') - top);

@@ -36,6 +36,9 @@ function cssVar(name: string): string {
 
 export function TimeSeries({ panel, series, from, to, onZoom, height }: { panel: Panel; series: Series[]; from: number; to: number; onZoom: (a: number, b: number) => void; height: number }) {
   const box = useRef<HTMLDivElement>(null);
+  // The zoom hook outlives renders; it calls the latest handler.
+  const zoomRef = useRef(onZoom);
+  zoomRef.current = onZoom;
   useEffect(() => {
     const el = box.current!;
     const d = defaults(panel);
@@ -100,7 +103,7 @@ export function TimeSeries({ panel, series, from, to, onZoom, height }: { panel:
           const a = u.posToVal(u.select.left, 'x');
           const b = u.posToVal(u.select.left + u.select.width, 'x');
           u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
-          onZoom(a * 1000, b * 1000);
+          zoomRef.current(a * 1000, b * 1000);
         }],
         draw: [(u) => {
           if (thrMode === 'off' || thresholds.length < 2) return;
@@ -143,7 +146,7 @@ export function TimeSeries({ panel, series, from, to, onZoom, height }: { panel:
       ro.disconnect();
       u.destroy();
     };
-  }, [series, from, to, height]);
+  }, [series, from, to, height, JSON.stringify([panel.fieldConfig, panel.options])]);
 
   const legendOpts = panel.options?.legend ?? {};
   const calcs: string[] = legendOpts.calcs ?? [];

@@ -8,9 +8,9 @@ import { navigate, type Route } from '../lib/router';
 import type { Dashboard, Panel, Variable } from '../dash/model';
 import { apiBase, dsUID } from '../dash/model';
 import { interpolate, type Vars } from '../dash/interpolate';
-import { describeRange, formatInterval, parseIntervalMs, quickRanges, resolveRange, roundInterval, type Range } from '../dash/time';
+import { calcInterval, describeRange, formatInterval, parseIntervalMs, quickRanges, resolveRange, roundInterval, type Range } from '../dash/time';
 import { ALL, applyRegex, customOptions, initialSelection, queryText, runVarQuery, sortOptions, toVars, type VarState } from '../dash/variables';
-import { runPanel, Session } from '../dash/query';
+import { builtins, runPanel, Session } from '../dash/query';
 import { toSeries, type Series } from '../dash/reduce';
 import { BarGauge, Gauge, Heatmap, Stat, Table, Text, TimeSeries, supported } from '../dash/Panels';
 import { addPanel, allPanels, move, removePanel, updatePanel } from '../dash/edit';
@@ -320,9 +320,12 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed }: { p: 
       return;
     }
     setState('loading');
+    // An answer for queries the panel no longer has (edited meanwhile) is
+    // dropped.
+    let cancelled = false;
     runPanel(session, p, range, vars, ref.current?.clientWidth ?? 800)
       .then((rs) => {
-        if (session.controller.signal.aborted) return;
+        if (cancelled || session.controller.signal.aborted) return;
         const s = toSeries(rs);
         setSeries(s);
         const warn = rs.flatMap((r) => r.warnings);
@@ -333,10 +336,13 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed }: { p: 
         } else setState('ok');
       })
       .catch((e: Error) => {
-        if (e.name === 'AbortError' || session.controller.signal.aborted) return;
+        if (cancelled || e.name === 'AbortError' || session.controller.signal.aborted) return;
         setState('error');
         setMsg(e.message);
       });
+    return () => {
+      cancelled = true;
+    };
   }, [visible, session, JSON.stringify([p.id, p.type, p.targets, p.scopedVars, p.interval, p.maxDataPoints, p.timeFrom, p.timeShift])]);
 
   const body = () => {
@@ -428,7 +434,9 @@ function VariableBar({ vars, route }: { vars: VarState[]; route: Route }) {
 }
 
 async function resolveVariable(def: Variable, before: VarState[], range: Range, fromURL: string[], signal: AbortSignal): Promise<VarState> {
-  const vars = toVars(before);
+  // Variable queries see the variables before them and the time range's
+  // built-ins (query_result(max_over_time(x[$__range])) is common).
+  const vars = { ...toVars(before), ...builtins(range, calcInterval(range, 1000), 15000) };
   let options: { text: string; value: string }[] = [];
   let error: string | undefined;
   try {
