@@ -125,6 +125,22 @@ describe('dashboard behaviour', () => {
     await page.close();
   });
 
+  it('the inspector shows the data and the query as sent', async () => {
+    const { page, errors } = await open(`/d/${uid}?var-job=node`);
+    await settle(page);
+    await page.locator('[data-testid=panel]', { hasText: 'up of node' }).getByTestId('inspect').click();
+    const insp = page.getByTestId('inspector');
+    await insp.waitFor();
+    assert.ok((await insp.locator('[data-testid=inspect-table] tbody tr').count()) > 0);
+    assert.equal(await insp.getByTestId('csv').getAttribute('download'), 'up_of_node.csv');
+    await insp.getByRole('tab', { name: 'Query' }).click();
+    assert.equal(await insp.getByTestId('inspect-query').first().textContent(), 'up{job="node"}');
+    await page.keyboard.press('Escape');
+    await waitFor(async () => (await page.getByTestId('inspector').count()) === 0, 'the inspector to close', 5000);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   it('dragging on a graph zooms into that range', async () => {
     const { page, errors } = await open(`/d/${uid}?from=now-15m&to=now`);
     await settle(page);

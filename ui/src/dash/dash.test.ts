@@ -176,3 +176,12 @@ describe('aligning series', () => {
     expect(alignSeries([s([], [])])).toEqual({ times: [], cols: [[]] });
   });
 });
+
+import { toCSV } from '../pages/Inspector';
+
+describe('inspector CSV', () => {
+  it('writes time, series and value rows, quoting names', () => {
+    const csv = toCSV([{ name: 'up{job="a,b"}', labels: {}, refId: 'A', times: [0, 60], values: [1, null] }]);
+    expect(csv).toBe('time,series,value\n1970-01-01T00:00:00.000Z,"up{job=""a,b""}",1\n1970-01-01T00:01:00.000Z,"up{job=""a,b""}",\n');
+  });
+});

@@ -10,11 +10,12 @@ import { apiBase, dsUID } from '../dash/model';
 import { interpolate, type Vars } from '../dash/interpolate';
 import { calcInterval, describeRange, formatInterval, parseIntervalMs, quickRanges, resolveRange, roundInterval, type Range } from '../dash/time';
 import { ALL, applyRegex, customOptions, initialSelection, queryText, runVarQuery, sortOptions, toVars, type VarState } from '../dash/variables';
-import { builtins, runPanel, Session } from '../dash/query';
+import { builtins, runPanel, Session, type QueryResult } from '../dash/query';
 import { toSeries, type Series } from '../dash/reduce';
 import { BarGauge, Gauge, Heatmap, Stat, Table, Text, TimeSeries, supported } from '../dash/Panels';
 import { addPanel, allPanels, move, removePanel, updatePanel } from '../dash/edit';
 import { EditBar, PanelEditor, type EditOps } from './DashboardEdit';
+import { Inspector } from './Inspector';
 
 interface Loaded {
   dashboard: Dashboard;
@@ -289,6 +290,8 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed }: { p: 
   const [state, setState] = useState<PanelState>('loading');
   const [series, setSeries] = useState<Series[]>([]);
   const [msg, setMsg] = useState('');
+  const [results, setResults] = useState<QueryResult[]>([]);
+  const [inspect, setInspect] = useState(false);
   const scoped: Vars = { ...vars };
   for (const [k, sv] of Object.entries(p.scopedVars ?? {})) scoped[k] = { values: Array.isArray(sv.value) ? sv.value : [sv.value] };
   const title = interpolate(p.title ?? '', scoped, 'raw');
@@ -327,6 +330,7 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed }: { p: 
       .then((rs) => {
         if (cancelled || session.controller.signal.aborted) return;
         const s = toSeries(rs);
+        setResults(rs);
         setSeries(s);
         const warn = rs.flatMap((r) => r.warnings);
         setMsg(warn.join('; '));
@@ -377,6 +381,7 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed }: { p: 
         {msg && state === 'ok' && <span class="badge warn" title={msg}>!</span>}
         <span class="grow" />
         {(p.links ?? []).map((l, i) => l.url && <a key={i} href={safeHref(interpolate(l.url, scoped, 'raw'))} target={l.targetBlank ? '_blank' : undefined} rel="noopener noreferrer">{l.title ?? 'link'}</a>)}
+        {p.type !== 'text' && p.type !== 'row' && isSupported && <button class="linklike" title="inspect: the data and the queries" aria-label={`inspect ${title}`} data-testid="inspect" onClick={() => setInspect(true)}>ⓘ</button>}
         {p.type !== 'text' && !ed && <button class="linklike" title="view this panel alone" onClick={() => setParam(route, { viewPanel: String(p.id) })}>⤢</button>}
       </header>
       {ed && p.id !== undefined && !p.scopedVars && (
@@ -394,6 +399,7 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed }: { p: 
         </div>
       )}
       <div class="panel-body">{body()}</div>
+      {inspect && <Inspector title={title} results={results} series={series} onClose={() => setInspect(false)} />}
     </div>
   );
 }
