@@ -101,6 +101,10 @@ describe('dashboard behaviour', () => {
       dashboard: {
         uid: 'e2e-vars', title: 'E2E variables', schemaVersion: 39, time: { from: 'now-15m', to: 'now' },
         templating: { list: [{ name: 'job', type: 'custom', query: 'argus,node', current: { text: 'argus', value: 'argus' } }] },
+        annotations: { list: [
+          { builtIn: 1, datasource: { type: 'grafana', uid: '-- Grafana --' }, enable: true, hide: true, iconColor: 'rgba(0, 211, 255, 1)', name: 'Annotations & Alerts', type: 'dashboard' },
+          { datasource: { type: 'prometheus', uid: 'argus' }, enable: true, expr: 'ALERTS{alertstate="firing"}', iconColor: 'red', name: 'Firing', step: '60s', titleFormat: '{{alertname}} (query)', tagKeys: 'severity' },
+        ] },
         panels: [
           { id: 1, type: 'timeseries', title: 'up of $job', gridPos: { x: 0, y: 0, w: 12, h: 8 }, datasource: { type: 'prometheus', uid: 'argus' },
             targets: [{ refId: 'A', expr: 'up{job="$job"}', legendFormat: '{{job}}' }] },
@@ -121,6 +125,21 @@ describe('dashboard behaviour', () => {
     await waitFor(async () => queries.some((q) => q.includes('up{job="node"}')), 'a query for job="node"', 15000);
     assert.match(page.url(), /var-job=node/);
     await page.locator('.panel-title', { hasText: 'up of node' }).waitFor();
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('draws annotations from a PromQL query and from the alert history, and switches them off', async () => {
+    const { page, errors } = await open(`/d/${uid}`);
+    await settle(page);
+    const panel = page.locator('[data-testid=panel]', { hasText: 'up of argus' });
+    const titles = () => panel.locator('[data-testid=annotation]').evaluateAll((els) => els.map((e) => e.title));
+    await waitFor(async () => {
+      const t = await titles();
+      return t.some((x) => x.startsWith('E2EAlwaysFiring (query)')) && t.some((x) => x.startsWith('E2EAlwaysFiring firing'));
+    }, 'annotations from the query and the history', 15000);
+    await page.getByRole('group', { name: 'annotations' }).getByLabel('Firing').uncheck();
+    await waitFor(async () => !(await titles()).some((x) => x.startsWith('E2EAlwaysFiring (query)')), 'the query annotations to go', 15000);
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -7,6 +7,7 @@ import type { Panel } from './model';
 import { markdownToHTML, sanitize } from './markdown';
 import { calcName, cssColor, mapValue, reduce, thresholdColor, type Series } from './reduce';
 import { formatUnit } from './units';
+import type { AnnotationEvent } from './annotations';
 
 function defaults(p: Panel) {
   return p.fieldConfig?.defaults ?? {};
@@ -34,7 +35,7 @@ function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-export function TimeSeries({ panel, series, from, to, onZoom, height }: { panel: Panel; series: Series[]; from: number; to: number; onZoom: (a: number, b: number) => void; height: number }) {
+export function TimeSeries({ panel, series, from, to, onZoom, height, annotations = [] }: { panel: Panel; series: Series[]; from: number; to: number; onZoom: (a: number, b: number) => void; height: number; annotations?: AnnotationEvent[] }) {
   const box = useRef<HTMLDivElement>(null);
   // The zoom hook outlives renders; it calls the latest handler.
   const zoomRef = useRef(onZoom);
@@ -105,7 +106,7 @@ export function TimeSeries({ panel, series, from, to, onZoom, height }: { panel:
           u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
           zoomRef.current(a * 1000, b * 1000);
         }],
-        draw: [(u) => {
+        draw: [(u) => drawAnnotations(u, annotations), (u) => {
           if (thrMode === 'off' || thresholds.length < 2) return;
           const ctx = u.ctx;
           ctx.save();
@@ -146,7 +147,7 @@ export function TimeSeries({ panel, series, from, to, onZoom, height }: { panel:
       ro.disconnect();
       u.destroy();
     };
-  }, [series, from, to, height, JSON.stringify([panel.fieldConfig, panel.options])]);
+  }, [series, from, to, height, annotations, JSON.stringify([panel.fieldConfig, panel.options])]);
 
   const legendOpts = panel.options?.legend ?? {};
   const calcs: string[] = legendOpts.calcs ?? [];
@@ -173,6 +174,43 @@ export function TimeSeries({ panel, series, from, to, onZoom, height }: { panel:
       )}
     </div>
   );
+}
+
+// drawAnnotations draws each event as a line (a region as a band) on the
+// plot, and puts a marker under it whose title tells what happened.
+function drawAnnotations(u: uPlot, events: AnnotationEvent[]) {
+  const layer = u.over.querySelector('.ann-layer') ?? u.over.appendChild(Object.assign(document.createElement('div'), { className: 'ann-layer' }));
+  layer.replaceChildren();
+  if (events.length === 0) return;
+  const ctx = u.ctx;
+  const [min, max] = [u.scales.x.min ?? 0, u.scales.x.max ?? 0];
+  ctx.save();
+  for (const ev of events.slice(0, 500)) {
+    const a = ev.time / 1000;
+    const b = ev.timeEnd / 1000;
+    if (b < min || a > max) continue;
+    const color = cssColor(ev.color) ?? 'rgb(0, 211, 255)';
+    const x1 = u.valToPos(Math.max(a, min), 'x', true);
+    const x2 = u.valToPos(Math.min(b, max), 'x', true);
+    if (x2 - x1 > 1) {
+      ctx.fillStyle = withAlpha(color, 0.12);
+      ctx.fillRect(x1, u.bbox.top, x2 - x1, u.bbox.height);
+    }
+    ctx.strokeStyle = color;
+    ctx.setLineDash([4, 3]);
+    ctx.beginPath();
+    ctx.moveTo(x1, u.bbox.top);
+    ctx.lineTo(x1, u.bbox.top + u.bbox.height);
+    ctx.stroke();
+    const m = document.createElement('div');
+    m.className = 'ann-marker';
+    m.dataset.testid = 'annotation';
+    m.title = [ev.title, ev.text, ev.tags.join(' ')].filter(Boolean).join('\n');
+    m.style.left = `${u.valToPos(Math.max(a, min), 'x')}px`;
+    m.style.background = color;
+    layer.appendChild(m);
+  }
+  ctx.restore();
 }
 
 // alignSeries puts the series on one time axis. Range query results share

@@ -185,3 +185,27 @@ describe('inspector CSV', () => {
     expect(csv).toBe('time,series,value\n1970-01-01T00:00:00.000Z,"up{job=""a,b""}",1\n1970-01-01T00:01:00.000Z,"up{job=""a,b""}",\n');
   });
 });
+
+import { fromHistory, fromSeries, isBuiltIn } from './annotations';
+
+describe('annotations', () => {
+  it('turns runs of non-zero values into events', () => {
+    const ev = fromSeries([{ metric: { alertname: 'Down', instance: 'a', severity: 'page' }, values: [[0, '1'], [60, '1'], [120, '0'], [180, '1'], [420, '1']] }], 60,
+      { name: 'n', titleFormat: '{{alertname}}', textFormat: 'on {{instance}}', tagKeys: 'severity', iconColor: 'red' });
+    expect(ev.map((e) => [e.time, e.timeEnd])).toEqual([[0, 60000], [180000, 180000], [420000, 420000]]);
+    expect(ev[0]).toMatchObject({ title: 'Down', text: 'on a', tags: ['page'], color: 'red' });
+  });
+  it('shows alert history events as points', () => {
+    const ev = fromHistory([
+      { id: 1, time: '2026-01-01T00:00:00Z', kind: 'alert', alert: { state: 'firing', labels: { alertname: 'X', job: 'j' }, startsAt: '', endsAt: '' } },
+      { id: 2, time: '2026-01-01T00:01:00Z', kind: 'notification' },
+    ], {});
+    expect(ev).toHaveLength(1);
+    expect(ev[0]).toMatchObject({ time: Date.UTC(2026, 0, 1), title: 'X firing', text: 'job=j' });
+  });
+  it('tells the built-in annotations apart', () => {
+    expect(isBuiltIn({ builtIn: 1 })).toBe(true);
+    expect(isBuiltIn({ datasource: { type: 'grafana', uid: '-- Grafana --' } })).toBe(true);
+    expect(isBuiltIn({ datasource: { type: 'prometheus', uid: 'argus' }, expr: 'x' })).toBe(false);
+  });
+});

@@ -16,6 +16,8 @@ import { BarGauge, Gauge, Heatmap, Stat, Table, Text, TimeSeries, supported } fr
 import { addPanel, allPanels, move, removePanel, updatePanel } from '../dash/edit';
 import { EditBar, PanelEditor, type EditOps } from './DashboardEdit';
 import { Inspector } from './Inspector';
+import { fromHistory, fromSeries, isBuiltIn, type AnnotationDef, type AnnotationEvent } from '../dash/annotations';
+import type { HistoryEvent, Sample } from '../api';
 
 interface Loaded {
   dashboard: Dashboard;
@@ -135,6 +137,22 @@ function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta:
   const session = useMemo(() => new Session(), [range?.from, range?.to, JSON.stringify(interp)]);
   useEffect(() => () => session.abort(), [session]);
 
+  // Annotations load once per session, for the ones switched on.
+  const annDefs = (d.annotations?.list ?? []) as AnnotationDef[];
+  const [annOn, setAnnOn] = useState<Record<string, boolean>>(() =>
+    Object.fromEntries(annDefs.map((a, i) => [a.name ?? String(i), a.enable !== false])));
+  const [annEvents, setAnnEvents] = useState<AnnotationEvent[]>([]);
+  useEffect(() => {
+    if (!range || !interp) return;
+    let cancelled = false;
+    loadAnnotations(session, annDefs.filter((a, i) => annOn[a.name ?? String(i)]), range, interp)
+      .then((evs) => !cancelled && setAnnEvents(evs))
+      .catch(() => !cancelled && setAnnEvents([]));
+    return () => {
+      cancelled = true;
+    };
+  }, [session, JSON.stringify(annOn)]);
+
   if (!range) return <div class="error" role="alert">Bad time range from={from} to={to}: use now-6h, now, epoch milliseconds or ISO times.</div>;
 
   const panels = layoutPanels(d, interp ?? {}, vars ?? []);
@@ -180,12 +198,22 @@ function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta:
           : l.type === 'dashboards' ? <a key={i} href={`/dashboards?${new URLSearchParams((l.tags ?? []).map((t) => ['tag', t]))}`}>{l.title || `Dashboards: ${(l.tags ?? []).join(', ')}`}</a> : null)}
       </div>
       {vars && <VariableBar vars={vars} route={route} />}
+      {annDefs.some((a) => !a.hide) && (
+        <div class="row" role="group" aria-label="annotations">
+          {annDefs.map((a, i) => {
+            const k = a.name ?? String(i);
+            return a.hide ? null : (
+              <label key={k}><input type="checkbox" checked={!!annOn[k]} onChange={(e) => setAnnOn({ ...annOn, [k]: (e.target as HTMLInputElement).checked })} /> {a.name ?? 'Annotations'}</label>
+            );
+          })}
+        </div>
+      )}
       {varErr && <div class="warning">Variables: {varErr}</div>}
       {!vars && <div class="progress" role="status">Loading variables…</div>}
       {vars && shown && (
         <div>
           <button onClick={() => setParam(route, { viewPanel: null })}>Back to the dashboard</button>
-          {shown.map((p) => <PanelView key={p.id} p={p} range={range} vars={interp!} session={session} onZoom={zoom} height={600} route={route} />)}
+          {shown.map((p) => <PanelView key={p.id} p={p} range={range} vars={interp!} session={session} onZoom={zoom} height={600} route={route} ann={annEvents} />)}
         </div>
       )}
       {draft && (
@@ -195,7 +223,7 @@ function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta:
       {draft && editing !== null && allPanels(d).some((p) => p.id === editing) && (
         <PanelEditor key={editing} panel={allPanels(d).find((p) => p.id === editing)!} onApply={(p) => { change(updatePanel(d, editing, (x) => Object.assign(x, p))); setEditing(null); }} onClose={() => setEditing(null)} />
       )}
-      {vars && !shown && panels.map((sec, i) => <Section key={i} sec={sec} range={range} vars={interp!} session={session} onZoom={zoom} route={route} ed={ed} />)}
+      {vars && !shown && panels.map((sec, i) => <Section key={i} sec={sec} range={range} vars={interp!} session={session} onZoom={zoom} route={route} ed={ed} ann={annEvents} />)}
     </div>
   );
 }
@@ -254,7 +282,7 @@ function repeatPanel(p: Panel, states: VarState[]): Panel[] {
   }));
 }
 
-function Section({ sec, range, vars, session, onZoom, route, ed }: { sec: SectionT; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; route: Route; ed: EditOps | null }) {
+function Section({ sec, range, vars, session, onZoom, route, ed, ann }: { sec: SectionT; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; route: Route; ed: EditOps | null; ann: AnnotationEvent[] }) {
   const [open, setOpen] = useState(!sec.row?.collapsed);
   const minY = Math.min(...sec.panels.map((p) => p.gridPos?.y ?? 0));
   return (
@@ -272,7 +300,7 @@ function Section({ sec, range, vars, session, onZoom, route, ed }: { sec: Sectio
             const style = `grid-column:${g.x + 1} / span ${Math.min(24 - g.x, g.w)};grid-row:${g.y - minY + 1} / span ${g.h}`;
             return (
               <div key={`${p.id}-${i}`} class="dash-cell" style={style}>
-                <PanelView p={p} range={range} vars={vars} session={session} onZoom={onZoom} height={g.h * rowHeight + (g.h - 1) * gap - 40} route={route} ed={ed} />
+                <PanelView p={p} range={range} vars={vars} session={session} onZoom={onZoom} height={g.h * rowHeight + (g.h - 1) * gap - 40} route={route} ed={ed} ann={ann} />
               </div>
             );
           })}
@@ -284,7 +312,7 @@ function Section({ sec, range, vars, session, onZoom, route, ed }: { sec: Sectio
 
 type PanelState = 'loading' | 'ok' | 'nodata' | 'error' | 'unsupported';
 
-function PanelView({ p, range, vars, session, onZoom, height, route, ed }: { p: Panel; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; height: number; route: Route; ed?: EditOps | null }) {
+function PanelView({ p, range, vars, session, onZoom, height, route, ed, ann = [] }: { p: Panel; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; height: number; route: Route; ed?: EditOps | null; ann?: AnnotationEvent[] }) {
   const ref = useRef<HTMLDivElement>(null);
   const [visible, setVisible] = useState(false);
   const [state, setState] = useState<PanelState>('loading');
@@ -355,7 +383,7 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed }: { p: 
     switch (p.type) {
       case 'timeseries':
       case 'graph':
-        return <TimeSeries panel={p} series={series} from={range.from} to={range.to} onZoom={onZoom} height={Math.max(80, height - legendRoom(p, series))} />;
+        return <TimeSeries panel={p} series={series} from={range.from} to={range.to} onZoom={onZoom} height={Math.max(80, height - legendRoom(p, series))} annotations={ann} />;
       case 'stat':
       case 'singlestat':
         return <Stat panel={p} series={series} />;
@@ -491,4 +519,30 @@ async function resolveVariable(def: Variable, before: VarState[], range: Range, 
     if ((e as Error).name !== 'AbortError') error = (e as Error).message;
   }
   return { def, options, selected: initialSelection(def, options, fromURL), error };
+}
+
+// loadAnnotations runs the annotation queries of a dashboard: PromQL ones
+// through the session (shared and cancelled with the panels' queries), the
+// built-in one from the alert manager's history.
+async function loadAnnotations(session: Session, defs: AnnotationDef[], range: Range, vars: Vars): Promise<AnnotationEvent[]> {
+  const out: AnnotationEvent[] = [];
+  await Promise.all(defs.map(async (a) => {
+    if (isBuiltIn(a)) {
+      const p = new URLSearchParams({ kind: 'alert', since: new Date(range.from).toISOString(), until: new Date(range.to).toISOString(), limit: '1000' });
+      const r = await fetch(`/api/v2/history?${p}`, { signal: session.controller.signal, headers: { Accept: 'application/json' } });
+      if (r.ok) out.push(...fromHistory((await r.json()) as HistoryEvent[], a));
+      return;
+    }
+    if (!a.expr) return;
+    const stepS = (parseIntervalMs(a.step ?? '') ?? 60000) / 1000;
+    const base = apiBase(interpolate(dsUID(a.datasource ?? null), vars, 'raw'));
+    const res = await session.get(base, 'query_range', new URLSearchParams({
+      // The range itself, not widened to the step: a point past the end
+      // would not be drawn, and a relative range is a whole number of steps,
+      // so the last point is the end.
+      query: interpolate(a.expr, vars), start: String(range.from / 1000), end: String(range.to / 1000), step: String(stepS),
+    }));
+    if (res.data.resultType === 'matrix') out.push(...fromSeries(res.data.result as Sample[], stepS, a));
+  }));
+  return out;
 }
