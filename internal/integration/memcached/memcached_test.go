@@ -23,14 +23,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func newInstance(t *testing.T, address string, timeout time.Duration) *integration.Instance {
 	t.Helper()
-	cfg := &config.Integration{Name: "cache", Type: "memcached", Address: address,
-		Interval: model.Duration(time.Minute), Timeout: model.Duration(timeout)}
-	in, err := integration.New(cfg, New, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Close() })
-	return in
+	return integrationtest.NewInstance(t, config.Integration{Name: "cache", Type: "memcached", Address: address, Timeout: model.Duration(timeout)}, New)
 }
 
 // send runs memcached text commands on a connection of its own, so the

@@ -24,14 +24,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func newInstance(t *testing.T, address, accessLog string, timeout time.Duration) *integration.Instance {
 	t.Helper()
-	cfg := &config.Integration{Name: "web", Type: "nginx", Address: address, AccessLog: accessLog,
-		Interval: model.Duration(time.Minute), Timeout: model.Duration(timeout)}
-	in, err := integration.New(cfg, New, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Close() })
-	return in
+	return integrationtest.NewInstance(t, config.Integration{Name: "web", Type: "nginx", Address: address, AccessLog: accessLog, Timeout: model.Duration(timeout)}, New)
 }
 
 // get requests paths of nginx and drains the answers.

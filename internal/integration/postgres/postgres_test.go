@@ -30,16 +30,10 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func newInstance(t *testing.T, cfg config.Integration) *integration.Instance {
 	t.Helper()
 	cfg.Name, cfg.Type = "db", "postgres"
-	cfg.Interval = model.Duration(time.Minute)
 	if cfg.Timeout == 0 {
 		cfg.Timeout = model.Duration(20 * time.Second)
 	}
-	in, err := integration.New(&cfg, New, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Close() })
-	return in
+	return integrationtest.NewInstance(t, cfg, New)
 }
 
 func gather(t *testing.T, in *integration.Instance) []*dto.MetricFamily {

@@ -25,16 +25,10 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func newInstance(t *testing.T, cfg config.Integration) *integration.Instance {
 	t.Helper()
 	cfg.Name, cfg.Type = "broker", "rabbitmq"
-	cfg.Interval = model.Duration(time.Minute)
 	if cfg.Timeout == 0 {
 		cfg.Timeout = model.Duration(20 * time.Second)
 	}
-	in, err := integration.New(&cfg, New, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Close() })
-	return in
+	return integrationtest.NewInstance(t, cfg, New)
 }
 
 // notProduced are prefixes of the plugin's metrics argus does not

@@ -28,16 +28,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func newInstance(t *testing.T, cfg config.Integration) *integration.Instance {
 	t.Helper()
 	cfg.Name, cfg.Type = "sessions", "redis"
-	cfg.Interval = model.Duration(time.Minute)
-	if cfg.Timeout == 0 {
-		cfg.Timeout = model.Duration(10 * time.Second)
-	}
-	in, err := integration.New(&cfg, New, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Close() })
-	return in
+	return integrationtest.NewInstance(t, cfg, New)
 }
 
 // do runs commands on a connection of its own and returns their replies.
