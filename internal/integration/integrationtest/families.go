@@ -1,8 +1,10 @@
 package integrationtest
 
 import (
+	"os"
 	"slices"
 	"strings"
+	"testing"
 
 	dto "github.com/prometheus/client_model/go"
 )
@@ -84,4 +86,28 @@ func Value(fams []*dto.MetricFamily, name string, labels ...string) (float64, bo
 		}
 	}
 	return 0, false
+}
+
+// ReadShapes reads an exporter's metrics as listed in a test data file, for
+// exporters Debian does not package: one metric a line, its name, type and
+// label names (comma separated, none if absent); # starts a comment.
+func ReadShapes(t testing.TB, path string) map[string]Shape {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]Shape{}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || strings.HasPrefix(line, "#") {
+			continue
+		}
+		s := Shape{Type: f[1]}
+		if len(f) > 2 {
+			s.Labels = f[2]
+		}
+		out[f[0]] = s
+	}
+	return out
 }

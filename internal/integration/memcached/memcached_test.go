@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -53,26 +52,6 @@ func send(t *testing.T, network, address string, cmds ...string) {
 }
 
 // exporterShapes reads the exporter's metric list from testdata.
-func exporterShapes(t *testing.T) map[string]integrationtest.Shape {
-	t.Helper()
-	b, err := os.ReadFile("testdata/exporter-metrics.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]integrationtest.Shape{}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 || strings.HasPrefix(line, "#") {
-			continue
-		}
-		s := integrationtest.Shape{Type: f[1]}
-		if len(f) > 2 {
-			s.Labels = f[2]
-		}
-		out[f[0]] = s
-	}
-	return out
-}
 
 func TestAgainstRealServer(t *testing.T) {
 	addr := integrationtest.Memcached(t)
@@ -83,7 +62,7 @@ func TestAgainstRealServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := integrationtest.Shapes(fams)
-	want := exporterShapes(t)
+	want := integrationtest.ReadShapes(t, "testdata/exporter-metrics.txt")
 	for name, s := range got {
 		w, ok := want[name]
 		switch {

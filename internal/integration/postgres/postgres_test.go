@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	dto "github.com/prometheus/client_model/go"
 	commoncfg "github.com/prometheus/common/config"
-	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"go.uber.org/goleak"
 
@@ -95,19 +93,9 @@ func exporterFamilies(t *testing.T, dsn string) []*dto.MetricFamily {
 	cmd := exec.Command(bin, "--web.listen-address="+listen, "--extend.query-path="+queries)
 	cmd.Env = append(os.Environ(), "DATA_SOURCE_NAME="+dsn)
 	integrationtest.StartCmd(t, cmd, "postgres_exporter", t.TempDir(), "tcp", listen)
-	resp, err := http.Get("http://" + listen + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	parsed, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []*dto.MetricFamily
-	for name, f := range parsed {
-		if strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_") || strings.HasPrefix(name, "promhttp_") {
+	for _, f := range integrationtest.Scrape(t, "http://"+listen+"/metrics") {
+		if name := f.GetName(); strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_") || strings.HasPrefix(name, "promhttp_") {
 			continue
 		}
 		out = append(out, f)

@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"errors"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/goleak"
@@ -71,21 +69,7 @@ func isNotProduced(name string) bool {
 
 func pluginFamilies(t *testing.T, addr string) []*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics/per-object")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	parsed, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*dto.MetricFamily
-	for _, f := range parsed {
-		out = append(out, f)
-	}
-	return out
+	return integrationtest.Scrape(t, "http://"+addr+"/metrics/per-object")
 }
 
 // traffic declares a queue, publishes to it and consumes one message

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"go.uber.org/goleak"
 
@@ -77,21 +75,7 @@ func exporterFamilies(t *testing.T, addr string, args ...string) []*dto.MetricFa
 	listen := integrationtest.FreeAddr(t)
 	args = append([]string{"-redis.addr", "redis://" + addr, "-web.listen-address", listen, "-redis-only-metrics"}, args...)
 	integrationtest.Start(t, "prometheus-redis-exporter", "prometheus-redis-exporter", t.TempDir(), "tcp", listen, args...)
-	resp, err := http.Get("http://" + listen + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	parsed, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*dto.MetricFamily
-	for _, f := range parsed {
-		out = append(out, f)
-	}
-	return out
+	return integrationtest.Scrape(t, "http://"+listen+"/metrics")
 }
 
 func TestMatchesRedisExporter(t *testing.T) {

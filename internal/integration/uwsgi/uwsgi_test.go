@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -42,26 +41,6 @@ func get(t *testing.T, u *integrationtest.Uwsgi, paths ...string) {
 }
 
 // exporterShapes reads the exporter's metric list from testdata.
-func exporterShapes(t *testing.T) map[string]integrationtest.Shape {
-	t.Helper()
-	b, err := os.ReadFile("testdata/exporter-metrics.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]integrationtest.Shape{}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 || strings.HasPrefix(line, "#") {
-			continue
-		}
-		s := integrationtest.Shape{Type: f[1]}
-		if len(f) > 2 {
-			s.Labels = f[2]
-		}
-		out[f[0]] = s
-	}
-	return out
-}
 
 // notProduced are the exporter's metrics argus does not produce, with why;
 // docs/integrations.md lists them too.
@@ -101,7 +80,7 @@ func TestAgainstRealServer(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	got, want := integrationtest.Shapes(fams), exporterShapes(t)
+	got, want := integrationtest.Shapes(fams), integrationtest.ReadShapes(t, "testdata/exporter-metrics.txt")
 	for name, s := range got {
 		w, ok := want[name]
 		switch {
