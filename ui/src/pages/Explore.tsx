@@ -169,7 +169,7 @@ function Result({ out, state, onZoom }: { out: Outcome; state: ExploreState; onZ
       {out.warnings.map((w) => <div key={w} class="warning" role="status">Warning: {w}</div>)}
       {out.infos.map((w) => <div key={w} class="info" role="status">Info: {w}</div>)}
       <div class="muted" data-testid="stats">
-        {count} {data.resultType === 'matrix' || data.resultType === 'vector' ? (count === 1 ? 'series' : 'series') : 'value'}
+        {count} {data.resultType === 'matrix' || data.resultType === 'vector' ? 'series' : 'value'}
         {' · '}{Math.round(out.elapsed)} ms{samples !== undefined ? ` · ${samples.toLocaleString()} samples` : ''}
         {out.window ? ` · step ${formatDuration(out.window.step)}` : ''}
       </div>
