@@ -18,7 +18,7 @@
 // Main types: Manager (the whole thing; ApplyConfig swaps the configuration
 // and keeps alerts, silences and the notification log), Silence, Event
 // (alert history). State that outlives the process goes through the narrow
-// StateStore interface, implemented by internal/alertmanager/statestore.
+// StateStore interface, implemented by internal/state, argus's one state store.
 //
 // Concurrency: every exported method of Manager is safe for concurrent use.
 // Each aggregation group runs in its own goroutine, so a slow or failing
@@ -29,5 +29,5 @@
 // seconds so that shutdown and reloads do not hang. ApplyConfig does not
 // hold up Put while the old groups finish their notifications.
 //
-// Imports: internal/alertmanager/statestore (types only).
+// Imports: internal/state (types only).
 package alertmanager

@@ -28,7 +28,7 @@ import (
 	"github.com/prometheus/alertmanager/notify"
 	"github.com/prometheus/common/model"
 
-	"github.com/argus-mon/argus/internal/alertmanager/statestore"
+	"github.com/argus-mon/argus/internal/state"
 )
 
 // smtpMessage is a message the test SMTP server accepted, with how the
@@ -406,7 +406,7 @@ func TestEmailWrongPassword(t *testing.T) {
 	t.Parallel()
 	cert, _ := selfSignedCert(t)
 	srv := startSMTP(t, cert, false, "PLAIN LOGIN", map[string]string{"argus": "s3cret"})
-	db, err := statestore.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
+	db, err := state.Open(context.Background(), filepath.Join(t.TempDir(), state.File))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 
-	"github.com/argus-mon/argus/internal/alertmanager/statestore"
+	"github.com/argus-mon/argus/internal/state"
 )
 
 // Kinds of history events.
@@ -127,7 +127,7 @@ func (h *history) add(e Event) {
 func (h *history) run(ctx context.Context) {
 	t := time.NewTicker(historyFlushEvery)
 	defer t.Stop()
-	batch := make([]statestore.Event, 0, historyBatch)
+	batch := make([]state.Event, 0, historyBatch)
 	flush := func() {
 		if len(batch) == 0 {
 			return
@@ -164,7 +164,7 @@ func (h *history) run(ctx context.Context) {
 	}
 }
 
-func toStored(e Event) statestore.Event {
+func toStored(e Event) state.Event {
 	var data any = e.Alert
 	switch {
 	case e.Notification != nil:
@@ -173,10 +173,10 @@ func toStored(e Event) statestore.Event {
 		data = e.Silence
 	}
 	b, _ := json.Marshal(data) // plain structs of strings and numbers
-	return statestore.Event{Time: e.Time, Kind: e.Kind, Fingerprint: e.Fingerprint, Receiver: e.Receiver, Data: b}
+	return state.Event{Time: e.Time, Kind: e.Kind, Fingerprint: e.Fingerprint, Receiver: e.Receiver, Data: b}
 }
 
-func fromStored(s statestore.Event) (Event, error) {
+func fromStored(s state.Event) (Event, error) {
 	e := Event{ID: s.ID, Time: s.Time, Kind: s.Kind, Fingerprint: s.Fingerprint, Receiver: s.Receiver}
 	var err error
 	switch s.Kind {
@@ -201,7 +201,7 @@ func (m *Manager) History(ctx context.Context, q HistoryQuery) ([]Event, error) 
 	if m.opts.State == nil {
 		return nil, nil
 	}
-	rows, err := m.opts.State.Events(ctx, statestore.EventQuery{
+	rows, err := m.opts.State.Events(ctx, state.EventQuery{
 		Kind: q.Kind, Fingerprint: q.Fingerprint, Receiver: q.Receiver, Since: q.Since, Until: q.Until, Limit: q.Limit,
 	})
 	if err != nil {

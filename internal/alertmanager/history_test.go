@@ -9,14 +9,14 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"github.com/argus-mon/argus/internal/alertmanager/statestore"
+	"github.com/argus-mon/argus/internal/state"
 )
 
 // TestHistoryMaxEvents: the maintenance keeps the newest HistoryMaxEvents
 // events, however recent the older ones are.
 func TestHistoryMaxEvents(t *testing.T) {
 	ctx := context.Background()
-	db, err := statestore.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	db, err := state.Open(ctx, filepath.Join(t.TempDir(), state.File))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestHistoryMaxEvents(t *testing.T) {
 // history shows both, linked.
 func TestSilenceReplacedHistory(t *testing.T) {
 	ctx := context.Background()
-	db, err := statestore.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	db, err := state.Open(ctx, filepath.Join(t.TempDir(), state.File))
 	if err != nil {
 		t.Fatal(err)
 	}

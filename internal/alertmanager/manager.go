@@ -21,22 +21,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 
-	"github.com/argus-mon/argus/internal/alertmanager/statestore"
+	"github.com/argus-mon/argus/internal/state"
 )
 
 // StateStore is the durable state the Manager needs: records in buckets
 // (silences, notification log) with an expiry, and an event log (alert
 // history). Expire deletes expired records, events older than
 // eventsBefore and all but the newest maxEvents events (0: no bound).
-// internal/alertmanager/statestore implements it on SQLite. Methods are
+// internal/state implements it on SQLite or PostgreSQL. Methods are
 // called concurrently; errors are returned to the caller of the operation
 // that needed them.
 type StateStore interface {
 	Put(ctx context.Context, bucket, key string, value []byte, expires time.Time) error
-	List(ctx context.Context, bucket string) ([]statestore.Record, error)
+	List(ctx context.Context, bucket string) ([]state.Record, error)
 	Expire(ctx context.Context, now, eventsBefore time.Time, maxEvents int) (int64, error)
-	AppendEvents(ctx context.Context, events []statestore.Event) error
-	Events(ctx context.Context, q statestore.EventQuery) ([]statestore.Event, error)
+	AppendEvents(ctx context.Context, events []state.Event) error
+	Events(ctx context.Context, q state.EventQuery) ([]state.Event, error)
 }
 
 // Options configure a Manager. Zero values take the documented defaults.

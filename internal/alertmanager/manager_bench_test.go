@@ -13,7 +13,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"github.com/argus-mon/argus/internal/alertmanager/statestore"
+	"github.com/argus-mon/argus/internal/state"
 )
 
 // routingTree returns a config with n routes under the root, each matching
@@ -39,7 +39,7 @@ func BenchmarkPut(b *testing.B) {
 		b.Run("state="+strconv.FormatBool(persist), func(b *testing.B) {
 			opts := Options{}
 			if persist {
-				db, err := statestore.Open(context.Background(), filepath.Join(b.TempDir(), "state.db"))
+				db, err := state.Open(context.Background(), filepath.Join(b.TempDir(), state.File))
 				if err != nil {
 					b.Fatal(err)
 				}

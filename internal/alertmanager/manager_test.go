@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/common/model"
 	"go.uber.org/goleak"
 
-	"github.com/argus-mon/argus/internal/alertmanager/statestore"
+	"github.com/argus-mon/argus/internal/state"
 )
 
 func TestMain(m *testing.M) {
@@ -307,7 +307,7 @@ receivers:
 func TestRestartKeepsState(t *testing.T) {
 	h := newHook(t)
 	path := filepath.Join(t.TempDir(), "state.db")
-	db, err := statestore.Open(context.Background(), path)
+	db, err := state.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

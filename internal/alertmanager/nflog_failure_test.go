@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/argus-mon/argus/internal/alertmanager/statestore"
+	"github.com/argus-mon/argus/internal/state"
 )
 
 // failingState refuses every write, like a full disk.
@@ -16,7 +16,7 @@ func (failingState) Put(context.Context, string, string, []byte, time.Time) erro
 	return errors.New("disk full")
 }
 
-func (failingState) List(context.Context, string) ([]statestore.Record, error) { return nil, nil }
+func (failingState) List(context.Context, string) ([]state.Record, error) { return nil, nil }
 
 // TestNflogCountsUnpersistedNotifications: a notification whose log entry
 // could not be written still counts as sent; otherwise every later flush

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
 
-	"github.com/argus-mon/argus/internal/alertmanager/statestore"
+	"github.com/argus-mon/argus/internal/state"
 )
 
 func matchers(t *testing.T, kv ...string) labels.Matchers {
@@ -28,7 +28,7 @@ func matchers(t *testing.T, kv ...string) labels.Matchers {
 
 func TestSilenceLifecycle(t *testing.T) {
 	ctx := context.Background()
-	db, err := statestore.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	db, err := state.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

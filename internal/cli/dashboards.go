@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/argus-mon/argus/internal/config"
 	"github.com/argus-mon/argus/internal/dashboard"
 	"github.com/argus-mon/argus/internal/datasource"
 	"github.com/argus-mon/argus/internal/state"
@@ -22,8 +21,8 @@ import (
 // allows a second process to write.
 func dashboardsImport(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("dashboards import")
-	dataDir := fs.String("data", "data", "data directory holding the state store")
-	cfgFile := fs.String("config", "", "config file, for its datasources")
+	dataDir := fs.String("data", "data", "data directory holding the state store (unless the config puts it elsewhere)")
+	cfgFile := fs.String("config", "", "config file, for its state section and datasources")
 	dryRun := fs.Bool("dry-run", false, "only report; store nothing")
 	folder := fs.String("folder", "", "title of the folder to import into (created if missing)")
 	files, err := parseFlags(fs, args)
@@ -33,22 +32,19 @@ func dashboardsImport(ctx context.Context, args []string, stdout io.Writer) erro
 	if len(files) == 0 {
 		return fmt.Errorf("%w: argus dashboards import FILE... [--dry-run] [--config F] [--data DIR] [--folder NAME]", errUsage)
 	}
-	sources := []dashboard.DataSource{dashboard.BuiltinDataSource}
-	if *cfgFile != "" {
-		cfg, err := config.LoadFile(*cfgFile)
-		if err != nil {
-			return err
-		}
-		p := datasource.New(nil, nil)
-		if err := p.Apply(cfg.DataSources); err != nil {
-			return err
-		}
-		sources = p.DataSources()
+	cfg, err := loadConfig(*cfgFile)
+	if err != nil {
+		return err
 	}
+	p := datasource.New(nil, nil)
+	if err := p.Apply(cfg.DataSources); err != nil {
+		return err
+	}
+	sources := p.DataSources()
 	var db *state.DB
 	folderUID := ""
 	if !*dryRun {
-		if db, err = state.Open(ctx, filepath.Join(*dataDir, state.File)); err != nil {
+		if db, err = openState(ctx, cfg, *dataDir); err != nil {
 			return err
 		}
 		defer db.Close()

@@ -60,6 +60,11 @@ type Config struct {
 	// query besides argus itself (argus only).
 	DataSources []*DataSource `yaml:"datasources,omitempty"`
 
+	// State is the SQL state store (argus only).
+	State State `yaml:"state"`
+	// Auth is access control (argus only).
+	Auth Auth `yaml:"auth"`
+
 	// To add a top-level section: add a field here with its yaml tag, set
 	// its defaults in Default (or give its type a setDefaults method if it
 	// is a list of mappings), check it in Validate, and add good and bad
@@ -90,6 +95,8 @@ func defaults(filename string) *Config {
 
 		Collectors: defaultCollectors(),
 		Dashboards: defaultDashboards(),
+		State:      defaultState(),
+		Auth:       defaultAuth(),
 	}
 }
 

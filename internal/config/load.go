@@ -239,6 +239,8 @@ func (c *Config) setDirectory(dir string) {
 		}
 	}
 	c.Probe.ConfigFile = commoncfg.JoinDir(dir, c.Probe.ConfigFile)
+	c.State.setDirectory(dir)
+	c.Auth.setDirectory(dir)
 	c.AppsDir = commoncfg.JoinDir(dir, c.AppsDir)
 	c.AppsFront.setDirectory(dir)
 	for _, a := range c.Apps {

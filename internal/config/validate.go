@@ -47,6 +47,8 @@ func (c *Config) validate() []*Error {
 	v.apps()
 	v.dashboards(&c.Dashboards)
 	v.dataSources()
+	v.state(&c.State)
+	v.auth(&c.Auth)
 	return v.errs
 }
 

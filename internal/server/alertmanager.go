@@ -4,21 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"path/filepath"
 
 	amconfig "github.com/prometheus/alertmanager/config"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/argus-mon/argus/internal/alertmanager"
-	"github.com/argus-mon/argus/internal/alertmanager/statestore"
 	"github.com/argus-mon/argus/internal/config"
 	"github.com/argus-mon/argus/internal/notifier"
 )
-
-// alertmanagerStateFile is the alert manager's SQLite database in the data
-// directory (silences, notification log, alert history).
-const alertmanagerStateFile = "alertmanager.db"
 
 // AlertmanagerOptions are the alert manager's limits, the --alerts.* and
 // --dispatch.* flags. Zero values take alertmanager.Options' defaults.
@@ -34,21 +28,16 @@ type AlertmanagerOptions struct {
 	HistoryMaxEvents int
 }
 
-// buildAlertmanager opens the alert manager's state and starts it on the
-// config's alertmanager section (or --alertmanager.config).
+// buildAlertmanager starts the alert manager on the config's alertmanager
+// section (or --alertmanager.config), with its state in the state store.
 func (s *Server) buildAlertmanager(ctx context.Context, cfg *config.Config) error {
 	amCfg, text, err := s.alertmanagerConfig(cfg)
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(s.opts.DataDir, alertmanagerStateFile)
-	s.amState, err = statestore.Open(ctx, path)
-	if err != nil {
-		return err
-	}
 	u := s.globalURLOptions()
 	s.am, err = alertmanager.New(ctx, alertmanager.Options{
-		State:                s.amState,
+		State:                s.state,
 		ExternalURL:          &url.URL{Scheme: u.Scheme, Host: u.Host},
 		MaxAlerts:            s.opts.Alertmanager.MaxAlerts,
 		PerAlertNameLimit:    s.opts.Alertmanager.PerAlertNameLimit,
@@ -58,11 +47,9 @@ func (s *Server) buildAlertmanager(ctx context.Context, cfg *config.Config) erro
 		Registerer:           s.reg,
 	})
 	if err != nil {
-		s.amState.Close()
 		return fmt.Errorf("start alert manager: %w", err)
 	}
 	if err := s.am.ApplyConfig(amCfg, text); err != nil {
-		s.amState.Close()
 		return fmt.Errorf("alert manager config: %w", err)
 	}
 	return nil

@@ -4,39 +4,31 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path/filepath"
 
 	"github.com/argus-mon/argus/internal/api"
 	"github.com/argus-mon/argus/internal/config"
 	"github.com/argus-mon/argus/internal/dashapi"
 	"github.com/argus-mon/argus/internal/dashboard/provision"
 	"github.com/argus-mon/argus/internal/datasource"
-	"github.com/argus-mon/argus/internal/state"
 )
 
-// dashboards are the dashboard components: the state store, the data
-// sources and the provisioner.
+// dashboards are the dashboard components: the data sources and the
+// provisioner (the dashboards are in the state store).
 type dashboards struct {
-	state       *state.DB
 	sources     *datasource.Proxy
 	provisioner *provision.Provisioner
 }
 
-// buildDashboards opens the state store in the data directory, sets up
-// the data sources and provisions the dashboards of cfg. A dashboard file
+// buildDashboards sets up the data sources and provisions the dashboards
+// of cfg into the state store. A dashboard file
 // that cannot be provisioned is logged, not fatal.
 func (s *Server) buildDashboards(ctx context.Context, cfg *config.Config) error {
-	db, err := state.Open(ctx, filepath.Join(s.opts.DataDir, state.File))
-	if err != nil {
-		return err
-	}
 	logger := s.logger.With("component", "dashboards")
-	d := &dashboards{state: db, sources: datasource.New(nil, logger)}
+	d := &dashboards{sources: datasource.New(nil, logger)}
 	if err := d.sources.Apply(cfg.DataSources); err != nil {
-		db.Close()
 		return err
 	}
-	d.provisioner = provision.New(db, d.sources.DataSources, logger)
+	d.provisioner = provision.New(s.state, d.sources.DataSources, logger)
 	s.dash = d
 	s.provisionDashboards(ctx, cfg)
 	return nil
@@ -71,7 +63,7 @@ func (s *Server) provisionDashboards(ctx context.Context, cfg *config.Config) {
 // the built-in source answers from mux's own /api/v1.
 func (s *Server) registerDashboards(mux *http.ServeMux) {
 	dashapi.New(dashapi.Options{
-		Store:       s.dash.state,
+		Store:       s.state,
 		DataSources: s.dash.sources.DataSources,
 		Version:     api.ReadBuildInfo().Version,
 		Logger:      s.logger.With("component", "dashboards_api"),

@@ -8,6 +8,6 @@
 // lock, keeping the running config when the new one is invalid.
 //
 // Imports: internal/config, internal/tsdb, internal/scrape, internal/api,
-// internal/rules, internal/notifier, internal/alertmanager (and its apiv2
-// and statestore), internal/apphost, and every later role.
+// internal/rules, internal/notifier, internal/alertmanager (and its apiv2),
+// internal/state, internal/apphost, and every later role.
 package server

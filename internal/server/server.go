@@ -27,13 +27,13 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/argus-mon/argus/internal/alertmanager"
-	"github.com/argus-mon/argus/internal/alertmanager/statestore"
 	"github.com/argus-mon/argus/internal/apphost"
 	"github.com/argus-mon/argus/internal/config"
 	"github.com/argus-mon/argus/internal/notifier"
 	"github.com/argus-mon/argus/internal/promql"
 	"github.com/argus-mon/argus/internal/rules"
 	"github.com/argus-mon/argus/internal/scrape"
+	"github.com/argus-mon/argus/internal/state"
 	"github.com/argus-mon/argus/internal/tsdb"
 )
 
@@ -95,7 +95,7 @@ type Server struct {
 	// under mu.
 	integrationSet integrationSet
 	am             *alertmanager.Manager
-	amState        *statestore.DB
+	state          *state.DB
 	apps           *apphost.Host
 	dash           *dashboards
 	listener       net.Listener
@@ -173,15 +173,21 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.db.Close()
 		return nil, err
 	}
+	if s.state, err = s.openState(ctx, cfg); err != nil {
+		s.listener.Close()
+		s.db.Close()
+		return nil, err
+	}
 	if err := s.buildAlertmanager(ctx, cfg); err != nil {
 		s.listener.Close()
 		s.db.Close()
+		s.state.Close()
 		return nil, err
 	}
 	if err := s.buildDashboards(ctx, cfg); err != nil {
 		s.listener.Close()
 		s.db.Close()
-		s.amState.Close()
+		s.state.Close()
 		return nil, err
 	}
 	s.scrape = scrape.NewManager(scrape.Options{
@@ -195,15 +201,13 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err := s.applyScrapeConfig(cfg); err != nil {
 		s.listener.Close()
 		s.db.Close()
-		s.amState.Close()
-		s.dash.state.Close()
+		s.state.Close()
 		return nil, err
 	}
 	if err := s.buildRules(cfg); err != nil {
 		s.listener.Close()
 		s.db.Close()
-		s.amState.Close()
-		s.dash.state.Close()
+		s.state.Close()
 		return nil, err
 	}
 	return s, nil
@@ -387,10 +391,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if cerr := s.db.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close storage: %w", cerr))
 	}
-	if cerr := s.amState.Close(); cerr != nil {
-		err = errors.Join(err, fmt.Errorf("close alert manager state: %w", cerr))
-	}
-	if cerr := s.dash.state.Close(); cerr != nil {
+	if cerr := s.state.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close state store: %w", cerr))
 	}
 	return err

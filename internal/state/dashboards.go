@@ -84,7 +84,7 @@ func (d *DB) SaveDashboard(ctx context.Context, req SaveRequest) (*Dashboard, er
 		return nil, fmt.Errorf("save dashboard: the title is empty")
 	}
 	var out *Dashboard
-	err := d.tx(ctx, func(tx *sql.Tx) error {
+	err := d.tx(ctx, func(tx *txn) error {
 		var err error
 		out, err = d.save(ctx, tx, req, h)
 		return err
@@ -95,7 +95,7 @@ func (d *DB) SaveDashboard(ctx context.Context, req SaveRequest) (*Dashboard, er
 	return out, nil
 }
 
-func (d *DB) save(ctx context.Context, tx *sql.Tx, req SaveRequest, h header) (*Dashboard, error) {
+func (d *DB) save(ctx context.Context, tx *txn, req SaveRequest, h header) (*Dashboard, error) {
 	if req.FolderUID != "" {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM folders WHERE uid = ?`, req.FolderUID).Scan(&n); err != nil {
@@ -279,7 +279,7 @@ func (d *DB) GetDashboard(ctx context.Context, uid string) (*Dashboard, error) {
 
 // DeleteDashboard deletes a dashboard and its versions.
 func (d *DB) DeleteDashboard(ctx context.Context, uid string) error {
-	err := d.tx(ctx, func(tx *sql.Tx) error {
+	err := d.tx(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM dashboards WHERE uid = ?`, uid)
 		if err != nil {
 			return err
@@ -331,8 +331,8 @@ func (d *DB) SearchDashboards(ctx context.Context, q Query) ([]Dashboard, error)
 	var where []string
 	var args []any
 	if q.Text != "" {
-		where = append(where, `instr(title_lower, ?) > 0`)
-		args = append(args, strings.ToLower(q.Text))
+		where = append(where, `title_lower LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+likeEscaper.Replace(strings.ToLower(q.Text))+"%")
 	}
 	for _, t := range q.Tags {
 		where = append(where, `uid IN (SELECT dashboard_uid FROM dashboard_tags WHERE tag = ?)`)
@@ -363,7 +363,7 @@ func (d *DB) SearchDashboards(ctx context.Context, q Query) ([]Dashboard, error)
 	}
 	query := `SELECT d.uid, d.id, d.title, d.folder_uid, d.starred, d.provisioner, d.provisioned_path,
 		d.allow_ui_updates, d.source_hash, '', d.version, '', d.created, d.updated,
-		COALESCE((SELECT group_concat(tag, char(31)) FROM dashboard_tags t WHERE t.dashboard_uid = d.uid), '')
+		COALESCE((SELECT ` + d.db.stringAgg("tag") + ` FROM dashboard_tags t WHERE t.dashboard_uid = d.uid), '')
 		FROM dashboards d`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
@@ -394,6 +394,10 @@ func (d *DB) SearchDashboards(ctx context.Context, q Query) ([]Dashboard, error)
 	}
 	return out, nil
 }
+
+// likeEscaper escapes LIKE's wildcards, so that a search for "50%" finds
+// that text, not every title starting with 50.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 type scanFunc func(...any) error
 

@@ -1,20 +1,29 @@
-// Package state is argus's SQL state store for what is not time series:
-// dashboards with every saved version, and their folders (users, sessions
-// and tokens will join them). It runs on SQLite through a pure-Go driver
-// (modernc.org/sqlite, no cgo), in WAL mode with a busy timeout, so that
-// `argus dashboards import` can write while the server holds the file.
+// Package state is argus's one SQL state store for what is not time
+// series: dashboards with every saved version and their folders; the
+// alert manager's records (silences, notification log) and event log
+// (alert history); users, sessions, API tokens and the audit log.
 //
-// The schema is created by numbered migrations applied in order at Open
-// and recorded in schema_migrations. The SQL is kept portable so that a
-// PostgreSQL driver can run the same migrations and queries: BIGINT times
-// in Unix milliseconds, INTEGER 0/1 for booleans, ids assigned by the
-// store rather than by an autoincrement, ON CONFLICT upserts, and '?'
-// placeholders a PostgreSQL dialect rewrites to $n.
+// It runs on SQLite through a pure-Go driver (modernc.org/sqlite, no cgo)
+// in a file of the data directory, or on PostgreSQL through pgx, which
+// lets several argus instances share one store. The schema is created by
+// numbered migrations applied in order at open and recorded in
+// schema_migrations; a migration that differs between the two carries a
+// PostgreSQL text of its own (BYTEA for BLOB, identity columns for
+// rowids). The queries are written once, with '?' placeholders that the
+// PostgreSQL handle rewrites to $n, BIGINT times in Unix milliseconds,
+// INTEGER 0/1 for booleans and ON CONFLICT upserts.
 //
-// Every write is one transaction, begun IMMEDIATE (it takes the write lock
-// first, so two processes wait on each other instead of failing), and
-// synchronous=FULL, so that an acknowledged save survives kill -9 and a
-// power cut. A *DB is safe for concurrent use. It imports no argus
-// package: dashboards are stored as JSON documents it only patches (uid,
-// id, version, title).
+// SQLite: WAL mode, one connection (the process's writers queue in
+// database/sql, so none sees "database is locked"), a busy timeout and
+// IMMEDIATE transactions, so that `argus dashboards import` or `argus
+// user add` can write while the server holds the file, and
+// synchronous=NORMAL: an acknowledged write survives kill -9; a power cut
+// may lose the last commits. PostgreSQL: every writing transaction but an
+// event append holds one advisory lock, so that writes are serialized
+// across instances as SQLite serializes them (the store assigns ids as
+// max + 1 and checks versions and unique titles before it writes).
+//
+// A *DB is safe for concurrent use. It imports no argus package:
+// dashboards are stored as JSON documents it only patches (uid, id,
+// version, title).
 package state

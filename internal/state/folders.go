@@ -29,7 +29,7 @@ func (d *DB) CreateFolder(ctx context.Context, uid, title string) (*Folder, erro
 	}
 	now := d.now()
 	f := &Folder{UID: uid, Title: title, Created: now, Updated: now}
-	err := d.tx(ctx, func(tx *sql.Tx) error {
+	err := d.tx(ctx, func(tx *txn) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM folders WHERE uid = ? OR title = ?`, uid, title).Scan(&n); err != nil {
 			return err

@@ -7,13 +7,22 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 )
 
-// File is the state database's name in the data directory.
+// File is the SQLite state database's name in the data directory.
 const File = "state.db"
+
+// Drivers the state store runs on: the `state.driver` config key.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
 
 // Errors callers branch on; the HTTP API maps them to Grafana's answers.
 var (
@@ -27,9 +36,36 @@ var (
 
 // DB is an open state database.
 type DB struct {
-	db *sql.DB
+	db handle
 	// now is the clock, replaced in tests.
 	now func() time.Time
+}
+
+// Options select a state store: the config's state section.
+type Options struct {
+	// Driver is DriverSQLite (the default) or DriverPostgres.
+	Driver string
+	// DSN is PostgreSQL's connection string (a URL or key=value pairs).
+	DSN string
+	// Path is the SQLite file; DataDir/File when empty.
+	Path    string
+	DataDir string
+}
+
+// OpenWith opens the store opts select.
+func OpenWith(ctx context.Context, opts Options) (*DB, error) {
+	switch opts.Driver {
+	case "", DriverSQLite:
+		path := opts.Path
+		if path == "" {
+			path = filepath.Join(opts.DataDir, File)
+		}
+		return Open(ctx, path)
+	case DriverPostgres:
+		return OpenPostgres(ctx, opts.DSN)
+	default:
+		return nil, fmt.Errorf("state driver %q: want %q or %q", opts.Driver, DriverSQLite, DriverPostgres)
+	}
 }
 
 // Open opens (creating if needed) the SQLite database at path and applies
@@ -38,21 +74,28 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create directory for %s: %w", path, err)
 	}
-	// WAL lets readers run beside the one writer; FULL fsyncs each commit,
-	// which dashboards' low write rate affords; the busy timeout lets the
-	// CLI and the server share the file; IMMEDIATE transactions take the
-	// write lock up front, so a read-then-write transaction waits for
-	// another process instead of failing with SQLITE_BUSY midway.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)" +
-		"&_pragma=foreign_keys(ON)&_txlock=immediate"
+	// WAL lets readers run beside the one writer. synchronous=NORMAL: in
+	// WAL mode a commit is in the OS's page cache when it returns, so it
+	// survives kill -9 of argus; only a power cut may drop the last
+	// commits, and it costs no fsync per commit, which the alert history's
+	// event log needs. The busy timeout lets the CLI and the server share
+	// the file; IMMEDIATE transactions take the write lock up front, so a
+	// read-then-write transaction waits for another process instead of
+	// failing with SQLITE_BUSY midway. A 32 MiB page cache and
+	// memory-mapped reads keep the history's index pages in memory: with
+	// SQLite's 2 MiB default, reading them back was most of the cost of
+	// appending events.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)" +
+		"&_pragma=foreign_keys(ON)&_pragma=cache_size(-32768)&_pragma=mmap_size(268435456)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open state database %s: %w", path, err)
 	}
 	// One connection: SQLite has one writer, and our own goroutines then
-	// queue in database/sql instead of in SQLite's busy handler.
+	// queue in database/sql instead of in SQLite's busy handler, so
+	// concurrent writers never see "database is locked".
 	db.SetMaxOpenConns(1)
-	d := &DB{db: db, now: time.Now}
+	d := &DB{db: handle{db: db}, now: time.Now}
 	if err := d.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state database %s: %w", path, err)
@@ -60,15 +103,63 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return d, nil
 }
 
+// OpenPostgres opens the PostgreSQL database dsn names and applies the
+// migrations it has not seen yet. Several argus instances may share it.
+func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
+	if dsn == "" {
+		return nil, errors.New("state driver postgres needs a dsn")
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open PostgreSQL state database: %w", err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		// pgx's errors name the host and user, never the password.
+		return nil, fmt.Errorf("connect to the PostgreSQL state database: %w", err)
+	}
+	d := &DB{db: handle{db: db, pg: true}, now: time.Now}
+	if err := d.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("PostgreSQL state database: %w", err)
+	}
+	return d, nil
+}
+
 // Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error { return d.db.db.Close() }
+
+// Driver returns DriverSQLite or DriverPostgres.
+func (d *DB) Driver() string {
+	if d.db.pg {
+		return DriverPostgres
+	}
+	return DriverSQLite
+}
+
+// migration is one schema change. postgres, when set, replaces sqlite on
+// PostgreSQL, for the few types that differ (BLOB, rowid keys).
+type migration struct {
+	sqlite, postgres string
+}
+
+func (m migration) text(pg bool) string {
+	if pg && m.postgres != "" {
+		return m.postgres
+	}
+	return m.sqlite
+}
 
 // migrations are the schema changes, applied in order; the index plus one
 // is the version recorded. Append only: a released migration never
 // changes.
-var migrations = []string{
+var migrations = []migration{
 	// 1: folders, dashboards, their tags and versions.
-	`CREATE TABLE folders (
+	{sqlite: `CREATE TABLE folders (
 		uid     TEXT NOT NULL PRIMARY KEY,
 		id      BIGINT NOT NULL UNIQUE,
 		title   TEXT NOT NULL UNIQUE,
@@ -106,22 +197,74 @@ var migrations = []string{
 		data          TEXT NOT NULL,
 		created       BIGINT NOT NULL,
 		PRIMARY KEY (dashboard_uid, version)
-	);`,
+	)`},
+	// 2: the alert manager's records (silences, notification log) and
+	// event log (alert history), which had a database of their own.
+	// A plain INTEGER PRIMARY KEY on SQLite, not AUTOINCREMENT: that one
+	// updates sqlite_sequence on every insert, which halved the append
+	// rate. IDs are not reused as long as the newest rows are never
+	// deleted (Expire deletes the oldest).
+	{sqlite: `CREATE TABLE records (
+		bucket  TEXT NOT NULL,
+		key     TEXT NOT NULL,
+		value   BLOB NOT NULL,
+		expires BIGINT NOT NULL,
+		PRIMARY KEY (bucket, key)
+	);
+	CREATE INDEX records_expires ON records (expires);
+	CREATE TABLE events (
+		id          INTEGER PRIMARY KEY,
+		time        BIGINT NOT NULL,
+		kind        TEXT NOT NULL,
+		fingerprint TEXT NOT NULL,
+		receiver    TEXT NOT NULL,
+		data        BLOB NOT NULL
+	);
+	CREATE INDEX events_time ON events (time);
+	CREATE INDEX events_fingerprint ON events (fingerprint, time) WHERE fingerprint != '';
+	CREATE INDEX events_receiver ON events (receiver, time) WHERE receiver != ''`,
+		postgres: `CREATE TABLE records (
+		bucket  TEXT NOT NULL,
+		key     TEXT NOT NULL,
+		value   BYTEA NOT NULL,
+		expires BIGINT NOT NULL,
+		PRIMARY KEY (bucket, key)
+	);
+	CREATE INDEX records_expires ON records (expires);
+	CREATE TABLE events (
+		id          BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+		time        BIGINT NOT NULL,
+		kind        TEXT NOT NULL,
+		fingerprint TEXT NOT NULL,
+		receiver    TEXT NOT NULL,
+		data        BYTEA NOT NULL
+	);
+	CREATE INDEX events_time ON events (time);
+	CREATE INDEX events_fingerprint ON events (fingerprint, time) WHERE fingerprint != '';
+	CREATE INDEX events_receiver ON events (receiver, time) WHERE receiver != ''`},
 }
 
 // migrate applies the migrations not applied yet, each in its own
 // transaction with its record, so that a crash leaves a version either
-// fully applied or not at all.
+// fully applied or not at all. On PostgreSQL the transaction holds the
+// store's write lock, so two instances starting together do not both
+// apply a migration.
 func (d *DB) migrate(ctx context.Context) error {
 	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER NOT NULL PRIMARY KEY,
 		applied BIGINT NOT NULL
-	)`); err != nil {
+	)`); err != nil && !d.db.pg {
 		return fmt.Errorf("create schema_migrations: %w", err)
+	} else if err != nil {
+		// Two PostgreSQL clients creating the table at once: one fails
+		// on the catalog's unique index; the table exists either way.
+		if _, err2 := d.db.ExecContext(ctx, `SELECT 1 FROM schema_migrations LIMIT 1`); err2 != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
 	}
 	for i, m := range migrations {
 		version := i + 1
-		err := d.tx(ctx, func(tx *sql.Tx) error {
+		err := d.tx(ctx, func(tx *txn) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
 				return err
@@ -129,8 +272,14 @@ func (d *DB) migrate(ctx context.Context) error {
 			if n > 0 {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, m); err != nil {
-				return err
+			// One statement per Exec: not every driver runs several.
+			for stmt := range strings.SplitSeq(m.text(d.db.pg), ";") {
+				if strings.TrimSpace(stmt) == "" {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return err
+				}
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, version, d.now().UnixMilli())
 			return err
@@ -149,27 +298,109 @@ func (d *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
+// writeLock is the PostgreSQL advisory lock a writing transaction holds,
+// so that writes are serialized across argus instances as SQLite
+// serializes them: the ids the store assigns (max + 1) and read-then-write
+// checks (versions, unique titles) stay correct.
+const writeLock = 0x61726775 // "argu"
+
 // tx runs f in a transaction, committing if it returns nil.
-func (d *DB) tx(ctx context.Context, f func(*sql.Tx) error) (err error) {
-	tx, err := d.db.BeginTx(ctx, nil)
+func (d *DB) tx(ctx context.Context, f func(*txn) error) (err error) {
+	sqlTx, err := d.db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
+	tx := &txn{tx: sqlTx, pg: d.db.pg}
 	defer func() {
 		if err != nil {
-			tx.Rollback()
+			sqlTx.Rollback()
 		}
 	}()
+	if d.db.pg {
+		if _, err := sqlTx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, writeLock); err != nil {
+			return fmt.Errorf("take the write lock: %w", err)
+		}
+	}
 	if err := f(tx); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return sqlTx.Commit()
+}
+
+// handle runs SQL written with '?' placeholders on either driver.
+type handle struct {
+	db *sql.DB
+	pg bool
+}
+
+func (h handle) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return h.db.ExecContext(ctx, bind(h.pg, q), args...)
+}
+
+func (h handle) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return h.db.QueryContext(ctx, bind(h.pg, q), args...)
+}
+
+func (h handle) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return h.db.QueryRowContext(ctx, bind(h.pg, q), args...)
+}
+
+// stringAgg returns the aggregate joining col's values with the unit
+// separator (0x1f), which titles and tags do not contain.
+func (h handle) stringAgg(col string) string {
+	if h.pg {
+		return "string_agg(" + col + ", chr(31))"
+	}
+	return "group_concat(" + col + ", char(31))"
+}
+
+// txn is a transaction that runs SQL written with '?' placeholders.
+type txn struct {
+	tx *sql.Tx
+	pg bool
+}
+
+func (t *txn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, bind(t.pg, q), args...)
+}
+
+func (t *txn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, bind(t.pg, q), args...)
+}
+
+func (t *txn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, bind(t.pg, q), args...)
+}
+
+func (t *txn) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return t.tx.PrepareContext(ctx, bind(t.pg, q))
+}
+
+// bind rewrites '?' placeholders to PostgreSQL's $1, $2, ... The store's
+// SQL has no '?' inside string literals, which keeps this a plain scan.
+func bind(pg bool, q string) string {
+	if !pg || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
 }
 
 // nextID returns one more than the largest id of table, within tx: ids
 // assigned by the store rather than by an autoincrement keep the schema
-// the same on PostgreSQL.
-func nextID(ctx context.Context, tx *sql.Tx, table string) (int64, error) {
+// the same on PostgreSQL (where tx holds the write lock).
+func nextID(ctx context.Context, tx *txn, table string) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, `SELECT COALESCE(max(id), 0) + 1 FROM `+table).Scan(&id)
 	return id, err

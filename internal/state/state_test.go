@@ -5,23 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 )
-
-func open(t *testing.T) *DB {
-	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), File))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 func save(t *testing.T, db *DB, req SaveRequest) *Dashboard {
 	t.Helper()
@@ -32,9 +19,9 @@ func save(t *testing.T, db *DB, req SaveRequest) *Dashboard {
 	return d
 }
 
-func TestSaveAndConflicts(t *testing.T) {
+func testSaveAndConflicts(t *testing.T, tg target) {
 	ctx := context.Background()
-	db := open(t)
+	db := tg.open(t)
 	d1 := save(t, db, SaveRequest{Data: []byte(`{"title": "Host", "tags": ["b", "a", "a", " "], "panels": [], "extra": {"kept": 1}}`), Message: "first"})
 	if d1.Version != 1 || len(d1.UID) != 14 || d1.ID != 1 || fmt.Sprint(d1.Tags) != "[a b]" {
 		t.Fatalf("first save: %+v", d1)
@@ -91,9 +78,9 @@ func TestSaveAndConflicts(t *testing.T) {
 	}
 }
 
-func TestProvisionedReadOnly(t *testing.T) {
+func testProvisionedReadOnly(t *testing.T, tg target) {
 	ctx := context.Background()
-	db := open(t)
+	db := tg.open(t)
 	d := save(t, db, SaveRequest{Data: []byte(`{"uid": "p", "title": "P"}`), Provisioner: "files", ProvisionedPath: "/x/p.json", SourceHash: "h1"})
 	_, err := db.SaveDashboard(ctx, SaveRequest{Data: []byte(`{"uid": "p", "title": "P", "version": 1}`)})
 	if !errors.Is(err, ErrProvisioned) {
@@ -108,9 +95,9 @@ func TestProvisionedReadOnly(t *testing.T) {
 	}
 }
 
-func TestSearch(t *testing.T) {
+func testSearch(t *testing.T, tg target) {
 	ctx := context.Background()
-	db := open(t)
+	db := tg.open(t)
 	f, _ := db.CreateFolder(ctx, "team", "Team")
 	save(t, db, SaveRequest{Data: []byte(`{"uid": "a", "title": "Node hosts", "tags": ["linux", "prod"]}`)})
 	save(t, db, SaveRequest{Data: []byte(`{"uid": "b", "title": "Apps", "tags": ["prod"]}`), FolderUID: f.UID})
@@ -162,9 +149,9 @@ func TestSearch(t *testing.T) {
 	}
 }
 
-func TestVersionsRestoreDiff(t *testing.T) {
+func testVersionsRestoreDiff(t *testing.T, tg target) {
 	ctx := context.Background()
-	db := open(t)
+	db := tg.open(t)
 	save(t, db, SaveRequest{Data: []byte(`{"uid": "d", "title": "D", "panels": [{"title": "one"}]}`), Message: "v1"})
 	save(t, db, SaveRequest{Data: []byte(`{"uid": "d", "title": "D", "version": 1, "panels": [{"title": "two"}, {"title": "new"}], "refresh": "5s"}`), Message: "v2"})
 	vs, err := db.Versions(ctx, "d", 0)
@@ -198,9 +185,9 @@ func TestVersionsRestoreDiff(t *testing.T) {
 	}
 }
 
-func TestFolders(t *testing.T) {
+func testFolders(t *testing.T, tg target) {
 	ctx := context.Background()
-	db := open(t)
+	db := tg.open(t)
 	f, err := db.CreateFolder(ctx, "x", "X")
 	if err != nil || f.ID != 1 {
 		t.Fatal(f, err)
@@ -226,14 +213,10 @@ func TestFolders(t *testing.T) {
 }
 
 // TestReopen checks migrations apply once and data stays.
-func TestReopen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), File)
+func testReopen(t *testing.T, tg target) {
 	ctx := context.Background()
 	for i := range 3 {
-		db, err := Open(ctx, path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := tg.open(t)
 		save(t, db, SaveRequest{Data: fmt.Appendf(nil, `{"title": "d%d"}`, i)})
 		got, _ := db.SearchDashboards(ctx, Query{})
 		if len(got) != i+1 {
@@ -243,21 +226,12 @@ func TestReopen(t *testing.T) {
 	}
 }
 
-// TestTwoHandles writes through two handles of the same file at once, as
-// the server and `argus dashboards import` do: every save lands.
-func TestTwoHandles(t *testing.T) {
-	path := filepath.Join(t.TempDir(), File)
+// testTwoHandles writes through two handles of the same store at once,
+// as the server and `argus dashboards import` do, or two argus instances
+// sharing a PostgreSQL database: every save lands.
+func testTwoHandles(t *testing.T, tg target) {
 	ctx := context.Background()
-	a, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := tg.open(t), tg.open(t)
 	var wg sync.WaitGroup
 	for w, db := range []*DB{a, b} {
 		wg.Go(func() {
@@ -276,27 +250,11 @@ func TestTwoHandles(t *testing.T) {
 	}
 }
 
-// TestSurvivesKill saves from a child process that reports each
+// testSurvivesKill saves from a child process that reports each
 // acknowledged save and is killed with SIGKILL while saving: every
 // acknowledged save must be there.
-func TestSurvivesKill(t *testing.T) {
-	if path := os.Getenv("STATE_KILL_CHILD"); path != "" {
-		ctx := context.Background()
-		db, err := Open(ctx, path)
-		if err != nil {
-			os.Exit(3)
-		}
-		for i := 1; ; i++ {
-			_, err := db.SaveDashboard(ctx, SaveRequest{Data: fmt.Appendf(nil, `{"uid": "k", "title": "K", "n": %d}`, i), Overwrite: true, Message: strconv.Itoa(i)})
-			if err != nil {
-				os.Exit(4)
-			}
-			fmt.Fprintln(os.Stdout, i)
-		}
-	}
-	path := filepath.Join(t.TempDir(), File)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSurvivesKill$")
-	cmd.Env = append(os.Environ(), "STATE_KILL_CHILD="+path)
+func testSurvivesKill(t *testing.T, tg target) {
+	cmd := tg.child(t, "dashboards")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -321,11 +279,7 @@ func TestSurvivesKill(t *testing.T) {
 	if acked < 40 {
 		t.Fatalf("child acknowledged only %d saves", acked)
 	}
-	db, err := Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := tg.open(t)
 	d, err := db.GetDashboard(context.Background(), "k")
 	if err != nil {
 		t.Fatal(err)

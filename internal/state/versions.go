@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 )
@@ -26,7 +27,7 @@ func (d *DB) Versions(ctx context.Context, uid string, limit int) ([]Version, er
 		return nil, err
 	}
 	if limit <= 0 {
-		limit = -1
+		limit = math.MaxInt32 // "no limit" in a form both drivers take
 	}
 	rows, err := d.db.QueryContext(ctx, `SELECT version, message, created FROM dashboard_versions
 		WHERE dashboard_uid = ? ORDER BY version DESC LIMIT ?`, uid, limit)

@@ -1,17 +1,17 @@
-package statestore
+package state
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
+
+// The alert manager's state: records in buckets (silences, the
+// notification log), which expire, and the event log of the alert
+// history.
 
 // Record is one value in a bucket.
 type Record struct {
@@ -47,67 +47,6 @@ type EventQuery struct {
 // DefaultEventLimit is the number of events Events returns when the query
 // sets no limit, so that an unbounded query cannot return the whole log.
 const DefaultEventLimit = 1000
-
-// DB is an open state database.
-type DB struct {
-	db *sql.DB
-}
-
-const schema = `
-CREATE TABLE IF NOT EXISTS records (
-	bucket  TEXT NOT NULL,
-	key     TEXT NOT NULL,
-	value   BLOB NOT NULL,
-	expires INTEGER NOT NULL,
-	PRIMARY KEY (bucket, key)
-);
-CREATE INDEX IF NOT EXISTS records_expires ON records (expires);
--- A plain INTEGER PRIMARY KEY, not AUTOINCREMENT: that one updates
--- sqlite_sequence on every insert, which halved the append rate. IDs are
--- not reused as long as the newest rows are never deleted (Expire deletes
--- the oldest).
-CREATE TABLE IF NOT EXISTS events (
-	id          INTEGER PRIMARY KEY,
-	time        INTEGER NOT NULL,
-	kind        TEXT NOT NULL,
-	fingerprint TEXT NOT NULL,
-	receiver    TEXT NOT NULL,
-	data        BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_time ON events (time);
-CREATE INDEX IF NOT EXISTS events_fingerprint ON events (fingerprint, time) WHERE fingerprint != '';
-CREATE INDEX IF NOT EXISTS events_receiver ON events (receiver, time) WHERE receiver != '';
-`
-
-// Open opens (creating if needed) the SQLite database at path.
-func Open(ctx context.Context, path string) (*DB, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("create directory for %s: %w", path, err)
-	}
-	// WAL with synchronous=NORMAL: a commit is durable against a process
-	// crash (the WAL is in the OS's page cache) and costs no fsync; only a
-	// power loss may drop the last commits. busy_timeout covers a second
-	// connection checkpointing. A 32 MiB page cache and memory-mapped
-	// reads keep the history's index pages in memory: with SQLite's 2 MiB
-	// default, reading them back was most of the cost of appending events.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)" +
-		"&_pragma=cache_size(-32768)&_pragma=mmap_size(268435456)"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open state database %s: %w", path, err)
-	}
-	// SQLite allows one writer; one connection avoids SQLITE_BUSY between
-	// our own goroutines and keeps writes ordered.
-	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("create schema in %s: %w", path, err)
-	}
-	return &DB{db: db}, nil
-}
-
-// Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
 
 // Put stores value under bucket and key, replacing any previous value.
 func (d *DB) Put(ctx context.Context, bucket, key string, value []byte, expires time.Time) error {
@@ -183,21 +122,24 @@ func (d *DB) Expire(ctx context.Context, now, eventsBefore time.Time, maxEvents 
 	return n, nil
 }
 
-// AppendEvents appends events in one transaction.
+// AppendEvents appends events in one transaction and sets their IDs.
+// It takes no write lock on PostgreSQL: the ids come from an identity
+// column, so appends from several instances do not collide.
 func (d *DB) AppendEvents(ctx context.Context, events []Event) (err error) {
 	if len(events) == 0 {
 		return nil
 	}
-	tx, err := d.db.BeginTx(ctx, nil)
+	sqlTx, err := d.db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("append events: %w", err)
 	}
 	defer func() {
 		if err != nil {
-			tx.Rollback()
+			sqlTx.Rollback()
 		}
 	}()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO events (time, kind, fingerprint, receiver, data) VALUES (?, ?, ?, ?, ?)`)
+	tx := &txn{tx: sqlTx, pg: d.db.pg}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO events (time, kind, fingerprint, receiver, data) VALUES (?, ?, ?, ?, ?) RETURNING id`)
 	if err != nil {
 		return fmt.Errorf("append events: %w", err)
 	}
@@ -208,13 +150,11 @@ func (d *DB) AppendEvents(ctx context.Context, events []Event) (err error) {
 		if data == nil {
 			data = []byte("{}")
 		}
-		res, err := stmt.ExecContext(ctx, e.Time.UnixMilli(), e.Kind, e.Fingerprint, e.Receiver, data)
-		if err != nil {
+		if err := stmt.QueryRowContext(ctx, e.Time.UnixMilli(), e.Kind, e.Fingerprint, e.Receiver, data).Scan(&e.ID); err != nil {
 			return fmt.Errorf("append %s event: %w", e.Kind, err)
 		}
-		e.ID, _ = res.LastInsertId()
 	}
-	if err := tx.Commit(); err != nil {
+	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("append events: %w", err)
 	}
 	return nil

@@ -1,0 +1,59 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/argus-mon/argus/internal/config"
+	"github.com/argus-mon/argus/internal/state"
+)
+
+// legacyAlertmanagerFile is the SQLite database the alert manager kept by
+// itself before its state moved into the state store; it is imported
+// once at start.
+const legacyAlertmanagerFile = "alertmanager.db"
+
+// StateOptions returns the state store cfg's state section selects; the
+// DSN of dsn_file is read here, at start. The CLI's commands on the store
+// use it too.
+func StateOptions(cfg *config.Config, dataDir string) (state.Options, error) {
+	sec := cfg.State
+	opts := state.Options{Driver: sec.Driver, Path: sec.Path, DataDir: dataDir, DSN: string(sec.DSN)}
+	if sec.DSNFile != "" {
+		b, err := os.ReadFile(sec.DSNFile)
+		if err != nil {
+			return opts, fmt.Errorf("state.dsn_file: %w", err)
+		}
+		opts.DSN = strings.TrimSpace(string(b))
+	}
+	return opts, nil
+}
+
+// openState opens the state store and imports the alert manager's old
+// database if the data directory still has one.
+func (s *Server) openState(ctx context.Context, cfg *config.Config) (*state.DB, error) {
+	opts, err := StateOptions(cfg, s.opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := state.OpenWith(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	legacy := filepath.Join(s.opts.DataDir, legacyAlertmanagerFile)
+	recs, evs, err := db.ImportAlertmanagerFile(ctx, legacy)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		db.Close()
+		return nil, err
+	default:
+		s.logger.Info("Imported the alert manager's state into the state store", "file", legacy, "records", recs, "events", evs)
+	}
+	return db, nil
+}
