@@ -89,8 +89,15 @@ func New(opts Options) *API {
 	return &API{opts: opts, logger: opts.Logger, parser: parser.NewParser(opts.ParserOptions)}
 }
 
+// Mux is where Register adds the routes: an *http.ServeMux, or the
+// server's router, which guards each route with the access it needs.
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
 // Register installs the API's routes on mux: /api/v1/... and /federate.
-func (a *API) Register(mux *http.ServeMux) {
+func (a *API) Register(mux Mux) {
 	handle := func(path string, f handlerFunc, methods ...string) {
 		for _, m := range methods {
 			mux.Handle(m+" /api/v1"+path, a.wrap(f))

@@ -220,6 +220,7 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 		EnableRemoteWriteReceiver: *rwRecv, EnableAdminAPI: *admin, Flags: flagValues(fs), Query: q,
 		Rules: ro, ExternalURL: *externalURL,
 		AlertmanagerConfigFile: *amConfig, Alertmanager: amo,
+		InitialAdminPassword: os.Getenv("ARGUS_ADMIN_PASSWORD"),
 	})
 	if err != nil {
 		return err

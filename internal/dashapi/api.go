@@ -53,8 +53,15 @@ func New(o Options) *API {
 	return &API{o: o}
 }
 
+// Mux is where Register adds the routes: an *http.ServeMux, or the
+// server's router, which guards each route with the access it needs.
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
 // Register adds the API's routes to mux.
-func (a *API) Register(mux *http.ServeMux) {
+func (a *API) Register(mux Mux) {
 	mux.HandleFunc("GET /api/health", a.health)
 	mux.HandleFunc("GET /api/search", a.search)
 	mux.HandleFunc("GET /api/dashboards/uid/{uid}", a.getDashboard)

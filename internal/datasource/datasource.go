@@ -95,8 +95,15 @@ func (p *Proxy) DataSources() []dashboard.DataSource {
 	return append([]dashboard.DataSource(nil), p.list...)
 }
 
+// Mux is where Register adds the routes: an *http.ServeMux, or the
+// server's router, which guards each route with the access it needs.
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
 // Register adds the proxy's routes to mux.
-func (p *Proxy) Register(mux *http.ServeMux) {
+func (p *Proxy) Register(mux Mux) {
 	mux.HandleFunc("GET /api/datasources", p.listHandler)
 	for _, m := range []string{"GET", "POST"} {
 		for _, path := range []string{"query", "query_range", "series", "labels", "label/{name}/values"} {
@@ -136,10 +143,10 @@ func (p *Proxy) proxy(w http.ResponseWriter, r *http.Request) {
 	local, src := p.local, p.sources[uid]
 	p.mu.RUnlock()
 	if uid == dashboard.BuiltinDataSource.UID && local != nil {
-		// The built-in source is this server's own API.
+		// The built-in source is this server's own API; the request keeps
+		// its credentials, which the API's routes check again.
 		lr := r.Clone(r.Context())
 		lr.URL.Path, lr.URL.RawPath, lr.RequestURI = rest, "", ""
-		lr.Header.Del("Cookie")
 		local.ServeHTTP(w, lr)
 		return
 	}

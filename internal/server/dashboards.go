@@ -61,13 +61,13 @@ func (s *Server) provisionDashboards(ctx context.Context, cfg *config.Config) {
 
 // registerDashboards adds the dashboards API and the data source proxy;
 // the built-in source answers from mux's own /api/v1.
-func (s *Server) registerDashboards(mux *http.ServeMux) {
+func (s *Server) registerDashboards(mux *router, local *http.ServeMux) {
 	dashapi.New(dashapi.Options{
 		Store:       s.state,
 		DataSources: s.dash.sources.DataSources,
 		Version:     api.ReadBuildInfo().Version,
 		Logger:      s.logger.With("component", "dashboards_api"),
 	}).Register(mux)
-	s.dash.sources.SetLocal(mux)
+	s.dash.sources.SetLocal(local)
 	s.dash.sources.Register(mux)
 }

@@ -13,9 +13,20 @@ import (
 )
 
 // handler is the HTTP surface. Later roles (API, UI, app host) add their routes
-// here; this is the only place routes are wired.
+// here; this is the only place routes are wired, each through the router,
+// which guards it with the access it needs (see ruleFor).
 func (s *Server) handler() http.Handler {
-	mux := http.NewServeMux()
+	rt := s.routes()
+	s.mu.Lock()
+	s.router = rt
+	s.mu.Unlock()
+	return rt.mux
+}
+
+// routes registers every route on a new router.
+func (s *Server) routes() *router {
+	raw := http.NewServeMux()
+	mux := &router{mux: raw, auth: s.auth}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
 	// The built-in collectors, for an outside Prometheus to scrape.
 	mux.HandleFunc("GET /metrics/{collector}", func(w http.ResponseWriter, r *http.Request) {
@@ -69,16 +80,20 @@ func (s *Server) handler() http.Handler {
 	s.newAPI().Register(mux)
 	// The app host's stats, for `argus top` (uWSGI's stats server).
 	mux.Handle("GET /api/v1/apps", s.apps.StatsHandler())
+	// Accounts: login, users, tokens, the audit log.
+	for _, r := range s.auth.Routes() {
+		mux.handleRule(r.Pattern, r.Rule, r.Handler)
+	}
 	// The Alertmanager API (/api/v2/...).
 	apiv2.New(s.am, "argus", s.logger.With("component", "alertmanager_api")).Register(mux)
 	// Dashboards: the Grafana-compatible API and the data source proxy.
-	s.registerDashboards(mux)
+	s.registerDashboards(mux, raw)
 	// The web UI, at / and its pages (see internal/ui).
 	web := ui.New()
 	if !web.Built() {
 		s.logger.Warn("The web UI was not built into this binary; its pages say how to build it (make build)")
 	}
-	web.Register(mux)
+	web.Register(mux.public())
 	if s.opts.EnableRemoteWriteReceiver {
 		newAppender := func() remote.Appender { return s.db.Appender() }
 		mux.Handle("POST /api/v1/write", remote.NewWriteHandler(newAppender, s.logger.With("component", "remote_write"), s.reg))

@@ -28,6 +28,7 @@ import (
 
 	"github.com/argus-mon/argus/internal/alertmanager"
 	"github.com/argus-mon/argus/internal/apphost"
+	"github.com/argus-mon/argus/internal/auth"
 	"github.com/argus-mon/argus/internal/config"
 	"github.com/argus-mon/argus/internal/notifier"
 	"github.com/argus-mon/argus/internal/promql"
@@ -68,6 +69,13 @@ type Options struct {
 	AlertmanagerConfigFile string
 	// Alertmanager are the alert manager's limits.
 	Alertmanager AlertmanagerOptions
+	// InitialAdminPassword is the password of the admin user created on
+	// first start (ARGUS_ADMIN_PASSWORD); the config's
+	// auth.initial_admin_password_file is used when it is empty.
+	InitialAdminPassword string
+	// AuthOff turns access control off whatever the config says; for
+	// tests of other parts, which then need no credentials.
+	AuthOff bool
 }
 
 // Server is a running argus: it owns every component and the HTTP listener.
@@ -96,6 +104,8 @@ type Server struct {
 	integrationSet integrationSet
 	am             *alertmanager.Manager
 	state          *state.DB
+	auth           *auth.Service
+	router         *router // the routes Run serves, under mu
 	apps           *apphost.Host
 	dash           *dashboards
 	listener       net.Listener
@@ -176,6 +186,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if s.state, err = s.openState(ctx, cfg); err != nil {
 		s.listener.Close()
 		s.db.Close()
+		return nil, err
+	}
+	if err := s.buildAuth(ctx, cfg); err != nil {
+		s.listener.Close()
+		s.db.Close()
+		s.state.Close()
 		return nil, err
 	}
 	if err := s.buildAlertmanager(ctx, cfg); err != nil {
@@ -376,6 +392,7 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.rules.Run(gctx) })
 	g.Go(func() error { return s.notifier.Run(gctx) })
 	g.Go(func() error { return s.am.Run(gctx) })
+	g.Go(func() error { s.auth.Run(gctx); return nil })
 	g.Go(func() error { return s.apps.Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()

@@ -30,7 +30,15 @@ type running struct {
 	stop context.CancelFunc
 }
 
+// start runs a server with access control off, for the tests of other
+// parts; startAuth runs one with it on.
 func start(t *testing.T, opts Options) *running {
+	t.Helper()
+	opts.AuthOff = true
+	return startAuth(t, opts)
+}
+
+func startAuth(t *testing.T, opts Options) *running {
 	t.Helper()
 	opts.ListenAddr = "127.0.0.1:0"
 	srv, err := New(context.Background(), opts)

@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/argus-mon/argus/internal/auth"
 	"github.com/argus-mon/argus/internal/config"
 	"github.com/argus-mon/argus/internal/state"
 )
@@ -56,4 +58,45 @@ func (s *Server) openState(ctx context.Context, cfg *config.Config) (*state.DB, 
 		s.logger.Info("Imported the alert manager's state into the state store", "file", legacy, "records", recs, "events", evs)
 	}
 	return db, nil
+}
+
+// buildAuth sets up access control on the state store and, on first
+// start, creates the admin user.
+func (s *Server) buildAuth(ctx context.Context, cfg *config.Config) error {
+	sec := cfg.Auth
+	anon := auth.Viewer
+	if sec.Anonymous == config.AnonymousNone {
+		anon = auth.Public
+	}
+	enabled := sec.Enabled && !s.opts.AuthOff
+	s.auth = auth.New(auth.Options{
+		Store:           s.state,
+		Enabled:         enabled,
+		Anonymous:       anon,
+		SessionLifetime: time.Duration(sec.SessionLifetime),
+		SessionIdle:     time.Duration(sec.SessionIdleTimeout),
+		Logger:          s.logger.With("component", "auth"),
+	})
+	if !enabled {
+		s.logger.Warn("Access control is off: anyone who reaches the port may change anything (auth.enabled: false)")
+		return nil
+	}
+	pw := s.opts.InitialAdminPassword
+	if pw == "" && sec.InitialAdminPasswordFile != "" {
+		b, err := os.ReadFile(sec.InitialAdminPasswordFile)
+		if err != nil {
+			return fmt.Errorf("auth.initial_admin_password_file: %w", err)
+		}
+		pw = strings.TrimRight(string(b), "\r\n")
+	}
+	generated, err := auth.Bootstrap(ctx, s.state, pw)
+	if err != nil {
+		return err
+	}
+	if generated != "" {
+		// Printed once, as the issue of a first password must be: it is
+		// random, and must be changed at the first login.
+		s.logger.Warn("Created the first user, admin, with a random password; log in and change it", "user", "admin", "password", generated)
+	}
+	return nil
 }

@@ -63,6 +63,7 @@ var suite = []struct {
 	{"Events", testEvents},
 	{"RecordsSurviveKill", testRecordsSurviveKill},
 	{"ConcurrentWriters", testConcurrentWriters},
+	{"Users", testUsers},
 }
 
 func TestSQLite(t *testing.T) {

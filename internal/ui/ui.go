@@ -61,9 +61,16 @@ func newHandler(files fs.FS) *Handler {
 // Built reports whether the UI was built into the binary.
 func (h *Handler) Built() bool { return h.index != nil }
 
+// Mux is where Register adds the routes: an *http.ServeMux, or the
+// server's router, which guards each route with the access it needs.
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
 // Register installs the UI's routes on mux: its pages, its assets and a
 // redirect from / to the query page.
-func (h *Handler) Register(mux *http.ServeMux) {
+func (h *Handler) Register(mux Mux) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/query", http.StatusFound)
 	})

@@ -41,8 +41,15 @@ func New(m *alertmanager.Manager, version string, logger *slog.Logger) *API {
 	return &API{m: m, logger: logger, version: version}
 }
 
+// Mux is where Register adds the routes: an *http.ServeMux, or the
+// server's router, which guards each route with the access it needs.
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
 // Register adds the routes to mux.
-func (a *API) Register(mux *http.ServeMux) {
+func (a *API) Register(mux Mux) {
 	mux.HandleFunc("GET /api/v2/alerts", a.getAlerts)
 	mux.HandleFunc("POST /api/v2/alerts", a.postAlerts)
 	mux.HandleFunc("GET /api/v2/alerts/groups", a.getGroups)

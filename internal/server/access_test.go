@@ -1,0 +1,131 @@
+package server
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/argus-mon/argus/internal/auth"
+)
+
+// concretePath turns a route pattern's path into one a request can take.
+func concretePath(p string) string {
+	p = strings.ReplaceAll(p, "{$}", "")
+	for {
+		i := strings.IndexByte(p, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(p[i:], '}')
+		p = p[:i] + "x" + p[i+j+1:]
+	}
+	if strings.HasSuffix(p, "/") && p != "/" {
+		p += "x"
+	}
+	return p
+}
+
+func send(t *testing.T, method, url, user, password string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if user != "" {
+		req.SetBasicAuth(user, password)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestEveryRouteGuarded walks every route the server registers: each
+// that changes state answers 401 without credentials and 403 to a role
+// below the one it needs, and reads answer 401 only when anonymous access
+// is off. A route added later is walked too.
+func TestEveryRouteGuarded(t *testing.T) {
+	for _, anonymous := range []string{"viewer", "none"} {
+		t.Run("anonymous="+anonymous, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := filepath.Join(dir, "argus.yml")
+			os.WriteFile(cfg, []byte("auth:\n  anonymous: "+anonymous+"\n"), 0o644)
+			r := startAuth(t, Options{DataDir: filepath.Join(dir, "data"), ConfigFile: cfg,
+				EnableAdminAPI: true, EnableRemoteWriteReceiver: true, InitialAdminPassword: "admin-password"})
+			ctx := context.Background()
+			for name, role := range map[string]auth.Role{"vera": auth.Viewer, "ed": auth.Editor} {
+				if _, err := auth.AddUser(ctx, r.srv.state, name, role, name+"-password", false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r.srv.mu.RLock()
+			routes := r.srv.router.routes
+			r.srv.mu.RUnlock()
+			if len(routes) < 60 {
+				t.Fatalf("only %d routes", len(routes))
+			}
+			below := map[auth.Role][2]string{auth.Editor: {"vera", "vera-password"}, auth.Admin: {"ed", "ed-password"}}
+			changing := 0
+			for _, rt := range routes {
+				method, path, _ := strings.Cut(rt.Pattern, " ")
+				url := r.base + concretePath(path)
+				if rt.Rule.Role == auth.Public {
+					continue
+				}
+				write := method != "GET" && method != "HEAD" && method != "OPTIONS"
+				if write && rt.Rule.Role < auth.Editor && !isReadPOST(path) && path != "/api/v1/auth/password" {
+					t.Errorf("%s changes state but needs only %s", rt.Pattern, rt.Rule.Role)
+				}
+				if rt.Rule.Role >= auth.Editor {
+					changing++
+				}
+				code := send(t, method, url, "", "")
+				switch {
+				case rt.Rule.Role >= auth.Editor || rt.Rule.Audit || anonymous == "none":
+					if code != http.StatusUnauthorized {
+						t.Errorf("%s without credentials: %d, want 401", rt.Pattern, code)
+					}
+				default:
+					if code == http.StatusUnauthorized || code == http.StatusForbidden {
+						t.Errorf("%s without credentials (anonymous viewer): %d", rt.Pattern, code)
+					}
+				}
+				if u, ok := below[rt.Rule.Role]; ok {
+					if code := send(t, method, url, u[0], u[1]); code != http.StatusForbidden {
+						t.Errorf("%s as %s: %d, want 403", rt.Pattern, u[0], code)
+					}
+				}
+			}
+			if changing < 25 {
+				t.Errorf("only %d routes need editor or admin", changing)
+			}
+			// The routes a user changes things with, by name, are among
+			// them with the right rule.
+			want := map[string]auth.Role{
+				"POST /api/v2/silences": auth.Editor, "DELETE /api/v2/silence/{id}": auth.Editor,
+				"POST /api/dashboards/db": auth.Editor, "POST /-/reload": auth.Admin,
+				"PUT /api/v1/admin/tsdb/delete_series": auth.Admin, "POST /api/v1/users": auth.Admin,
+				"POST /api/v1/tokens": auth.Admin, "POST /api/v1/write": auth.Editor,
+				"GET /debug/pprof/profile": auth.Admin, "GET /api/v1/query": auth.Viewer,
+			}
+			for _, rt := range routes {
+				if role, ok := want[rt.Pattern]; ok {
+					if rt.Rule.Role != role {
+						t.Errorf("%s needs %s, want %s", rt.Pattern, rt.Rule.Role, role)
+					}
+					delete(want, rt.Pattern)
+				}
+			}
+			for p := range want {
+				t.Errorf("route %s is not registered", p)
+			}
+		})
+	}
+}
