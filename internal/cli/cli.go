@@ -40,6 +40,12 @@ Usage:
   argus tsdb stats [--data DIR] [--top N]
   argus dashboards import FILE... [--dry-run] [--config FILE] [--data DIR] [--folder NAME]
   argus top [--server URL] [--once] [--interval D]
+  argus user add NAME --role viewer|editor|admin   (password on stdin)
+  argus user passwd NAME | role NAME ROLE | del NAME | list
+  argus token create NAME --role ROLE [--expires 30d] | list | revoke ID
+  argus state backup FILE
+  argus state migrate --to postgres --dsn DSN
+               (user, token and state take [--config FILE] [--data DIR], as server does)
   argus version
 `
 
@@ -105,6 +111,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return dashboardsImport(ctx, args[2:], stdout)
 	case "top":
 		return topCmd(ctx, args[1:], stdout)
+	case "user":
+		return userCmd(ctx, args[1:], os.Stdin, stdout)
+	case "token":
+		return tokenCmd(ctx, args[1:], stdout)
+	case "state":
+		return stateCmd(ctx, args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, "argus", version())
 		return nil

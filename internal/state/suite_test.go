@@ -122,3 +122,86 @@ func TestChildWriter(t *testing.T) {
 		fmt.Fprintln(os.Stdout, i)
 	}
 }
+
+// TestMigrateToPostgres copies a SQLite store with rows in every table
+// into PostgreSQL, and checks the copy answers as the original did and
+// takes new rows.
+func TestMigrateToPostgres(t *testing.T) {
+	ctx := context.Background()
+	src := target{path: filepath.Join(t.TempDir(), File)}.open(t)
+	fill(t, src)
+	// A backup of the source, taken while it is open, holds the same.
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if err := src.Backup(ctx, backup); err != nil {
+		t.Fatal(err)
+	}
+	srv := integrationtest.Postgres(t)
+	dst := target{dsn: srv.DSN()}.open(t)
+	counts, err := src.CopyTo(ctx, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range tables {
+		if counts[tb] == 0 {
+			t.Errorf("no rows of %s copied", tb)
+		}
+	}
+	for _, db := range []*DB{dst, target{path: backup}.open(t)} {
+		d, err := db.GetDashboard(ctx, "m")
+		if err != nil || d.Version != 2 {
+			t.Errorf("%s: dashboard: %+v %v", db.Driver(), d, err)
+		}
+		if got, _ := db.SearchDashboards(ctx, Query{Tags: []string{"t"}}); len(got) != 1 {
+			t.Errorf("%s: search by tag: %d", db.Driver(), len(got))
+		}
+		if u, err := db.GetUser(ctx, "ann"); err != nil || u.PasswordHash != "h" {
+			t.Errorf("%s: user: %+v %v", db.Driver(), u, err)
+		}
+		if tok, err := db.GetTokenByHash(ctx, "th"); err != nil || tok.Name != "ci" {
+			t.Errorf("%s: token: %+v %v", db.Driver(), tok, err)
+		}
+	}
+	// New events and audit entries continue after the copied ids.
+	ev := []Event{{Time: time.Now(), Kind: "state"}}
+	if err := dst.AppendEvents(ctx, ev); err != nil || ev[0].ID != 3 {
+		t.Errorf("event after migration: id %d, %v", ev[0].ID, err)
+	}
+	if err := dst.AppendAudit(ctx, AuditEntry{Actor: "a", Action: "x"}); err != nil {
+		t.Error(err)
+	}
+	// A second migration into the same database is refused.
+	if _, err := src.CopyTo(ctx, dst); err == nil || !strings.Contains(err.Error(), "empty database") {
+		t.Errorf("migration into a used database: %v", err)
+	}
+}
+
+// fill puts rows in every table.
+func fill(t *testing.T, db *DB) {
+	t.Helper()
+	ctx := context.Background()
+	f, err := db.CreateFolder(ctx, "", "F")
+	if err != nil {
+		t.Fatal(err)
+	}
+	save(t, db, SaveRequest{Data: []byte(`{"uid": "m", "title": "M", "tags": ["t"]}`), FolderUID: f.UID})
+	save(t, db, SaveRequest{Data: []byte(`{"uid": "m", "title": "M", "tags": ["t"], "version": 1}`)})
+	if err := db.Put(ctx, "silences", "s", []byte{0, 1}, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AppendEvents(ctx, []Event{{Time: time.Now(), Kind: "state"}, {Time: time.Now(), Kind: "notification"}}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := db.CreateUser(ctx, User{Name: "ann", Role: "admin", PasswordHash: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateSession(ctx, Session{IDHash: "s", UserID: u.ID, CSRF: "c", Created: time.Now(), Expires: time.Now().Add(time.Hour), LastSeen: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateToken(ctx, Token{Name: "ci", Hash: "th", Role: "viewer", CreatedBy: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AppendAudit(ctx, AuditEntry{Actor: "ann", Action: "user.create"}); err != nil {
+		t.Fatal(err)
+	}
+}

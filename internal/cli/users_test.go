@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestUsersAndTokensWhileServing adds a user and a token with the CLI on
+// the store of a running server, which then accepts them; a wrong role
+// or a missing password is a clear error.
+func TestUsersAndTokensWhileServing(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "argus.yml")
+	os.WriteFile(cfg, []byte("collectors:\n  node: {enabled: false}\n"), 0o644)
+	data := filepath.Join(dir, "data")
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	t.Setenv("ARGUS_ADMIN_PASSWORD", "first-admin-password")
+	var serverErr bytes.Buffer
+	go func() {
+		code := Main(ctx, []string{"server", "--config", cfg, "--data", data, "--listen", addr}, io.Discard, &serverErr)
+		done <- code
+	}()
+	defer func() { cancel(); <-done }()
+	url := waitForUp(t, "http://"+addr, "argus", func() string { return "" })
+	store := []string{"--config", cfg, "--data", data}
+
+	var out bytes.Buffer
+	if err := userCmd(ctx, append([]string{"add", "bob", "--role", "editor"}, store...), strings.NewReader("bob-password\n"), &out); err != nil {
+		t.Fatalf("user add: %v", err)
+	}
+	if err := userCmd(ctx, append([]string{"add", "eve", "--role", "root"}, store...), strings.NewReader("x\n"), &out); err == nil || !strings.Contains(err.Error(), `unknown role "root"`) {
+		t.Errorf("bad role: %v", err)
+	}
+	if err := userCmd(ctx, append([]string{"add", "eve", "--role", "viewer"}, store...), strings.NewReader(""), &out); err == nil || !strings.Contains(err.Error(), "no password on stdin") {
+		t.Errorf("no password: %v", err)
+	}
+	out.Reset()
+	if err := userCmd(ctx, append([]string{"list"}, store...), nil, &out); err != nil || !strings.Contains(out.String(), "bob ") || !strings.Contains(out.String(), "admin ") {
+		t.Errorf("user list: %v\n%s", err, out.String())
+	}
+	// The running server takes bob's password.
+	post := func(hdr ...string) int {
+		req, _ := http.NewRequest("POST", url+"/api/v2/silences", strings.NewReader(`{"matchers":[{"name":"a","value":"b","isRegex":false}],"startsAt":"2026-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z","createdBy":"t","comment":"c"}`))
+		req.Header.Set("Content-Type", "application/json")
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		if len(hdr) == 1 {
+			req.SetBasicAuth("bob", hdr[0])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(); code != 401 {
+		t.Errorf("silence without credentials: %d", code)
+	}
+	if code := post("bob-password"); code != 200 {
+		t.Errorf("silence as bob: %d", code)
+	}
+	// A token made by the CLI works at once; revoked, it stops.
+	out.Reset()
+	if err := tokenCmd(ctx, append([]string{"create", "ci", "--role", "editor", "--expires", "30d"}, store...), &out); err != nil {
+		t.Fatal(err)
+	}
+	secret := strings.TrimSpace(out.String())
+	if code := post("Authorization", "Bearer "+secret); code != 200 {
+		t.Errorf("silence with the token: %d", code)
+	}
+	if err := tokenCmd(ctx, append([]string{"revoke", "1"}, store...), &out); err != nil {
+		t.Fatal(err)
+	}
+	if code := post("Authorization", "Bearer "+secret); code != 401 {
+		t.Errorf("silence with the revoked token: %d", code)
+	}
+	// A new password applies at once.
+	if err := userCmd(ctx, append([]string{"passwd", "bob"}, store...), strings.NewReader("bob-password-2\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	if code := post("bob-password"); code != 401 {
+		t.Errorf("old password after passwd: %d", code)
+	}
+	// A backup taken while serving opens and holds bob.
+	backup := filepath.Join(dir, "backup.db")
+	if err := stateCmd(ctx, append([]string{"backup", backup}, store...), &out); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := userCmd(ctx, []string{"list", "--data", t.TempDir(), "--config", writeStateConfig(t, backup)}, nil, &out); err != nil || !strings.Contains(out.String(), "bob ") {
+		t.Errorf("users in the backup: %v\n%s", err, out.String())
+	}
+	if strings.Contains(serverErr.String(), "bob-password") || strings.Contains(serverErr.String(), secret) || strings.Contains(serverErr.String(), "first-admin-password") {
+		t.Errorf("the server logged a secret:\n%s", serverErr.String())
+	}
+}
+
+func writeStateConfig(t *testing.T, path string) string {
+	f := filepath.Join(t.TempDir(), "argus.yml")
+	os.WriteFile(f, []byte("state:\n  path: "+path+"\n"), 0o644)
+	return f
+}
