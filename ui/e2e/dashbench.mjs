@@ -125,7 +125,7 @@ const argus = await startArgus({ dataDir: join(dir, 'data') });
 const browser = await launchBrowser();
 try {
   const d = dashboard();
-  const r = await fetch(`${argus.url}/api/dashboards/db`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ dashboard: d, overwrite: true }) });
+  const r = await fetch(`${argus.url}/api/dashboards/db`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: argus.authHeader }, body: JSON.stringify({ dashboard: d, overwrite: true }) });
   if (!r.ok) throw new Error(`save: ${r.status} ${await r.text()}`);
   const rows = [];
   for (let i = 0; i < runs + 1; i++) {

@@ -31,7 +31,7 @@ after(async () => {
 });
 
 async function post(path, body) {
-  const r = await fetch(argus.url + path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await fetch(argus.url + path, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: argus.authHeader }, body: JSON.stringify(body) });
   const out = await r.json();
   assert.ok(r.ok, `${path}: ${r.status} ${JSON.stringify(out)}`);
   return out;
@@ -40,6 +40,8 @@ async function post(path, body) {
 async function open(path) {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   const errors = watchConsole(page);
+  // Logged in as the admin: some tests edit and save.
+  await argus.login(page);
   await page.goto(argus.url + path);
   return { page, errors };
 }

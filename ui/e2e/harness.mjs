@@ -38,6 +38,9 @@ async function waitFor(check, what, ms = 30000) {
   throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
 }
 
+// admin is the first user argus creates (ARGUS_ADMIN_PASSWORD).
+export const admin = { user: 'admin', password: 'e2e-admin-password' };
+
 // startArgus runs `argus server` with a config that scrapes every second
 // and a rule group that fires an alert at once.
 export async function startArgus({ rules = '', extraConfig = '', dataDir = '' } = {}) {
@@ -79,6 +82,7 @@ ${extraConfig}`);
   const logs = [];
   const proc = spawn(bin, ['server', '--config', join(dir, 'argus.yml'), '--data', data, '--listen', `127.0.0.1:${port}`, '--log.level', 'warn'], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ARGUS_ADMIN_PASSWORD: admin.password },
   });
   proc.stdout.on('data', (b) => logs.push(String(b)));
   proc.stderr.on('data', (b) => logs.push(String(b)));
@@ -99,6 +103,13 @@ ${extraConfig}`);
     port,
     dir,
     logs,
+    // authHeader authenticates Node's own requests as the admin.
+    authHeader: 'Basic ' + Buffer.from(`${admin.user}:${admin.password}`).toString('base64'),
+    // login logs a page's browser context in (its cookie), as user.
+    async login(page, user = admin.user, password = admin.password) {
+      const r = await page.request.post(`${url}/api/v1/auth/login`, { data: { user, password } });
+      if (!r.ok()) throw new Error(`login as ${user}: ${r.status()} ${await r.text()}`);
+    },
     async stop() {
       if (exited === null) {
         proc.kill('SIGTERM');

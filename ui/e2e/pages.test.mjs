@@ -22,9 +22,10 @@ after(async () => {
   await argus?.stop();
 });
 
-async function open(path) {
+async function open(path, { login = false } = {}) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const errors = watchConsole(page);
+  if (login) await argus.login(page);
   await page.goto(argus.url + path);
   return { page, errors };
 }
@@ -135,7 +136,7 @@ describe('Explore', () => {
 
 describe('Alerts and silences', () => {
   it('shows the alert a real rule fired, and silences it in one click', async () => {
-    const { page, errors } = await open('/alerts');
+    const { page, errors } = await open('/alerts', { login: true });
     const alert = page.locator('[data-testid=alert]', { hasText: 'E2EAlwaysFiring' });
     await alert.waitFor();
     await alert.getByTestId('silence-alert').click();
@@ -183,7 +184,7 @@ describe('Alerts and silences', () => {
     const evil = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
     const r = await fetch(`${argus.url}/api/v2/alerts`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', Authorization: argus.authHeader },
       body: JSON.stringify([{ labels: { alertname: 'E2EMarkup', evil }, annotations: { description: evil, summary: '<b>bold?</b>' }, generatorURL: 'javascript:window.__xss=3' }]),
     });
     assert.equal(r.status, 200);

@@ -2,7 +2,7 @@
 import { Component, render, type ComponentChildren } from 'preact';
 import { useEffect } from 'preact/hooks';
 import './style.css';
-import { onLinkClick, useRoute } from './lib/router';
+import { navigate, onLinkClick, useRoute } from './lib/router';
 import { Explore } from './pages/Explore';
 import { Targets, ServiceDiscovery } from './pages/Targets';
 import { Rules } from './pages/Rules';
@@ -12,6 +12,8 @@ import { History } from './pages/History';
 import { Status } from './pages/Status';
 import { Dashboards } from './pages/Dashboards';
 import { DashboardPage } from './pages/Dashboard';
+import { ChangePassword, Login } from './pages/Login';
+import { installCSRF, logout, useMe } from './lib/session';
 
 const nav = [
   ['/dashboards', 'Dashboards'],
@@ -27,13 +29,20 @@ const nav = [
 
 function App() {
   const route = useRoute();
+  const me = useMe();
   const path = route.path === '/graph' ? '/query' : route.path;
-  const title = path.startsWith('/d/') ? 'Dashboards' : nav.find(([p]) => path === p || path.startsWith(p + '/'))?.[1];
+  const title = path === '/login' ? 'Log in' : path.startsWith('/d/') ? 'Dashboards' : nav.find(([p]) => path === p || path.startsWith(p + '/'))?.[1];
   useEffect(() => {
     document.title = title ? `${title} · argus` : 'argus';
   }, [title]);
   let page;
-  if (path === '/query') page = <Explore route={route} />;
+  // With anonymous access off, or a password to change first, every page
+  // is the login form until then.
+  const mustLogin = me && me.authEnabled && (me.role === 'none' || me.mustChangePassword);
+  if (!me) page = <p class="muted">Loading…</p>;
+  else if (path === '/login' || mustLogin) page = <Login route={route} me={me} />;
+  else if (path === '/account/password') page = <ChangePassword next="/dashboards" />;
+  else if (path === '/query') page = <Explore route={route} />;
   else if (path === '/targets') page = <Targets />;
   else if (path === '/service-discovery') page = <ServiceDiscovery />;
   else if (path === '/rules') page = <Rules />;
@@ -52,6 +61,14 @@ function App() {
         {nav.map(([p, name]) => (
           <a key={p} href={p} class={path === p || path.startsWith(p + '/') || (p === '/dashboards' && path.startsWith('/d/')) ? 'active' : ''} aria-current={path === p ? 'page' : undefined}>{name}</a>
         ))}
+        <span class="account">
+          {me?.authEnabled && (me.kind === 'session'
+            ? <>
+                <a href="/account/password" title="change your password" data-testid="account">{me.user} · {me.role}</a>
+                <button class="link" data-testid="logout" onClick={() => logout().then(() => navigate('/login'))}>Log out</button>
+              </>
+            : <a href={`/login?next=${encodeURIComponent(route.path)}`} data-testid="login-link">Log in</a>)}
+        </span>
       </nav>
       <main><ErrorBoundary key={route.path}>{page}</ErrorBoundary></main>
     </div>
@@ -77,4 +94,5 @@ class ErrorBoundary extends Component<{ children: ComponentChildren }, { error: 
   }
 }
 
+installCSRF();
 render(<App />, document.getElementById('app')!);

@@ -7,11 +7,16 @@ import { LabelList, Loading } from '../components/common';
 import { formatMatchers, fromAPI, matchesAll, MatcherError, parseMatchers, toAPI, type Matcher } from '../lib/matchers';
 import { navigate, type Route } from '../lib/router';
 import { useData } from '../lib/useData';
+import { allows, useMe } from '../lib/session';
 import { formatDuration, formatTime, parseDuration, since } from '../lib/time';
 
 const states = ['active', 'pending', 'expired'] as const;
 
+// editorNeeded says why a viewer's buttons are disabled.
+const editorNeeded = 'Changing silences needs the editor role; log in as an editor.';
+
 export function Silences() {
+  const canEdit = allows(useMe()?.role, 'editor');
   const d = useData((s) => v2<Silence[]>('silences', { signal: s }), [], 15000);
   const [text, setText] = useState('');
   const [err, setErr] = useState('');
@@ -28,7 +33,7 @@ export function Silences() {
       <h1>Silences</h1>
       <div class="row">
         <input class="grow" aria-label="filter" placeholder="Filter by matcher text, creator or comment" value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
-        <a href="/silences/new"><button class="primary">New silence</button></a>
+        <a href="/silences/new"><button class="primary" disabled={!canEdit} title={canEdit ? undefined : editorNeeded}>New silence</button></a>
       </div>
       {err && <div class="error" role="alert">{err}</div>}
       <Loading d={d} what="silences">
@@ -58,6 +63,7 @@ function silenceMatchers(s: Silence): string {
 }
 
 function SilenceRow({ s, onExpire }: { s: Silence; onExpire: (id: string) => void }) {
+  const canEdit = allows(useMe()?.role, 'editor');
   const now = Date.now() / 1000;
   const ends = Date.parse(s.endsAt) / 1000;
   return (
@@ -65,8 +71,8 @@ function SilenceRow({ s, onExpire }: { s: Silence; onExpire: (id: string) => voi
       <header>
         <code>{silenceMatchers(s)}</code>
         <span class="grow" />
-        <a href={`/silences/${s.id}`}><button>{s.status.state === 'expired' ? 'Recreate' : 'Edit'}</button></a>
-        {s.status.state !== 'expired' && <button onClick={() => onExpire(s.id)}>Expire</button>}
+        <a href={`/silences/${s.id}`}><button disabled={!canEdit} title={canEdit ? undefined : editorNeeded}>{s.status.state === 'expired' ? 'Recreate' : 'Edit'}</button></a>
+        {s.status.state !== 'expired' && <button disabled={!canEdit} title={canEdit ? undefined : editorNeeded} onClick={() => onExpire(s.id)}>Expire</button>}
       </header>
       <div class="body">
         <div class="muted">
@@ -83,6 +89,7 @@ function SilenceRow({ s, onExpire }: { s: Silence; onExpire: (id: string) => voi
 const presets = ['1h', '2h', '4h', '1d', '3d', '1w'];
 
 export function SilenceEditor({ route }: { route: Route }) {
+  const canEdit = allows(useMe()?.role, 'editor');
   const id = route.path.startsWith('/silences/') && route.path !== '/silences/new' ? safeDecode(route.path.slice('/silences/'.length)) : '';
   const [matcherText, setMatcherText] = useState(route.params.get('matchers') ?? '');
   const [duration, setDuration] = useState('2h');
@@ -200,7 +207,8 @@ export function SilenceEditor({ route }: { route: Route }) {
       </div>
       {err && <div class="error" role="alert">{err}</div>}
       <div class="row">
-        <button class="primary" data-testid="silence-save" disabled={saving || matcherErr !== ''} onClick={save}>{saving ? 'Saving…' : id && loadedState !== 'expired' ? 'Update' : 'Create'}</button>
+        {!canEdit && <p class="muted" data-testid="silence-readonly">{editorNeeded}</p>}
+        <button class="primary" data-testid="silence-save" disabled={saving || matcherErr !== '' || !canEdit} onClick={save}>{saving ? 'Saving…' : id && loadedState !== 'expired' ? 'Update' : 'Create'}</button>
         <a href="/silences"><button>Cancel</button></a>
       </div>
       <h2>Alerts this silence would silence now: <span data-testid="affected-count">{affected.length}</span></h2>
