@@ -124,9 +124,17 @@ func listenICMP(ip net.IP, source string) (conn *icmp.PacketConn, privileged boo
 	if errDgram == nil {
 		return conn, false, nil
 	}
+	// Only a refusal (EACCES, EPERM) is worth trying a raw socket for:
+	// a bad source address would fail there too, and say it better.
+	if !errors.Is(errDgram, os.ErrPermission) {
+		return nil, false, fmt.Errorf("open an ICMP socket on %s: %w", local, errDgram)
+	}
 	conn, errRaw := icmp.ListenPacket(raw, local)
 	if errRaw == nil {
 		return conn, true, nil
+	}
+	if !errors.Is(errRaw, os.ErrPermission) {
+		return nil, false, fmt.Errorf("open a raw ICMP socket on %s: %w", local, errRaw)
 	}
 	return nil, false, fmt.Errorf("no ICMP socket is permitted: an unprivileged one: %w%s; a raw one: %w (it needs root or CAP_NET_RAW)",
 		errDgram, pingGroupRange(), errRaw)

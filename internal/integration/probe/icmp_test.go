@@ -75,6 +75,10 @@ func TestICMPProbe(t *testing.T) {
 	if _, ok := run(t, "127.0.0.1", m, 5*time.Second); ok {
 		t.Error("an IPv6 source address reached an IPv4 target")
 	}
+	// Which is a bad address, not a lack of permission.
+	if _, _, err := listenICMP(net.IPv4(127, 0, 0, 1), "::1"); err == nil || strings.Contains(err.Error(), "permitted") {
+		t.Errorf("listenICMP from ::1 to 127.0.0.1: %v, want an error about the address", err)
+	}
 	// A name that does not resolve fails before any packet is sent.
 	fams, ok := run(t, "no-such-host.invalid", mods["icmp"], 5*time.Second)
 	if ok || value(t, fams, "probe_icmp_duration_seconds", "phase", "rtt") != 0 {
