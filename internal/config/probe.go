@@ -29,12 +29,11 @@ type Probe struct {
 }
 
 // ProbeModule is a module of blackbox.yml, in blackbox_exporter 0.23's
-// schema, limited to what argus implements: the http, tcp, dns and icmp
-// probers. Keys argus does not implement are errors, so a module never
-// silently checks less than its author meant.
+// schema, limited to what argus implements. Keys argus does not implement
+// are errors, so a module never silently checks less than its author
+// meant.
 type ProbeModule struct {
-	// Prober is http, tcp, dns or icmp; grpc modules load (a file written
-	// for blackbox_exporter may hold them) but cannot be used.
+	// Prober is http, tcp, dns, icmp or grpc.
 	Prober string `yaml:"prober"`
 	// Timeout bounds one probe, within the scrape timeout; 0 for the
 	// scrape timeout alone.
@@ -43,10 +42,7 @@ type ProbeModule struct {
 	TCP     ProbeTCP       `yaml:"tcp,omitempty"`
 	DNS     ProbeDNS       `yaml:"dns,omitempty"`
 	ICMP    ProbeICMP      `yaml:"icmp,omitempty"`
-
-	// GRPC is the settings of the grpc prober, which argus does not
-	// implement, kept only so that its modules load.
-	GRPC map[string]any `yaml:"grpc,omitempty"`
+	GRPC    ProbeGRPC      `yaml:"grpc,omitempty"`
 }
 
 // ProbeHTTP is an http module's settings.
@@ -164,6 +160,19 @@ type ProbeICMP struct {
 	ProbeIPProtocol `yaml:",inline"`
 }
 
+// ProbeGRPC is a grpc module's settings: a call of the standard health
+// checking service, grpc.health.v1.Health/Check. The target is host:port
+// (port 80, or 443 with TLS, by default).
+type ProbeGRPC struct {
+	// Service is the service whose health is asked; empty for the
+	// server's as a whole.
+	Service string `yaml:"service,omitempty"`
+	// TLS connects with TLS, with TLSConfig.
+	TLS             bool                `yaml:"tls,omitempty"`
+	TLSConfig       commoncfg.TLSConfig `yaml:"tls_config,omitempty"`
+	ProbeIPProtocol `yaml:",inline"`
+}
+
 // ProbeIPProtocol chooses the address family when a name resolves to
 // both, as blackbox_exporter does: ip6 preferred, falling back to ip4.
 type ProbeIPProtocol struct {
@@ -178,9 +187,6 @@ type ProbeIPProtocol struct {
 func (h *ProbeHTTP) FollowsRedirects() bool {
 	return !h.NoFollowRedirects && (h.FollowRedirects == nil || *h.FollowRedirects)
 }
-
-// Supported reports whether argus implements the module's prober.
-func (m *ProbeModule) Supported() bool { return m.Prober != "grpc" }
 
 // BuiltinProbeModules returns the modules that exist without a
 // config_file, named as in blackbox_exporter's example blackbox.yml:
@@ -254,6 +260,7 @@ func (m *ProbeModule) setDirectory(dir string) {
 	m.HTTP.TLSConfig.SetDirectory(dir)
 	m.TCP.TLSConfig.SetDirectory(dir)
 	m.DNS.TLSConfig.SetDirectory(dir)
+	m.GRPC.TLSConfig.SetDirectory(dir)
 }
 
 // probeModule checks one module of blackbox.yml.
@@ -265,7 +272,7 @@ func (v *validator) probeModule(p, name string, m *ProbeModule) {
 	switch m.Prober {
 	case "http", "tcp", "dns", "icmp", "grpc":
 	case "":
-		v.errorf(joinPath(p, "prober"), "module %q: prober is required (http, tcp, dns or icmp)", name)
+		v.errorf(joinPath(p, "prober"), "module %q: prober is required (http, tcp, dns, icmp or grpc)", name)
 	default:
 		v.errorf(joinPath(p, "prober"), "module %q: unknown prober %q", name, m.Prober)
 	}
@@ -276,6 +283,8 @@ func (v *validator) probeModule(p, name string, m *ProbeModule) {
 	v.probeTCP(joinPath(p, "tcp"), name, &m.TCP)
 	v.probeDNS(joinPath(p, "dns"), name, &m.DNS, m.Prober == "dns")
 	v.probeICMP(joinPath(p, "icmp"), name, &m.ICMP)
+	v.probeTLS(joinPath(joinPath(p, "grpc"), "tls_config"), name, &m.GRPC.TLSConfig)
+	v.ipProtocol(joinPath(p, "grpc"), name, m.GRPC.ProbeIPProtocol)
 }
 
 func (v *validator) probeHTTP(p, name string, h *ProbeHTTP) {
@@ -421,9 +430,6 @@ func (v *validator) probeIntegration(p string, in *Integration) {
 	case m == nil:
 		v.errorf(joinPath(p, "module"), "integration %q: no probe module %q (built in: http_2xx, tcp_connect; others come from probe.config_file)", in.Name, in.Module)
 		return
-	case !m.Supported():
-		v.errorf(joinPath(p, "module"), "integration %q: module %q uses prober %s, which argus does not implement (http, tcp, dns and icmp)", in.Name, in.Module, m.Prober)
-		return
 	}
 	ap := joinPath(p, "address")
 	// A URL splits into host "http" and port "//...", hence the checks
@@ -436,9 +442,9 @@ func (v *validator) probeIntegration(p string, in *Integration) {
 		if err != nil || host == "" || port == "" || strings.Contains(in.Address, "/") {
 			v.errorf(ap, "integration %q: module %q probes tcp: address %q is not host:port", in.Name, in.Module, in.Address)
 		}
-	case "dns":
+	case "dns", "grpc":
 		if in.Address == "" || strings.ContainsAny(in.Address, "/ ") || (err == nil && (host == "" || port == "")) {
-			v.errorf(ap, "integration %q: module %q probes dns: address %q is not a DNS server's host or host:port", in.Name, in.Module, in.Address)
+			v.errorf(ap, "integration %q: module %q probes %s: address %q is not a server's host or host:port", in.Name, in.Module, m.Prober, in.Address)
 		}
 	case "icmp":
 		if in.Address == "" || strings.ContainsAny(in.Address, "/ ") || (strings.Contains(in.Address, ":") && net.ParseIP(in.Address) == nil) {

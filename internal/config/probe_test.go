@@ -29,16 +29,17 @@ func TestParseProbeModules(t *testing.T) {
 		!m.TCP.QueryResponse[3].StartTLS || m.TCP.SourceIPAddress != "127.0.0.1" {
 		t.Errorf("tcp_smtp_starttls = %+v", m)
 	}
-	if m := mods["dns_example"]; m == nil || !m.Supported() || m.DNS.QueryType != "SOA" || !m.DNS.DNSOverTLS ||
+	if m := mods["dns_example"]; m == nil || m.DNS.QueryType != "SOA" || !m.DNS.DNSOverTLS ||
 		*m.DNS.RecursionDesired || len(m.DNS.ValidRcodes) != 2 || len(m.DNS.ValidateAnswer.FailIfNoneMatchesRegexp) != 1 ||
 		len(m.DNS.ValidateAdditional.FailIfNotMatchesRegexp) != 1 || m.DNS.PreferredIPProtocol != "ip4" {
 		t.Errorf("dns_example = %+v", m)
 	}
-	if m := mods["icmp_ttl"]; m == nil || !m.Supported() || m.ICMP.TTL != 5 || m.ICMP.PayloadSize != 64 || m.ICMP.SourceIPAddress != "127.0.0.1" {
+	if m := mods["icmp_ttl"]; m == nil || m.ICMP.TTL != 5 || m.ICMP.PayloadSize != 64 || m.ICMP.SourceIPAddress != "127.0.0.1" {
 		t.Errorf("icmp_ttl = %+v", m)
 	}
-	if m := mods["grpc_health"]; m == nil || m.Supported() {
-		t.Errorf("grpc_health = %+v, want loaded and unsupported", m)
+	if m := mods["grpc_health"]; m == nil || m.GRPC.Service != "orders.v1.Orders" || !m.GRPC.TLS || m.GRPC.TLSConfig.CAFile != "ca.crt" ||
+		m.GRPC.PreferredIPProtocol != "ip4" {
+		t.Errorf("grpc_health = %+v", m)
 	}
 }
 
@@ -79,6 +80,9 @@ func TestParseProbeModulesErrors(t *testing.T) {
 	f("modules: {a: {prober: icmp, icmp: {payload_size: -1}}}", "payload_size must be between 0 and 65507 bytes")
 	f("modules: {a: {prober: icmp, icmp: {dont_fragment: true}}}", "dont_fragment")
 	f("modules: {a: {prober: icmp, icmp: {source_ip_address: 1.2.3}}}", "modules.a.icmp.source_ip_address")
+	f("modules: {a: {prober: grpc, grpc: {source_ip_address: 127.0.0.1}}}", "source_ip_address")
+	f("modules: {a: {prober: grpc, grpc: {preferred_ip_protocol: ip5}}}", "modules.a.grpc.preferred_ip_protocol")
+	f("modules: {a: {prober: grpc, grpc: {tls_config: {key_file: k}}}}", "modules.a.grpc.tls_config")
 }
 
 // FuzzParseProbeModules checks that ParseProbeModules never panics and

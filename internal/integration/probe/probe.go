@@ -35,6 +35,8 @@ func Run(ctx context.Context, target string, m *config.ProbeModule, out *integra
 		err = probeDNS(ctx, target, &m.DNS, out, logger)
 	case "icmp":
 		err = probeICMP(ctx, target, &m.ICMP, out, logger)
+	case "grpc":
+		err = probeGRPC(ctx, target, &m.GRPC, out, logger)
 	default:
 		err = errors.New("prober " + m.Prober + " is not implemented by argus")
 	}

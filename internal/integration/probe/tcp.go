@@ -116,7 +116,7 @@ func startTLS(ctx context.Context, conn net.Conn, host string, m *config.ProbeTC
 		return nil, fmt.Errorf("TLS handshake with %s: %w", conn.RemoteAddr(), err)
 	}
 	cs := tconn.ConnectionState()
-	addTLS(out, &cs)
+	addTLS(out, &cs, true)
 	return tconn, nil
 }
 
