@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -53,9 +54,14 @@ func TestICMPProbe(t *testing.T) {
 		if value(t, fams, "probe_icmp_duration_seconds", "phase", "rtt") <= 0 {
 			t.Errorf("%s %s: no round trip time", module, target)
 		}
-		// Linux answers from loopback with its default TTL, 64.
-		if got := value(t, fams, "probe_icmp_reply_hop_limit"); got != 64 {
-			t.Errorf("%s %s: probe_icmp_reply_hop_limit %v, want 64", module, target, got)
+		// Linux answers with its default TTL or hop limit, 64 unless
+		// set otherwise.
+		want := sysctlInt("/proc/sys/net/ipv4/ip_default_ttl", 64)
+		if wantProto == 6 {
+			want = sysctlInt("/proc/sys/net/ipv6/conf/lo/hop_limit", 64)
+		}
+		if got := value(t, fams, "probe_icmp_reply_hop_limit"); got != float64(want) {
+			t.Errorf("%s %s: probe_icmp_reply_hop_limit %v, want %v", module, target, got, want)
 		}
 	}
 	f("icmp", "127.0.0.1", 4)
@@ -87,6 +93,19 @@ func TestICMPProbe(t *testing.T) {
 	if _, ok := integrationtest.Value(fams, "probe_icmp_reply_hop_limit"); ok {
 		t.Error("a hop limit without a reply")
 	}
+}
+
+// sysctlInt reads a number from file, or returns def.
+func sysctlInt(file string, def int) int {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return def
+	}
+	return n
 }
 
 func hasIPv6Loopback() bool {

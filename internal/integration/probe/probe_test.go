@@ -314,18 +314,40 @@ var notProduced = map[string]map[string]string{
 	},
 }
 
+// probeCase is a probe of target with module.
+type probeCase struct{ module, target string }
+
+// comparedValues are the series whose values, not only names, must be
+// the exporter's.
+var comparedValues = []string{"probe_success", "probe_http_status_code", "probe_http_redirects", "probe_http_ssl",
+	"probe_failed_due_to_regex", "probe_http_content_length", "probe_ip_protocol", "probe_ip_addr_hash",
+	"probe_ssl_earliest_cert_expiry", "probe_ssl_last_chain_expiry_timestamp_seconds", "probe_http_version",
+	"probe_dns_answer_rrs", "probe_dns_authority_rrs", "probe_dns_additional_rrs", "probe_dns_serial",
+	"probe_icmp_reply_hop_limit", "probe_dns_query_succeeded", "probe_grpc_status_code", "probe_grpc_ssl"}
+
 func TestMatchesBlackboxExporter(t *testing.T) {
 	tg := startTargets(t)
 	mods, file := loadModules(t, tg.caFile)
 	listen := integrationtest.FreeAddr(t)
 	integrationtest.Start(t, "prometheus-blackbox-exporter", "prometheus-blackbox-exporter", t.TempDir(), "tcp", listen,
 		"--config.file="+file, "--web.listen-address="+listen)
+	for _, c := range comparisonCases(t, tg) {
+		t.Run(c.module+" "+c.target, func(t *testing.T) {
+			theirs := integrationtest.Scrape(t, "http://"+listen+"/probe?"+url.Values{"module": {c.module}, "target": {c.target}}.Encode())
+			ours, _ := run(t, c.target, mods[c.module], 5*time.Second)
+			compare(t, c.module, ours, theirs)
+		})
+	}
+}
+
+// comparisonCases starts the servers the probes compared with the
+// exporter's are run against, and returns the probes.
+func comparisonCases(t *testing.T, tg *targets) []probeCase {
 	down := "127.0.0.1:" + integrationtest.Port(t, integrationtest.FreeAddr(t))
 	lines := lineServer(t, tg.https.TLS)
-	silent := integrationtest.Silent(t)
 	dnsSrv := startDNS(t, tg.https.TLS)
-	dnsSilent := udpServer(t, func([]byte) []byte { return nil })
-	cases := []struct{ module, target string }{
+	grpcPlain, grpcTLS := startGRPC(t, nil), startGRPC(t, tg.https.TLS)
+	cases := []probeCase{
 		{"http_2xx", tg.http.URL + "/redirect"},
 		{"http_2xx", tg.http.URL + "/missing"},
 		{"http_2xx", "http://" + down + "/"},
@@ -342,65 +364,65 @@ func TestMatchesBlackboxExporter(t *testing.T) {
 		{"tcp_echo", lines},
 		{"tcp_wrong_banner", lines},
 		{"tcp_starttls", lines},
-		{"tcp_banner", silent},
+		{"tcp_banner", integrationtest.Silent(t)},
+		{"dns_dot", dnsSrv.tlsAddr},
+		{"dns_soa", udpServer(t, func([]byte) []byte { return nil })},
+		{"dns_soa", down},
+		{"grpc", grpcPlain},
+		{"grpc_orders", grpcPlain},
+		{"grpc_billing", grpcPlain},
+		{"grpc_unknown", grpcPlain},
+		{"grpc_tls", grpcTLS},
+		{"grpc_tls", "https://" + grpcTLS},
+		{"grpc_tls", grpcPlain},
+		{"grpc", down},
+		{"grpc", "no-such-host.invalid:50051"},
 	}
 	for _, module := range []string{"dns_a", "dns_any", "dns_soa", "dns_tcp", "dns_nxdomain", "dns_nxdomain_invalid",
 		"dns_servfail", "dns_answer_matches", "dns_answer_not_matches", "dns_all_match", "dns_all_match_ok", "dns_none_matches",
 		"dns_none_matches_fail", "dns_authority", "dns_additional_fail", "dns_not_matches_empty", "dns_no_recursion"} {
-		cases = append(cases, struct{ module, target string }{module, dnsSrv.addr})
+		cases = append(cases, probeCase{module, dnsSrv.addr})
 	}
-	grpcPlain, grpcTLS := startGRPC(t, nil), startGRPC(t, tg.https.TLS)
-	for _, c := range [][2]string{{"grpc", grpcPlain}, {"grpc_orders", grpcPlain}, {"grpc_billing", grpcPlain},
-		{"grpc_unknown", grpcPlain}, {"grpc_tls", grpcTLS}, {"grpc_tls", "https://" + grpcTLS}, {"grpc_tls", grpcPlain},
-		{"grpc", down}, {"grpc", "no-such-host.invalid:50051"}} {
-		cases = append(cases, struct{ module, target string }{c[0], c[1]})
-	}
-	cases = append(cases, struct{ module, target string }{"dns_dot", dnsSrv.tlsAddr},
-		struct{ module, target string }{"dns_soa", dnsSilent}, struct{ module, target string }{"dns_soa", down})
 	// The exporter runs as the tests do; where the kernel permits this
 	// process no ICMP socket, TestICMPProbe says so.
 	if conn, _, err := listenICMP(net.IPv4(127, 0, 0, 1), ""); err == nil {
 		conn.Close()
-		cases = append(cases, struct{ module, target string }{"icmp", "127.0.0.1"},
-			struct{ module, target string }{"icmp_ttl", "127.0.0.1"},
-			struct{ module, target string }{"icmp", "no-such-host.invalid"})
+		cases = append(cases, probeCase{"icmp", "127.0.0.1"}, probeCase{"icmp_ttl", "127.0.0.1"},
+			probeCase{"icmp", "no-such-host.invalid"})
 		if hasIPv6Loopback() {
-			cases = append(cases, struct{ module, target string }{"icmp6", "::1"})
+			cases = append(cases, probeCase{"icmp6", "::1"})
 		}
 	}
-	for _, c := range cases {
-		t.Run(c.module+" "+c.target, func(t *testing.T) {
-			theirs := integrationtest.Scrape(t, "http://"+listen+"/probe?"+url.Values{"module": {c.module}, "target": {c.target}}.Encode())
-			ours, _ := run(t, c.target, mods[c.module], 5*time.Second)
-			got, want := integrationtest.Shapes(ours), integrationtest.Shapes(theirs)
-			for name, s := range got {
-				if w, ok := want[name]; !ok {
-					t.Errorf("%s: blackbox_exporter 0.23 has no such metric here", name)
-				} else if w != s {
-					t.Errorf("%s: ours %+v, blackbox_exporter's %+v", name, s, w)
-				}
-			}
-			for name := range want {
-				if _, ok := got[name]; !ok && notProduced[name][c.module] == "" {
-					t.Errorf("%s: produced by blackbox_exporter, not by argus, and not listed as such", name)
-				}
-			}
-			// The results, not only the names, agree.
-			for _, name := range []string{"probe_success", "probe_http_status_code", "probe_http_redirects", "probe_http_ssl",
-				"probe_failed_due_to_regex", "probe_http_content_length", "probe_ip_protocol", "probe_ip_addr_hash",
-				"probe_ssl_earliest_cert_expiry", "probe_ssl_last_chain_expiry_timestamp_seconds", "probe_http_version",
-				"probe_dns_answer_rrs", "probe_dns_authority_rrs", "probe_dns_additional_rrs", "probe_dns_serial",
-				"probe_icmp_reply_hop_limit", "probe_dns_query_succeeded", "probe_grpc_status_code", "probe_grpc_ssl"} {
-				a, okA := integrationtest.Value(ours, name)
-				b, okB := integrationtest.Value(theirs, name)
-				if !okA && notProduced[name][c.module] != "" {
-					continue
-				}
-				if okA != okB || a != b {
-					t.Errorf("%s: ours %v (%v), blackbox_exporter's %v (%v)", name, a, okA, b, okB)
-				}
-			}
-		})
+	return cases
+}
+
+// compare checks that the metrics of a probe with module, ours and the
+// exporter's, have the same names, types and labels, and that the
+// comparedValues agree.
+func compare(t *testing.T, module string, ours, theirs []*dto.MetricFamily) {
+	t.Helper()
+	got, want := integrationtest.Shapes(ours), integrationtest.Shapes(theirs)
+	for name, s := range got {
+		if w, ok := want[name]; !ok {
+			t.Errorf("%s: blackbox_exporter 0.23 has no such metric here", name)
+		} else if w != s {
+			t.Errorf("%s: ours %+v, blackbox_exporter's %+v", name, s, w)
+		}
+	}
+	for name := range want {
+		if _, ok := got[name]; !ok && notProduced[name][module] == "" {
+			t.Errorf("%s: produced by blackbox_exporter, not by argus, and not listed as such", name)
+		}
+	}
+	for _, name := range comparedValues {
+		a, okA := integrationtest.Value(ours, name)
+		b, okB := integrationtest.Value(theirs, name)
+		if !okA && notProduced[name][module] != "" {
+			continue
+		}
+		if okA != okB || a != b {
+			t.Errorf("%s: ours %v (%v), blackbox_exporter's %v (%v)", name, a, okA, b, okB)
+		}
 	}
 }
 
