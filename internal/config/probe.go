@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/miekg/dns"
 	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 )
@@ -28,24 +29,20 @@ type Probe struct {
 }
 
 // ProbeModule is a module of blackbox.yml, in blackbox_exporter 0.23's
-// schema, limited to what argus implements: the http and tcp probers.
-// Keys argus does not implement are errors, so a module never silently
-// checks less than its author meant.
+// schema, limited to what argus implements. Keys argus does not implement
+// are errors, so a module never silently checks less than its author
+// meant.
 type ProbeModule struct {
-	// Prober is http or tcp; dns, icmp and grpc modules load (a file
-	// written for blackbox_exporter may hold them) but cannot be used.
+	// Prober is http, tcp, dns, icmp or grpc.
 	Prober string `yaml:"prober"`
 	// Timeout bounds one probe, within the scrape timeout; 0 for the
 	// scrape timeout alone.
 	Timeout model.Duration `yaml:"timeout,omitempty"`
 	HTTP    ProbeHTTP      `yaml:"http,omitempty"`
 	TCP     ProbeTCP       `yaml:"tcp,omitempty"`
-
-	// DNS, ICMP and GRPC are the settings of probers argus does not
-	// implement, kept only so that their modules load.
-	DNS  map[string]any `yaml:"dns,omitempty"`
-	ICMP map[string]any `yaml:"icmp,omitempty"`
-	GRPC map[string]any `yaml:"grpc,omitempty"`
+	DNS     ProbeDNS       `yaml:"dns,omitempty"`
+	ICMP    ProbeICMP      `yaml:"icmp,omitempty"`
+	GRPC    ProbeGRPC      `yaml:"grpc,omitempty"`
 }
 
 // ProbeHTTP is an http module's settings.
@@ -78,6 +75,99 @@ type ProbeHTTP struct {
 // ProbeTCP is a tcp module's settings.
 type ProbeTCP struct {
 	// TLS makes the probe a TLS handshake after connecting.
+	TLS       bool                `yaml:"tls,omitempty"`
+	TLSConfig commoncfg.TLSConfig `yaml:"tls_config,omitempty"`
+	// QueryResponse is a dialogue run over the connection, step by step.
+	QueryResponse []ProbeQueryResponse `yaml:"query_response,omitempty"`
+	// SourceIPAddress is the local address to connect from; empty lets
+	// the system choose.
+	SourceIPAddress string `yaml:"source_ip_address,omitempty"`
+	ProbeIPProtocol `yaml:",inline"`
+}
+
+// ProbeQueryResponse is one step of a tcp dialogue: wait for a line
+// matching Expect, then send Send, then maybe start TLS.
+type ProbeQueryResponse struct {
+	// Expect is a regular expression (Go syntax, unanchored): lines are
+	// read until one matches it, and the probe fails at the end of the
+	// stream without one. Empty reads nothing.
+	Expect string `yaml:"expect,omitempty"`
+	// Send is a line to send, a newline appended. After an Expect, $1 or
+	// ${name} are the groups of the matching line.
+	Send string `yaml:"send,omitempty"`
+	// StartTLS makes the connection TLS (with tls_config) after the step.
+	StartTLS bool `yaml:"starttls,omitempty"`
+}
+
+// ProbeDNS is a dns module's settings. The target is the DNS server,
+// host or host:port (port 53 by default, 853 over TLS).
+type ProbeDNS struct {
+	// QueryName is the name asked for; required.
+	QueryName string `yaml:"query_name,omitempty"`
+	// QueryType is the record type asked for, as written in zone files
+	// (A, AAAA, MX, SOA, ...); default ANY.
+	QueryType string `yaml:"query_type,omitempty"`
+	// QueryClass is the class asked for; default IN.
+	QueryClass string `yaml:"query_class,omitempty"`
+	// TransportProtocol is udp (default) or tcp.
+	TransportProtocol string `yaml:"transport_protocol,omitempty"`
+	// DNSOverTLS asks over TLS (with TLSConfig), tcp transport only.
+	DNSOverTLS bool                `yaml:"dns_over_tls,omitempty"`
+	TLSConfig  commoncfg.TLSConfig `yaml:"tls_config,omitempty"`
+	// SourceIPAddress is the local address to query from; empty lets
+	// the system choose.
+	SourceIPAddress string `yaml:"source_ip_address,omitempty"`
+	// RecursionDesired, default true, sets the query's RD flag.
+	RecursionDesired *bool `yaml:"recursion_desired,omitempty"`
+	// ValidRcodes are the response codes that succeed (NOERROR,
+	// NXDOMAIN, ...); empty means NOERROR.
+	ValidRcodes []string `yaml:"valid_rcodes,omitempty"`
+	// ValidateAnswer, ValidateAuthority and ValidateAdditional check the
+	// records of the answer's sections.
+	ValidateAnswer     ProbeDNSRRValidator `yaml:"validate_answer_rrs,omitempty"`
+	ValidateAuthority  ProbeDNSRRValidator `yaml:"validate_authority_rrs,omitempty"`
+	ValidateAdditional ProbeDNSRRValidator `yaml:"validate_additional_rrs,omitempty"`
+	ProbeIPProtocol    `yaml:",inline"`
+}
+
+// ProbeDNSRRValidator checks the records of one section of a DNS answer,
+// each written as in a zone file ("example.com.\t300\tIN\tA\t192.0.2.1"),
+// against regular expressions (Go syntax, unanchored).
+type ProbeDNSRRValidator struct {
+	// FailIfMatchesRegexp fails the probe if any record matches any.
+	FailIfMatchesRegexp []string `yaml:"fail_if_matches_regexp,omitempty"`
+	// FailIfAllMatchRegexp fails the probe if every record matches
+	// every one (and there is at least one record).
+	FailIfAllMatchRegexp []string `yaml:"fail_if_all_match_regexp,omitempty"`
+	// FailIfNotMatchesRegexp fails the probe if any record does not
+	// match one, or there is no record.
+	FailIfNotMatchesRegexp []string `yaml:"fail_if_not_matches_regexp,omitempty"`
+	// FailIfNoneMatchesRegexp fails the probe if no record matches any.
+	FailIfNoneMatchesRegexp []string `yaml:"fail_if_none_matches_regexp,omitempty"`
+}
+
+// ProbeICMP is an icmp module's settings. The target is a host name or
+// an IP address.
+type ProbeICMP struct {
+	// SourceIPAddress is the local address to send from; empty lets the
+	// system choose.
+	SourceIPAddress string `yaml:"source_ip_address,omitempty"`
+	// PayloadSize is the echo request's payload in bytes; 0 for the
+	// default text.
+	PayloadSize int `yaml:"payload_size,omitempty"`
+	// TTL is the request's TTL (hop limit for IPv6); 0 for the system's.
+	TTL             int `yaml:"ttl,omitempty"`
+	ProbeIPProtocol `yaml:",inline"`
+}
+
+// ProbeGRPC is a grpc module's settings: a call of the standard health
+// checking service, grpc.health.v1.Health/Check. The target is host:port
+// (port 80, or 443 with TLS, by default).
+type ProbeGRPC struct {
+	// Service is the service whose health is asked; empty for the
+	// server's as a whole.
+	Service string `yaml:"service,omitempty"`
+	// TLS connects with TLS, with TLSConfig.
 	TLS             bool                `yaml:"tls,omitempty"`
 	TLSConfig       commoncfg.TLSConfig `yaml:"tls_config,omitempty"`
 	ProbeIPProtocol `yaml:",inline"`
@@ -97,9 +187,6 @@ type ProbeIPProtocol struct {
 func (h *ProbeHTTP) FollowsRedirects() bool {
 	return !h.NoFollowRedirects && (h.FollowRedirects == nil || *h.FollowRedirects)
 }
-
-// Supported reports whether argus implements the module's prober.
-func (m *ProbeModule) Supported() bool { return m.Prober == "http" || m.Prober == "tcp" }
 
 // BuiltinProbeModules returns the modules that exist without a
 // config_file, named as in blackbox_exporter's example blackbox.yml:
@@ -172,6 +259,8 @@ func (ld *loader) includeProbeModules() {
 func (m *ProbeModule) setDirectory(dir string) {
 	m.HTTP.TLSConfig.SetDirectory(dir)
 	m.TCP.TLSConfig.SetDirectory(dir)
+	m.DNS.TLSConfig.SetDirectory(dir)
+	m.GRPC.TLSConfig.SetDirectory(dir)
 }
 
 // probeModule checks one module of blackbox.yml.
@@ -183,34 +272,130 @@ func (v *validator) probeModule(p, name string, m *ProbeModule) {
 	switch m.Prober {
 	case "http", "tcp", "dns", "icmp", "grpc":
 	case "":
-		v.errorf(joinPath(p, "prober"), "module %q: prober is required (http or tcp)", name)
+		v.errorf(joinPath(p, "prober"), "module %q: prober is required (http, tcp, dns, icmp or grpc)", name)
 	default:
 		v.errorf(joinPath(p, "prober"), "module %q: unknown prober %q", name, m.Prober)
 	}
 	if m.Timeout < 0 {
 		v.errorf(joinPath(p, "timeout"), "module %q: timeout must not be negative", name)
 	}
-	for _, code := range m.HTTP.ValidStatusCodes {
+	v.probeHTTP(joinPath(p, "http"), name, &m.HTTP)
+	v.probeTCP(joinPath(p, "tcp"), name, &m.TCP)
+	v.probeDNS(joinPath(p, "dns"), name, &m.DNS, m.Prober == "dns")
+	v.probeICMP(joinPath(p, "icmp"), name, &m.ICMP)
+	v.probeTLS(joinPath(joinPath(p, "grpc"), "tls_config"), name, &m.GRPC.TLSConfig)
+	v.ipProtocol(joinPath(p, "grpc"), name, m.GRPC.ProbeIPProtocol)
+}
+
+func (v *validator) probeHTTP(p, name string, h *ProbeHTTP) {
+	for _, code := range h.ValidStatusCodes {
 		if code < 100 || code > 999 {
-			v.errorf(joinPath(p, "http.valid_status_codes"), "module %q: %d is not an HTTP status code", name, code)
+			v.errorf(joinPath(p, "valid_status_codes"), "module %q: %d is not an HTTP status code", name, code)
 		}
 	}
-	for _, re := range slices.Concat(m.HTTP.FailIfBodyMatchesRegexp, m.HTTP.FailIfBodyNotMatchesRegexp) {
+	v.regexps(p, name, slices.Concat(h.FailIfBodyMatchesRegexp, h.FailIfBodyNotMatchesRegexp))
+	v.probeTLS(joinPath(p, "tls_config"), name, &h.TLSConfig)
+	v.ipProtocol(p, name, h.ProbeIPProtocol)
+}
+
+func (v *validator) probeTCP(p, name string, t *ProbeTCP) {
+	// TLS within TLS is no protocol anyone speaks: starttls comes once,
+	// in a plain connection.
+	tls := t.TLS
+	for i, qr := range t.QueryResponse {
+		sp := indexPath(joinPath(p, "query_response"), i)
+		if qr.Expect == "" && qr.Send == "" && !qr.StartTLS {
+			v.errorf(sp, "module %q: a query_response step needs expect, send or starttls", name)
+		}
+		v.regexps(joinPath(sp, "expect"), name, []string{qr.Expect})
+		if qr.StartTLS && tls {
+			v.errorf(joinPath(sp, "starttls"), "module %q: starttls in a connection that is TLS already", name)
+		}
+		tls = tls || qr.StartTLS
+	}
+	v.probeTLS(joinPath(p, "tls_config"), name, &t.TLSConfig)
+	v.sourceIP(p, name, t.SourceIPAddress)
+	v.ipProtocol(p, name, t.ProbeIPProtocol)
+}
+
+// probeDNS checks a dns section; query_name is required of a dns module
+// only.
+func (v *validator) probeDNS(p, name string, d *ProbeDNS, isDNS bool) {
+	if d.QueryName == "" && isDNS {
+		v.errorf(joinPath(p, "query_name"), "module %q: query_name is required", name)
+	}
+	if _, ok := dns.StringToType[d.QueryType]; !ok && d.QueryType != "" {
+		v.errorf(joinPath(p, "query_type"), "module %q: unknown query_type %q (A, AAAA, MX, SOA, ...: upper case)", name, d.QueryType)
+	}
+	if _, ok := dns.StringToClass[d.QueryClass]; !ok && d.QueryClass != "" {
+		v.errorf(joinPath(p, "query_class"), "module %q: unknown query_class %q (IN, CH, ...: upper case)", name, d.QueryClass)
+	}
+	switch d.TransportProtocol {
+	case "", "udp":
+		if d.DNSOverTLS {
+			v.errorf(joinPath(p, "dns_over_tls"), "module %q: dns_over_tls needs transport_protocol tcp", name)
+		}
+	case "tcp":
+	default:
+		v.errorf(joinPath(p, "transport_protocol"), "module %q: transport_protocol must be udp or tcp, not %q", name, d.TransportProtocol)
+	}
+	for _, rc := range d.ValidRcodes {
+		if _, ok := dns.StringToRcode[rc]; !ok {
+			v.errorf(joinPath(p, "valid_rcodes"), "module %q: unknown rcode %q (NOERROR, NXDOMAIN, SERVFAIL, ...: upper case)", name, rc)
+		}
+	}
+	for _, s := range []struct {
+		key string
+		rv  *ProbeDNSRRValidator
+	}{{"validate_answer_rrs", &d.ValidateAnswer}, {"validate_authority_rrs", &d.ValidateAuthority}, {"validate_additional_rrs", &d.ValidateAdditional}} {
+		v.regexps(joinPath(p, s.key), name, slices.Concat(s.rv.FailIfMatchesRegexp, s.rv.FailIfAllMatchRegexp,
+			s.rv.FailIfNotMatchesRegexp, s.rv.FailIfNoneMatchesRegexp))
+	}
+	v.probeTLS(joinPath(p, "tls_config"), name, &d.TLSConfig)
+	v.sourceIP(p, name, d.SourceIPAddress)
+	v.ipProtocol(p, name, d.ProbeIPProtocol)
+}
+
+// maxICMPPayload is the largest echo payload in an IPv4 packet: 65535
+// less the IP and ICMP headers.
+const maxICMPPayload = 65535 - 20 - 8
+
+func (v *validator) probeICMP(p, name string, c *ProbeICMP) {
+	if c.PayloadSize < 0 || c.PayloadSize > maxICMPPayload {
+		v.errorf(joinPath(p, "payload_size"), "module %q: payload_size must be between 0 and %d bytes", name, maxICMPPayload)
+	}
+	if c.TTL < 0 || c.TTL > 255 {
+		v.errorf(joinPath(p, "ttl"), "module %q: ttl must be between 0 and 255", name)
+	}
+	v.sourceIP(p, name, c.SourceIPAddress)
+	v.ipProtocol(p, name, c.ProbeIPProtocol)
+}
+
+func (v *validator) regexps(p, name string, exprs []string) {
+	for _, re := range exprs {
 		if _, err := regexp.Compile(re); err != nil {
-			v.errorf(joinPath(p, "http"), "module %q: regexp %q: %v", name, re, err)
+			v.errorf(p, "module %q: regexp %q: %v", name, re, err)
 		}
 	}
-	for key, tc := range map[string]*commoncfg.TLSConfig{"http.tls_config": &m.HTTP.TLSConfig, "tcp.tls_config": &m.TCP.TLSConfig} {
-		if err := tc.Validate(); err != nil {
-			v.add(joinPath(p, key), fmt.Errorf("module %q: %w", name, err))
-		}
+}
+
+func (v *validator) probeTLS(p, name string, tc *commoncfg.TLSConfig) {
+	if err := tc.Validate(); err != nil {
+		v.add(p, fmt.Errorf("module %q: %w", name, err))
 	}
-	for key, ipp := range map[string]ProbeIPProtocol{"http": m.HTTP.ProbeIPProtocol, "tcp": m.TCP.ProbeIPProtocol} {
-		switch strings.ToLower(ipp.PreferredIPProtocol) {
-		case "", "ip4", "ip6":
-		default:
-			v.errorf(joinPath(p, key+".preferred_ip_protocol"), "module %q: preferred_ip_protocol must be ip4 or ip6, not %q", name, ipp.PreferredIPProtocol)
-		}
+}
+
+func (v *validator) sourceIP(p, name, ip string) {
+	if ip != "" && net.ParseIP(ip) == nil {
+		v.errorf(joinPath(p, "source_ip_address"), "module %q: source_ip_address %q is not an IP address", name, ip)
+	}
+}
+
+func (v *validator) ipProtocol(p, name string, ipp ProbeIPProtocol) {
+	switch strings.ToLower(ipp.PreferredIPProtocol) {
+	case "", "ip4", "ip6":
+	default:
+		v.errorf(joinPath(p, "preferred_ip_protocol"), "module %q: preferred_ip_protocol must be ip4 or ip6, not %q", name, ipp.PreferredIPProtocol)
 	}
 }
 
@@ -245,18 +430,26 @@ func (v *validator) probeIntegration(p string, in *Integration) {
 	case m == nil:
 		v.errorf(joinPath(p, "module"), "integration %q: no probe module %q (built in: http_2xx, tcp_connect; others come from probe.config_file)", in.Name, in.Module)
 		return
-	case !m.Supported():
-		v.errorf(joinPath(p, "module"), "integration %q: module %q uses prober %s, which argus does not implement (http and tcp)", in.Name, in.Module, m.Prober)
-		return
 	}
 	ap := joinPath(p, "address")
-	if m.Prober == "http" {
+	// A URL splits into host "http" and port "//...", hence the checks
+	// for a slash.
+	host, port, err := net.SplitHostPort(in.Address)
+	switch m.Prober {
+	case "http":
 		v.integrationURL(ap, in)
-		return
-	}
-	// A URL splits into host "http" and port "//...".
-	if host, port, err := net.SplitHostPort(in.Address); err != nil || host == "" || port == "" || strings.Contains(in.Address, "/") {
-		v.errorf(ap, "integration %q: module %q probes tcp: address %q is not host:port", in.Name, in.Module, in.Address)
+	case "tcp":
+		if err != nil || host == "" || port == "" || strings.Contains(in.Address, "/") {
+			v.errorf(ap, "integration %q: module %q probes tcp: address %q is not host:port", in.Name, in.Module, in.Address)
+		}
+	case "dns", "grpc":
+		if in.Address == "" || strings.ContainsAny(in.Address, "/ ") || (err == nil && (host == "" || port == "")) {
+			v.errorf(ap, "integration %q: module %q probes %s: address %q is not a server's host or host:port", in.Name, in.Module, m.Prober, in.Address)
+		}
+	case "icmp":
+		if in.Address == "" || strings.ContainsAny(in.Address, "/ ") || (strings.Contains(in.Address, ":") && net.ParseIP(in.Address) == nil) {
+			v.errorf(ap, "integration %q: module %q probes icmp: address %q is not a host name or IP address", in.Name, in.Module, in.Address)
+		}
 	}
 }
 

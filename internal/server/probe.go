@@ -47,9 +47,6 @@ func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request) {
 	case module == nil:
 		http.Error(w, fmt.Sprintf("Unknown module %q", moduleName), http.StatusBadRequest)
 		return
-	case !module.Supported():
-		http.Error(w, fmt.Sprintf("Module %q uses prober %s, which argus does not implement (http and tcp are)", moduleName, module.Prober), http.StatusBadRequest)
-		return
 	case target == "":
 		http.Error(w, "Target parameter is missing", http.StatusBadRequest)
 		return

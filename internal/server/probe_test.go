@@ -21,7 +21,7 @@ func TestProbeEndpointAndIntegrations(t *testing.T) {
 	defer site.Close()
 	down := integrationtest.FreeAddr(t)
 	dir := t.TempDir()
-	modules := "modules:\n  http_ok:\n    prober: http\n    http: {fail_if_body_not_matches_regexp: [ok]}\n  dns_a:\n    prober: dns\n"
+	modules := "modules:\n  http_ok:\n    prober: http\n    http: {fail_if_body_not_matches_regexp: [ok]}\n"
 	if err := os.WriteFile(filepath.Join(dir, "blackbox.yml"), []byte(modules), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,6 @@ integrations:
 		want   string
 	}{
 		{url.Values{"target": {site.URL}, "module": {"nope"}}, `Unknown module "nope"`},
-		{url.Values{"target": {"example.com"}, "module": {"dns_a"}}, "prober dns, which argus does not implement"},
 		{url.Values{"module": {"http_ok"}}, "Target parameter is missing"},
 		{url.Values{"target": {strings.Repeat("a", 3000)}}, "longer than 2048"},
 	} {

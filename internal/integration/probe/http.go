@@ -106,7 +106,7 @@ func probeHTTP(ctx context.Context, target string, m *config.ProbeHTTP, out *int
 	}
 	if resp.TLS != nil {
 		res.ssl = 1
-		addTLS(out, resp.TLS)
+		addTLS(out, resp.TLS, true)
 	}
 	if readErr != nil {
 		return fmt.Errorf("read the body: %w", readErr)

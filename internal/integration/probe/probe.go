@@ -31,6 +31,12 @@ func Run(ctx context.Context, target string, m *config.ProbeModule, out *integra
 		err = probeHTTP(ctx, target, &m.HTTP, out, logger)
 	case "tcp":
 		err = probeTCP(ctx, target, &m.TCP, out, logger)
+	case "dns":
+		err = probeDNS(ctx, target, &m.DNS, out, logger)
+	case "icmp":
+		err = probeICMP(ctx, target, &m.ICMP, out, logger)
+	case "grpc":
+		err = probeGRPC(ctx, target, &m.GRPC, out, logger)
 	default:
 		err = errors.New("prober " + m.Prober + " is not implemented by argus")
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -112,6 +113,156 @@ const modulesYAML = `modules:
     tcp:
       tls: true
       tls_config: {ca_file: %[1]s}
+  tcp_banner:
+    prober: tcp
+    timeout: 2s
+    tcp:
+      query_response:
+        - expect: '^\+OK'
+  tcp_echo:
+    prober: tcp
+    timeout: 2s
+    tcp:
+      query_response:
+        - expect: '<token-(\d+)>'
+          send: 'ECHO ${1}'
+        - expect: '^ECHOED 42$'
+        - send: QUIT
+  tcp_wrong_banner:
+    prober: tcp
+    timeout: 2s
+    tcp:
+      query_response:
+        - send: QUIT
+        - expect: '^SSH-2\.0-'
+  tcp_starttls:
+    prober: tcp
+    timeout: 2s
+    tcp:
+      tls_config: {ca_file: %[1]s}
+      query_response:
+        - expect: '^\+OK'
+          send: STARTTLS
+        - expect: '^OK'
+          starttls: true
+        - expect: '^SECURE'
+          send: QUIT
+  dns_a:
+    prober: dns
+    timeout: 2s
+    dns:
+      query_name: example.test
+      query_type: A
+      preferred_ip_protocol: ip4
+      validate_answer_rrs:
+        fail_if_not_matches_regexp: ['^example\.test\.\t300\tIN\tA\t192\.0\.2\.[12]$']
+  dns_any:
+    prober: dns
+    timeout: 2s
+    dns: {query_name: example.test}
+  dns_soa:
+    prober: dns
+    timeout: 2s
+    dns: {query_name: example.test, query_type: SOA}
+  dns_tcp:
+    prober: dns
+    timeout: 2s
+    dns: {query_name: example.test, query_type: MX, transport_protocol: tcp}
+  dns_dot:
+    prober: dns
+    timeout: 2s
+    dns:
+      query_name: example.test
+      query_type: MX
+      transport_protocol: tcp
+      dns_over_tls: true
+      tls_config: {ca_file: %[1]s}
+  dns_nxdomain:
+    prober: dns
+    timeout: 2s
+    dns: {query_name: nx.example.test, query_type: A, valid_rcodes: [NXDOMAIN]}
+  dns_nxdomain_invalid:
+    prober: dns
+    timeout: 2s
+    dns: {query_name: nx.example.test, query_type: A}
+  dns_servfail:
+    prober: dns
+    timeout: 2s
+    dns: {query_name: servfail.example.test, valid_rcodes: [NOERROR, NXDOMAIN]}
+  dns_answer_matches:
+    prober: dns
+    timeout: 2s
+    dns: {query_name: example.test, validate_answer_rrs: {fail_if_matches_regexp: ['\tAAAA\t']}}
+  dns_answer_not_matches:
+    prober: dns
+    timeout: 2s
+    dns: {query_name: example.test, validate_answer_rrs: {fail_if_not_matches_regexp: ['\tA\t']}}
+  dns_all_match:
+    prober: dns
+    timeout: 2s
+    dns: {query_name: example.test, query_type: A, validate_answer_rrs: {fail_if_all_match_regexp: ['192\.0\.2\.1$']}}
+  dns_all_match_ok:
+    prober: dns
+    timeout: 2s
+    dns: {query_name: example.test, query_type: A, validate_answer_rrs: {fail_if_all_match_regexp: ['192\.0\.2\.']}}
+  dns_none_matches:
+    prober: dns
+    timeout: 2s
+    dns: {query_name: example.test, validate_answer_rrs: {fail_if_none_matches_regexp: ['nope', '\tMX\t10 mail\.']}}
+  dns_none_matches_fail:
+    prober: dns
+    timeout: 2s
+    dns: {query_name: example.test, query_type: A, validate_answer_rrs: {fail_if_none_matches_regexp: ['AAAA']}}
+  dns_authority:
+    prober: dns
+    timeout: 2s
+    dns: {query_name: example.test, query_type: A, validate_authority_rrs: {fail_if_not_matches_regexp: ['\tNS\tns1\.example\.test\.$']}}
+  dns_additional_fail:
+    prober: dns
+    timeout: 2s
+    dns: {query_name: example.test, query_type: A, validate_additional_rrs: {fail_if_matches_regexp: ['192\.0\.2\.53']}}
+  dns_not_matches_empty:
+    prober: dns
+    timeout: 2s
+    dns: {query_name: nx.example.test, valid_rcodes: [NXDOMAIN], validate_answer_rrs: {fail_if_not_matches_regexp: ['.']}}
+  dns_no_recursion:
+    prober: dns
+    timeout: 2s
+    dns: {query_name: example.test, query_type: A, recursion_desired: false}
+  icmp:
+    prober: icmp
+    timeout: 2s
+    icmp: {preferred_ip_protocol: ip4}
+  icmp6:
+    prober: icmp
+    timeout: 2s
+  icmp_ttl:
+    prober: icmp
+    timeout: 2s
+    icmp: {ttl: 5, payload_size: 100}
+  grpc:
+    prober: grpc
+    timeout: 2s
+    grpc: {preferred_ip_protocol: ip4}
+  grpc_orders:
+    prober: grpc
+    timeout: 2s
+    grpc: {service: orders}
+  grpc_billing:
+    prober: grpc
+    timeout: 2s
+    grpc: {service: billing}
+  grpc_unknown:
+    prober: grpc
+    timeout: 2s
+    grpc: {service: shipping}
+  grpc_tls:
+    prober: grpc
+    timeout: 2s
+    grpc:
+      service: orders
+      tls: true
+      tls_config: {ca_file: %[1]s}
 `
 
 func loadModules(t *testing.T, caFile string) (map[string]*config.ProbeModule, string) {
@@ -152,9 +303,27 @@ func hostPort(u string) string {
 }
 
 // notProduced are the series blackbox_exporter 0.23 reports that argus
-// does not, with why; docs/integrations.md lists them too. None, for the
-// probes compared here.
-var notProduced = map[string]string{}
+// does not, by module, with why; docs/integrations.md lists them too.
+var notProduced = map[string]map[string]string{
+	"probe_ssl_earliest_cert_expiry": {
+		"grpc":         "reported as 0 without TLS, which fires every certificate expiry alert",
+		"grpc_orders":  "ditto",
+		"grpc_billing": "ditto",
+		"grpc_unknown": "ditto",
+		"grpc_tls":     "ditto, when the handshake fails",
+	},
+}
+
+// probeCase is a probe of target with module.
+type probeCase struct{ module, target string }
+
+// comparedValues are the series whose values, not only names, must be
+// the exporter's.
+var comparedValues = []string{"probe_success", "probe_http_status_code", "probe_http_redirects", "probe_http_ssl",
+	"probe_failed_due_to_regex", "probe_http_content_length", "probe_ip_protocol", "probe_ip_addr_hash",
+	"probe_ssl_earliest_cert_expiry", "probe_ssl_last_chain_expiry_timestamp_seconds", "probe_http_version",
+	"probe_dns_answer_rrs", "probe_dns_authority_rrs", "probe_dns_additional_rrs", "probe_dns_serial",
+	"probe_icmp_reply_hop_limit", "probe_dns_query_succeeded", "probe_grpc_status_code", "probe_grpc_ssl"}
 
 func TestMatchesBlackboxExporter(t *testing.T) {
 	tg := startTargets(t)
@@ -162,8 +331,23 @@ func TestMatchesBlackboxExporter(t *testing.T) {
 	listen := integrationtest.FreeAddr(t)
 	integrationtest.Start(t, "prometheus-blackbox-exporter", "prometheus-blackbox-exporter", t.TempDir(), "tcp", listen,
 		"--config.file="+file, "--web.listen-address="+listen)
+	for _, c := range comparisonCases(t, tg) {
+		t.Run(c.module+" "+c.target, func(t *testing.T) {
+			theirs := integrationtest.Scrape(t, "http://"+listen+"/probe?"+url.Values{"module": {c.module}, "target": {c.target}}.Encode())
+			ours, _ := run(t, c.target, mods[c.module], 5*time.Second)
+			compare(t, c.module, ours, theirs)
+		})
+	}
+}
+
+// comparisonCases starts the servers the probes compared with the
+// exporter's are run against, and returns the probes.
+func comparisonCases(t *testing.T, tg *targets) []probeCase {
 	down := "127.0.0.1:" + integrationtest.Port(t, integrationtest.FreeAddr(t))
-	cases := []struct{ module, target string }{
+	lines := lineServer(t, tg.https.TLS)
+	dnsSrv := startDNS(t, tg.https.TLS)
+	grpcPlain, grpcTLS := startGRPC(t, nil), startGRPC(t, tg.https.TLS)
+	cases := []probeCase{
 		{"http_2xx", tg.http.URL + "/redirect"},
 		{"http_2xx", tg.http.URL + "/missing"},
 		{"http_2xx", "http://" + down + "/"},
@@ -176,35 +360,69 @@ func TestMatchesBlackboxExporter(t *testing.T) {
 		{"tcp_connect", hostPort(tg.http.URL)},
 		{"tcp_connect", down},
 		{"tcp_tls", hostPort(tg.https.URL)},
+		{"tcp_banner", lines},
+		{"tcp_echo", lines},
+		{"tcp_wrong_banner", lines},
+		{"tcp_starttls", lines},
+		{"tcp_banner", integrationtest.Silent(t)},
+		{"dns_dot", dnsSrv.tlsAddr},
+		{"dns_soa", udpServer(t, func([]byte) []byte { return nil })},
+		{"dns_soa", down},
+		{"grpc", grpcPlain},
+		{"grpc_orders", grpcPlain},
+		{"grpc_billing", grpcPlain},
+		{"grpc_unknown", grpcPlain},
+		{"grpc_tls", grpcTLS},
+		{"grpc_tls", "https://" + grpcTLS},
+		{"grpc_tls", grpcPlain},
+		{"grpc", down},
+		{"grpc", "no-such-host.invalid:50051"},
 	}
-	for _, c := range cases {
-		t.Run(c.module+" "+c.target, func(t *testing.T) {
-			theirs := integrationtest.Scrape(t, "http://"+listen+"/probe?"+url.Values{"module": {c.module}, "target": {c.target}}.Encode())
-			ours, _ := run(t, c.target, mods[c.module], 5*time.Second)
-			got, want := integrationtest.Shapes(ours), integrationtest.Shapes(theirs)
-			for name, s := range got {
-				if w, ok := want[name]; !ok {
-					t.Errorf("%s: blackbox_exporter 0.23 has no such metric here", name)
-				} else if w != s {
-					t.Errorf("%s: ours %+v, blackbox_exporter's %+v", name, s, w)
-				}
-			}
-			for name := range want {
-				if _, ok := got[name]; !ok && notProduced[name] == "" {
-					t.Errorf("%s: produced by blackbox_exporter, not by argus, and not listed as such", name)
-				}
-			}
-			// The results, not only the names, agree.
-			for _, name := range []string{"probe_success", "probe_http_status_code", "probe_http_redirects", "probe_http_ssl",
-				"probe_failed_due_to_regex", "probe_http_content_length", "probe_ip_protocol", "probe_ip_addr_hash",
-				"probe_ssl_earliest_cert_expiry", "probe_ssl_last_chain_expiry_timestamp_seconds", "probe_http_version"} {
-				a, okA := integrationtest.Value(ours, name)
-				b, okB := integrationtest.Value(theirs, name)
-				if okA != okB || a != b {
-					t.Errorf("%s: ours %v (%v), blackbox_exporter's %v (%v)", name, a, okA, b, okB)
-				}
-			}
-		})
+	for _, module := range []string{"dns_a", "dns_any", "dns_soa", "dns_tcp", "dns_nxdomain", "dns_nxdomain_invalid",
+		"dns_servfail", "dns_answer_matches", "dns_answer_not_matches", "dns_all_match", "dns_all_match_ok", "dns_none_matches",
+		"dns_none_matches_fail", "dns_authority", "dns_additional_fail", "dns_not_matches_empty", "dns_no_recursion"} {
+		cases = append(cases, probeCase{module, dnsSrv.addr})
+	}
+	// The exporter runs as the tests do; where the kernel permits this
+	// process no ICMP socket, TestICMPProbe says so.
+	if conn, _, err := listenICMP(net.IPv4(127, 0, 0, 1), ""); err == nil {
+		conn.Close()
+		cases = append(cases, probeCase{"icmp", "127.0.0.1"}, probeCase{"icmp_ttl", "127.0.0.1"},
+			probeCase{"icmp", "no-such-host.invalid"})
+		if hasIPv6Loopback() {
+			cases = append(cases, probeCase{"icmp6", "::1"})
+		}
+	}
+	return cases
+}
+
+// compare checks that the metrics of a probe with module, ours and the
+// exporter's, have the same names, types and labels, and that the
+// comparedValues agree.
+func compare(t *testing.T, module string, ours, theirs []*dto.MetricFamily) {
+	t.Helper()
+	got, want := integrationtest.Shapes(ours), integrationtest.Shapes(theirs)
+	for name, s := range got {
+		if w, ok := want[name]; !ok {
+			t.Errorf("%s: blackbox_exporter 0.23 has no such metric here", name)
+		} else if w != s {
+			t.Errorf("%s: ours %+v, blackbox_exporter's %+v", name, s, w)
+		}
+	}
+	for name := range want {
+		if _, ok := got[name]; !ok && notProduced[name][module] == "" {
+			t.Errorf("%s: produced by blackbox_exporter, not by argus, and not listed as such", name)
+		}
+	}
+	for _, name := range comparedValues {
+		a, okA := integrationtest.Value(ours, name)
+		b, okB := integrationtest.Value(theirs, name)
+		if !okA && notProduced[name][module] != "" {
+			continue
+		}
+		if okA != okB || a != b {
+			t.Errorf("%s: ours %v (%v), blackbox_exporter's %v (%v)", name, a, okA, b, okB)
+		}
 	}
 }
 

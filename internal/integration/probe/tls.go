@@ -10,8 +10,10 @@ import (
 )
 
 // addTLS adds the metrics of a TLS connection: certificate expiry, the
-// leaf certificate and the protocol version.
-func addTLS(out *integration.Metrics, cs *tls.ConnectionState) {
+// leaf certificate and the protocol version, and with lastChain the
+// expiry of the chain that expires last, which blackbox_exporter 0.23's
+// grpc prober does not report.
+func addTLS(out *integration.Metrics, cs *tls.ConnectionState, lastChain bool) {
 	if len(cs.PeerCertificates) > 0 {
 		earliest := cs.PeerCertificates[0].NotAfter
 		for _, c := range cs.PeerCertificates[1:] {
@@ -47,7 +49,7 @@ func addTLS(out *integration.Metrics, cs *tls.ConnectionState) {
 			last = expiry.Unix()
 		}
 	}
-	if len(cs.VerifiedChains) > 0 {
+	if lastChain && len(cs.VerifiedChains) > 0 {
 		out.Gauge("probe_ssl_last_chain_expiry_timestamp_seconds", "Returns last SSL chain expiry in timestamp", float64(last))
 	}
 	out.Gauge("probe_tls_version_info", "Returns the TLS version used or NaN when unknown", 1, "version", tls.VersionName(cs.Version))
