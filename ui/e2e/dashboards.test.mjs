@@ -205,4 +205,46 @@ describe('dashboard behaviour', () => {
     assert.deepEqual(errors, []);
     await page.close();
   });
+
+  it('data links carry the series\' labels, URL-encoded, from a pinned tooltip and a stat; panel links fill variables in', async () => {
+    await post('/api/dashboards/db', {
+      overwrite: true,
+      dashboard: {
+        uid: 'e2e-links', title: 'E2E links', schemaVersion: 39, time: { from: 'now-2m', to: 'now' },
+        templating: { list: [{ name: 'job', type: 'custom', query: 'argus,node', current: { text: 'argus', value: 'argus' } }] },
+        panels: [
+          { id: 1, type: 'timeseries', title: 'linked graph', gridPos: { x: 0, y: 0, w: 12, h: 8 }, datasource: { type: 'prometheus', uid: 'argus' },
+            links: [{ title: 'Same job', url: '/d/e2e-links?var-job=${job}&${__url_time_range}' }],
+            fieldConfig: { defaults: { links: [{ title: 'Job ${__field.labels.job}', url: '/explore?job=${__field.labels.job}&tag=${__field.labels.tag}&t=${__value.time}&${__url_time_range}' }] }, overrides: [] },
+            targets: [{ refId: 'A', expr: 'label_replace(up{job="$job"}, "tag", "a b&c", "job", ".*")', legendFormat: '{{job}}' }] },
+          { id: 2, type: 'stat', title: 'linked stat', gridPos: { x: 12, y: 0, w: 6, h: 8 }, datasource: { type: 'prometheus', uid: 'argus' },
+            fieldConfig: { defaults: { links: [{ title: 'Targets', url: '/targets?n=${__value.raw}&s=${__series.name}' }] }, overrides: [] },
+            targets: [{ refId: 'A', expr: 'count(up)', legendFormat: 'all targets' }] },
+        ],
+      },
+    });
+    const { page, errors } = await open('/d/e2e-links?from=now-2m&to=now');
+    await settle(page);
+    const graph = page.locator('[data-testid=panel]', { hasText: 'linked graph' });
+    const box = await graph.locator('.u-over').boundingBox();
+    // Near the right end, where the series has points.
+    await page.mouse.click(box.x + box.width * 0.9, box.y + box.height / 2);
+    const link = graph.locator('[data-testid=tooltip].pinned [data-testid=data-link]');
+    await link.waitFor({ timeout: 10000 });
+    assert.equal(await link.textContent(), 'Job argus');
+    // The label values are encoded as Grafana encodes them (encodeURI): the
+    // space is, the & is not.
+    assert.match(await link.getAttribute('href'), /^\/explore\?job=argus&tag=a%20b&c&t=\d{13}&from=now-2m&to=now$/);
+    await page.keyboard.press('Escape');
+    await waitFor(async () => (await graph.locator('[data-testid=tooltip].pinned').count()) === 0, 'the tooltip to let go', 5000);
+
+    const stat = page.locator('[data-testid=panel]', { hasText: 'linked stat' }).getByTestId('data-link');
+    assert.match(await stat.getAttribute('href'), /^\/targets\?n=\d+&s=all%20targets$/);
+
+    await graph.getByLabel('links of linked graph').click();
+    assert.equal(await graph.getByTestId('panel-link').getAttribute('href'), '/d/e2e-links?var-job=argus&from=now-2m&to=now');
+    await screenshot(page, 'dashboard-links');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
 });

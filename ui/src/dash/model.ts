@@ -36,6 +36,7 @@ export interface FieldConfig {
     color?: { mode?: string; fixedColor?: string };
     thresholds?: { mode?: 'absolute' | 'percentage'; steps?: Threshold[] };
     mappings?: ValueMapping[];
+    links?: { title?: string; url?: string; targetBlank?: boolean }[];
     custom?: {
       drawStyle?: 'line' | 'bars' | 'points';
       lineWidth?: number;
@@ -114,6 +115,7 @@ export interface Dashboard {
   time?: { from: string; to: string };
   refresh?: string | false;
   timezone?: string;
+  weekStart?: string;
   panels?: Panel[];
   rows?: { panels?: Panel[]; title?: string; collapse?: boolean; height?: string | number }[];
   templating?: { list?: Variable[] };

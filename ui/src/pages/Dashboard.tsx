@@ -17,6 +17,7 @@ import { addPanel, allPanels, move, removePanel, updatePanel } from '../dash/edi
 import { EditBar, PanelEditor, type EditOps } from './DashboardEdit';
 import { Inspector } from './Inspector';
 import { fromHistory, fromSeries, isBuiltIn, type AnnotationDef, type AnnotationEvent } from '../dash/annotations';
+import { panelLinks, type LinkScope } from '../dash/links';
 import type { HistoryEvent, Sample } from '../api';
 
 interface Loaded {
@@ -95,6 +96,8 @@ function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta:
   const to = route.params.get('to') ?? d.time?.to ?? 'now';
   const refresh = route.params.get('refresh') ?? (d.refresh || '');
   const viewPanel = route.params.get('viewPanel');
+  // The dashboard's time zone; ?timezone= overrides it, as in Grafana.
+  const tz = route.params.get('timezone') ?? d.timezone ?? '';
   const [tick, setTick] = useState(0);
   const range = useMemo(() => resolveRange(from, to, Date.now()), [from, to, tick]);
   const [vars, setVars] = useState<VarState[] | null>(null);
@@ -213,7 +216,7 @@ function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta:
       {vars && shown && (
         <div>
           <button onClick={() => setParam(route, { viewPanel: null })}>Back to the dashboard</button>
-          {shown.map((p) => <PanelView key={p.id} p={p} range={range} vars={interp!} session={session} onZoom={zoom} height={600} route={route} ann={annEvents} />)}
+          {shown.map((p) => <PanelView key={p.id} p={p} range={range} vars={interp!} session={session} onZoom={zoom} height={600} route={route} ann={annEvents} tz={tz} />)}
         </div>
       )}
       {draft && (
@@ -223,7 +226,7 @@ function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta:
       {draft && editing !== null && allPanels(d).some((p) => p.id === editing) && (
         <PanelEditor key={editing} panel={allPanels(d).find((p) => p.id === editing)!} onApply={(p) => { change(updatePanel(d, editing, (x) => Object.assign(x, p))); setEditing(null); }} onClose={() => setEditing(null)} />
       )}
-      {vars && !shown && panels.map((sec, i) => <Section key={i} sec={sec} range={range} vars={interp!} session={session} onZoom={zoom} route={route} ed={ed} ann={annEvents} />)}
+      {vars && !shown && panels.map((sec, i) => <Section key={i} sec={sec} range={range} vars={interp!} session={session} onZoom={zoom} route={route} ed={ed} ann={annEvents} tz={tz} />)}
     </div>
   );
 }
@@ -282,7 +285,7 @@ function repeatPanel(p: Panel, states: VarState[]): Panel[] {
   }));
 }
 
-function Section({ sec, range, vars, session, onZoom, route, ed, ann }: { sec: SectionT; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; route: Route; ed: EditOps | null; ann: AnnotationEvent[] }) {
+function Section({ sec, range, vars, session, onZoom, route, ed, ann, tz }: { sec: SectionT; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; route: Route; ed: EditOps | null; ann: AnnotationEvent[]; tz: string }) {
   const [open, setOpen] = useState(!sec.row?.collapsed);
   const minY = Math.min(...sec.panels.map((p) => p.gridPos?.y ?? 0));
   return (
@@ -300,7 +303,7 @@ function Section({ sec, range, vars, session, onZoom, route, ed, ann }: { sec: S
             const style = `grid-column:${g.x + 1} / span ${Math.min(24 - g.x, g.w)};grid-row:${g.y - minY + 1} / span ${g.h}`;
             return (
               <div key={`${p.id}-${i}`} class="dash-cell" style={style}>
-                <PanelView p={p} range={range} vars={vars} session={session} onZoom={onZoom} height={g.h * rowHeight + (g.h - 1) * gap - 40} route={route} ed={ed} ann={ann} />
+                <PanelView p={p} range={range} vars={vars} session={session} onZoom={onZoom} height={g.h * rowHeight + (g.h - 1) * gap - 40} route={route} ed={ed} ann={ann} tz={tz} />
               </div>
             );
           })}
@@ -312,7 +315,7 @@ function Section({ sec, range, vars, session, onZoom, route, ed, ann }: { sec: S
 
 type PanelState = 'loading' | 'ok' | 'nodata' | 'error' | 'unsupported';
 
-function PanelView({ p, range, vars, session, onZoom, height, route, ed, ann = [] }: { p: Panel; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; height: number; route: Route; ed?: EditOps | null; ann?: AnnotationEvent[] }) {
+function PanelView({ p, range, vars, session, onZoom, height, route, ed, ann = [], tz }: { p: Panel; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; height: number; route: Route; ed?: EditOps | null; ann?: AnnotationEvent[]; tz: string }) {
   const ref = useRef<HTMLDivElement>(null);
   const [visible, setVisible] = useState(false);
   const [state, setState] = useState<PanelState>('loading');
@@ -324,6 +327,9 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed, ann = [
   for (const [k, sv] of Object.entries(p.scopedVars ?? {})) scoped[k] = { values: Array.isArray(sv.value) ? sv.value : [sv.value] };
   const title = interpolate(p.title ?? '', scoped, 'raw');
   const isSupported = supported.has(p.type);
+  // What the panel's links and data links fill in.
+  const scope: LinkScope = { vars: scoped, range, timezone: tz };
+  const links = panelLinks(p.links, scope);
 
   // Panels outside the viewport wait until scrolled to.
   useEffect(() => {
@@ -383,17 +389,17 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed, ann = [
     switch (p.type) {
       case 'timeseries':
       case 'graph':
-        return <TimeSeries panel={p} series={series} from={range.from} to={range.to} onZoom={onZoom} height={Math.max(80, height - legendRoom(p, series))} annotations={ann} />;
+        return <TimeSeries panel={p} series={series} from={range.from} to={range.to} onZoom={onZoom} height={Math.max(80, height - legendRoom(p, series))} annotations={ann} scope={scope} timezone={tz} />;
       case 'stat':
       case 'singlestat':
-        return <Stat panel={p} series={series} />;
+        return <Stat panel={p} series={series} scope={scope} />;
       case 'gauge':
-        return <Gauge panel={p} series={series} />;
+        return <Gauge panel={p} series={series} scope={scope} />;
       case 'bargauge':
-        return <BarGauge panel={p} series={series} />;
+        return <BarGauge panel={p} series={series} scope={scope} />;
       case 'table':
       case 'table-old':
-        return <Table panel={p} series={series} />;
+        return <Table panel={p} series={series} scope={scope} />;
       case 'text':
         return <Text panel={p} />;
       case 'heatmap':
@@ -408,7 +414,12 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed, ann = [
         <span class="panel-title" title={p.description}>{title}</span>
         {msg && state === 'ok' && <span class="badge warn" title={msg}>!</span>}
         <span class="grow" />
-        {(p.links ?? []).map((l, i) => l.url && <a key={i} href={safeHref(interpolate(l.url, scoped, 'raw'))} target={l.targetBlank ? '_blank' : undefined} rel="noopener noreferrer">{l.title ?? 'link'}</a>)}
+        {links.length > 0 && (
+          <details class="link-menu panel-links">
+            <summary title="panel links" aria-label={`links of ${title}`}>↗</summary>
+            <div class="link-menu-list">{links.map((l, i) => <a key={i} href={l.href} target={l.blank ? '_blank' : undefined} rel="noopener noreferrer" data-testid="panel-link">{l.title}</a>)}</div>
+          </details>
+        )}
         {p.type !== 'text' && p.type !== 'row' && isSupported && <button class="linklike" title="inspect: the data and the queries" aria-label={`inspect ${title}`} data-testid="inspect" onClick={() => setInspect(true)}>ⓘ</button>}
         {p.type !== 'text' && !ed && <button class="linklike" title="view this panel alone" onClick={() => setParam(route, { viewPanel: String(p.id) })}>⤢</button>}
       </header>
