@@ -8,6 +8,7 @@ import { navigate, type Route } from '../lib/router';
 import type { Dashboard, Panel, Variable } from '../dash/model';
 import { apiBase, dsUID } from '../dash/model';
 import { interpolate, type Vars } from '../dash/interpolate';
+import { zoneName } from '../dash/tz';
 import { calcInterval, describeRange, formatInterval, parseIntervalMs, quickRanges, resolveRange, roundInterval, type Range } from '../dash/time';
 import { ALL, applyRegex, customOptions, initialSelection, queryText, runVarQuery, sortOptions, toVars, type VarState } from '../dash/variables';
 import { builtins, runPanel, Session, type QueryResult } from '../dash/query';
@@ -99,7 +100,8 @@ function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta:
   // The dashboard's time zone; ?timezone= overrides it, as in Grafana.
   const tz = route.params.get('timezone') ?? d.timezone ?? '';
   const [tick, setTick] = useState(0);
-  const range = useMemo(() => resolveRange(from, to, Date.now()), [from, to, tick]);
+  const zone = zoneName(tz);
+  const range = useMemo(() => resolveRange(from, to, Date.now(), zone, d.weekStart), [from, to, tick, zone, d.weekStart]);
   const [vars, setVars] = useState<VarState[] | null>(null);
   const [varErr, setVarErr] = useState('');
   const varKey = [...route.params.entries()].filter(([k]) => k.startsWith('var-')).map(([k, v]) => `${k}=${v}`).join('&');
@@ -183,10 +185,11 @@ function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta:
         {!draft && <button onClick={() => { setDraft(saved); setUndo([]); }} disabled={meta.canSave === false} title={meta.canSave === false ? 'provisioned from a file: edit the file' : 'edit this dashboard'} data-testid="edit-dashboard">Edit</button>}
         <button onClick={() => shift(-1)} title="earlier" aria-label="shift earlier">◀</button>
         <select aria-label="time range" value={to === 'now' && quickRanges.includes(from) ? from : ''} onChange={(e) => setParam(route, { from: (e.target as HTMLSelectElement).value, to: 'now' })}>
-          {!(to === 'now' && quickRanges.includes(from)) && <option value="">{describeRange(from, to)}</option>}
+          {!(to === 'now' && quickRanges.includes(from)) && <option value="">{describeRange(from, to, zone)}</option>}
           {quickRanges.map((q) => <option key={q} value={q}>{describeRange(q, 'now')}</option>)}
         </select>
         <button onClick={() => shift(1)} title="later" aria-label="shift later">▶</button>
+        {zone !== zoneName('browser') && <span class="muted" title="the dashboard's time zone" data-testid="timezone">{zone}</span>}
         <button onClick={zoomOut} title="zoom out">Zoom out</button>
         <button onClick={() => setTick((t) => t + 1)} title="refresh now">Refresh</button>
         <select aria-label="auto refresh" value={refresh} onChange={(e) => setParam(route, { refresh: (e.target as HTMLSelectElement).value || null })}>
@@ -438,7 +441,7 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed, ann = [
         </div>
       )}
       <div class="panel-body">{body()}</div>
-      {inspect && <Inspector title={title} results={results} series={series} onClose={() => setInspect(false)} />}
+      {inspect && <Inspector title={title} results={results} series={series} zone={zoneName(tz)} onClose={() => setInspect(false)} />}
     </div>
   );
 }

@@ -5,6 +5,7 @@ import { useState } from 'preact/hooks';
 import { Editor } from '../components/Editor';
 import type { Dashboard, Panel, Target } from '../dash/model';
 import { useData } from '../lib/useData';
+import { zones } from '../dash/tz';
 
 export interface EditOps {
   move: (id: number, dx: number, dy: number, dw: number, dh: number) => void;
@@ -64,6 +65,18 @@ export function EditBar({ d, saved, meta, undo, onUndo, onChange, onCancel, onSa
         <label>Title <input aria-label="dashboard title" value={d.title ?? ''} onChange={(e) => onChange({ ...d, title: (e.target as HTMLInputElement).value })} /></label>
         <label>Tags <input aria-label="dashboard tags" placeholder="comma separated" value={(d.tags ?? []).join(', ')}
           onChange={(e) => onChange({ ...d, tags: (e.target as HTMLInputElement).value.split(',').map((t) => t.trim()).filter(Boolean) })} /></label>
+        <label>Time zone <select aria-label="time zone" value={d.timezone ?? ''} onChange={(e) => onChange({ ...d, timezone: (e.target as HTMLSelectElement).value })}>
+          <option value="">Default (the browser's)</option>
+          <option value="browser">Browser time</option>
+          <option value="utc">UTC</option>
+          {[...new Set([...zones(), ...(d.timezone && !['browser', 'utc'].includes(d.timezone) ? [d.timezone] : [])])].map((z) => <option key={z} value={z}>{z}</option>)}
+        </select></label>
+        <label>Week starts <select aria-label="week start" value={d.weekStart ?? ''} onChange={(e) => onChange({ ...d, weekStart: (e.target as HTMLSelectElement).value })}>
+          <option value="">Default (Monday)</option>
+          <option value="monday">Monday</option>
+          <option value="sunday">Sunday</option>
+          <option value="saturday">Saturday</option>
+        </select></label>
         <button onClick={onAdd} data-testid="add-panel">Add panel</button>
         <button onClick={onUndo} disabled={undo.length === 0} title="undo the last change">Undo</button>
         <span class="grow" />

@@ -5,6 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { QueryResult } from '../dash/query';
 import type { Series } from '../dash/reduce';
 import { formatInterval } from '../dash/time';
+import { formatDate } from '../dash/tz';
 
 // toCSV writes series as rows of time, series name and value, quoting as
 // RFC 4180 asks.
@@ -20,7 +21,7 @@ export function toCSV(series: Series[]): string {
   return lines.join('\n') + '\n';
 }
 
-export function Inspector({ title, results, series, onClose }: { title: string; results: QueryResult[]; series: Series[]; onClose: () => void }) {
+export function Inspector({ title, results, series, zone, onClose }: { title: string; results: QueryResult[]; series: Series[]; zone: string; onClose: () => void }) {
   const [tab, setTab] = useState<'data' | 'query'>('data');
   const [pick, setPick] = useState(0);
   const [csvURL, setCSVURL] = useState('');
@@ -60,10 +61,10 @@ export function Inspector({ title, results, series, onClose }: { title: string; 
               </div>
               {!s ? <div class="muted">No data.</div> : (
                 <table data-testid="inspect-table">
-                  <thead><tr><th>Time</th><th class="num">Value</th></tr></thead>
+                  <thead><tr><th>Time ({zone})</th><th class="num">Value</th></tr></thead>
                   <tbody>{s.times.slice(-1000).map((t, i) => {
                     const j = s.times.length - Math.min(1000, s.times.length) + i;
-                    return <tr key={t}><td class="mono">{new Date(t * 1000).toISOString()}</td><td class="num mono">{s.values[j] === null ? '' : String(s.values[j])}</td></tr>;
+                    return <tr key={t}><td class="mono">{formatDate(t * 1000, zone, 'YYYY-MM-DD HH:mm:ss.SSS')}</td><td class="num mono">{s.values[j] === null ? '' : String(s.values[j])}</td></tr>;
                   })}</tbody>
                 </table>
               )}
