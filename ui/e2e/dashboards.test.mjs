@@ -144,8 +144,16 @@ describe('dashboard behaviour', () => {
     await page.close();
   });
 
-  it('the inspector shows the data and the query as sent', async () => {
-    const { page, errors } = await open(`/d/${uid}?var-job=node`);
+  it('the inspector shows the data, the query as sent and the measurements of its request', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const errors = watchConsole(page);
+    // The bodies of the answers as the browser got them, to hold the
+    // inspector's measurements against.
+    const sizes = new Map();
+    page.on('response', async (r) => {
+      if (r.url().includes('/api/v1/query_range')) sizes.set(decodeURIComponent(r.url()), (await r.body()).length);
+    });
+    await page.goto(`${argus.url}/d/${uid}?var-job=node`);
     await settle(page);
     await page.locator('[data-testid=panel]', { hasText: 'up of node' }).getByTestId('inspect').click();
     const insp = page.getByTestId('inspector');
@@ -154,6 +162,15 @@ describe('dashboard behaviour', () => {
     assert.equal(await insp.getByTestId('csv').getAttribute('download'), 'up_of_node.csv');
     await insp.getByRole('tab', { name: 'Query' }).click();
     assert.equal(await insp.getByTestId('inspect-query').first().textContent(), 'up{job="node"}');
+    await insp.getByRole('tab', { name: 'Stats' }).click();
+    const stats = insp.getByTestId('inspect-stats');
+    assert.equal(await stats.locator('td.mono').first().textContent(), 'up{job="node"}');
+    assert.equal(await stats.getByTestId('stat-series').first().textContent(), '1');
+    assert.ok(Number(await stats.getByTestId('stat-points').first().textContent()) > 0);
+    assert.match(await stats.getByTestId('stat-ms').first().textContent(), /^\d+\.\d ms/);
+    const bytes = Number(await stats.getByTestId('stat-bytes').first().getAttribute('data-bytes'));
+    const sent = [...sizes].filter(([u]) => u.includes('up{job="node"}')).map(([, n]) => n);
+    assert.ok(sent.includes(bytes), `inspector ${bytes} bytes, answers ${sent}`);
     await page.keyboard.press('Escape');
     await waitFor(async () => (await page.getByTestId('inspector').count()) === 0, 'the inspector to close', 5000);
     assert.deepEqual(errors, []);
