@@ -264,4 +264,42 @@ describe('dashboard behaviour', () => {
     assert.deepEqual(errors, []);
     await page.close();
   });
+
+  it('a variable added in the editor is saved to templating.list as Grafana stores it', async () => {
+    const made = await post('/api/dashboards/db', {
+      overwrite: true,
+      dashboard: { uid: 'e2e-var-edit', title: 'E2E variable editing', schemaVersion: 39, time: { from: 'now-15m', to: 'now' }, panels: [] },
+    });
+    const { page, errors } = await open(`/d/${made.uid}`);
+    await page.locator('.dashboard').waitFor();
+    await page.getByTestId('edit-dashboard').click();
+    await page.getByTestId('edit-variables').click();
+    await page.getByTestId('new-variable').click();
+    const form = page.getByTestId('variable-form');
+    await form.getByLabel('variable type').selectOption('custom');
+    await form.getByLabel('variable name').fill('region');
+    await form.getByLabel('custom values').fill('eu,us');
+    await form.getByLabel('multi-value').check();
+    await form.getByTestId('variable-preview').locator('.badge', { hasText: 'us' }).waitFor();
+    await form.getByTestId('apply-variable').click();
+    await page.getByTestId('variable-row').filter({ hasText: '$region' }).waitFor();
+    await page.getByLabel('save message').fill('added a variable');
+    await page.getByTestId('save-dashboard').click();
+    let saved;
+    await waitFor(async () => {
+      const d = await (await fetch(`${argus.url}/api/dashboards/uid/${made.uid}`)).json();
+      saved = d.dashboard.templating?.list?.find((v) => v.name === 'region');
+      return saved !== undefined;
+    }, 'the new variable in the API', 15000);
+    assert.deepEqual(saved, {
+      current: { selected: true, text: ['eu'], value: ['eu'] }, hide: 0, includeAll: false, multi: true, name: 'region',
+      options: [{ selected: true, text: 'eu', value: 'eu' }, { selected: false, text: 'us', value: 'us' }],
+      query: 'eu,us', queryValue: '', skipUrlSync: false, type: 'custom',
+    });
+    // The saved dashboard has the variable's picker.
+    await page.getByRole('group', { name: 'variables' }).getByLabel('region', { exact: true }).waitFor();
+    await screenshot(page, 'dashboard-variable-edit');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
 });

@@ -91,8 +91,11 @@ export interface Variable {
   name: string;
   type: 'query' | 'custom' | 'constant' | 'interval' | 'textbox' | 'datasource' | 'adhoc' | string;
   label?: string;
+  description?: string;
+  skipUrlSync?: boolean;
+  queryValue?: string;
   hide?: number; // 0 shown, 1 label hidden, 2 variable hidden
-  query?: string | { query?: string; qryType?: number };
+  query?: string | { query?: string; qryType?: number; refId?: string };
   definition?: string;
   datasource?: DataSourceRef | string | null;
   regex?: string;
@@ -100,7 +103,7 @@ export interface Variable {
   multi?: boolean;
   includeAll?: boolean;
   allValue?: string | null;
-  current?: { text?: string | string[]; value?: string | string[] };
+  current?: { text?: string | string[]; value?: string | string[]; selected?: boolean };
   options?: { text: string; value: string; selected?: boolean }[];
   refresh?: number; // 0 never, 1 on load, 2 on time range change
   auto?: boolean;

@@ -5,13 +5,13 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { APIError } from '../api';
 import { safeHref } from '../lib/url';
 import { navigate, type Route } from '../lib/router';
-import type { Dashboard, Panel, Variable } from '../dash/model';
+import type { Dashboard, Panel } from '../dash/model';
 import { apiBase, dsUID } from '../dash/model';
 import { interpolate, type Vars } from '../dash/interpolate';
 import { zoneName } from '../dash/tz';
-import { calcInterval, describeRange, formatInterval, parseIntervalMs, quickRanges, resolveRange, roundInterval, type Range } from '../dash/time';
-import { ALL, applyRegex, customOptions, initialSelection, queryText, runVarQuery, sortOptions, toVars, type VarState } from '../dash/variables';
-import { builtins, runPanel, Session, type QueryResult } from '../dash/query';
+import { describeRange, formatInterval, parseIntervalMs, quickRanges, resolveRange, roundInterval, type Range } from '../dash/time';
+import { ALL, resolveVariable, toVars, type VarState } from '../dash/variables';
+import { runPanel, Session, type QueryResult } from '../dash/query';
 import { toSeries, type Series } from '../dash/reduce';
 import { BarGauge, Gauge, Heatmap, Stat, Table, Text, TimeSeries, supported } from '../dash/Panels';
 import { addPanel, allPanels, move, removePanel, updatePanel } from '../dash/edit';
@@ -224,7 +224,8 @@ function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta:
       )}
       {draft && (
         <EditBar d={d} saved={saved} meta={meta} undo={undo} onUndo={() => { setDraft(undo[undo.length - 1] ?? null); setUndo(undo.slice(0, -1)); }}
-          onChange={change} onCancel={() => { setDraft(null); setUndo([]); setEditing(null); }} onSaved={onSaved} onAdd={() => { const a = addPanel(d); change(a.d); setEditing(a.id); }} />
+          onChange={change} onCancel={() => { setDraft(null); setUndo([]); setEditing(null); }} onSaved={onSaved} onAdd={() => { const a = addPanel(d); change(a.d); setEditing(a.id); }}
+          states={vars ?? []} range={range} />
       )}
       {draft && editing !== null && allPanels(d).some((p) => p.id === editing) && (
         <PanelEditor key={editing} panel={allPanels(d).find((p) => p.id === editing)!} onApply={(p) => { change(updatePanel(d, editing, (x) => Object.assign(x, p))); setEditing(null); }} onClose={() => setEditing(null)} />
@@ -479,60 +480,6 @@ function VariableBar({ vars, route }: { vars: VarState[]; route: Route }) {
       ))}
     </div>
   );
-}
-
-async function resolveVariable(def: Variable, before: VarState[], range: Range, fromURL: string[], signal: AbortSignal): Promise<VarState> {
-  // Variable queries see the variables before them and the time range's
-  // built-ins (query_result(max_over_time(x[$__range])) is common).
-  const vars = { ...toVars(before), ...builtins(range, calcInterval(range, 1000), 15000) };
-  let options: { text: string; value: string }[] = [];
-  let error: string | undefined;
-  try {
-    switch (def.type) {
-      case 'query': {
-        const q = interpolate(queryText(def), vars);
-        const base = apiBase(interpolate(dsUID(def.datasource), vars, 'raw'));
-        const fetcher = async (path: string, params: URLSearchParams) => {
-          const r = await fetch(`${base}/${path}?${params}`, { signal, headers: { Accept: 'application/json' } });
-          const body = await r.json().catch(() => ({}));
-          if (!r.ok || body.status !== 'success') throw new Error(body.error ?? `${r.status}`);
-          return body.data;
-        };
-        const values = q.trim() === '' ? [] : await runVarQuery(q, fetcher, range.from, range.to);
-        options = sortOptions(applyRegex(values, def.regex), def.sort);
-        break;
-      }
-      case 'custom':
-        options = customOptions(queryText(def));
-        break;
-      case 'constant':
-        options = [{ text: queryText(def), value: queryText(def) }];
-        break;
-      case 'interval': {
-        options = queryText(def).split(',').map((s) => s.trim()).filter(Boolean).map((s) => ({ text: s, value: s }));
-        if (def.auto) {
-          const ms = roundInterval((range.to - range.from) / (def.auto_count ?? 30));
-          const min = def.auto_min ? parseIntervalMs(def.auto_min) ?? 0 : 0;
-          const auto = formatInterval(Math.max(ms, min));
-          options = [{ text: 'auto', value: auto }, ...options];
-        }
-        break;
-      }
-      case 'textbox': {
-        const v = fromURL[0] ?? (typeof def.current?.value === 'string' ? def.current.value : queryText(def));
-        return { def, options: [{ text: v, value: v }], selected: [v] };
-      }
-      case 'datasource':
-        options = [{ text: 'argus', value: 'argus' }];
-        break;
-      default:
-        options = (def.options ?? []).map((o) => ({ text: o.text, value: o.value }));
-        if (def.type !== 'adhoc') error = `variable type "${def.type}" is not supported; using its saved options`;
-    }
-  } catch (e) {
-    if ((e as Error).name !== 'AbortError') error = (e as Error).message;
-  }
-  return { def, options, selected: initialSelection(def, options, fromURL), error };
 }
 
 // loadAnnotations runs the annotation queries of a dashboard: PromQL ones

@@ -1,11 +1,14 @@
-// Editing a dashboard: the edit bar (add a panel, title and tags, undo,
-// save with a message, versions and restore) and the panel editor (type,
+// Editing a dashboard: the edit bar (add a panel, title, tags, time zone,
+// variables, undo, save with a message, versions and restore) and the panel editor (type,
 // title, unit, queries in the PromQL editor).
 import { useState } from 'preact/hooks';
 import { Editor } from '../components/Editor';
 import type { Dashboard, Panel, Target } from '../dash/model';
 import { useData } from '../lib/useData';
 import { zones } from '../dash/tz';
+import type { Range } from '../dash/time';
+import type { VarState } from '../dash/variables';
+import { VariablesEditor } from './VariableEdit';
 
 export interface EditOps {
   move: (id: number, dx: number, dy: number, dw: number, dh: number) => void;
@@ -32,15 +35,16 @@ interface Version {
   message?: string;
 }
 
-export function EditBar({ d, saved, meta, undo, onUndo, onChange, onCancel, onSaved, onAdd }: {
+export function EditBar({ d, saved, meta, undo, onUndo, onChange, onCancel, onSaved, onAdd, states, range }: {
   d: Dashboard; saved: Dashboard; meta: Record<string, any>; undo: Dashboard[]; onUndo: () => void; onChange: (d: Dashboard) => void;
-  onCancel: () => void; onSaved: () => void; onAdd: () => void;
+  onCancel: () => void; onSaved: () => void; onAdd: () => void; states: VarState[]; range: Range;
 }) {
   const [message, setMessage] = useState('');
   const [err, setErr] = useState('');
   const [conflict, setConflict] = useState(false);
   const [saving, setSaving] = useState(false);
   const [showVersions, setShowVersions] = useState(false);
+  const [showVars, setShowVars] = useState(false);
   const changed = JSON.stringify(d) !== JSON.stringify(saved);
 
   const save = async (overwrite: boolean) => {
@@ -78,6 +82,7 @@ export function EditBar({ d, saved, meta, undo, onUndo, onChange, onCancel, onSa
           <option value="saturday">Saturday</option>
         </select></label>
         <button onClick={onAdd} data-testid="add-panel">Add panel</button>
+        <button onClick={() => setShowVars(!showVars)} aria-expanded={showVars} data-testid="edit-variables">Variables</button>
         <button onClick={onUndo} disabled={undo.length === 0} title="undo the last change">Undo</button>
         <span class="grow" />
         <input aria-label="save message" placeholder="What changed (optional)" value={message} onInput={(e) => setMessage((e.target as HTMLInputElement).value)} />
@@ -87,6 +92,7 @@ export function EditBar({ d, saved, meta, undo, onUndo, onChange, onCancel, onSa
         <button onClick={onCancel}>{changed ? 'Discard changes' : 'Done'}</button>
       </header>
       {err && <div class="body"><div class="error" role="alert">{err}</div></div>}
+      {showVars && <VariablesEditor d={d} onChange={onChange} states={states} range={range} />}
       {showVersions && d.uid && <Versions uid={d.uid} onRestored={onSaved} />}
     </div>
   );
