@@ -234,6 +234,24 @@ func TestTableOld(t *testing.T) {
 	}
 }
 
+// TestLinkVariablesSurviveSaves imports a dashboard with today's data
+// link variables, and its result again (every save migrates): the links
+// stay as they were, and old names in a current schema are still renamed.
+func TestLinkVariablesSurviveSaves(t *testing.T) {
+	const url = `/d?l=${__field.labels.job}&a=${__field.labels}&s=${__series.name}&t=${__value.time}`
+	d, _ := imp(t, `{"schemaVersion": 39, "panels": [{"id": 1, "type": "timeseries", "links": [{"url": "/p?l=${__field.label.job}"}],
+		"fieldConfig": {"defaults": {"links": [{"url": "`+url+`"}]}, "overrides": []}}]}`, Options{})
+	for range 2 {
+		b, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ = imp(t, string(b), Options{})
+	}
+	eq(t, at(t, d, "panels", 0, "fieldConfig", "defaults", "links", 0, "url"), canon(t, url))
+	eq(t, at(t, d, "panels", 0, "links", 0, "url"), `"/p?l=${__field.labels.job}"`)
+}
+
 func TestPerVersionSteps(t *testing.T) {
 	d, _ := imp(t, `{"schemaVersion": 12, "sharedCrosshair": true, "nav": [{"type": "timepicker"}],
 		"templating": {"list": [

@@ -2,8 +2,8 @@ package dashboard
 
 import (
 	"math"
+	"regexp"
 	"strconv"
-	"strings"
 )
 
 // SchemaVersion is the schema version Import migrates dashboards to: the
@@ -231,21 +231,31 @@ func migratePanel(p JSON, from int) []string {
 	return notes
 }
 
+// oldLinkVariables matches the data link variables schemas 20 and 21
+// renamed. The new names never match, so that a dashboard saved again (the
+// migration runs on every save) keeps its links: ${__field.labels.job}
+// must not become ${__field.labelss.job}.
+var oldLinkVariables = regexp.MustCompile(`\$__value_time\b|__value_time\b|__series_name\b|__field\.labels*\b`)
+
 // renameLinkVariables applies the renames of data link variables of
 // schema 20 and 21 to panel links and field links.
 func renameLinkVariables(p JSON) {
-	r := strings.NewReplacer(
-		"__series_name", "__series.name",
-		"$__value_time", "${__value.time}",
-		"__value_time", "__value.time",
-		"__field.label", "__field.labels",
-		"__field.labelss", "__field.labels",
-	)
+	rename := func(old string) string {
+		switch old {
+		case "$__value_time":
+			return "${__value.time}"
+		case "__value_time":
+			return "__value.time"
+		case "__series_name":
+			return "__series.name"
+		}
+		return "__field.labels"
+	}
 	fix := func(links []any) {
 		for _, l := range links {
 			if lm, ok := l.(map[string]any); ok {
 				if u, ok := lm["url"].(string); ok {
-					lm["url"] = r.Replace(u)
+					lm["url"] = oldLinkVariables.ReplaceAllStringFunc(u, rename)
 				}
 			}
 		}

@@ -6,6 +6,11 @@
 // and of duplicates among them.
 //
 //   make bench-ui        (runs this after the Explore benchmark)
+//
+// PROFILE=1 adds a run under Chromium's tracing and prints where the main
+// thread's time went between the last answer and every panel drawn: the
+// kinds of task (script, style, layout, paint, garbage collection) and the
+// functions the sampling profiler saw most.
 import { execFileSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,6 +117,78 @@ function dashboard() {
   return { uid: 'bench30', title: 'Bench 30 panels', schemaVersion: 39, time: { from: 'now-24h', to: 'now' }, panels };
 }
 
+// openAndWait opens the dashboard and returns when every panel has drawn
+// (page time, ms) and when the last query answer ended.
+async function openAndWait(page, url) {
+  await page.goto(`${url}/d/bench30`, { waitUntil: 'commit' });
+  const drawn = await page.waitForFunction(() => {
+    const ps = document.querySelectorAll('[data-panel-state]');
+    if (ps.length < 30) return false;
+    for (const p of ps) if (p.getAttribute('data-panel-state') === 'loading') return false;
+    return performance.now();
+  }, null, { polling: 'raf', timeout: 120000 }).then((h) => h.jsonValue());
+  const res = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/v1/query')).map((e) => ({ url: e.name, start: e.startTime, end: e.responseEnd, bytes: e.decodedBodySize })));
+  return { drawn, res, lastEnd: Math.max(...res.map((x) => x.end)) };
+}
+
+// profile traces one more run and sums the renderer main thread's work
+// in the window from the last answer to every panel drawn.
+async function profile(browser, url) {
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 4000 } });
+  const page = await ctx.newPage();
+  await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing', 'v8', 'disabled-by-default-v8.cpu_profiler'] });
+  const { drawn, lastEnd, res } = await openAndWait(page, url);
+  const events = JSON.parse(String(await browser.stopTracing())).traceEvents;
+  await ctx.close();
+  // Page time 0 is the navigation's start in the trace's clock (µs).
+  const nav = events.filter((e) => e.name === 'navigationStart' && e.args?.data?.documentLoaderURL?.includes('/d/bench30')).at(-1);
+  if (!nav) throw new Error('profile: no navigationStart in the trace');
+  const from = nav.ts + lastEnd * 1000;
+  const to = nav.ts + drawn * 1000;
+  const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain' && e.pid === nav.pid);
+  const onMain = events.filter((e) => e.pid === nav.pid && e.tid === main.tid && e.ph === 'X' && e.dur !== undefined);
+  const clip = (e) => Math.max(0, Math.min(to, e.ts + e.dur) - Math.max(from, e.ts)) / 1000;
+  // The tasks and, inside each, the kinds of work directly under it.
+  const tasks = onMain.filter((e) => e.name === 'RunTask');
+  const busy = tasks.reduce((a, e) => a + clip(e), 0);
+  const kinds = new Map();
+  for (const e of onMain) {
+    if (e.name === 'RunTask') continue;
+    const parent = tasks.find((t) => t.ts <= e.ts && e.ts + e.dur <= t.ts + t.dur);
+    if (!parent) continue;
+    // Only the outermost event under a task counts, so that nothing is
+    // counted twice.
+    const outer = onMain.some((o) => o !== e && o.name !== 'RunTask' && o.ts <= e.ts && e.ts + e.dur <= o.ts + o.dur && o.dur > e.dur && parent.ts <= o.ts);
+    if (!outer) kinds.set(e.name, (kinds.get(e.name) ?? 0) + clip(e));
+  }
+  const mb = res.reduce((a, r) => a + r.bytes, 0) / 1e6;
+  console.log(`profile: ${res.length} answers, ${mb.toFixed(1)} MB of JSON; ${((to - from) / 1000).toFixed(0)} ms from the last answer to every panel drawn, main thread busy ${busy.toFixed(0)} ms`);
+  for (const [k, v] of [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 12)) if (v >= 1) console.log(`  ${k.padEnd(28)} ${v.toFixed(0).padStart(5)} ms`);
+  // The sampling profiler's samples in the window, by function.
+  const nodes = new Map();
+  const self = new Map();
+  let t = 0;
+  for (const e of events.filter((x) => x.pid === nav.pid && (x.name === 'Profile' || x.name === 'ProfileChunk'))) {
+    if (e.name === 'Profile') {
+      t = e.args.data.startTime;
+      continue;
+    }
+    const cp = e.args.data.cpuProfile ?? {};
+    for (const n of cp.nodes ?? []) nodes.set(n.id, n);
+    const deltas = e.args.data.timeDeltas ?? [];
+    (cp.samples ?? []).forEach((id, i) => {
+      const prev = t;
+      t += deltas[i] ?? 0;
+      if (t < from || t > to) return;
+      const f = nodes.get(id)?.callFrame ?? {};
+      const name = `${f.functionName || '(anonymous)'} ${f.url ? `${f.url.split('/').pop()}:${f.lineNumber + 1}:${f.columnNumber + 1}` : ''}`.trim();
+      self.set(name, (self.get(name) ?? 0) + (t - prev) / 1000);
+    });
+  }
+  console.log('  sampled functions (self time):');
+  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`    ${v.toFixed(0).padStart(5)} ms  ${k}`);
+}
+
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
@@ -131,23 +208,16 @@ try {
   for (let i = 0; i < runs + 1; i++) {
     const ctx = await browser.newContext({ viewport: { width: 1440, height: 4000 } });
     const page = await ctx.newPage();
-    await page.goto(`${argus.url}/d/bench30`, { waitUntil: 'commit' });
-    const drawn = await page.waitForFunction(() => {
-      const ps = document.querySelectorAll('[data-panel-state]');
-      if (ps.length < 30) return false;
-      for (const p of ps) if (p.getAttribute('data-panel-state') === 'loading') return false;
-      return performance.now();
-    }, null, { polling: 'raf', timeout: 120000 }).then((h) => h.jsonValue());
-    const res = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/v1/query')).map((e) => ({ url: e.name, start: e.startTime, end: e.responseEnd, dur: e.duration })));
+    const { drawn, res, lastEnd } = await openAndWait(page, argus.url);
     const states = await page.locator('[data-panel-state]').evaluateAll((els) => els.map((e) => e.getAttribute('data-panel-state')));
     if (states.some((s) => s !== 'ok')) throw new Error(`panel states: ${states.join(',')}`);
     const urls = res.map((x) => x.url);
     const dup = urls.length - new Set(urls).size;
-    const lastEnd = Math.max(...res.map((x) => x.end));
     const firstStart = Math.min(...res.map((x) => x.start));
     if (i > 0) rows.push({ drawn, lastEnd, api: lastEnd - firstStart, ui: drawn - lastEnd, requests: res.length, dup });
     await ctx.close();
   }
+  if (process.env.PROFILE) await profile(browser, argus.url);
   const m = (k) => median(rows.map((r) => r[k])).toFixed(0);
   console.log(`30-panel dashboard, 24 h, ${targets} targets, 1440×4000 viewport, ${runs} runs (medians):`);
   console.log(`  navigation to every panel drawn: ${m('drawn')} ms`);

@@ -146,8 +146,16 @@ describe('dashboard behaviour', () => {
     await page.close();
   });
 
-  it('the inspector shows the data and the query as sent', async () => {
-    const { page, errors } = await open(`/d/${uid}?var-job=node`);
+  it('the inspector shows the data, the query as sent and the measurements of its request', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const errors = watchConsole(page);
+    // The bodies of the answers as the browser got them, to hold the
+    // inspector's measurements against.
+    const sizes = new Map();
+    page.on('response', async (r) => {
+      if (r.url().includes('/api/v1/query_range')) sizes.set(decodeURIComponent(r.url()), (await r.body()).length);
+    });
+    await page.goto(`${argus.url}/d/${uid}?var-job=node`);
     await settle(page);
     await page.locator('[data-testid=panel]', { hasText: 'up of node' }).getByTestId('inspect').click();
     const insp = page.getByTestId('inspector');
@@ -156,6 +164,15 @@ describe('dashboard behaviour', () => {
     assert.equal(await insp.getByTestId('csv').getAttribute('download'), 'up_of_node.csv');
     await insp.getByRole('tab', { name: 'Query' }).click();
     assert.equal(await insp.getByTestId('inspect-query').first().textContent(), 'up{job="node"}');
+    await insp.getByRole('tab', { name: 'Stats' }).click();
+    const stats = insp.getByTestId('inspect-stats');
+    assert.equal(await stats.locator('td.mono').first().textContent(), 'up{job="node"}');
+    assert.equal(await stats.getByTestId('stat-series').first().textContent(), '1');
+    assert.ok(Number(await stats.getByTestId('stat-points').first().textContent()) > 0);
+    assert.match(await stats.getByTestId('stat-ms').first().textContent(), /^\d+\.\d ms/);
+    const bytes = Number(await stats.getByTestId('stat-bytes').first().getAttribute('data-bytes'));
+    const sent = [...sizes].filter(([u]) => u.includes('up{job="node"}')).map(([, n]) => n);
+    assert.ok(sent.includes(bytes), `inspector ${bytes} bytes, answers ${sent}`);
     await page.keyboard.press('Escape');
     await waitFor(async () => (await page.getByTestId('inspector').count()) === 0, 'the inspector to close', 5000);
     assert.deepEqual(errors, []);
@@ -204,6 +221,86 @@ describe('dashboard behaviour', () => {
       return d.dashboard.panels.some((p) => p.title === 'targets') && !d.dashboard.panels.some((p) => p.title === 'targets edited');
     }, 'the restored version in the API', 15000);
     await screenshot(page, 'dashboard-edit');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('data links carry the series\' labels, URL-encoded, from a pinned tooltip and a stat; panel links fill variables in', async () => {
+    await post('/api/dashboards/db', {
+      overwrite: true,
+      dashboard: {
+        uid: 'e2e-links', title: 'E2E links', schemaVersion: 39, time: { from: 'now-2m', to: 'now' },
+        templating: { list: [{ name: 'job', type: 'custom', query: 'argus,node', current: { text: 'argus', value: 'argus' } }] },
+        panels: [
+          { id: 1, type: 'timeseries', title: 'linked graph', gridPos: { x: 0, y: 0, w: 12, h: 8 }, datasource: { type: 'prometheus', uid: 'argus' },
+            links: [{ title: 'Same job', url: '/d/e2e-links?var-job=${job}&${__url_time_range}' }],
+            fieldConfig: { defaults: { links: [{ title: 'Job ${__field.labels.job}', url: '/explore?job=${__field.labels.job}&tag=${__field.labels.tag}&t=${__value.time}&${__url_time_range}' }] }, overrides: [] },
+            targets: [{ refId: 'A', expr: 'label_replace(up{job="$job"}, "tag", "a b&c", "job", ".*")', legendFormat: '{{job}}' }] },
+          { id: 2, type: 'stat', title: 'linked stat', gridPos: { x: 12, y: 0, w: 6, h: 8 }, datasource: { type: 'prometheus', uid: 'argus' },
+            fieldConfig: { defaults: { links: [{ title: 'Targets', url: '/targets?n=${__value.raw}&s=${__series.name}' }] }, overrides: [] },
+            targets: [{ refId: 'A', expr: 'count(up)', legendFormat: 'all targets' }] },
+        ],
+      },
+    });
+    const { page, errors } = await open('/d/e2e-links?from=now-2m&to=now');
+    await settle(page);
+    const graph = page.locator('[data-testid=panel]', { hasText: 'linked graph' });
+    const box = await graph.locator('.u-over').boundingBox();
+    // Near the right end, where the series has points.
+    await page.mouse.click(box.x + box.width * 0.9, box.y + box.height / 2);
+    const link = graph.locator('[data-testid=tooltip].pinned [data-testid=data-link]');
+    await link.waitFor({ timeout: 10000 });
+    assert.equal(await link.textContent(), 'Job argus');
+    // The label values are encoded as Grafana encodes them (encodeURI): the
+    // space is, the & is not.
+    assert.match(await link.getAttribute('href'), /^\/explore\?job=argus&tag=a%20b&c&t=\d{13}&from=now-2m&to=now$/);
+    await page.keyboard.press('Escape');
+    await waitFor(async () => (await graph.locator('[data-testid=tooltip].pinned').count()) === 0, 'the tooltip to let go', 5000);
+
+    const stat = page.locator('[data-testid=panel]', { hasText: 'linked stat' }).getByTestId('data-link');
+    assert.match(await stat.getAttribute('href'), /^\/targets\?n=\d+&s=all%20targets$/);
+
+    await graph.getByLabel('links of linked graph').click();
+    assert.equal(await graph.getByTestId('panel-link').getAttribute('href'), '/d/e2e-links?var-job=argus&from=now-2m&to=now');
+    await screenshot(page, 'dashboard-links');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('a variable added in the editor is saved to templating.list as Grafana stores it', async () => {
+    const made = await post('/api/dashboards/db', {
+      overwrite: true,
+      dashboard: { uid: 'e2e-var-edit', title: 'E2E variable editing', schemaVersion: 39, time: { from: 'now-15m', to: 'now' }, panels: [] },
+    });
+    const { page, errors } = await open(`/d/${made.uid}`);
+    await page.locator('.dashboard').waitFor();
+    await page.getByTestId('edit-dashboard').click();
+    await page.getByTestId('edit-variables').click();
+    await page.getByTestId('new-variable').click();
+    const form = page.getByTestId('variable-form');
+    await form.getByLabel('variable type').selectOption('custom');
+    await form.getByLabel('variable name').fill('region');
+    await form.getByLabel('custom values').fill('eu,us');
+    await form.getByLabel('multi-value').check();
+    await form.getByTestId('variable-preview').locator('.badge', { hasText: 'us' }).waitFor();
+    await form.getByTestId('apply-variable').click();
+    await page.getByTestId('variable-row').filter({ hasText: '$region' }).waitFor();
+    await page.getByLabel('save message').fill('added a variable');
+    await page.getByTestId('save-dashboard').click();
+    let saved;
+    await waitFor(async () => {
+      const d = await (await fetch(`${argus.url}/api/dashboards/uid/${made.uid}`)).json();
+      saved = d.dashboard.templating?.list?.find((v) => v.name === 'region');
+      return saved !== undefined;
+    }, 'the new variable in the API', 15000);
+    assert.deepEqual(saved, {
+      current: { selected: true, text: ['eu'], value: ['eu'] }, hide: 0, includeAll: false, multi: true, name: 'region',
+      options: [{ selected: true, text: 'eu', value: 'eu' }, { selected: false, text: 'us', value: 'us' }],
+      query: 'eu,us', queryValue: '', skipUrlSync: false, type: 'custom',
+    });
+    // The saved dashboard has the variable's picker.
+    await page.getByRole('group', { name: 'variables' }).getByLabel('region', { exact: true }).waitFor();
+    await screenshot(page, 'dashboard-variable-edit');
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -1,5 +1,6 @@
 // The panel renderers: time series (uPlot), stat, gauge, bar gauge, table,
 // text and heatmap, and a placeholder for types argus does not draw.
+import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import { color as seriesColor, finiteOnly } from '../lib/series';
@@ -8,6 +9,9 @@ import { markdownToHTML, sanitize } from './markdown';
 import { calcName, cssColor, mapValue, reduce, thresholdColor, type Series } from './reduce';
 import { formatUnit } from './units';
 import type { AnnotationEvent } from './annotations';
+import { dataLinks, valueText, type LinkDef, type LinkModel, type LinkScope } from './links';
+import { Tooltip } from './tooltip';
+import { zoneName } from './tz';
 
 function defaults(p: Panel) {
   return p.fieldConfig?.defaults ?? {};
@@ -31,15 +35,37 @@ function overrideFor(p: Panel, name: string): Record<string, unknown> {
   return out;
 }
 
+// fieldLinks are a series' data links: an override's replace the defaults.
+function fieldLinks(p: Panel, name: string): LinkDef[] {
+  return (overrideFor(p, name)['links'] as LinkDef[] | undefined) ?? defaults(p).links ?? [];
+}
+
+// Linked makes a value a link (one data link) or a menu of links (more).
+export function Linked({ links, children }: { links: LinkModel[]; children: ComponentChildren }) {
+  const a = (l: LinkModel, body: ComponentChildren) => (
+    <a key={l.href} href={l.href} title={l.title} target={l.blank ? '_blank' : undefined} rel="noopener noreferrer" data-testid="data-link">{body}</a>
+  );
+  if (links.length === 0) return <>{children}</>;
+  if (links.length === 1) return a(links[0], children);
+  return (
+    <details class="link-menu">
+      <summary title="links">{children}</summary>
+      <div class="link-menu-list">{links.map((l) => a(l, l.title))}</div>
+    </details>
+  );
+}
+
 function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-export function TimeSeries({ panel, series, from, to, onZoom, height, annotations = [] }: { panel: Panel; series: Series[]; from: number; to: number; onZoom: (a: number, b: number) => void; height: number; annotations?: AnnotationEvent[] }) {
+export function TimeSeries({ panel, series, from, to, onZoom, height, annotations = [], scope, timezone }: { panel: Panel; series: Series[]; from: number; to: number; onZoom: (a: number, b: number) => void; height: number; annotations?: AnnotationEvent[]; scope?: LinkScope; timezone?: string }) {
   const box = useRef<HTMLDivElement>(null);
   // The zoom hook outlives renders; it calls the latest handler.
   const zoomRef = useRef(onZoom);
   zoomRef.current = onZoom;
+  const scopeRef = useRef(scope);
+  scopeRef.current = scope;
   useEffect(() => {
     const el = box.current!;
     const d = defaults(panel);
@@ -62,11 +88,32 @@ export function TimeSeries({ panel, series, from, to, onZoom, height, annotation
     const log = custom.scaleDistribution?.type === 'log';
     const thresholds = d.thresholds?.steps ?? [];
     const thrMode = custom.thresholdsStyle?.mode ?? 'off';
+    const zone = zoneName(timezone);
+    const browserZone = zone === zoneName('browser');
+    const colors = series.map((_, i) => {
+      const fixed = (ov[i]['color'] as { fixedColor?: string } | undefined)?.fixedColor;
+      return cssColor(fixed) ?? (d.color?.mode === 'fixed' ? cssColor(d.color.fixedColor) : undefined) ?? seriesColor(i);
+    });
+    const tip = new Tooltip(el, {
+      mode: panel.options?.tooltip?.mode ?? 'single', sort: panel.options?.tooltip?.sort, times, zone, scope: () => scopeRef.current,
+      series: series.map((s, i) => {
+        const o = ov[i];
+        const right = o['custom.axisPlacement'] === 'right';
+        const u = (o['unit'] as string | undefined) ?? (right ? rightUnit : undefined) ?? unit;
+        return {
+          name: (o['displayName'] as string | undefined) ?? s.name, color: colors[i], labels: s.labels, values: aligned[i], at: cols[i],
+          scale: right ? 'y2' : 'y', show: !(o['custom.hideFrom'] as { viz?: boolean } | undefined)?.viz,
+          format: (v: number) => formatUnit(v, u, d.decimals), links: fieldLinks(panel, s.name),
+        };
+      }),
+    });
     const opts: uPlot.Options = {
       width: el.clientWidth || 400,
       height,
       legend: { show: false },
       cursor: { drag: { x: true, y: false }, sync: { key: 'dashboard' } },
+      // Axis ticks in the dashboard's time zone (uPlot's own are the browser's).
+      ...(browserZone ? {} : { tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1000), zone) }),
       scales: {
         x: { time: true, min: from / 1000, max: to / 1000 },
         y: { distr: log ? 3 : 1, log: (custom.scaleDistribution?.log === 2 ? 2 : 10) as uPlot.Scale.LogBase, ...(d.min !== undefined && d.min !== null || d.max !== undefined && d.max !== null ? { range: (_u: uPlot, mn: number, mx: number) => [d.min ?? mn, d.max ?? mx] as [number, number] } : {}) },
@@ -81,8 +128,7 @@ export function TimeSeries({ panel, series, from, to, onZoom, height, annotation
         {},
         ...series.map((s, i) => {
           const o = ov[i];
-          const fixed = (o['color'] as { fixedColor?: string } | undefined)?.fixedColor;
-          const c = cssColor(fixed) ?? (d.color?.mode === 'fixed' ? cssColor(d.color.fixedColor) : undefined) ?? seriesColor(i);
+          const c = colors[i];
           const fill = (o['custom.fillOpacity'] as number | undefined) ?? custom.fillOpacity ?? (stacking ? 30 : 0);
           const style = (o['custom.drawStyle'] as string | undefined) ?? custom.drawStyle ?? 'line';
           return {
@@ -99,6 +145,7 @@ export function TimeSeries({ panel, series, from, to, onZoom, height, annotation
         }),
       ],
       hooks: {
+        setCursor: [(u) => tip.move(u)],
         setSelect: [(u) => {
           if (u.select.width < 4) return;
           const a = u.posToVal(u.select.left, 'x');
@@ -133,6 +180,7 @@ export function TimeSeries({ panel, series, from, to, onZoom, height, annotation
       },
     };
     const u = new uPlot(opts, [times, ...cols] as uPlot.AlignedData, el);
+    tip.attach(u);
     // The observer reports the size once when it starts; only a change
     // of width is worth a redraw.
     let width = el.clientWidth;
@@ -145,9 +193,10 @@ export function TimeSeries({ panel, series, from, to, onZoom, height, annotation
     ro.observe(el);
     return () => {
       ro.disconnect();
+      tip.destroy();
       u.destroy();
     };
-  }, [series, from, to, height, annotations, JSON.stringify([panel.fieldConfig, panel.options])]);
+  }, [series, from, to, height, annotations, timezone, JSON.stringify([panel.fieldConfig, panel.options])]);
 
   const legendOpts = panel.options?.legend ?? {};
   const calcs: string[] = legendOpts.calcs ?? [];
@@ -265,10 +314,18 @@ function displayValue(panel: Panel, s: Series) {
   const mapped = mapValue(v, v === null ? '' : String(v), d.mappings);
   const percentage = d.thresholds?.mode === 'percentage';
   const color = cssColor(mapped?.color) ?? cssColor(thresholdColor(v, d.thresholds?.steps, d.min ?? 0, d.max ?? 100, percentage)) ?? (d.color?.mode === 'fixed' ? cssColor(d.color.fixedColor) : undefined);
-  return { v, text: mapped?.text ?? (v === null ? 'No data' : text), color };
+  return { v, text: mapped?.text ?? (v === null ? 'No data' : text), color, mapped: mapped?.text !== undefined };
 }
 
-export function Stat({ panel, series }: { panel: Panel; series: Series[] }) {
+// valueLinks are the data links of a reduced value (stat, gauge, bar
+// gauge): Grafana has no time for those.
+function valueLinks(panel: Panel, s: Series, dv: ReturnType<typeof displayValue>, scope: LinkScope | undefined): LinkModel[] {
+  const links = fieldLinks(panel, s.name);
+  if (!scope || links.length === 0) return [];
+  return dataLinks(links, { ...scope, data: { series: s.name, field: 'Value', labels: s.labels, value: { raw: dv.v, shown: dv.text, text: dv.mapped ? dv.text : valueText(dv.text) } } });
+}
+
+export function Stat({ panel, series, scope }: { panel: Panel; series: Series[]; scope?: LinkScope }) {
   const colorMode = panel.options?.colorMode ?? 'value';
   const graph = panel.options?.graphMode !== 'none';
   return (
@@ -279,7 +336,7 @@ export function Stat({ panel, series }: { panel: Panel; series: Series[] }) {
         return (
           <div key={s.name + i} class="stat" style={bg ? `background:${bg};color:#fff` : ''}>
             {series.length > 1 && panel.options?.textMode !== 'value' && <div class="stat-name">{s.name}</div>}
-            <div class="stat-value" style={!bg && dv.color && colorMode !== 'none' ? `color:${dv.color}` : ''}>{dv.text}</div>
+            <div class="stat-value" style={!bg && dv.color && colorMode !== 'none' ? `color:${dv.color}` : ''}><Linked links={valueLinks(panel, s, dv, scope)}>{dv.text}</Linked></div>
             {graph && s.values.length > 1 && <Sparkline values={s.values} color={bg ? '#ffffff' : dv.color ?? seriesColor(i)} />}
           </div>
         );
@@ -302,7 +359,7 @@ function Sparkline({ values, color }: { values: (number | null)[]; color: string
   );
 }
 
-export function Gauge({ panel, series }: { panel: Panel; series: Series[] }) {
+export function Gauge({ panel, series, scope }: { panel: Panel; series: Series[]; scope?: LinkScope }) {
   const d = defaults(panel);
   const min = d.min ?? 0;
   const max = d.max ?? (d.unit === 'percentunit' ? 1 : 100);
@@ -316,11 +373,11 @@ export function Gauge({ panel, series }: { panel: Panel; series: Series[] }) {
         const y = 50 - 40 * Math.sin(a);
         return (
           <div key={s.name + i} class="stat">
-            <svg viewBox="0 0 100 58" class="gauge" role="img" aria-label={`${s.name}: ${dv.text}`}>
+            <Linked links={valueLinks(panel, s, dv, scope)}><svg viewBox="0 0 100 58" class="gauge" role="img" aria-label={`${s.name}: ${dv.text}`}>
               <path d="M10,50 A40,40 0 0 1 90,50" fill="none" stroke="var(--border)" stroke-width="8" />
               {f > 0 && <path d={`M10,50 A40,40 0 0 1 ${x.toFixed(2)},${y.toFixed(2)}`} fill="none" stroke={dv.color ?? seriesColor(i)} stroke-width="8" />}
               <text x="50" y="48" text-anchor="middle" font-size="13" fill="currentColor">{dv.text}</text>
-            </svg>
+            </svg></Linked>
             {series.length > 1 && <div class="stat-name">{s.name}</div>}
           </div>
         );
@@ -329,7 +386,7 @@ export function Gauge({ panel, series }: { panel: Panel; series: Series[] }) {
   );
 }
 
-export function BarGauge({ panel, series }: { panel: Panel; series: Series[] }) {
+export function BarGauge({ panel, series, scope }: { panel: Panel; series: Series[]; scope?: LinkScope }) {
   const d = defaults(panel);
   const vals = series.map((s) => displayValue(panel, s));
   const max = d.max ?? Math.max(...vals.map((v) => v.v ?? 0), 0);
@@ -343,7 +400,7 @@ export function BarGauge({ panel, series }: { panel: Panel; series: Series[] }) 
           <div key={s.name + i} class="bar-row">
             <span class="bar-name">{s.name}</span>
             <span class="bar"><span style={`width:${(f * 100).toFixed(1)}%;background:${dv.color ?? seriesColor(i)}`} /></span>
-            <span class="bar-value">{dv.text}</span>
+            <span class="bar-value"><Linked links={valueLinks(panel, s, dv, scope)}>{dv.text}</Linked></span>
           </div>
         );
       })}
@@ -354,30 +411,48 @@ export function BarGauge({ panel, series }: { panel: Panel; series: Series[] }) 
 // Table shows one row per series: its labels as columns and, per query, its
 // last value (range results are reduced to the last one), merged across
 // queries by labels as Grafana's "merge" transformation does.
-export function Table({ panel, series }: { panel: Panel; series: Series[] }) {
+export function Table({ panel, series, scope }: { panel: Panel; series: Series[]; scope?: LinkScope }) {
   const d = defaults(panel);
   const refIds = [...new Set(series.map((s) => s.refId))];
-  const rows = new Map<string, { labels: Record<string, string>; values: Record<string, number | null> }>();
+  const rows = new Map<string, { labels: Record<string, string>; values: Record<string, { v: number | null; t?: number; s: Series }> }>();
   for (const s of series) {
     const { __name__: _n, ...labels } = s.labels;
     const key = JSON.stringify(Object.entries(labels).sort());
     const row = rows.get(key) ?? { labels, values: {} };
-    row.values[s.refId] = reduce(s.values, 'lastNotNull');
+    const v = reduce(s.values, 'lastNotNull');
+    row.values[s.refId] = { v, t: s.times.length ? s.times[s.times.length - 1] * 1000 : undefined, s };
     rows.set(key, row);
   }
   const cols = [...new Set([...rows.values()].flatMap((r) => Object.keys(r.labels)))].sort();
   const excluded = new Set(Object.entries(panel.options?.excludeByName ?? {}).filter(([, v]) => v).map(([k]) => k));
   const shown = cols.filter((c) => !excluded.has(c));
+  const valueName = (r: string) => (refIds.length > 1 ? `Value #${r}` : 'Value');
+  const text = (v: number | null) => {
+    const mapped = mapValue(v, v === null ? '' : String(v), d.mappings);
+    return { shown: mapped?.text ?? formatUnit(v, d.unit ?? 'short', d.decimals), mapped: mapped?.text !== undefined };
+  };
+  // Each cell's links are its column's (the defaults apply to every
+  // column, as in Grafana), filled in with the cell and its row.
+  const withLinks = scope && (d.links?.length || panel.fieldConfig?.overrides?.some((o) => o.properties.some((p) => p.id === 'links')));
+  const cell = (r: { labels: Record<string, string>; values: Record<string, { v: number | null; t?: number; s: Series }> }, field: string, raw: number | string | null, shown: string, plain: string, t?: number, name?: string) => {
+    if (!withLinks) return shown;
+    const links = fieldLinks(panel, field);
+    if (links.length === 0) return shown;
+    const row: Record<string, string> = { ...r.labels };
+    for (const id of refIds) row[valueName(id)] = text(r.values[id]?.v ?? null).shown;
+    return <Linked links={dataLinks(links, { ...scope!, data: { series: name ?? field, field, labels: r.labels, row, value: { raw, shown, text: plain, time: t } } })}>{shown}</Linked>;
+  };
   return (
     <div class="scroll">
       <table class="dash-table">
-        <thead><tr>{shown.map((c) => <th key={c}>{c}</th>)}{refIds.map((r) => <th key={r} class="num">{refIds.length > 1 ? `Value #${r}` : 'Value'}</th>)}</tr></thead>
+        <thead><tr>{shown.map((c) => <th key={c}>{c}</th>)}{refIds.map((r) => <th key={r} class="num">{valueName(r)}</th>)}</tr></thead>
         <tbody>{[...rows.values()].slice(0, 1000).map((r, i) => (
-          <tr key={i}>{shown.map((c) => <td key={c}>{r.labels[c] ?? ''}</td>)}
+          <tr key={i}>{shown.map((c) => <td key={c}>{cell(r, c, r.labels[c] ?? '', r.labels[c] ?? '', r.labels[c] ?? '', r.values[refIds[0]]?.t)}</td>)}
             {refIds.map((id) => {
-              const v = r.values[id] ?? null;
-              const mapped = mapValue(v, v === null ? '' : String(v), d.mappings);
-              return <td key={id} class="num">{mapped?.text ?? formatUnit(v, d.unit ?? 'short', d.decimals)}</td>;
+              const x = r.values[id];
+              const v = x?.v ?? null;
+              const tx = text(v);
+              return <td key={id} class="num">{cell(r, valueName(id), v, tx.shown, tx.mapped ? tx.shown : valueText(tx.shown), x?.t, x?.s.name)}</td>;
             })}</tr>
         ))}</tbody>
       </table>

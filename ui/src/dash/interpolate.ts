@@ -42,7 +42,15 @@ function promQuery(v: VarValue): string {
   return vals.length === 1 ? vals[0] : `(${vals.join('|')})`;
 }
 
-export function formatValue(v: VarValue, format: string | undefined, defaultFormat: string): string {
+// encodeStrict finishes encodeURI or encodeURIComponent as RFC 3986 asks:
+// the sub-delimiters ! ' ( ) * are encoded too, as Grafana does.
+function encodeStrict(s: string): string {
+  return s.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+// formatValue writes a variable's value in a format ("regex", "csv", …);
+// name is the variable's, for the queryparam format.
+export function formatValue(v: VarValue, format: string | undefined, defaultFormat: string, name = ''): string {
   if (v.all && v.allValue) return v.allValue;
   if (format === undefined && defaultFormat === 'regex') return promQuery(v);
   const fmt = format ?? defaultFormat;
@@ -64,9 +72,15 @@ export function formatValue(v: VarValue, format: string | undefined, defaultForm
     case 'singlequote':
       return vals.map((x) => `'${x.replace(/'/g, "\\'")}'`).join(',');
     case 'queryparam':
-      return vals.map((x) => `var-${encodeURIComponent(x)}`).join('&');
+      return vals.map((x) => `var-${name}=${encodeStrict(encodeURIComponent(x))}`).join('&');
     case 'percentencode':
-      return encodeURIComponent(vals.length === 1 ? vals[0] : `{${vals.join(',')}}`);
+      return encodeStrict(encodeURIComponent(vals.length === 1 ? vals[0] : `{${vals.join(',')}}`));
+    case 'uriencode':
+      return encodeStrict(encodeURI(vals.length === 1 ? vals[0] : `{${vals.join(',')}}`));
+    case 'sqlstring':
+      return vals.map((x) => `'${x.replace(/'/g, "''")}'`).join(',');
+    case 'html':
+      return vals.join(', ').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
     case 'glob':
       return vals.length === 1 ? vals[0] : `{${vals.join(',')}}`;
     case 'text':
@@ -87,7 +101,7 @@ export function interpolate(text: string, vars: Vars, defaultFormat = 'regex'): 
     const name = a ?? b ?? c;
     const v = vars[name];
     if (!v) return whole;
-    return formatValue(v, fb ?? fc, defaultFormat);
+    return formatValue(v, fb ?? fc, defaultFormat, name);
   });
 }
 

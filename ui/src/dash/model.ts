@@ -36,6 +36,7 @@ export interface FieldConfig {
     color?: { mode?: string; fixedColor?: string };
     thresholds?: { mode?: 'absolute' | 'percentage'; steps?: Threshold[] };
     mappings?: ValueMapping[];
+    links?: { title?: string; url?: string; targetBlank?: boolean }[];
     custom?: {
       drawStyle?: 'line' | 'bars' | 'points';
       lineWidth?: number;
@@ -90,8 +91,11 @@ export interface Variable {
   name: string;
   type: 'query' | 'custom' | 'constant' | 'interval' | 'textbox' | 'datasource' | 'adhoc' | string;
   label?: string;
+  description?: string;
+  skipUrlSync?: boolean;
+  queryValue?: string;
   hide?: number; // 0 shown, 1 label hidden, 2 variable hidden
-  query?: string | { query?: string; qryType?: number };
+  query?: string | { query?: string; qryType?: number; refId?: string };
   definition?: string;
   datasource?: DataSourceRef | string | null;
   regex?: string;
@@ -99,7 +103,7 @@ export interface Variable {
   multi?: boolean;
   includeAll?: boolean;
   allValue?: string | null;
-  current?: { text?: string | string[]; value?: string | string[] };
+  current?: { text?: string | string[]; value?: string | string[]; selected?: boolean };
   options?: { text: string; value: string; selected?: boolean }[];
   refresh?: number; // 0 never, 1 on load, 2 on time range change
   auto?: boolean;
@@ -114,6 +118,7 @@ export interface Dashboard {
   time?: { from: string; to: string };
   refresh?: string | false;
   timezone?: string;
+  weekStart?: string;
   panels?: Panel[];
   rows?: { panels?: Panel[]; title?: string; collapse?: boolean; height?: string | number }[];
   templating?: { list?: Variable[] };

@@ -15,7 +15,20 @@ export interface QueryResult {
   data: { resultType: string; result: Sample[] | [number, string] };
   step?: number; // seconds
   warnings: string[];
+  stats: FetchStats;
+  shared: boolean; // the answer of a request another panel made first
 }
+
+// FetchStats are measured on the request itself, for the inspector.
+export interface FetchStats {
+  url: string;
+  status: number;
+  ms: number; // from sending the request to the answer's last byte
+  parseMs: number; // JSON parsing
+  bytes: number; // the answer's body as received, after decompression
+}
+
+const decoder = new TextDecoder();
 
 export class Session {
   private cache = new Map<string, Promise<any>>();
@@ -28,14 +41,24 @@ export class Session {
     this.controller.abort();
   }
 
-  // get answers a GET of the Prometheus API, once per distinct URL.
-  get(base: string, path: string, params: URLSearchParams): Promise<any> {
+  // has says whether a request is made already (its answer is shared).
+  has(base: string, path: string, params: URLSearchParams): boolean {
+    return this.cache.has(`${base}/${path}?${params}`);
+  }
+
+  // get answers a GET of the Prometheus API, once per distinct URL, with
+  // the request's measurements.
+  get(base: string, path: string, params: URLSearchParams): Promise<{ data: any; warnings: string[]; stats: FetchStats }> {
     const url = `${base}/${path}?${params}`;
     let p = this.cache.get(url);
     if (!p) {
       this.requests++;
+      const t0 = performance.now();
       p = fetch(url, { signal: this.controller.signal, headers: { Accept: 'application/json' } }).then(async (r) => {
-        const text = await r.text();
+        // The bytes, not the text, so that the size is the body's own.
+        const buf = await r.arrayBuffer();
+        const t1 = performance.now();
+        const text = decoder.decode(buf);
         let body: any;
         try {
           body = JSON.parse(text);
@@ -43,7 +66,8 @@ export class Session {
           throw new APIError(text.trim() || `${r.status} ${r.statusText}`, r.status);
         }
         if (!r.ok || body.status !== 'success') throw new APIError(body.error ?? body.message ?? `${r.status}`, r.status, body.errorType);
-        return { data: body.data, warnings: body.warnings ?? [] };
+        const stats = { url, status: r.status, ms: t1 - t0, parseMs: performance.now() - t1, bytes: buf.byteLength };
+        return { data: body.data, warnings: body.warnings ?? [], stats };
       });
       this.cache.set(url, p);
     }
@@ -104,8 +128,10 @@ export async function runPanel(s: Session, p: Panel, range: Range, vars: Vars, w
     // instant target is one instant query.
     const instant = t.instant === true && t.range !== true;
     if (instant) {
-      const res = await s.get(base, 'query', new URLSearchParams({ query: expr, time: String(r.to / 1000) }));
-      return { target: t, expr, kind: 'instant' as const, data: res.data, warnings: res.warnings };
+      const params = new URLSearchParams({ query: expr, time: String(r.to / 1000) });
+      const shared = s.has(base, 'query', params);
+      const res = await s.get(base, 'query', params);
+      return { target: t, expr, kind: 'instant' as const, data: res.data, warnings: res.warnings, stats: res.stats, shared };
     }
     const stepMs = Math.max(1000, intervalMs * (t.intervalFactor ?? 1));
     const step = stepMs / 1000;
@@ -113,7 +139,9 @@ export async function runPanel(s: Session, p: Panel, range: Range, vars: Vars, w
     // panels with the same query, ask the same question (cacheable).
     const start = Math.floor(r.from / stepMs) * step;
     const end = Math.ceil(r.to / stepMs) * step;
-    const res = await s.get(base, 'query_range', new URLSearchParams({ query: expr, start: String(start), end: String(end), step: String(step) }));
-    return { target: t, expr, kind: 'range' as const, data: res.data, step, warnings: res.warnings };
+    const params = new URLSearchParams({ query: expr, start: String(start), end: String(end), step: String(step) });
+    const shared = s.has(base, 'query_range', params);
+    const res = await s.get(base, 'query_range', params);
+    return { target: t, expr, kind: 'range' as const, data: res.data, step, warnings: res.warnings, stats: res.stats, shared };
   }));
 }

@@ -1,30 +1,67 @@
 // Grafana's time expressions: "now", "now-6h", "now/d", "now-1d/d", epoch
-// milliseconds and ISO times, as dashboards and their URLs (from, to) use.
+// milliseconds and ISO times, as dashboards and their URLs (from, to) use,
+// read in the dashboard's time zone.
 
-const unitMs: Record<string, number> = {
-  s: 1000, m: 60000, h: 3600000, d: 86400000, w: 604800000, M: 2592000000, y: 31536000000,
-};
+import { formatDate, instant, wall } from './tz';
 
-// roundTo rounds t (ms) down to the start (or, for the end of a range, up
-// to the end) of its unit, in UTC.
-function roundTo(t: number, unit: string, up: boolean): number {
-  const d = new Date(t);
+const unitMs: Record<string, number> = { s: 1000, m: 60000, h: 3600000 };
+
+// weekStarts are the dashboard's weekStart settings; "" is Monday (ISO).
+const weekStarts: Record<string, number> = { sunday: 0, monday: 1, saturday: 6 };
+
+function daysIn(year: number, month: number): number {
+  return new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+}
+
+// add moves t by n units in a zone: seconds, minutes and hours are fixed
+// lengths, days, weeks, months and years are on the calendar (now-1d is
+// this time yesterday, across a daylight saving change too; a month from
+// the 31st is the month's last day).
+function add(t: number, n: number, unit: string, zone: string): number {
+  if (unitMs[unit]) return t + n * unitMs[unit];
+  const w = wall(t, zone);
+  let { year, month, day } = w;
+  if (unit === 'y' || unit === 'M') {
+    const months = year * 12 + month + (unit === 'y' ? 12 * n : n);
+    year = Math.floor(months / 12);
+    month = months - year * 12;
+    day = Math.min(day, daysIn(year, month));
+  } else day += unit === 'w' ? 7 * n : n;
+  return instant(zone, year, month, day, w.hour, w.minute, w.second, w.ms);
+}
+
+// roundTo rounds t (ms) down to the start of its unit in a zone, or, for
+// the end of a range, to the last millisecond of the unit. Days start at
+// the zone's midnight, so a day with a daylight saving change has 23 or 25
+// hours.
+function roundTo(t: number, unit: string, up: boolean, zone: string, weekStart: number): number {
+  const w = wall(t, zone);
+  let start: number;
+  let next: number;
   switch (unit) {
-    case 'y': d.setUTCMonth(0, 1); d.setUTCHours(0, 0, 0, 0); if (up) d.setUTCFullYear(d.getUTCFullYear() + 1); break;
-    case 'M': d.setUTCDate(1); d.setUTCHours(0, 0, 0, 0); if (up) d.setUTCMonth(d.getUTCMonth() + 1); break;
-    case 'w': { const wd = (d.getUTCDay() + 6) % 7; d.setUTCDate(d.getUTCDate() - wd); d.setUTCHours(0, 0, 0, 0); if (up) d.setUTCDate(d.getUTCDate() + 7); break; }
-    case 'd': d.setUTCHours(0, 0, 0, 0); if (up) d.setUTCDate(d.getUTCDate() + 1); break;
-    case 'h': d.setUTCMinutes(0, 0, 0); if (up) d.setUTCHours(d.getUTCHours() + 1); break;
-    case 'm': d.setUTCSeconds(0, 0); if (up) d.setUTCMinutes(d.getUTCMinutes() + 1); break;
-    case 's': d.setUTCMilliseconds(0); if (up) d.setUTCSeconds(d.getUTCSeconds() + 1); break;
+    case 'y': start = instant(zone, w.year, 0); next = instant(zone, w.year + 1, 0); break;
+    case 'M': start = instant(zone, w.year, w.month); next = instant(zone, w.year, w.month + 1); break;
+    case 'w': {
+      const first = w.day - ((w.weekday - weekStart + 7) % 7);
+      start = instant(zone, w.year, w.month, first);
+      next = instant(zone, w.year, w.month, first + 7);
+      break;
+    }
+    case 'd': start = instant(zone, w.year, w.month, w.day); next = instant(zone, w.year, w.month, w.day + 1); break;
+    // Hours and shorter: the clock's reading, taken off the instant.
+    case 'h': start = t - w.minute * 60000 - w.second * 1000 - w.ms; next = start + 3600000; break;
+    case 'm': start = t - w.second * 1000 - w.ms; next = start + 60000; break;
+    case 's': start = t - w.ms; next = start + 1000; break;
     default: return t;
   }
-  return up ? d.getTime() - 1 : d.getTime();
+  return up ? next - 1 : start;
 }
 
 // parseTime returns milliseconds, or null. roundUp is for the end of a range
-// ("now/d" as "to" means the end of today).
-export function parseTime(text: string | number, now: number, roundUp = false): number | null {
+// ("now/d" as "to" means the end of today). zone is an IANA name (see
+// tz.zoneName): relative times round, and absolute times without an offset
+// ("2026-01-15 10:00") read, in it; weekStart is the dashboard's setting.
+export function parseTime(text: string | number, now: number, roundUp = false, zone = 'UTC', weekStart = ''): number | null {
   const s = String(text).trim();
   if (/^\d+$/.test(s)) return Number(s) >= 1e11 ? Number(s) : Number(s) * 1000;
   if (s.startsWith('now')) {
@@ -32,15 +69,20 @@ export function parseTime(text: string | number, now: number, roundUp = false): 
     let rest = s.slice(3);
     const re = /^([+-])(\d+)([smhdwMy])/;
     for (let m = re.exec(rest); m; m = re.exec(rest)) {
-      t += (m[1] === '-' ? -1 : 1) * Number(m[2]) * unitMs[m[3]];
+      t = add(t, (m[1] === '-' ? -1 : 1) * Number(m[2]), m[3], zone);
       rest = rest.slice(m[0].length);
     }
     const r = /^\/([smhdwMy])/.exec(rest);
     if (r) {
-      t = roundTo(t, r[1], roundUp);
+      t = roundTo(t, r[1], roundUp, zone, weekStarts[weekStart.toLowerCase()] ?? 1);
       rest = rest.slice(r[0].length);
     }
     return rest === '' ? t : null;
+  }
+  const local = /^(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,3}))?)?)?$/.exec(s);
+  if (local) {
+    const n = local.slice(1).map((x) => Number(x ?? 0));
+    return instant(zone, n[0], n[1] - 1, n[2], n[3], n[4], n[5], Number((local[7] ?? '0').padEnd(3, '0')));
   }
   const t = Date.parse(s);
   return Number.isNaN(t) ? null : t;
@@ -52,22 +94,23 @@ export interface Range {
   raw: { from: string; to: string };
 }
 
-export function resolveRange(from: string, to: string, now: number): Range | null {
-  const f = parseTime(from, now);
-  const t = parseTime(to, now, true);
+export function resolveRange(from: string, to: string, now: number, zone = 'UTC', weekStart = ''): Range | null {
+  const f = parseTime(from, now, false, zone, weekStart);
+  const t = parseTime(to, now, true, zone, weekStart);
   if (f === null || t === null || f >= t) return null;
   return { from: f, to: t, raw: { from, to } };
 }
 
-// describeRange writes a range as Grafana's picker does: "Last 6 hours".
-export function describeRange(from: string, to: string): string {
+// describeRange writes a range as Grafana's picker does: "Last 6 hours",
+// or its ends, an absolute one in the zone.
+export function describeRange(from: string, to: string, zone = 'UTC'): string {
   const m = /^now-(\d+)([smhdwMy])$/.exec(from);
   if (m && to === 'now') {
     const names: Record<string, string> = { s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week', M: 'month', y: 'year' };
     const n = Number(m[1]);
     return `Last ${n} ${names[m[2]]}${n === 1 ? '' : 's'}`;
   }
-  const fmt = (x: string) => (/^\d+$/.test(x) ? new Date(Number(x)).toISOString().replace('.000Z', 'Z') : x);
+  const fmt = (x: string) => (/^\d+$/.test(x) ? formatDate(parseTime(x, 0)!, zone) : x);
   return `${fmt(from)} to ${fmt(to)}`;
 }
 

@@ -1,8 +1,10 @@
 // Template variables: their options (from queries against the data source,
 // or from the definition), the selection, and its URL form (var-NAME).
-import type { Variable } from './model';
+import { apiBase, dsUID, type Variable } from './model';
 import type { Vars } from './interpolate';
 import { interpolate } from './interpolate';
+import { builtins } from './query';
+import { calcInterval, formatInterval, parseIntervalMs, roundInterval, type Range } from './time';
 
 export interface Option {
   text: string;
@@ -68,11 +70,7 @@ export async function runVarQuery(q: string, fetch: Fetcher, start: number, end:
 export function applyRegex(values: string[], regex: string | undefined): Option[] {
   const out: Option[] = [];
   const seen = new Set<string>();
-  let re: RegExp | null = null;
-  if (regex) {
-    const m = /^\/(.*)\/([gimsuy]*)$/.exec(regex);
-    re = m ? new RegExp(m[1], m[2].replace('g', '')) : new RegExp(regex);
-  }
+  const re = regex ? regexOf(regex) : null;
   for (const v of values) {
     let text = v;
     let value = v;
@@ -150,4 +148,77 @@ export function toVars(states: VarState[]): Vars {
 export function dependsOn(v: Variable, name: string): boolean {
   const q = queryText(v);
   return interpolate(q, { [name]: { values: ['\u0000'] } }) !== q;
+}
+
+// dataSourceOptions lists the data sources of a datasource variable's
+// type (argus's are all Prometheus), by name, filtered by its regex; the
+// value is the uid, as Grafana stores it.
+async function dataSourceOptions(def: Variable, signal: AbortSignal): Promise<Option[]> {
+  const type = queryText(def) || 'prometheus';
+  const r = await fetch('/api/datasources', { signal, headers: { Accept: 'application/json' } });
+  if (!r.ok) throw new Error(`data sources: ${r.status} ${r.statusText}`);
+  const list = (await r.json()) as { uid: string; name: string; type: string }[];
+  const re = def.regex ? regexOf(def.regex) : null;
+  return list.filter((d) => d.type === type && (!re || re.test(d.name))).map((d) => ({ text: d.name, value: d.uid }));
+}
+
+function regexOf(r: string): RegExp {
+  const m = /^\/(.*)\/([gimsuy]*)$/.exec(r);
+  return m ? new RegExp(m[1], m[2].replace('g', '')) : new RegExp(r);
+}
+
+// resolveVariable finds a variable's options (running its query) and its
+// selection: the URL's values, else the saved ones, else the first.
+export async function resolveVariable(def: Variable, before: VarState[], range: Range, fromURL: string[], signal: AbortSignal): Promise<VarState> {
+  // Variable queries see the variables before them and the time range's
+  // built-ins (query_result(max_over_time(x[$__range])) is common).
+  const vars = { ...toVars(before), ...builtins(range, calcInterval(range, 1000), 15000) };
+  let options: { text: string; value: string }[] = [];
+  let error: string | undefined;
+  try {
+    switch (def.type) {
+      case 'query': {
+        const q = interpolate(queryText(def), vars);
+        const base = apiBase(interpolate(dsUID(def.datasource), vars, 'raw'));
+        const fetcher = async (path: string, params: URLSearchParams) => {
+          const r = await fetch(`${base}/${path}?${params}`, { signal, headers: { Accept: 'application/json' } });
+          const body = await r.json().catch(() => ({}));
+          if (!r.ok || body.status !== 'success') throw new Error(body.error ?? `${r.status}`);
+          return body.data;
+        };
+        const values = q.trim() === '' ? [] : await runVarQuery(q, fetcher, range.from, range.to);
+        options = sortOptions(applyRegex(values, def.regex), def.sort);
+        break;
+      }
+      case 'custom':
+        options = customOptions(queryText(def));
+        break;
+      case 'constant':
+        options = [{ text: queryText(def), value: queryText(def) }];
+        break;
+      case 'interval': {
+        options = queryText(def).split(',').map((s) => s.trim()).filter(Boolean).map((s) => ({ text: s, value: s }));
+        if (def.auto) {
+          const ms = roundInterval((range.to - range.from) / (def.auto_count ?? 30));
+          const min = def.auto_min ? parseIntervalMs(def.auto_min) ?? 0 : 0;
+          const auto = formatInterval(Math.max(ms, min));
+          options = [{ text: 'auto', value: auto }, ...options];
+        }
+        break;
+      }
+      case 'textbox': {
+        const v = fromURL[0] ?? (typeof def.current?.value === 'string' ? def.current.value : queryText(def));
+        return { def, options: [{ text: v, value: v }], selected: [v] };
+      }
+      case 'datasource':
+        options = await dataSourceOptions(def, signal);
+        break;
+      default:
+        options = (def.options ?? []).map((o) => ({ text: o.text, value: o.value }));
+        if (def.type !== 'adhoc') error = `variable type "${def.type}" is not supported; using its saved options`;
+    }
+  } catch (e) {
+    if ((e as Error).name !== 'AbortError') error = (e as Error).message;
+  }
+  return { def, options, selected: initialSelection(def, options, fromURL), error };
 }

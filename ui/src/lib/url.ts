@@ -4,7 +4,8 @@
 export function safeHref(u: string | undefined | null): string | undefined {
   if (!u) return undefined;
   try {
-    const url = new URL(u, location.href);
+    // Outside a page (unit tests) a relative link is read against any origin.
+    const url = new URL(u, typeof location === 'undefined' ? 'http://localhost/' : location.href);
     return url.protocol === 'http:' || url.protocol === 'https:' ? u : undefined;
   } catch {
     return undefined;

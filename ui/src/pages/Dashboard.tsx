@@ -5,18 +5,20 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { APIError } from '../api';
 import { safeHref } from '../lib/url';
 import { navigate, type Route } from '../lib/router';
-import type { Dashboard, Panel, Variable } from '../dash/model';
+import type { Dashboard, Panel } from '../dash/model';
 import { apiBase, dsUID } from '../dash/model';
 import { interpolate, type Vars } from '../dash/interpolate';
-import { calcInterval, describeRange, formatInterval, parseIntervalMs, quickRanges, resolveRange, roundInterval, type Range } from '../dash/time';
-import { ALL, applyRegex, customOptions, initialSelection, queryText, runVarQuery, sortOptions, toVars, type VarState } from '../dash/variables';
-import { builtins, runPanel, Session, type QueryResult } from '../dash/query';
+import { zoneName } from '../dash/tz';
+import { describeRange, formatInterval, parseIntervalMs, quickRanges, resolveRange, roundInterval, type Range } from '../dash/time';
+import { ALL, resolveVariable, toVars, type VarState } from '../dash/variables';
+import { runPanel, Session, type QueryResult } from '../dash/query';
 import { toSeries, type Series } from '../dash/reduce';
 import { BarGauge, Gauge, Heatmap, Stat, Table, Text, TimeSeries, supported } from '../dash/Panels';
 import { addPanel, allPanels, move, removePanel, updatePanel } from '../dash/edit';
 import { EditBar, PanelEditor, type EditOps } from './DashboardEdit';
 import { Inspector } from './Inspector';
 import { fromHistory, fromSeries, isBuiltIn, type AnnotationDef, type AnnotationEvent } from '../dash/annotations';
+import { panelLinks, type LinkScope } from '../dash/links';
 import type { HistoryEvent, Sample } from '../api';
 
 interface Loaded {
@@ -95,8 +97,11 @@ function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta:
   const to = route.params.get('to') ?? d.time?.to ?? 'now';
   const refresh = route.params.get('refresh') ?? (d.refresh || '');
   const viewPanel = route.params.get('viewPanel');
+  // The dashboard's time zone; ?timezone= overrides it, as in Grafana.
+  const tz = route.params.get('timezone') ?? d.timezone ?? '';
   const [tick, setTick] = useState(0);
-  const range = useMemo(() => resolveRange(from, to, Date.now()), [from, to, tick]);
+  const zone = zoneName(tz);
+  const range = useMemo(() => resolveRange(from, to, Date.now(), zone, d.weekStart), [from, to, tick, zone, d.weekStart]);
   const [vars, setVars] = useState<VarState[] | null>(null);
   const [varErr, setVarErr] = useState('');
   const varKey = [...route.params.entries()].filter(([k]) => k.startsWith('var-')).map(([k, v]) => `${k}=${v}`).join('&');
@@ -180,10 +185,11 @@ function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta:
         {!draft && <button onClick={() => { setDraft(saved); setUndo([]); }} disabled={meta.canSave === false} title={meta.canSave === false ? 'provisioned from a file: edit the file' : 'edit this dashboard'} data-testid="edit-dashboard">Edit</button>}
         <button onClick={() => shift(-1)} title="earlier" aria-label="shift earlier">◀</button>
         <select aria-label="time range" value={to === 'now' && quickRanges.includes(from) ? from : ''} onChange={(e) => setParam(route, { from: (e.target as HTMLSelectElement).value, to: 'now' })}>
-          {!(to === 'now' && quickRanges.includes(from)) && <option value="">{describeRange(from, to)}</option>}
+          {!(to === 'now' && quickRanges.includes(from)) && <option value="">{describeRange(from, to, zone)}</option>}
           {quickRanges.map((q) => <option key={q} value={q}>{describeRange(q, 'now')}</option>)}
         </select>
         <button onClick={() => shift(1)} title="later" aria-label="shift later">▶</button>
+        {zone !== zoneName('browser') && <span class="muted" title="the dashboard's time zone" data-testid="timezone">{zone}</span>}
         <button onClick={zoomOut} title="zoom out">Zoom out</button>
         <button onClick={() => setTick((t) => t + 1)} title="refresh now">Refresh</button>
         <select aria-label="auto refresh" value={refresh} onChange={(e) => setParam(route, { refresh: (e.target as HTMLSelectElement).value || null })}>
@@ -213,17 +219,18 @@ function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta:
       {vars && shown && (
         <div>
           <button onClick={() => setParam(route, { viewPanel: null })}>Back to the dashboard</button>
-          {shown.map((p) => <PanelView key={p.id} p={p} range={range} vars={interp!} session={session} onZoom={zoom} height={600} route={route} ann={annEvents} />)}
+          {shown.map((p) => <PanelView key={p.id} p={p} range={range} vars={interp!} session={session} onZoom={zoom} height={600} route={route} ann={annEvents} tz={tz} />)}
         </div>
       )}
       {draft && (
         <EditBar d={d} saved={saved} meta={meta} undo={undo} onUndo={() => { setDraft(undo[undo.length - 1] ?? null); setUndo(undo.slice(0, -1)); }}
-          onChange={change} onCancel={() => { setDraft(null); setUndo([]); setEditing(null); }} onSaved={onSaved} onAdd={() => { const a = addPanel(d); change(a.d); setEditing(a.id); }} />
+          onChange={change} onCancel={() => { setDraft(null); setUndo([]); setEditing(null); }} onSaved={onSaved} onAdd={() => { const a = addPanel(d); change(a.d); setEditing(a.id); }}
+          states={vars ?? []} range={range} />
       )}
       {draft && editing !== null && allPanels(d).some((p) => p.id === editing) && (
         <PanelEditor key={editing} panel={allPanels(d).find((p) => p.id === editing)!} onApply={(p) => { change(updatePanel(d, editing, (x) => Object.assign(x, p))); setEditing(null); }} onClose={() => setEditing(null)} />
       )}
-      {vars && !shown && panels.map((sec, i) => <Section key={i} sec={sec} range={range} vars={interp!} session={session} onZoom={zoom} route={route} ed={ed} ann={annEvents} />)}
+      {vars && !shown && panels.map((sec, i) => <Section key={i} sec={sec} range={range} vars={interp!} session={session} onZoom={zoom} route={route} ed={ed} ann={annEvents} tz={tz} />)}
     </div>
   );
 }
@@ -282,7 +289,7 @@ function repeatPanel(p: Panel, states: VarState[]): Panel[] {
   }));
 }
 
-function Section({ sec, range, vars, session, onZoom, route, ed, ann }: { sec: SectionT; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; route: Route; ed: EditOps | null; ann: AnnotationEvent[] }) {
+function Section({ sec, range, vars, session, onZoom, route, ed, ann, tz }: { sec: SectionT; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; route: Route; ed: EditOps | null; ann: AnnotationEvent[]; tz: string }) {
   const [open, setOpen] = useState(!sec.row?.collapsed);
   const minY = Math.min(...sec.panels.map((p) => p.gridPos?.y ?? 0));
   return (
@@ -300,7 +307,7 @@ function Section({ sec, range, vars, session, onZoom, route, ed, ann }: { sec: S
             const style = `grid-column:${g.x + 1} / span ${Math.min(24 - g.x, g.w)};grid-row:${g.y - minY + 1} / span ${g.h}`;
             return (
               <div key={`${p.id}-${i}`} class="dash-cell" style={style}>
-                <PanelView p={p} range={range} vars={vars} session={session} onZoom={onZoom} height={g.h * rowHeight + (g.h - 1) * gap - 40} route={route} ed={ed} ann={ann} />
+                <PanelView p={p} range={range} vars={vars} session={session} onZoom={onZoom} height={g.h * rowHeight + (g.h - 1) * gap - 40} route={route} ed={ed} ann={ann} tz={tz} />
               </div>
             );
           })}
@@ -312,7 +319,7 @@ function Section({ sec, range, vars, session, onZoom, route, ed, ann }: { sec: S
 
 type PanelState = 'loading' | 'ok' | 'nodata' | 'error' | 'unsupported';
 
-function PanelView({ p, range, vars, session, onZoom, height, route, ed, ann = [] }: { p: Panel; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; height: number; route: Route; ed?: EditOps | null; ann?: AnnotationEvent[] }) {
+function PanelView({ p, range, vars, session, onZoom, height, route, ed, ann = [], tz }: { p: Panel; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; height: number; route: Route; ed?: EditOps | null; ann?: AnnotationEvent[]; tz: string }) {
   const ref = useRef<HTMLDivElement>(null);
   const [visible, setVisible] = useState(false);
   const [state, setState] = useState<PanelState>('loading');
@@ -324,6 +331,9 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed, ann = [
   for (const [k, sv] of Object.entries(p.scopedVars ?? {})) scoped[k] = { values: Array.isArray(sv.value) ? sv.value : [sv.value] };
   const title = interpolate(p.title ?? '', scoped, 'raw');
   const isSupported = supported.has(p.type);
+  // What the panel's links and data links fill in.
+  const scope: LinkScope = { vars: scoped, range, timezone: tz };
+  const links = panelLinks(p.links, scope);
 
   // Panels outside the viewport wait until scrolled to.
   useEffect(() => {
@@ -383,17 +393,17 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed, ann = [
     switch (p.type) {
       case 'timeseries':
       case 'graph':
-        return <TimeSeries panel={p} series={series} from={range.from} to={range.to} onZoom={onZoom} height={Math.max(80, height - legendRoom(p, series))} annotations={ann} />;
+        return <TimeSeries panel={p} series={series} from={range.from} to={range.to} onZoom={onZoom} height={Math.max(80, height - legendRoom(p, series))} annotations={ann} scope={scope} timezone={tz} />;
       case 'stat':
       case 'singlestat':
-        return <Stat panel={p} series={series} />;
+        return <Stat panel={p} series={series} scope={scope} />;
       case 'gauge':
-        return <Gauge panel={p} series={series} />;
+        return <Gauge panel={p} series={series} scope={scope} />;
       case 'bargauge':
-        return <BarGauge panel={p} series={series} />;
+        return <BarGauge panel={p} series={series} scope={scope} />;
       case 'table':
       case 'table-old':
-        return <Table panel={p} series={series} />;
+        return <Table panel={p} series={series} scope={scope} />;
       case 'text':
         return <Text panel={p} />;
       case 'heatmap':
@@ -408,7 +418,12 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed, ann = [
         <span class="panel-title" title={p.description}>{title}</span>
         {msg && state === 'ok' && <span class="badge warn" title={msg}>!</span>}
         <span class="grow" />
-        {(p.links ?? []).map((l, i) => l.url && <a key={i} href={safeHref(interpolate(l.url, scoped, 'raw'))} target={l.targetBlank ? '_blank' : undefined} rel="noopener noreferrer">{l.title ?? 'link'}</a>)}
+        {links.length > 0 && (
+          <details class="link-menu panel-links">
+            <summary title="panel links" aria-label={`links of ${title}`}>↗</summary>
+            <div class="link-menu-list">{links.map((l, i) => <a key={i} href={l.href} target={l.blank ? '_blank' : undefined} rel="noopener noreferrer" data-testid="panel-link">{l.title}</a>)}</div>
+          </details>
+        )}
         {p.type !== 'text' && p.type !== 'row' && isSupported && <button class="linklike" title="inspect: the data and the queries" aria-label={`inspect ${title}`} data-testid="inspect" onClick={() => setInspect(true)}>ⓘ</button>}
         {p.type !== 'text' && !ed && <button class="linklike" title="view this panel alone" onClick={() => setParam(route, { viewPanel: String(p.id) })}>⤢</button>}
       </header>
@@ -427,7 +442,7 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed, ann = [
         </div>
       )}
       <div class="panel-body">{body()}</div>
-      {inspect && <Inspector title={title} results={results} series={series} onClose={() => setInspect(false)} />}
+      {inspect && <Inspector title={title} results={results} series={series} zone={zoneName(tz)} onClose={() => setInspect(false)} />}
     </div>
   );
 }
@@ -465,60 +480,6 @@ function VariableBar({ vars, route }: { vars: VarState[]; route: Route }) {
       ))}
     </div>
   );
-}
-
-async function resolveVariable(def: Variable, before: VarState[], range: Range, fromURL: string[], signal: AbortSignal): Promise<VarState> {
-  // Variable queries see the variables before them and the time range's
-  // built-ins (query_result(max_over_time(x[$__range])) is common).
-  const vars = { ...toVars(before), ...builtins(range, calcInterval(range, 1000), 15000) };
-  let options: { text: string; value: string }[] = [];
-  let error: string | undefined;
-  try {
-    switch (def.type) {
-      case 'query': {
-        const q = interpolate(queryText(def), vars);
-        const base = apiBase(interpolate(dsUID(def.datasource), vars, 'raw'));
-        const fetcher = async (path: string, params: URLSearchParams) => {
-          const r = await fetch(`${base}/${path}?${params}`, { signal, headers: { Accept: 'application/json' } });
-          const body = await r.json().catch(() => ({}));
-          if (!r.ok || body.status !== 'success') throw new Error(body.error ?? `${r.status}`);
-          return body.data;
-        };
-        const values = q.trim() === '' ? [] : await runVarQuery(q, fetcher, range.from, range.to);
-        options = sortOptions(applyRegex(values, def.regex), def.sort);
-        break;
-      }
-      case 'custom':
-        options = customOptions(queryText(def));
-        break;
-      case 'constant':
-        options = [{ text: queryText(def), value: queryText(def) }];
-        break;
-      case 'interval': {
-        options = queryText(def).split(',').map((s) => s.trim()).filter(Boolean).map((s) => ({ text: s, value: s }));
-        if (def.auto) {
-          const ms = roundInterval((range.to - range.from) / (def.auto_count ?? 30));
-          const min = def.auto_min ? parseIntervalMs(def.auto_min) ?? 0 : 0;
-          const auto = formatInterval(Math.max(ms, min));
-          options = [{ text: 'auto', value: auto }, ...options];
-        }
-        break;
-      }
-      case 'textbox': {
-        const v = fromURL[0] ?? (typeof def.current?.value === 'string' ? def.current.value : queryText(def));
-        return { def, options: [{ text: v, value: v }], selected: [v] };
-      }
-      case 'datasource':
-        options = [{ text: 'argus', value: 'argus' }];
-        break;
-      default:
-        options = (def.options ?? []).map((o) => ({ text: o.text, value: o.value }));
-        if (def.type !== 'adhoc') error = `variable type "${def.type}" is not supported; using its saved options`;
-    }
-  } catch (e) {
-    if ((e as Error).name !== 'AbortError') error = (e as Error).message;
-  }
-  return { def, options, selected: initialSelection(def, options, fromURL), error };
 }
 
 // loadAnnotations runs the annotation queries of a dashboard: PromQL ones

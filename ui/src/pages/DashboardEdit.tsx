@@ -1,10 +1,14 @@
-// Editing a dashboard: the edit bar (add a panel, title and tags, undo,
-// save with a message, versions and restore) and the panel editor (type,
+// Editing a dashboard: the edit bar (add a panel, title, tags, time zone,
+// variables, undo, save with a message, versions and restore) and the panel editor (type,
 // title, unit, queries in the PromQL editor).
 import { useState } from 'preact/hooks';
 import { Editor } from '../components/Editor';
 import type { Dashboard, Panel, Target } from '../dash/model';
 import { useData } from '../lib/useData';
+import { zones } from '../dash/tz';
+import type { Range } from '../dash/time';
+import type { VarState } from '../dash/variables';
+import { VariablesEditor } from './VariableEdit';
 
 export interface EditOps {
   move: (id: number, dx: number, dy: number, dw: number, dh: number) => void;
@@ -31,15 +35,16 @@ interface Version {
   message?: string;
 }
 
-export function EditBar({ d, saved, meta, undo, onUndo, onChange, onCancel, onSaved, onAdd }: {
+export function EditBar({ d, saved, meta, undo, onUndo, onChange, onCancel, onSaved, onAdd, states, range }: {
   d: Dashboard; saved: Dashboard; meta: Record<string, any>; undo: Dashboard[]; onUndo: () => void; onChange: (d: Dashboard) => void;
-  onCancel: () => void; onSaved: () => void; onAdd: () => void;
+  onCancel: () => void; onSaved: () => void; onAdd: () => void; states: VarState[]; range: Range;
 }) {
   const [message, setMessage] = useState('');
   const [err, setErr] = useState('');
   const [conflict, setConflict] = useState(false);
   const [saving, setSaving] = useState(false);
   const [showVersions, setShowVersions] = useState(false);
+  const [showVars, setShowVars] = useState(false);
   const changed = JSON.stringify(d) !== JSON.stringify(saved);
 
   const save = async (overwrite: boolean) => {
@@ -64,7 +69,20 @@ export function EditBar({ d, saved, meta, undo, onUndo, onChange, onCancel, onSa
         <label>Title <input aria-label="dashboard title" value={d.title ?? ''} onChange={(e) => onChange({ ...d, title: (e.target as HTMLInputElement).value })} /></label>
         <label>Tags <input aria-label="dashboard tags" placeholder="comma separated" value={(d.tags ?? []).join(', ')}
           onChange={(e) => onChange({ ...d, tags: (e.target as HTMLInputElement).value.split(',').map((t) => t.trim()).filter(Boolean) })} /></label>
+        <label>Time zone <select aria-label="time zone" value={d.timezone ?? ''} onChange={(e) => onChange({ ...d, timezone: (e.target as HTMLSelectElement).value })}>
+          <option value="">Default (the browser's)</option>
+          <option value="browser">Browser time</option>
+          <option value="utc">UTC</option>
+          {[...new Set([...zones(), ...(d.timezone && !['browser', 'utc'].includes(d.timezone) ? [d.timezone] : [])])].map((z) => <option key={z} value={z}>{z}</option>)}
+        </select></label>
+        <label>Week starts <select aria-label="week start" value={d.weekStart ?? ''} onChange={(e) => onChange({ ...d, weekStart: (e.target as HTMLSelectElement).value })}>
+          <option value="">Default (Monday)</option>
+          <option value="monday">Monday</option>
+          <option value="sunday">Sunday</option>
+          <option value="saturday">Saturday</option>
+        </select></label>
         <button onClick={onAdd} data-testid="add-panel">Add panel</button>
+        <button onClick={() => setShowVars(!showVars)} aria-expanded={showVars} data-testid="edit-variables">Variables</button>
         <button onClick={onUndo} disabled={undo.length === 0} title="undo the last change">Undo</button>
         <span class="grow" />
         <input aria-label="save message" placeholder="What changed (optional)" value={message} onInput={(e) => setMessage((e.target as HTMLInputElement).value)} />
@@ -74,6 +92,7 @@ export function EditBar({ d, saved, meta, undo, onUndo, onChange, onCancel, onSa
         <button onClick={onCancel}>{changed ? 'Discard changes' : 'Done'}</button>
       </header>
       {err && <div class="body"><div class="error" role="alert">{err}</div></div>}
+      {showVars && <VariablesEditor d={d} onChange={onChange} states={states} range={range} />}
       {showVersions && d.uid && <Versions uid={d.uid} onRestored={onSaved} />}
     </div>
   );
