@@ -77,6 +77,9 @@ type Options struct {
 	// MaintenanceInterval is how often resolved alerts, expired silences
 	// and old state are cleaned up. Default 15s.
 	MaintenanceInterval time.Duration
+	// SilenceSyncInterval is how often silences written to the state
+	// store by other argus instances sharing it are read. Default 5s.
+	SilenceSyncInterval time.Duration
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Registerer gets the metrics; nil registers none.
@@ -110,6 +113,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaintenanceInterval <= 0 {
 		o.MaintenanceInterval = 15 * time.Second
+	}
+	if o.SilenceSyncInterval <= 0 {
+		o.SilenceSyncInterval = 5 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -342,12 +348,18 @@ func (m *Manager) Run(ctx context.Context) error {
 	}()
 	t := time.NewTicker(m.opts.MaintenanceInterval)
 	defer t.Stop()
+	sync := time.NewTicker(m.opts.SilenceSyncInterval)
+	defer sync.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case now := <-t.C:
 			m.maintain(ctx, now)
+		case <-sync.C:
+			if _, err := m.silences.reload(ctx); err != nil && ctx.Err() == nil {
+				m.logger.Warn("Reading silences from the state store failed", "err", err)
+			}
 		}
 	}
 }

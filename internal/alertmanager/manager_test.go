@@ -362,3 +362,56 @@ func TestRestartKeepsState(t *testing.T) {
 		t.Fatalf("history kinds %v", kinds)
 	}
 }
+
+// TestSilencesShared runs two managers on one store, as two argus
+// instances sharing a PostgreSQL database do: a silence made or changed
+// on one mutes on the other after a sync.
+func TestSilencesShared(t *testing.T) {
+	path := filepath.Join(t.TempDir(), state.File)
+	ctx := context.Background()
+	open := func() *state.DB {
+		db, err := state.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	h := newHook(t)
+	cfg := loadConfig(t, webhookConfig(h.srv.URL, ""))
+	a, _ := startManager(t, Options{State: open(), SilenceSyncInterval: 50 * time.Millisecond}, cfg)
+	b, _ := startManager(t, Options{State: open(), SilenceSyncInterval: 50 * time.Millisecond}, cfg)
+	mt, _ := labels.NewMatcher(labels.MatchEqual, "alertname", "Shared")
+	now := time.Now()
+	id, err := a.SetSilence(ctx, Silence{Matchers: labels.Matchers{mt}, StartsAt: now, EndsAt: now.Add(time.Hour), CreatedBy: "a", Comment: "one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(what string, f func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !f(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 10s", what)
+			}
+		}
+	}
+	waitFor("the silence on the other instance", func() bool {
+		return len(b.SilenceMutes(model.LabelSet{"alertname": "Shared"})) == 1
+	})
+	// A change on the second reaches the first.
+	sil, _ := b.Silence(id)
+	sil.Comment = "two"
+	if _, err := b.SetSilence(ctx, sil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the change on the first instance", func() bool {
+		s, ok := a.Silence(id)
+		return ok && s.Comment == "two"
+	})
+	if err := a.ExpireSilence(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the expiry on the second instance", func() bool {
+		return len(b.SilenceMutes(model.LabelSet{"alertname": "Shared"})) == 0
+	})
+}

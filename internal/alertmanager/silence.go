@@ -244,6 +244,36 @@ func (s *silences) set(ctx context.Context, sil Silence, now time.Time) (id, exp
 	return sil.ID, expired, nil
 }
 
+// reload merges what other argus instances sharing the state store
+// (PostgreSQL) wrote: silences this one does not know, and newer
+// versions of those it does. It returns how many it took.
+func (s *silences) reload(ctx context.Context) (int, error) {
+	if s.state == nil {
+		return 0, nil
+	}
+	recs, err := s.state.List(ctx, silenceBucket)
+	if err != nil {
+		return 0, fmt.Errorf("reload silences: %w", err)
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	n := 0
+	for _, r := range recs {
+		sil, err := decodeSilence(r.Value)
+		if err != nil {
+			continue
+		}
+		s.mu.RLock()
+		cur, ok := s.byID[sil.ID]
+		s.mu.RUnlock()
+		if !ok || sil.UpdatedAt.After(cur.UpdatedAt) {
+			s.store(sil)
+			n++
+		}
+	}
+	return n, nil
+}
+
 // store puts a silence in the map; the caller holds writeMu.
 func (s *silences) store(sil *Silence) {
 	s.mu.Lock()
