@@ -28,7 +28,7 @@ Usage:
                [--rules.alert.resend-delay D] [--alertmanager.notification-queue-capacity N]
                [--alertmanager.config FILE] [--alerts.max-alerts N]
                [--alerts.per-alertname-limit N] [--dispatch.max-aggregation-groups N]
-               [--alerts.history.max-events N]
+               [--alerts.history.max-events N] [--web.config.file FILE]
   argus check config FILE...
   argus check rules [--lint=all|duplicate-rules|none] [--lint-fatal] [--enable-feature F,...] [FILE...]
   argus test rules [--run REGEX] [--enable-feature F,...] [--junit FILE] FILE...
@@ -183,6 +183,7 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&q.MaxSamples, "query.max-samples", 50_000_000, "maximum samples a single query may load into memory")
 	fs.IntVar(&q.MaxConcurrency, "query.max-concurrency", 20, "maximum queries executed at once; more wait")
 	fs.DurationVar(&q.LookbackDelta, "query.lookback-delta", 5*time.Minute, "how far back an instant selector looks for a sample")
+	webConfig := fs.String("web.config.file", "", "TLS, headers and basic-auth users, in Prometheus's web config format")
 	externalURL := fs.String("web.external-url", "", "the URL argus is reached at (alert links, templates); default http://<hostname>:<port>/")
 	var ro server.RulesOptions
 	fs.DurationVar(&ro.OutageTolerance, "rules.alert.for-outage-tolerance", time.Hour, "longest outage over which the for state of alerts is restored")
@@ -232,7 +233,7 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) error {
 		EnableRemoteWriteReceiver: *rwRecv, EnableAdminAPI: *admin, Flags: flagValues(fs), Query: q,
 		Rules: ro, ExternalURL: *externalURL,
 		AlertmanagerConfigFile: *amConfig, Alertmanager: amo,
-		InitialAdminPassword: os.Getenv("ARGUS_ADMIN_PASSWORD"),
+		InitialAdminPassword: os.Getenv("ARGUS_ADMIN_PASSWORD"), WebConfigFile: *webConfig,
 	})
 	if err != nil {
 		return err

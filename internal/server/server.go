@@ -76,6 +76,9 @@ type Options struct {
 	// AuthOff turns access control off whatever the config says; for
 	// tests of other parts, which then need no credentials.
 	AuthOff bool
+	// WebConfigFile is --web.config.file: TLS, headers and basic-auth
+	// users in Prometheus's web config format.
+	WebConfigFile string
 }
 
 // Server is a running argus: it owns every component and the HTTP listener.
@@ -106,6 +109,7 @@ type Server struct {
 	state          *state.DB
 	auth           *auth.Service
 	router         *router // the routes Run serves, under mu
+	web            *webConfig
 	apps           *apphost.Host
 	dash           *dashboards
 	listener       net.Listener
@@ -133,6 +137,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, logger: opts.Logger, reg: prometheus.NewRegistry(), cfg: cfg, ready: make(chan struct{}), started: time.Now()}
+	if s.web, err = loadWebConfig(opts.WebConfigFile); err != nil {
+		return nil, err
+	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.reloadSuccess = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "argus_config_last_reload_successful",
@@ -365,13 +372,17 @@ func (s *Server) Run(ctx context.Context) error {
 	defer signal.Stop(hup)
 
 	srv := &http.Server{
-		Handler:           s.handler(),
+		Handler:           s.web.wrap(s.handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := srv.Serve(s.listener); !errors.Is(err, http.ErrServerClosed) {
+		l, err := s.web.listener(s.listener, srv)
+		if err != nil {
+			return fmt.Errorf("TLS from --web.config.file: %w", err)
+		}
+		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http server: %w", err)
 		}
 		return nil

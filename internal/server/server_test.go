@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"math"
@@ -39,6 +40,15 @@ func start(t *testing.T, opts Options) *running {
 }
 
 func startAuth(t *testing.T, opts Options) *running {
+	return startScheme(t, opts, "http")
+}
+
+// startAuthTLS runs a server whose web config serves TLS.
+func startAuthTLS(t *testing.T, opts Options) *running {
+	return startScheme(t, opts, "https")
+}
+
+func startScheme(t *testing.T, opts Options, scheme string) *running {
 	t.Helper()
 	opts.ListenAddr = "127.0.0.1:0"
 	srv, err := New(context.Background(), opts)
@@ -46,11 +56,13 @@ func startAuth(t *testing.T, opts Options) *running {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{srv: srv, base: "http://" + srv.Addr().String(), done: make(chan error, 1), stop: cancel}
+	r := &running{srv: srv, base: scheme + "://" + srv.Addr().String(), done: make(chan error, 1), stop: cancel}
 	go func() { r.done <- srv.Run(ctx) }()
 	t.Cleanup(func() { r.shutdown(t) })
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	defer client.CloseIdleConnections()
 	for range 100 {
-		if resp, err := http.Get(r.base + "/-/ready"); err == nil {
+		if resp, err := client.Get(r.base + "/-/ready"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return r

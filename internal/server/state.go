@@ -68,8 +68,18 @@ func (s *Server) buildAuth(ctx context.Context, cfg *config.Config) error {
 	if sec.Anonymous == config.AnonymousNone {
 		anon = auth.Public
 	}
-	enabled := sec.Enabled && !s.opts.AuthOff
+	static := s.web.users()
+	// A web config with users protects the server as it does Prometheus,
+	// even with auth.enabled: false.
+	enabled := (sec.Enabled || len(static) > 0) && !s.opts.AuthOff
+	if len(static) > 0 && enabled && anon != auth.Public {
+		// Prometheus refuses every request without one of the web
+		// config's users; so does argus, whatever auth.anonymous says.
+		s.logger.Info("--web.config.file has basic_auth_users: anonymous access is off")
+		anon = auth.Public
+	}
 	s.auth = auth.New(auth.Options{
+		StaticUsers:     static,
 		Store:           s.state,
 		Enabled:         enabled,
 		Anonymous:       anon,
