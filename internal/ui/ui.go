@@ -22,7 +22,7 @@ var dist embed.FS
 var Pages = []string{
 	"/query", "/graph", "/targets", "/service-discovery", "/rules", "/alerts",
 	"/silences", "/silences/new", "/silences/{id}", "/history", "/status",
-	"/dashboards", "/d/{uid}", "/d/{uid}/{slug}", "/login", "/account/password",
+	"/dashboards", "/d/{uid}", "/d/{uid}/{slug}", "/login", "/account/password", "/admin",
 }
 
 // CSP is the Content-Security-Policy of every UI answer. Styles may be set

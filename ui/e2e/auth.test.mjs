@@ -137,3 +137,35 @@ describe('anonymous access off', () => {
     await page.close();
   });
 });
+
+describe('administration', () => {
+  it('an admin adds a user and a token in the UI, and sees both in the audit log', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = watchConsole(page);
+    await argus.login(page);
+    await page.goto(`${argus.url}/admin`);
+    await page.getByRole('heading', { name: 'Administration' }).waitFor();
+    await page.getByLabel('new user name').fill('uma');
+    await page.getByLabel('new user role').selectOption('editor');
+    await page.getByLabel('new user password').fill('uma-password');
+    await page.getByRole('button', { name: 'Add user' }).click();
+    await page.locator('[data-testid=user]', { hasText: 'uma' }).waitFor();
+    await page.getByLabel('new token name').fill('grafana');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await page.getByTestId('token-secret').waitFor();
+    const secret = (await page.getByTestId('token-secret').locator('code').first().textContent()).trim();
+    assert.match(secret, /^argus_/);
+    // The token works, and uma's password too.
+    assert.equal((await fetch(`${argus.url}/api/v1/query?query=1`, { headers: { Authorization: `Bearer ${secret}` } })).status, 200);
+    const basic = 'Basic ' + Buffer.from('uma:uma-password').toString('base64');
+    assert.equal((await fetch(`${argus.url}/api/v1/users`, { headers: { Authorization: basic } })).status, 403);
+    await page.reload();
+    await page.locator('[data-testid=audit-entry]', { hasText: 'POST /api/v1/tokens' }).first().waitFor();
+    // The user the UI added, by the admin (the test's setup added others
+    // through the API).
+    assert.ok(await page.locator('[data-testid=audit-entry]', { hasText: 'POST /api/v1/users' }).count() >= 1);
+    await screenshot(page, 'admin');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});

@@ -13,7 +13,8 @@ import { Status } from './pages/Status';
 import { Dashboards } from './pages/Dashboards';
 import { DashboardPage } from './pages/Dashboard';
 import { ChangePassword, Login } from './pages/Login';
-import { installCSRF, logout, useMe } from './lib/session';
+import { Admin } from './pages/Admin';
+import { allows, installCSRF, logout, useMe } from './lib/session';
 
 const nav = [
   ['/dashboards', 'Dashboards'],
@@ -31,7 +32,7 @@ function App() {
   const route = useRoute();
   const me = useMe();
   const path = route.path === '/graph' ? '/query' : route.path;
-  const title = path === '/login' ? 'Log in' : path.startsWith('/d/') ? 'Dashboards' : nav.find(([p]) => path === p || path.startsWith(p + '/'))?.[1];
+  const title = path === '/login' ? 'Log in' : path === '/admin' ? 'Administration' : path.startsWith('/d/') ? 'Dashboards' : nav.find(([p]) => path === p || path.startsWith(p + '/'))?.[1];
   useEffect(() => {
     document.title = title ? `${title} · argus` : 'argus';
   }, [title]);
@@ -42,6 +43,7 @@ function App() {
   if (!me) page = <p class="muted">Loading…</p>;
   else if (path === '/login' || mustLogin) page = <Login route={route} me={me} />;
   else if (path === '/account/password') page = <ChangePassword next="/dashboards" />;
+  else if (path === '/admin') page = <Admin />;
   else if (path === '/query') page = <Explore route={route} />;
   else if (path === '/targets') page = <Targets />;
   else if (path === '/service-discovery') page = <ServiceDiscovery />;
@@ -61,6 +63,7 @@ function App() {
         {nav.map(([p, name]) => (
           <a key={p} href={p} class={path === p || path.startsWith(p + '/') || (p === '/dashboards' && path.startsWith('/d/')) ? 'active' : ''} aria-current={path === p ? 'page' : undefined}>{name}</a>
         ))}
+        {allows(me?.role, 'admin') && me?.authEnabled && <a href="/admin" class={path === '/admin' ? 'active' : ''}>Admin</a>}
         <span class="account">
           {me?.authEnabled && (me.kind === 'session'
             ? <>
