@@ -32,6 +32,10 @@ type Options struct {
 	MaxBodyBytes int64
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// CanEdit reports whether the request's user may change dashboards,
+	// for the meta the UI reads (canSave, canEdit); nil means anyone.
+	// The routes themselves are guarded by the server.
+	CanEdit func(*http.Request) bool
 }
 
 // API is the dashboards HTTP API.

@@ -47,8 +47,9 @@ func (a *API) getDashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	readOnly := d.Provisioner != "" && !d.AllowUIUpdates
+	canEdit := a.o.CanEdit == nil || a.o.CanEdit(r)
 	m := Meta{
-		Type: "db", CanSave: !readOnly, CanEdit: true, CanAdmin: true, CanStar: true, CanDelete: !readOnly,
+		Type: "db", CanSave: !readOnly && canEdit, CanEdit: canEdit, CanAdmin: canEdit, CanStar: canEdit, CanDelete: !readOnly && canEdit,
 		Slug: Slug(d.Title), URL: dashboardURL(d.UID, d.Title), Expires: time.Unix(0, 0).UTC(),
 		Created: d.Created.UTC(), Updated: d.Updated.UTC(), UpdatedBy: "admin", CreatedBy: "admin",
 		Version: d.Version, IsStarred: d.Starred, FolderUID: d.FolderUID, FolderTitle: "General",

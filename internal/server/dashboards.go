@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/argus-mon/argus/internal/api"
+	"github.com/argus-mon/argus/internal/auth"
 	"github.com/argus-mon/argus/internal/config"
 	"github.com/argus-mon/argus/internal/dashapi"
 	"github.com/argus-mon/argus/internal/dashboard/provision"
@@ -67,6 +68,10 @@ func (s *Server) registerDashboards(mux *router, local *http.ServeMux) {
 		DataSources: s.dash.sources.DataSources,
 		Version:     api.ReadBuildInfo().Version,
 		Logger:      s.logger.With("component", "dashboards_api"),
+		CanEdit: func(r *http.Request) bool {
+			p, ok := auth.FromContext(r.Context())
+			return !ok || p.Role >= auth.Editor
+		},
 	}).Register(mux)
 	s.dash.sources.SetLocal(local)
 	s.dash.sources.Register(mux)

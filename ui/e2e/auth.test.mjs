@@ -102,6 +102,23 @@ describe('accounts', () => {
     await page.close();
   });
 
+  it('a viewer cannot edit a dashboard; an editor can', async () => {
+    const r = await fetch(`${argus.url}/api/dashboards/db`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: argus.authHeader },
+      body: JSON.stringify({ dashboard: { uid: 'e2e-auth', title: 'E2E auth', panels: [] } }),
+    });
+    assert.equal(r.status, 200, await r.text());
+    for (const [user, disabled] of [['vic', true], ['erin', false]]) {
+      const page = await browser.newPage();
+      await argus.login(page, user, `${user}-password`);
+      await page.goto(`${argus.url}/d/e2e-auth`);
+      await page.getByTestId('edit-dashboard').waitFor();
+      assert.equal(await page.getByTestId('edit-dashboard').isDisabled(), disabled, user);
+      await page.close();
+    }
+  });
+
   it('a wrong password says so and logs nobody in', async () => {
     const page = await browser.newPage();
     await page.goto(`${argus.url}/login`);

@@ -182,7 +182,7 @@ function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta:
       <div class="row">
         <h1 class="grow" style="margin:0">{d.title ?? 'Untitled'}</h1>
         {meta.provisioned && <span class="badge" title="loaded from a file; edit the file">provisioned</span>}
-        {!draft && <button onClick={() => { setDraft(saved); setUndo([]); }} disabled={meta.canSave === false} title={meta.canSave === false ? 'provisioned from a file: edit the file' : 'edit this dashboard'} data-testid="edit-dashboard">Edit</button>}
+        {!draft && <button onClick={() => { setDraft(saved); setUndo([]); }} disabled={meta.canSave === false} title={meta.canSave === false ? (meta.canEdit === false ? 'editing needs the editor role: log in as an editor' : 'provisioned from a file: edit the file') : 'edit this dashboard'} data-testid="edit-dashboard">Edit</button>}
         <button onClick={() => shift(-1)} title="earlier" aria-label="shift earlier">◀</button>
         <select aria-label="time range" value={to === 'now' && quickRanges.includes(from) ? from : ''} onChange={(e) => setParam(route, { from: (e.target as HTMLSelectElement).value, to: 'now' })}>
           {!(to === 'now' && quickRanges.includes(from)) && <option value="">{describeRange(from, to, zone)}</option>}
