@@ -395,7 +395,10 @@ func (s *Server) Run(ctx context.Context) error {
 			case <-hup:
 				if err := s.Reload(); err != nil {
 					s.logger.Error("Reload failed; keeping the running configuration", "err", err)
+					continue
 				}
+				// /-/reload is audited as a route; a signal is audited here.
+				s.auth.Audit(gctx, "signal:SIGHUP", "config reload", s.opts.ConfigFile, "")
 			}
 		}
 	})
