@@ -3,10 +3,13 @@ package server
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/argus-mon/argus/internal/auth"
@@ -129,3 +132,49 @@ func TestEveryRouteGuarded(t *testing.T) {
 		})
 	}
 }
+
+// TestFirstAdminPassword starts with no users and no password given: argus
+// creates admin with a random password, prints it once, and that login must
+// change it before anything else.
+func TestFirstAdminPassword(t *testing.T) {
+	var logs syncBuffer
+	dir := t.TempDir()
+	r := startAuth(t, Options{DataDir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	m := regexp.MustCompile(`password=(\S+)`).FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("no generated password in the log:\n%s", logs.String())
+	}
+	pw := m[1]
+	if n := strings.Count(logs.String(), pw); n != 1 {
+		t.Errorf("the password is in the log %d times", n)
+	}
+	resp, err := http.Post(r.base+"/api/v1/auth/login", "application/json", strings.NewReader(`{"user":"admin","password":"`+pw+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"mustChangePassword":true`) {
+		t.Fatalf("first login: %d %s", resp.StatusCode, body)
+	}
+	// Started again, argus does not make another.
+	r.shutdown(t)
+	logs.Reset()
+	startAuth(t, Options{DataDir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if strings.Contains(logs.String(), "password=") {
+		t.Errorf("second start printed a password:\n%s", logs.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Reset()         { s.mu.Lock(); defer s.mu.Unlock(); s.b.Reset() }

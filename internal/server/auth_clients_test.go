@@ -72,29 +72,11 @@ func TestRealClientsAuthenticate(t *testing.T) {
 		}
 	}
 
-	// A real Prometheus: remote write with basic auth, alerts with the
-	// token.
+	// Real Prometheus servers: one remote-writes with basic auth and sends
+	// alerts with the token, the other the other way round.
 	host := strings.TrimPrefix(r.base, "http://")
-	startPeer(t, "prometheus", func(addr, pdir string) []string {
-		os.WriteFile(filepath.Join(pdir, "rules.yml"), []byte("groups:\n  - name: g\n    interval: 1s\n    rules:\n      - alert: FromPrometheus\n        expr: vector(1)\n"), 0o644)
-		os.WriteFile(filepath.Join(pdir, "prometheus.yml"), fmt.Appendf(nil, `global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files: [rules.yml]
-scrape_configs:
-  - job_name: self
-    static_configs: [{targets: [%q]}]
-remote_write:
-  - url: http://%s/api/v1/write
-    basic_auth: {username: prom, password: prom-password}
-alerting:
-  alertmanagers:
-    - static_configs: [{targets: [%q]}]
-      authorization: {credentials: %s}
-`, addr, host, host, token), 0o644)
-		return []string{"--config.file=" + filepath.Join(pdir, "prometheus.yml"), "--storage.tsdb.path=" + filepath.Join(pdir, "data"),
-			"--web.listen-address=" + addr, "--rules.alert.resend-delay=1s"}
-	})
+	basic := "basic_auth: {username: prom, password: prom-password}"
+	bearer := "authorization: {credentials: " + token + "}"
 	get := func(path string, v any) int {
 		req, _ := http.NewRequest("GET", r.base+path, nil)
 		req.SetBasicAuth("admin", "admin-password")
@@ -106,21 +88,44 @@ alerting:
 		json.NewDecoder(resp.Body).Decode(v)
 		return resp.StatusCode
 	}
-	waitUntil(t, "samples remote-written by Prometheus", func() bool {
-		var q struct{ Data struct{ Result []any } }
-		get("/api/v1/query?query=up{job=\"self\"}", &q)
-		return len(q.Data.Result) == 1
-	})
-	waitUntil(t, "the alert sent by Prometheus", func() bool {
-		var alerts []struct{ Labels map[string]string }
-		get("/api/v2/alerts", &alerts)
-		for _, a := range alerts {
-			if a.Labels["alertname"] == "FromPrometheus" {
-				return true
+	for i, creds := range [][2]string{{basic, bearer}, {bearer, basic}} {
+		job := fmt.Sprintf("self%d", i)
+		startPeer(t, "prometheus", func(addr, pdir string) []string {
+			os.WriteFile(filepath.Join(pdir, "rules.yml"), fmt.Appendf(nil, "groups:\n  - name: g\n    interval: 1s\n    rules:\n      - alert: FromPrometheus%d\n        expr: vector(1)\n", i), 0o644)
+			os.WriteFile(filepath.Join(pdir, "prometheus.yml"), fmt.Appendf(nil, `global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: [rules.yml]
+scrape_configs:
+  - job_name: %s
+    static_configs: [{targets: [%q]}]
+remote_write:
+  - url: http://%s/api/v1/write
+    %s
+alerting:
+  alertmanagers:
+    - static_configs: [{targets: [%q]}]
+      %s
+`, job, addr, host, creds[0], host, creds[1]), 0o644)
+			return []string{"--config.file=" + filepath.Join(pdir, "prometheus.yml"), "--storage.tsdb.path=" + filepath.Join(pdir, "data"),
+				"--web.listen-address=" + addr, "--rules.alert.resend-delay=1s"}
+		})
+		waitUntil(t, "samples remote-written by Prometheus "+job, func() bool {
+			var q struct{ Data struct{ Result []any } }
+			get("/api/v1/query?query=up{job=\""+job+"\"}", &q)
+			return len(q.Data.Result) == 1
+		})
+		waitUntil(t, "the alert sent by Prometheus "+job, func() bool {
+			var alerts []struct{ Labels map[string]string }
+			get("/api/v2/alerts", &alerts)
+			for _, a := range alerts {
+				if a.Labels["alertname"] == fmt.Sprintf("FromPrometheus%d", i) {
+					return true
+				}
 			}
-		}
-		return false
-	})
+			return false
+		})
+	}
 	// Neither data flow is in the audit log; the silences are, by who.
 	var audit struct {
 		Data []struct{ Actor, Action string }
