@@ -19,7 +19,7 @@ import (
 func TestUsersAndTokensWhileServing(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "argus.yml")
-	os.WriteFile(cfg, []byte("collectors:\n  node: {enabled: false}\n"), 0o644)
+	os.WriteFile(cfg, []byte("global: {scrape_interval: 1s}\ncollectors:\n  node: {enabled: false}\n"), 0o644)
 	data := filepath.Join(dir, "data")
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())

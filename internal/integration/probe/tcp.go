@@ -44,7 +44,8 @@ func probeTCP(ctx context.Context, target string, m *config.ProbeTCP, out *integ
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
+	raw := conn // the TCP connection, under any TLS put on it below
+	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Now()) })
 	defer stop()
 	if m.TLS {
 		if conn, err = startTLS(ctx, conn, host, m, out); err != nil {
