@@ -167,9 +167,23 @@ function regexOf(r: string): RegExp {
   return m ? new RegExp(m[1], m[2].replace('g', '')) : new RegExp(r);
 }
 
-// resolveVariable finds a variable's options (running its query) and its
-// selection: the URL's values, else the saved ones, else the first.
-export async function resolveVariable(def: Variable, before: VarState[], range: Range, fromURL: string[], signal: AbortSignal): Promise<VarState> {
+// OptionCache keeps query variables' options between resolutions, keyed
+// by what they depend on, so that a variable is queried again only when
+// its refresh setting says: 1 (on load) when its query or data source
+// changes (a variable before it changed), 2 (on time range change) also
+// when the range does. 0 (never) uses the options saved in the JSON.
+export type OptionCache = Map<string, { text: string; value: string }[]>;
+
+// optionKey is what a query variable's options depend on.
+export function optionKey(def: Variable, query: string, base: string, range: Range): string {
+  const key = `${def.name}\u0000${base}\u0000${query}\u0000${def.regex ?? ''}\u0000${def.sort ?? 0}`;
+  return def.refresh === 2 ? `${key}\u0000${range.from}\u0000${range.to}` : key;
+}
+
+// resolveVariable finds a variable's options (running its query unless
+// cache has them) and its selection: the URL's values, else the saved
+// ones, else the first.
+export async function resolveVariable(def: Variable, before: VarState[], range: Range, fromURL: string[], signal: AbortSignal, cache?: OptionCache): Promise<VarState> {
   // Variable queries see the variables before them and the time range's
   // built-ins (query_result(max_over_time(x[$__range])) is common).
   const vars = { ...toVars(before), ...builtins(range, calcInterval(range, 1000), 15000) };
@@ -180,6 +194,17 @@ export async function resolveVariable(def: Variable, before: VarState[], range: 
       case 'query': {
         const q = interpolate(queryText(def), vars);
         const base = apiBase(interpolate(dsUID(def.datasource), vars, 'raw'));
+        if (def.refresh === 0 && def.options?.length) {
+          // Never refreshed: Grafana uses the options stored with it.
+          options = def.options.map((o) => ({ text: o.text, value: o.value }));
+          break;
+        }
+        const key = optionKey(def, q, base, range);
+        const cached = cache?.get(key);
+        if (cached) {
+          options = cached;
+          break;
+        }
         const fetcher = async (path: string, params: URLSearchParams) => {
           const r = await fetch(`${base}/${path}?${params}`, { signal, headers: { Accept: 'application/json' } });
           const body = await r.json().catch(() => ({}));
@@ -188,6 +213,7 @@ export async function resolveVariable(def: Variable, before: VarState[], range: 
         };
         const values = q.trim() === '' ? [] : await runVarQuery(q, fetcher, range.from, range.to);
         options = sortOptions(applyRegex(values, def.regex), def.sort);
+        cache?.set(key, options);
         break;
       }
       case 'custom':

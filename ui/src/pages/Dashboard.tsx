@@ -10,7 +10,7 @@ import { apiBase, dsUID } from '../dash/model';
 import { interpolate, type Vars } from '../dash/interpolate';
 import { zoneName } from '../dash/tz';
 import { describeRange, formatInterval, parseIntervalMs, quickRanges, resolveRange, roundInterval, type Range } from '../dash/time';
-import { ALL, resolveVariable, toVars, type VarState } from '../dash/variables';
+import { ALL, resolveVariable, toVars, type OptionCache, type VarState } from '../dash/variables';
 import { runPanel, Session, type QueryResult } from '../dash/query';
 import { toSeries, type Series } from '../dash/reduce';
 import { BarGauge, Gauge, Heatmap, Stat, Table, Text, TimeSeries, supported } from '../dash/Panels';
@@ -103,6 +103,9 @@ function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta:
   const zone = zoneName(tz);
   const range = useMemo(() => resolveRange(from, to, Date.now(), zone, d.weekStart), [from, to, tick, zone, d.weekStart]);
   const [vars, setVars] = useState<VarState[] | null>(null);
+  // Query variables' options, kept while the dashboard is open (see
+  // OptionCache for when they are asked again).
+  const optionCache = useRef<OptionCache>(new Map());
   const [varErr, setVarErr] = useState('');
   const varKey = [...route.params.entries()].filter(([k]) => k.startsWith('var-')).map(([k, v]) => `${k}=${v}`).join('&');
 
@@ -117,7 +120,7 @@ function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta:
     (async () => {
       const states: VarState[] = [];
       for (const def of d.templating?.list ?? []) {
-        const st = await resolveVariable(def, states, range, route.params.getAll(`var-${def.name}`), ac.signal);
+        const st = await resolveVariable(def, states, range, route.params.getAll(`var-${def.name}`), ac.signal, optionCache.current);
         states.push(st);
       }
       if (!ac.signal.aborted) {
