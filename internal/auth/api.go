@@ -229,17 +229,23 @@ func toUserJSON(u state.User) userJSON {
 	return userJSON{Name: u.Name, Role: u.Role, MustChangePassword: u.MustChange, Created: u.Created.UTC(), Updated: u.Updated.UTC()}
 }
 
-func (s *Service) listUsers(w http.ResponseWriter, r *http.Request) {
-	us, err := s.opts.Store.Users(r.Context())
+// writeAll answers with every item in its JSON form, or with the store's
+// error.
+func writeAll[T, J any](w http.ResponseWriter, items []T, err error, toJSON func(T) J) {
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	out := make([]userJSON, len(us))
-	for i, u := range us {
-		out[i] = toUserJSON(u)
+	out := make([]J, len(items))
+	for i, it := range items {
+		out[i] = toJSON(it)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Service) listUsers(w http.ResponseWriter, r *http.Request) {
+	us, err := s.opts.Store.Users(r.Context())
+	writeAll(w, us, err, toUserJSON)
 }
 
 func (s *Service) createUser(w http.ResponseWriter, r *http.Request) {
@@ -349,15 +355,7 @@ func toTokenJSON(t state.Token) tokenJSON {
 
 func (s *Service) listTokens(w http.ResponseWriter, r *http.Request) {
 	ts, err := s.opts.Store.Tokens(r.Context())
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	out := make([]tokenJSON, len(ts))
-	for i, t := range ts {
-		out[i] = toTokenJSON(t)
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeAll(w, ts, err, toTokenJSON)
 }
 
 func (s *Service) createToken(w http.ResponseWriter, r *http.Request) {
@@ -427,15 +425,9 @@ func (s *Service) auditLog(w http.ResponseWriter, r *http.Request) {
 		q.Limit = n
 	}
 	es, err := s.opts.Store.Audit(r.Context(), q)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	out := make([]auditJSON, len(es))
-	for i, e := range es {
-		out[i] = auditJSON{ID: e.ID, Time: e.Time.UTC(), Actor: e.Actor, Action: e.Action, Target: e.Target, Detail: e.Detail}
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeAll(w, es, err, func(e state.AuditEntry) auditJSON {
+		return auditJSON{ID: e.ID, Time: e.Time.UTC(), Actor: e.Actor, Action: e.Action, Target: e.Target, Detail: e.Detail}
+	})
 }
 
 func writeStoreError(w http.ResponseWriter, err error) {

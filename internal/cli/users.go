@@ -39,6 +39,15 @@ func (f storeFlags) open(ctx context.Context) (*state.DB, error) {
 	return openState(ctx, cfg, *f.data)
 }
 
+// checkArgs checks that sub is one of the subcommands and has as many
+// arguments as it takes.
+func checkArgs(sub string, pos []string, takes map[string]int, use string) error {
+	if n, ok := takes[sub]; !ok || len(pos) != n {
+		return fmt.Errorf("%w: %s", errUsage, use)
+	}
+	return nil
+}
+
 // cliActor names the command line in the audit log, with the OS user.
 func cliActor() string {
 	if u := os.Getenv("USER"); u != "" {
@@ -74,10 +83,8 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	need := map[string]int{"add": 1, "passwd": 1, "role": 2, "del": 1, "list": 0}
-	n, ok := need[args[0]]
-	if !ok || len(pos) != n {
-		return fmt.Errorf("%w: %s", errUsage, use)
+	if err := checkArgs(args[0], pos, map[string]int{"add": 1, "passwd": 1, "role": 2, "del": 1, "list": 0}, use); err != nil {
+		return err
 	}
 	db, err := sf.open(ctx)
 	if err != nil {
@@ -163,10 +170,8 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	need := map[string]int{"create": 1, "list": 0, "revoke": 1}
-	n, ok := need[args[0]]
-	if !ok || len(pos) != n {
-		return fmt.Errorf("%w: %s", errUsage, use)
+	if err := checkArgs(args[0], pos, map[string]int{"create": 1, "list": 0, "revoke": 1}, use); err != nil {
+		return err
 	}
 	db, err := sf.open(ctx)
 	if err != nil {
