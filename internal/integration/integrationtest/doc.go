@@ -3,5 +3,7 @@
 // on a free loopback port with its files in the test's temporary
 // directory, stopped by PID when the test ends. Only tests import it. A missing server binary
 // fails the test rather than skipping it: CI installs them (.ci/run), and a
-// silently skipped test proves nothing.
+// silently skipped test proves nothing. It also compares what a collection
+// produced with what an exporter's metric list or a built-in dashboard
+// expects (Shapes, CheckDashboard).
 package integrationtest
