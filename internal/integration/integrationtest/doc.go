@@ -4,6 +4,6 @@
 // directory, stopped by PID when the test ends. Only tests import it. A missing server binary
 // fails the test rather than skipping it: CI installs them (.ci/run), and a
 // silently skipped test proves nothing. It also compares what a collection
-// produced with what an exporter's metric list or a built-in dashboard
-// expects (Shapes, CheckDashboard).
+// produced with an exporter's metrics (Shapes), and with the metrics a
+// built-in dashboard and the example alert rules query (CheckQueries).
 package integrationtest

@@ -187,8 +187,8 @@ func TestAccessLog(t *testing.T) {
 		t.Errorf("malformed lines: %v", v)
 	}
 	// stub_status and the access log together have every series the
-	// dashboard shows.
-	integrationtest.CheckDashboard(t, "nginx", fams)
+	// dashboard and the example rules query.
+	integrationtest.CheckQueries(t, "nginx", fams)
 }
 
 // TestAccessLogRotation rotates nginx's log as logrotate does: rename,

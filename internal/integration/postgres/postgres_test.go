@@ -140,7 +140,7 @@ func value(t *testing.T, fams []*dto.MetricFamily, name string, labels ...string
 
 // TestMatchesPostgresExporter compares argus with postgres_exporter on a
 // primary with a streaming replica, and on the replica. Both together
-// have every series of the built-in dashboard.
+// have every series the built-in dashboard and the example rules query.
 func TestMatchesPostgresExporter(t *testing.T) {
 	primary := integrationtest.Postgres(t)
 	replica := integrationtest.PostgresReplica(t, primary, "replica1")
@@ -203,7 +203,7 @@ func TestMatchesPostgresExporter(t *testing.T) {
 			}
 		})
 	}
-	integrationtest.CheckDashboard(t, "postgres", all...)
+	integrationtest.CheckQueries(t, "postgres", all...)
 }
 
 // sessionSettings are settings the client sets for its session: each

@@ -341,8 +341,8 @@ func TestMatchesBlackboxExporter(t *testing.T) {
 		})
 	}
 	// The probes together (http, https, tcp, dns, ...) have every series
-	// of the built-in dashboard.
-	integrationtest.CheckDashboard(t, "probe", all...)
+	// the built-in dashboard and the example rules query.
+	integrationtest.CheckQueries(t, "probe", all...)
 }
 
 // comparisonCases starts the servers the probes compared with the

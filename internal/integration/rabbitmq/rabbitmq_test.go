@@ -130,7 +130,7 @@ func queueStatsSettled(fams []*dto.MetricFamily) bool {
 
 // TestMatchesPrometheusPlugin compares argus with the plugin on a broker
 // with a queue, a publisher and a consumer, and checks that argus has
-// every series of the built-in dashboard.
+// every series the built-in dashboard and the example rules query.
 func TestMatchesPrometheusPlugin(t *testing.T) {
 	s := integrationtest.RabbitMQ(t, true)
 	traffic(t, s)
@@ -180,7 +180,7 @@ func TestMatchesPrometheusPlugin(t *testing.T) {
 	if id := valueOf(ours, "rabbitmq_identity_info", "rabbitmq_cluster_permanent_id"); id == "" || id != valueOf(theirs, "rabbitmq_identity_info", "rabbitmq_cluster_permanent_id") {
 		t.Errorf("rabbitmq_cluster_permanent_id = %q", id)
 	}
-	integrationtest.CheckDashboard(t, "rabbitmq", ours)
+	integrationtest.CheckQueries(t, "rabbitmq", ours)
 }
 
 // valueOf returns a label's value on the first series of a family.

@@ -138,7 +138,7 @@ func TestMatchesRedisExporter(t *testing.T) {
 
 // TestReplicationMatchesRedisExporter compares the replication metrics of
 // a master with a replica, and of the replica. Both together have every
-// series of the built-in dashboard.
+// series the built-in dashboard and the example rules query.
 func TestReplicationMatchesRedisExporter(t *testing.T) {
 	master := integrationtest.Redis(t)
 	host, port, _ := net.SplitHostPort(master)
@@ -176,7 +176,7 @@ func TestReplicationMatchesRedisExporter(t *testing.T) {
 			}
 		}
 	}
-	integrationtest.CheckDashboard(t, "redis", all...)
+	integrationtest.CheckQueries(t, "redis", all...)
 }
 
 func TestAuthentication(t *testing.T) {
