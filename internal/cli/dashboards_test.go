@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -38,6 +39,21 @@ panels: 9 total, 7 ok, 1 degraded, 1 unsupported
 	}
 	if code, _, _ := runCLI("dashboards", "import"); code != 2 {
 		t.Errorf("no files: exit %d", code)
+	}
+}
+
+// TestDashboardsImportBuiltinIntegrations runs the compatibility report on
+// the built-in integration dashboards as files: every panel is ok.
+func TestDashboardsImportBuiltinIntegrations(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "dashboard", "builtin", "integrations", "*.json"))
+	if err != nil || len(files) < 7 {
+		t.Fatalf("integration dashboards: %v %v", files, err)
+	}
+	code, out, errOut := runCLI(append([]string{"dashboards", "import", "--dry-run"}, files...)...)
+	var total, ok, degraded, unsupported int
+	if _, err := fmt.Sscanf(out, "panels: %d total, %d ok, %d degraded, %d unsupported\n", &total, &ok, &degraded, &unsupported); err != nil ||
+		code != 0 || total < 7*10 || ok != total || degraded != 0 || unsupported != 0 {
+		t.Errorf("exit %d (%v):\n%s%s", code, err, out, errOut)
 	}
 }
 

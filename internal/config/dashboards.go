@@ -14,7 +14,8 @@ import (
 // whose file changed and deletes those whose file is gone.
 type Dashboards struct {
 	// Builtin provisions the dashboards embedded in argus (Host, Apps,
-	// argus, Alerts) into the folder "argus"; default true.
+	// argus, Alerts, and that of each integration type configured) into
+	// the folder "argus"; default true.
 	Builtin bool `yaml:"builtin"`
 	// Providers are directories of dashboard JSON files.
 	Providers []*DashboardProvider `yaml:"providers,omitempty"`

@@ -433,13 +433,19 @@ func TestReportCarry(t *testing.T) {
 	}
 }
 
-// TestBuiltinDashboards checks the embedded dashboards import with every
-// panel ok and are already in the current schema.
+// TestBuiltinDashboards checks the embedded dashboards, the integration
+// types' included, import with every panel ok (none degraded or
+// unsupported) and are already in the current schema.
 func TestBuiltinDashboards(t *testing.T) {
 	files, err := fs.Glob(Builtin(), "*.json")
 	if err != nil || len(files) != 4 {
 		t.Fatalf("built-in dashboards: %v %v", files, err)
 	}
+	integrations, err := fs.Glob(Builtin(), IntegrationFile("*"))
+	if err != nil || len(integrations) == 0 {
+		t.Fatalf("integration dashboards: %v %v", integrations, err)
+	}
+	files = append(files, integrations...)
 	uids := map[string]bool{}
 	for _, f := range files {
 		data, _ := fs.ReadFile(Builtin(), f)

@@ -10,8 +10,9 @@
 // that says for each panel whether it is ok, degraded (what was
 // approximated) or unsupported (why). Export writes the shareable form
 // with __inputs that Grafana itself imports. Builtin holds the dashboards
-// embedded in the binary, and Provisioner keeps a store in step with
-// directories of dashboard files.
+// embedded in the binary (argus's own, and one per integration type under
+// IntegrationDir), and Provisioner keeps a store in step with directories
+// of dashboard files.
 //
 // Everything here is pure functions over values, safe for concurrent use
 // on distinct dashboards; Provisioner serialises its own runs. The package

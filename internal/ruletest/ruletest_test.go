@@ -102,6 +102,8 @@ func TestMatchesPromtool(t *testing.T) {
 		}
 	}
 	tests = append(tests, "../../examples/rules/targets.test.yml")
+	examples, _ := filepath.Glob("../../examples/rules/integrations/*.test.yml")
+	tests = append(tests, examples...)
 	for _, f := range []string{"failing.yml", "bad-rules-syntax-test.yml", "bad-rules-error-test.yml", "rules_run.yml", "at-modifier-test.yml", "negative-offset-test.yml", "long-period.yml"} {
 		tests = append(tests, filepath.Join(up, f))
 	}

@@ -48,7 +48,11 @@ func (s *Server) applyDashboards(cfg *config.Config) error {
 func (s *Server) provisionDashboards(ctx context.Context, cfg *config.Config) {
 	var providers []provision.Provider
 	if cfg.Dashboards.Builtin {
-		providers = append(providers, provision.Builtin())
+		var types []string
+		for _, ic := range cfg.Integrations {
+			types = append(types, ic.Type)
+		}
+		providers = append(providers, provision.Builtin(types...))
 	}
 	for _, p := range cfg.Dashboards.Providers {
 		providers = append(providers, provision.FromDir(p.Name, p.Folder, p.Path, p.AllowUIUpdates))

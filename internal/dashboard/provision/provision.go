@@ -36,11 +36,25 @@ type Provider struct {
 	Dir   string
 	// AllowUIUpdates lets the API change and delete the dashboards.
 	AllowUIUpdates bool
+	// Include says which of the files to provision, by their name in
+	// Files; nil means all of them. A file left out is treated as one
+	// removed: its dashboard is deleted.
+	Include func(name string) bool
 }
 
-// Builtin returns the provider of argus's embedded dashboards.
-func Builtin() Provider {
-	return Provider{Name: BuiltinName, Folder: BuiltinFolder, Files: dashboard.Builtin(), Dir: "(built in)"}
+// Builtin returns the provider of argus's embedded dashboards: Host,
+// Apps, argus and Alerts, and the dashboard of each integration type in
+// types (the types of the configured integrations), so that a dashboard
+// appears with the first integration of its type and goes with the last.
+func Builtin(types ...string) Provider {
+	want := map[string]bool{}
+	for _, t := range types {
+		want[dashboard.IntegrationFile(t)] = true
+	}
+	include := func(name string) bool {
+		return path.Dir(name) != dashboard.IntegrationDir || want[name]
+	}
+	return Provider{Name: BuiltinName, Folder: BuiltinFolder, Files: dashboard.Builtin(), Dir: "(built in)", Include: include}
 }
 
 // FromDir returns a provider of the files under dir.
@@ -146,7 +160,7 @@ func (p *Provisioner) syncProvider(ctx context.Context, pr Provider, keep map[st
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && strings.HasSuffix(name, ".json") {
+		if !d.IsDir() && strings.HasSuffix(name, ".json") && (pr.Include == nil || pr.Include(name)) {
 			files = append(files, name)
 		}
 		return nil

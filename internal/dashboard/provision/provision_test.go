@@ -91,9 +91,27 @@ func TestSync(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "taken by a dashboard saved through the API") {
 		t.Errorf("uid clash: %v", err)
 	}
+	// An integration type's dashboard comes with the type and goes
+	// without it.
+	res, err = p.Sync(ctx, []Provider{Builtin("redis", "redis", "memcached"), team})
+	if res.Saved != 2 {
+		t.Errorf("sync with redis and memcached: %+v %v", res, err)
+	}
+	for _, uid := range []string{"argus-redis", "argus-memcached"} {
+		if d, err := db.GetDashboard(ctx, uid); err != nil || d.Provisioner != BuiltinName || d.FolderUID != host.FolderUID {
+			t.Errorf("%s: %+v %v", uid, d, err)
+		}
+	}
+	res, _ = p.Sync(ctx, []Provider{Builtin("memcached"), team})
+	if res.Deleted != 1 {
+		t.Errorf("sync without redis: %+v", res)
+	}
+	if _, err := db.GetDashboard(ctx, "argus-redis"); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("argus-redis without a redis integration: %v", err)
+	}
 	// Without the built-in provider, its dashboards go.
 	res, _ = p.Sync(ctx, []Provider{team})
-	if res.Deleted != 4 {
+	if res.Deleted != 5 {
 		t.Errorf("built-ins off: %+v", res)
 	}
 	if _, err := db.GetDashboard(ctx, "argus-host"); !errors.Is(err, state.ErrNotFound) {

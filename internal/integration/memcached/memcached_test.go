@@ -107,6 +107,7 @@ func TestAgainstRealServer(t *testing.T) {
 	if v, ok := integrationtest.Value(fams, "memcached_version"); !ok || v != 1 {
 		t.Errorf("memcached_version = %v (present %v), want 1", v, ok)
 	}
+	integrationtest.CheckQueries(t, "memcached", fams)
 	// A second collection reuses the pooled connection.
 	if _, err := in.Gather(); err != nil {
 		t.Fatalf("second collection: %v", err)

@@ -186,6 +186,9 @@ func TestAccessLog(t *testing.T) {
 	if v, _ := integrationtest.Value(fams, "nginx_access_log_errors_total", "reason", "malformed"); v != 0 {
 		t.Errorf("malformed lines: %v", v)
 	}
+	// stub_status and the access log together have every series the
+	// dashboard and the example rules query.
+	integrationtest.CheckQueries(t, "nginx", fams)
 }
 
 // TestAccessLogRotation rotates nginx's log as logrotate does: rename,

@@ -139,13 +139,15 @@ func value(t *testing.T, fams []*dto.MetricFamily, name string, labels ...string
 }
 
 // TestMatchesPostgresExporter compares argus with postgres_exporter on a
-// primary with a streaming replica, and on the replica.
+// primary with a streaming replica, and on the replica. Both together
+// have every series the built-in dashboard and the example rules query.
 func TestMatchesPostgresExporter(t *testing.T) {
 	primary := integrationtest.Postgres(t)
 	replica := integrationtest.PostgresReplica(t, primary, "replica1")
 	execSQL(t, primary.DSN(), "CREATE TABLE t (x int)", "INSERT INTO t VALUES (1), (2)")
 	waitStreaming(t, primary.DSN())
 
+	var all [][]*dto.MetricFamily
 	for _, c := range []struct {
 		name    string
 		server  *integrationtest.PostgresServer
@@ -154,6 +156,7 @@ func TestMatchesPostgresExporter(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			in := newInstance(t, config.Integration{DSN: commoncfg.Secret(c.server.DSN())})
 			ours := gather(t, in)
+			all = append(all, ours)
 			theirs := exporterFamilies(t, c.server.DSN())
 			compare(t, ours, theirs)
 			settingsAgree(t, ours, theirs)
@@ -200,6 +203,7 @@ func TestMatchesPostgresExporter(t *testing.T) {
 			}
 		})
 	}
+	integrationtest.CheckQueries(t, "postgres", all...)
 }
 
 // sessionSettings are settings the client sets for its session: each

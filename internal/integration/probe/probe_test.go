@@ -331,13 +331,18 @@ func TestMatchesBlackboxExporter(t *testing.T) {
 	listen := integrationtest.FreeAddr(t)
 	integrationtest.Start(t, "prometheus-blackbox-exporter", "prometheus-blackbox-exporter", t.TempDir(), "tcp", listen,
 		"--config.file="+file, "--web.listen-address="+listen)
+	var all [][]*dto.MetricFamily
 	for _, c := range comparisonCases(t, tg) {
 		t.Run(c.module+" "+c.target, func(t *testing.T) {
 			theirs := integrationtest.Scrape(t, "http://"+listen+"/probe?"+url.Values{"module": {c.module}, "target": {c.target}}.Encode())
 			ours, _ := run(t, c.target, mods[c.module], 5*time.Second)
+			all = append(all, ours)
 			compare(t, c.module, ours, theirs)
 		})
 	}
+	// The probes together (http, https, tcp, dns, ...) have every series
+	// the built-in dashboard and the example rules query.
+	integrationtest.CheckQueries(t, "probe", all...)
 }
 
 // comparisonCases starts the servers the probes compared with the

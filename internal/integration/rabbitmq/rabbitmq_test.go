@@ -128,6 +128,9 @@ func queueStatsSettled(fams []*dto.MetricFamily) bool {
 	return ready == 2 && unacked == 1 && published == 3
 }
 
+// TestMatchesPrometheusPlugin compares argus with the plugin on a broker
+// with a queue, a publisher and a consumer, and checks that argus has
+// every series the built-in dashboard and the example rules query.
 func TestMatchesPrometheusPlugin(t *testing.T) {
 	s := integrationtest.RabbitMQ(t, true)
 	traffic(t, s)
@@ -177,6 +180,7 @@ func TestMatchesPrometheusPlugin(t *testing.T) {
 	if id := valueOf(ours, "rabbitmq_identity_info", "rabbitmq_cluster_permanent_id"); id == "" || id != valueOf(theirs, "rabbitmq_identity_info", "rabbitmq_cluster_permanent_id") {
 		t.Errorf("rabbitmq_cluster_permanent_id = %q", id)
 	}
+	integrationtest.CheckQueries(t, "rabbitmq", ours)
 }
 
 // valueOf returns a label's value on the first series of a family.

@@ -137,7 +137,8 @@ func TestMatchesRedisExporter(t *testing.T) {
 }
 
 // TestReplicationMatchesRedisExporter compares the replication metrics of
-// a master with a replica, and of the replica.
+// a master with a replica, and of the replica. Both together have every
+// series the built-in dashboard and the example rules query.
 func TestReplicationMatchesRedisExporter(t *testing.T) {
 	master := integrationtest.Redis(t)
 	host, port, _ := net.SplitHostPort(master)
@@ -153,11 +154,15 @@ func TestReplicationMatchesRedisExporter(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	do(t, master, []string{"SET", "a", "1", "EX", "100"}, []string{"GET", "a"}, []string{"GET", "missing"},
+		[]string{"NOSUCHCOMMAND"})
+	var all [][]*dto.MetricFamily
 	for _, addr := range []string{master, replica} {
 		fams, err := newInstance(t, config.Integration{Address: addr}).Gather()
 		if err != nil {
 			t.Fatal(err)
 		}
+		all = append(all, fams)
 		ours := integrationtest.Shapes(fams)
 		theirs := integrationtest.Shapes(exporterFamilies(t, addr))
 		for name, s := range ours {
@@ -171,6 +176,7 @@ func TestReplicationMatchesRedisExporter(t *testing.T) {
 			}
 		}
 	}
+	integrationtest.CheckQueries(t, "redis", all...)
 }
 
 func TestAuthentication(t *testing.T) {

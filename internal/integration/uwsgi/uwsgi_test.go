@@ -129,6 +129,7 @@ func TestAgainstRealServer(t *testing.T) {
 	if v := sum(fams, "uwsgi_worker_rss_bytes"); v <= 0 {
 		t.Errorf("uwsgi_worker_rss_bytes adds up to %v with --memory-report", v)
 	}
+	integrationtest.CheckQueries(t, "uwsgi", fams)
 }
 
 // TestHarakiri: a request over the harakiri timeout kills its worker; the
