@@ -3,6 +3,7 @@ package dashboard
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -461,5 +462,31 @@ func TestBuiltinDashboards(t *testing.T) {
 			t.Errorf("%s: uid %q", f, uid)
 		}
 		uids[uid] = true
+	}
+}
+
+// TestTransformationNotes reports the transformations the UI does not
+// apply: any on a panel other than a table, and on a table those besides
+// merge, reduce (series to rows), organize, filter by name and labels to
+// fields.
+func TestTransformationNotes(t *testing.T) {
+	_, rep := imp(t, `{"schemaVersion": 39, "panels": [
+		{"id": 1, "type": "table", "targets": [{"expr": "up"}], "transformations": [
+			{"id": "merge"}, {"id": "organize", "options": {"excludeByName": {"job": true}}}, {"id": "calculateField"},
+			{"id": "reduce", "options": {"mode": "reduceFields"}}, {"id": "sortBy", "disabled": true}]},
+		{"id": 2, "type": "table", "targets": [{"expr": "up"}], "transformations": [{"id": "reduce", "options": {"reducers": ["max"]}}, {"id": "filterFieldsByName"}]},
+		{"id": 3, "type": "timeseries", "targets": [{"expr": "up"}], "transformations": [{"id": "organize"}]}]}`, Options{})
+	want := [][]string{
+		{"transformation calculateField is not applied", "transformation reduce in mode reduceFields is not applied (seriesToRows is)"},
+		nil,
+		{"transformation organize is not applied (argus applies transformations in table panels only)"},
+	}
+	for i, p := range rep.Panels {
+		if fmt.Sprint(p.Reasons) != fmt.Sprint(want[i]) {
+			t.Errorf("panel %d: %s %q, want %q", p.ID, p.Status, p.Reasons, want[i])
+		}
+	}
+	if rep.Panels[1].Status != StatusOK || rep.Panels[0].Status != StatusDegraded {
+		t.Errorf("statuses: %+v", rep.Panels)
 	}
 }

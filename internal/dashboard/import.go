@@ -101,6 +101,7 @@ func preparePanels(panels []any, from int, r *resolver, rep *Report, ids *ids) [
 			out = append(out, p)
 			continue
 		}
+		notes = append(notes, transformationNotes(p)...)
 		pr := PanelReport{ID: intOr(p, "id", 0), Title: str(p, "title"), Type: str(p, "type"), Reasons: notes}
 		if pr.Type != orig {
 			pr.OriginalType = orig

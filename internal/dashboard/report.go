@@ -89,6 +89,31 @@ func (rep *Report) add(pr PanelReport) {
 	}
 }
 
+// tableTransformations are the transformations the table panel applies
+// (the UI's ui/src/dash/frame.ts); other panels apply none.
+var tableTransformations = []string{"merge", "reduce", "seriesToRows", "organize", "filterFieldsByName", "labelsToFields"}
+
+// transformationNotes says which of a panel's transformations the UI does
+// not apply: the panel is shown, with its data untransformed there.
+func transformationNotes(p JSON) []string {
+	var notes []string
+	for _, t := range objs(p, "transformations") {
+		if isSet(t, "disabled") {
+			continue
+		}
+		id := str(t, "id")
+		switch {
+		case str(p, "type") != "table":
+			notes = append(notes, fmt.Sprintf("transformation %s is not applied (argus applies transformations in table panels only)", id))
+		case !slices.Contains(tableTransformations, id):
+			notes = append(notes, fmt.Sprintf("transformation %s is not applied", id))
+		case id == "reduce" && str(obj(t, "options"), "mode") == "reduceFields":
+			notes = append(notes, "transformation reduce in mode reduceFields is not applied (seriesToRows is)")
+		}
+	}
+	return notes
+}
+
 // checkPanel returns why a migrated panel cannot be shown, or nil.
 func checkPanel(p JSON, r *resolver) []string {
 	typ := str(p, "type")

@@ -7,6 +7,7 @@ import { color as seriesColor, finiteOnly } from '../lib/series';
 import type { Panel } from './model';
 import { markdownToHTML, sanitize } from './markdown';
 import { calcName, cssColor, mapValue, reduce, thresholdColor, type Series } from './reduce';
+import { tableFrame, type Column, type Row } from './frame';
 import { formatUnit } from './units';
 import type { AnnotationEvent } from './annotations';
 import { dataLinks, valueText, type LinkDef, type LinkModel, type LinkScope } from './links';
@@ -408,25 +409,13 @@ export function BarGauge({ panel, series, scope }: { panel: Panel; series: Serie
   );
 }
 
-// Table shows one row per series: its labels as columns and, per query, its
-// last value (range results are reduced to the last one), merged across
-// queries by labels as Grafana's "merge" transformation does.
+// Table shows a frame (see frame.ts): by default one row per label set,
+// its labels as columns and each query's last value, merged across queries
+// as Grafana's "merge" transformation does; the panel's transformations
+// (reduce, organize, filter by name, labels to fields) reshape it.
 export function Table({ panel, series, scope }: { panel: Panel; series: Series[]; scope?: LinkScope }) {
   const d = defaults(panel);
-  const refIds = [...new Set(series.map((s) => s.refId))];
-  const rows = new Map<string, { labels: Record<string, string>; values: Record<string, { v: number | null; t?: number; s: Series }> }>();
-  for (const s of series) {
-    const { __name__: _n, ...labels } = s.labels;
-    const key = JSON.stringify(Object.entries(labels).sort());
-    const row = rows.get(key) ?? { labels, values: {} };
-    const v = reduce(s.values, 'lastNotNull');
-    row.values[s.refId] = { v, t: s.times.length ? s.times[s.times.length - 1] * 1000 : undefined, s };
-    rows.set(key, row);
-  }
-  const cols = [...new Set([...rows.values()].flatMap((r) => Object.keys(r.labels)))].sort();
-  const excluded = new Set(Object.entries(panel.options?.excludeByName ?? {}).filter(([, v]) => v).map(([k]) => k));
-  const shown = cols.filter((c) => !excluded.has(c));
-  const valueName = (r: string) => (refIds.length > 1 ? `Value #${r}` : 'Value');
+  const frame = tableFrame(series, panel.transformations, panel.options?.excludeByName, panel.fieldConfig?.overrides);
   const text = (v: number | null) => {
     const mapped = mapValue(v, v === null ? '' : String(v), d.mappings);
     return { shown: mapped?.text ?? formatUnit(v, d.unit ?? 'short', d.decimals), mapped: mapped?.text !== undefined };
@@ -434,26 +423,28 @@ export function Table({ panel, series, scope }: { panel: Panel; series: Series[]
   // Each cell's links are its column's (the defaults apply to every
   // column, as in Grafana), filled in with the cell and its row.
   const withLinks = scope && (d.links?.length || panel.fieldConfig?.overrides?.some((o) => o.properties.some((p) => p.id === 'links')));
-  const cell = (r: { labels: Record<string, string>; values: Record<string, { v: number | null; t?: number; s: Series }> }, field: string, raw: number | string | null, shown: string, plain: string, t?: number, name?: string) => {
-    if (!withLinks) return shown;
-    const links = fieldLinks(panel, field);
-    if (links.length === 0) return shown;
-    const row: Record<string, string> = { ...r.labels };
-    for (const id of refIds) row[valueName(id)] = text(r.values[id]?.v ?? null).shown;
-    return <Linked links={dataLinks(links, { ...scope!, data: { series: name ?? field, field, labels: r.labels, row, value: { raw, shown, text: plain, time: t } } })}>{shown}</Linked>;
+  const show = (r: Row, c: Column) => {
+    const x = r.cells[c.key];
+    const raw = x?.raw ?? null;
+    if (!c.numeric || typeof raw === 'string') return { raw, shown: raw === null ? '' : String(raw), plain: raw === null ? '' : String(raw), t: x?.time, s: x?.series };
+    const tx = text(raw);
+    return { raw, shown: tx.shown, plain: tx.mapped ? tx.shown : valueText(tx.shown), t: x?.time, s: x?.series };
+  };
+  const cell = (r: Row, c: Column) => {
+    const v = show(r, c);
+    if (!withLinks) return v.shown;
+    const links = fieldLinks(panel, c.key);
+    if (links.length === 0) return v.shown;
+    const row: Record<string, string> = {};
+    for (const col of frame.columns) row[col.title] = show(r, col).shown;
+    return <Linked links={dataLinks(links, { ...scope!, data: { series: v.s?.name ?? c.key, field: c.key, labels: r.labels, row, value: { raw: v.raw, shown: v.shown, text: v.plain, time: v.t } } })}>{v.shown}</Linked>;
   };
   return (
     <div class="scroll">
       <table class="dash-table">
-        <thead><tr>{shown.map((c) => <th key={c}>{c}</th>)}{refIds.map((r) => <th key={r} class="num">{valueName(r)}</th>)}</tr></thead>
-        <tbody>{[...rows.values()].slice(0, 1000).map((r, i) => (
-          <tr key={i}>{shown.map((c) => <td key={c}>{cell(r, c, r.labels[c] ?? '', r.labels[c] ?? '', r.labels[c] ?? '', r.values[refIds[0]]?.t)}</td>)}
-            {refIds.map((id) => {
-              const x = r.values[id];
-              const v = x?.v ?? null;
-              const tx = text(v);
-              return <td key={id} class="num">{cell(r, valueName(id), v, tx.shown, tx.mapped ? tx.shown : valueText(tx.shown), x?.t, x?.s.name)}</td>;
-            })}</tr>
+        <thead><tr>{frame.columns.map((c) => <th key={c.key} class={c.numeric ? 'num' : undefined}>{c.title}</th>)}</tr></thead>
+        <tbody>{frame.rows.slice(0, 1000).map((r, i) => (
+          <tr key={i}>{frame.columns.map((c) => <td key={c.key} class={c.numeric ? 'num' : undefined}>{cell(r, c)}</td>)}</tr>
         ))}</tbody>
       </table>
     </div>

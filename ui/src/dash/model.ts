@@ -80,11 +80,20 @@ export interface Panel {
   maxPerRow?: number;
   transparent?: boolean;
   links?: { title?: string; url?: string; targetBlank?: boolean }[];
+  transformations?: Transformation[];
   // text panel
   mode?: string;
   content?: string;
   // set by repetition
   scopedVars?: Record<string, { text: string; value: string | string[] }>;
+}
+
+// Transformation is one of a panel's data transformations, as Grafana
+// stores them.
+export interface Transformation {
+  id: string;
+  options?: Record<string, any>;
+  disabled?: boolean;
 }
 
 export interface Variable {
