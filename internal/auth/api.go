@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -25,7 +27,7 @@ func (s *Service) Routes() []Route {
 		{"POST /api/v1/auth/login", Rule{Role: Public}, http.HandlerFunc(s.login)},
 		{"POST /api/v1/auth/logout", Rule{Role: Public}, http.HandlerFunc(s.logout)},
 		{"GET /api/v1/auth/me", Rule{Role: Public}, http.HandlerFunc(s.me)},
-		{"POST /api/v1/auth/password", Rule{Role: Viewer, Audit: true}, http.HandlerFunc(s.changePassword)},
+		{"POST /api/v1/auth/password", Rule{Role: Viewer, Audit: true, ForNewPassword: true}, http.HandlerFunc(s.changePassword)},
 		{"GET /api/v1/users", Rule{Role: Admin}, http.HandlerFunc(s.listUsers)},
 		{"POST /api/v1/users", Rule{Role: Admin, Audit: true}, http.HandlerFunc(s.createUser)},
 		{"PUT /api/v1/users/{name}", Rule{Role: Admin, Audit: true}, http.HandlerFunc(s.updateUser)},
@@ -52,6 +54,12 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	// JSON only: a form another site posts (text/plain, urlencoded) is
+	// not read as one, which browsers would send cross-site unasked.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "send the body as JSON, with Content-Type: application/json")
+		return false
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
@@ -86,9 +94,13 @@ func (s *Service) meFor(p Principal) meResponse {
 }
 
 func (s *Service) me(w http.ResponseWriter, r *http.Request) {
-	p, err := s.Authenticate(r)
-	if err != nil {
-		// A stale cookie: the UI shows the login form.
+	p, ok := FromContext(r.Context())
+	switch {
+	case !s.opts.Enabled:
+		p = Principal{Role: Admin, Kind: "disabled"}
+	case !ok || p.Kind == "anonymous":
+		// No credentials, or a stale cookie: the UI shows the login
+		// form. Guard authenticated already; this does not count again.
 		p = Principal{Role: s.opts.Anonymous, Kind: "anonymous"}
 	}
 	writeJSON(w, http.StatusOK, s.meFor(p))
@@ -103,11 +115,12 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 		User     string `json:"user"`
 		Password string `json:"password"`
 	}
-	if !readJSON(w, r, &req) {
+	if why := crossSite(r); why != "" {
+		// Another site logging a browser in as its own user (login CSRF).
+		writeError(w, http.StatusForbidden, "cross-site login refused: "+why)
 		return
 	}
-	if !sameOrigin(r) {
-		writeError(w, http.StatusForbidden, "cross-origin login refused")
+	if !readJSON(w, r, &req) {
 		return
 	}
 	u, err := s.checkLogin(r.Context(), req.User, req.Password, clientIP(r))
@@ -118,7 +131,7 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusTooManyRequests, err.Error())
 		return
 	case errors.Is(err, ErrUnauthenticated):
-		writeError(w, http.StatusUnauthorized, "wrong user name or password")
+		writeError(w, http.StatusUnauthorized, strings.TrimPrefix(err.Error(), ErrUnauthenticated.Error()+": "))
 		return
 	case err != nil:
 		s.opts.Logger.Error("Login failed", "err", err)
@@ -146,7 +159,7 @@ func (s *Service) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 	id := RandomSecret(32)
 	now := s.opts.Now()
 	sess := state.Session{IDHash: hashSecret(id), UserID: u.ID, CSRF: RandomSecret(24), Created: now, Expires: now.Add(s.opts.SessionLifetime), LastSeen: now}
-	if err := s.opts.Store.CreateSession(ctx, sess); err != nil {
+	if err := s.opts.Store.CreateSession(ctx, sess, u); err != nil {
 		return Principal{}, err
 	}
 	http.SetCookie(w, &http.Cookie{
@@ -173,13 +186,18 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) changePassword(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	switch p.Kind {
-	case "session", "basic":
-	case "anonymous":
-		unauthorized(w, "log in to change your password")
+	switch {
+	case !s.opts.Enabled:
+		writeError(w, http.StatusBadRequest, "access control is off (auth.enabled: false); there are no passwords to change")
 		return
-	default:
-		writeError(w, http.StatusForbidden, "only a user can change a password, not "+p.Kind)
+	case p.Kind == "anonymous":
+		unauthorized(w, r, "log in to change your password")
+		return
+	case p.Kind == "basic" && s.opts.StaticUsers[p.Name] != "":
+		writeError(w, http.StatusBadRequest, p.Name+"'s password is in --web.config.file; change it there")
+		return
+	case p.Kind != "session" && p.Kind != "basic":
+		writeError(w, http.StatusForbidden, "only a user can change a password, not an API token")
 		return
 	}
 	var req struct {
@@ -190,8 +208,18 @@ func (s *Service) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := s.checkLogin(r.Context(), p.Name, req.Current, clientIP(r))
-	if err != nil {
+	var tm *tooMany
+	switch {
+	case errors.As(err, &tm):
+		w.Header().Set("Retry-After", strconv.Itoa(int(tm.wait.Seconds())+1))
+		writeError(w, http.StatusTooManyRequests, err.Error())
+		return
+	case errors.Is(err, ErrUnauthenticated):
 		writeError(w, http.StatusForbidden, "the current password is wrong")
+		return
+	case err != nil:
+		s.opts.Logger.Error("Password change failed", "user", p.Name, "err", err)
+		writeError(w, http.StatusInternalServerError, "password change failed: internal error")
 		return
 	}
 	if req.New == req.Current {
@@ -307,7 +335,7 @@ func (s *Service) updateUser(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) deleteUser(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if p := principal(r); p.Name == name && p.Kind != "token" {
+	if p := principal(r); p.Name == name && (p.Kind == "session" || p.Kind == "basic" && s.opts.StaticUsers[name] == "") {
 		writeError(w, http.StatusBadRequest, "you cannot delete yourself")
 		return
 	}
@@ -319,6 +347,10 @@ func (s *Service) deleteUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) revokeSessions(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.opts.Store.GetUser(r.Context(), r.PathValue("name")); err != nil {
+		writeStoreError(w, err)
+		return
+	}
 	n, err := s.opts.Store.DeleteUserSessions(r.Context(), r.PathValue("name"))
 	if err != nil {
 		writeStoreError(w, err)
@@ -431,8 +463,12 @@ func (s *Service) auditLog(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeStoreError(w http.ResponseWriter, err error) {
-	if errors.Is(err, state.ErrNotFound) {
+	switch {
+	case errors.Is(err, state.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())
+		return
+	case errors.Is(err, state.ErrLastAdmin):
+		writeError(w, http.StatusConflict, err.Error())
 		return
 	}
 	writeError(w, http.StatusInternalServerError, err.Error())

@@ -31,7 +31,7 @@ type Store interface {
 	CountUsers(ctx context.Context) (int, error)
 	UpdateUser(ctx context.Context, name, role, passwordHash string, mustChange bool) (*state.User, error)
 	DeleteUser(ctx context.Context, name string) error
-	CreateSession(ctx context.Context, s state.Session) error
+	CreateSession(ctx context.Context, s state.Session, u *state.User) error
 	GetSession(ctx context.Context, idHash string) (*state.Session, *state.User, error)
 	TouchSession(ctx context.Context, idHash string, t time.Time) error
 	DeleteSession(ctx context.Context, idHash string) error
@@ -69,8 +69,9 @@ type Options struct {
 // Service authenticates requests and guards handlers.
 type Service struct {
 	opts Options
-	// Failed logins and basic-auth checks, per user and per client.
-	perUser, perIP *limiter
+	// Login and basic-auth attempts: per user and client address, per
+	// user from anywhere, per client address.
+	perUserIP, perUser, perIP *limiter
 	// basicCache remembers recent good basic-auth checks (by a hash of
 	// name and password, with the user's update time) so that a client
 	// sending basic auth on every request, such as a remote-writing
@@ -84,14 +85,19 @@ type basicEntry struct {
 	expires time.Time
 }
 
-// Login limits: 5 failures per user name and 30 per client address in 5
-// minutes, then that user or client waits for the window to end.
+// Login limits, in 5-minute windows: 5 failed attempts for a user from one
+// client address, 100 for a user from anywhere, 30 from one address for
+// any users; past one, that key waits for its window to end. The first is
+// per address as well as per user so that anyone guessing a user's
+// password does not lock the user out from elsewhere; the second bounds a
+// guess spread over many addresses.
 const (
-	userFailures = 5
-	ipFailures   = 30
-	failWindow   = 5 * time.Minute
-	basicTTL     = time.Minute
-	maxBasic     = 1024
+	userIPFailures = 5
+	userFailures   = 100
+	ipFailures     = 30
+	failWindow     = 5 * time.Minute
+	basicTTL       = time.Minute
+	maxBasic       = 1024
 )
 
 // New returns a Service.
@@ -110,6 +116,7 @@ func New(opts Options) *Service {
 	}
 	return &Service{
 		opts:       opts,
+		perUserIP:  newLimiter(userIPFailures, failWindow),
 		perUser:    newLimiter(userFailures, failWindow),
 		perIP:      newLimiter(ipFailures, failWindow),
 		basicCache: map[[32]byte]basicEntry{},
@@ -175,7 +182,9 @@ func (s *Service) Authenticate(r *http.Request) (Principal, error) {
 			}
 			return s.basicPrincipal(ctx, name, pw, clientIP(r))
 		default:
-			return Principal{}, fmt.Errorf("%w: unsupported authorization scheme %q; use Bearer or Basic", ErrUnauthenticated, scheme)
+			// The scheme is not quoted back: a header without one starts
+			// with the credential itself.
+			return Principal{}, fmt.Errorf("%w: unsupported authorization scheme; use Bearer or Basic", ErrUnauthenticated)
 		}
 	}
 	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
@@ -224,12 +233,49 @@ func (s *Service) tokenPrincipal(ctx context.Context, secret string) (Principal,
 	return Principal{Name: t.Name, Role: role, Kind: "token"}, nil
 }
 
-// checkLogin verifies a user's password with the failure limits, for
-// the login form and basic auth.
+// takeAttempt counts a login attempt of name from ip against every
+// limit, or counts nothing and says how long to wait.
+func (s *Service) takeAttempt(name, ip string, now time.Time) error {
+	limits := []struct {
+		l   *limiter
+		key string
+	}{{s.perUserIP, name + "\x00" + ip}, {s.perUser, name}, {s.perIP, ip}}
+	for i, x := range limits {
+		if wait := x.l.take(x.key, now); wait > 0 {
+			for _, y := range limits[:i] {
+				y.l.undo(y.key)
+			}
+			return &tooMany{wait: wait}
+		}
+	}
+	return nil
+}
+
+// attemptOK gives back a successful attempt's counts.
+func (s *Service) attemptOK(name, ip string) {
+	s.perUserIP.undo(name + "\x00" + ip)
+	s.perUser.undo(name)
+	s.perIP.undo(ip)
+}
+
+// errBadLogin is the one answer to a wrong name or password, so that it
+// does not tell which names exist.
+var errBadLogin = fmt.Errorf("%w: wrong user name or password", ErrUnauthenticated)
+
+// checkLogin verifies a user's password with the attempt limits, for the
+// login form and basic auth.
 func (s *Service) checkLogin(ctx context.Context, name, pw, ip string) (*state.User, error) {
+	// A name no user can have is refused before it is counted or
+	// logged: it would only fill the limiter and the log.
+	if CheckName(name) != nil {
+		return nil, errBadLogin
+	}
+	if _, ok := s.opts.StaticUsers[name]; ok {
+		return nil, fmt.Errorf("%w: %s is a --web.config.file user, who authenticates with basic auth", ErrUnauthenticated, name)
+	}
 	now := s.opts.Now()
-	if wait := max(s.perUser.blocked(name, now), s.perIP.blocked(ip, now)); wait > 0 {
-		return nil, &tooMany{wait: wait}
+	if err := s.takeAttempt(name, ip, now); err != nil {
+		return nil, err
 	}
 	u, err := s.opts.Store.GetUser(ctx, name)
 	if err != nil && !errors.Is(err, state.ErrNotFound) {
@@ -240,12 +286,10 @@ func (s *Service) checkLogin(ctx context.Context, name, pw, ip string) (*state.U
 		hash = u.PasswordHash
 	}
 	if !checkPassword(hash, pw) || u == nil {
-		s.perUser.fail(name, now)
-		s.perIP.fail(ip, now)
 		s.opts.Logger.Info("Failed login", "user", name, "client", ip)
-		return nil, fmt.Errorf("%w: wrong user name or password", ErrUnauthenticated)
+		return nil, errBadLogin
 	}
-	s.perUser.reset(name)
+	s.attemptOK(name, ip)
 	return u, nil
 }
 
@@ -287,15 +331,14 @@ func (s *Service) staticPrincipal(key [32]byte, name, hash, pw, ip string, now t
 	if cached && now.Before(e.expires) {
 		return p, nil
 	}
-	if wait := max(s.perUser.blocked(name, now), s.perIP.blocked(ip, now)); wait > 0 {
-		return Principal{}, &tooMany{wait: wait}
+	if err := s.takeAttempt(name, ip, now); err != nil {
+		return Principal{}, err
 	}
 	if !checkPassword(hash, pw) {
-		s.perUser.fail(name, now)
-		s.perIP.fail(ip, now)
 		s.opts.Logger.Info("Failed login", "user", name, "client", ip)
-		return Principal{}, fmt.Errorf("%w: wrong user name or password", ErrUnauthenticated)
+		return Principal{}, errBadLogin
 	}
+	s.attemptOK(name, ip)
 	s.basicMu.Lock()
 	if len(s.basicCache) >= maxBasic {
 		clear(s.basicCache)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -109,6 +110,9 @@ func (f *fixture) do(t testing.TB, c *http.Client, method, path, body string, hd
 	if err != nil {
 		t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -200,6 +204,25 @@ func TestCSRFAndOrigin(t *testing.T) {
 	}
 	if r := f.do(t, c, "GET", "/read", ""); r.code != 200 {
 		t.Errorf("read with a session: %d", r.code)
+	}
+	// A browser holding basic auth (typed into its password box) is
+	// refused a change another site sends, as a form or with an Origin.
+	admin := []string{"Authorization", "Basic " + basicValue("ada", "ada-password")}
+	if r := f.do(t, nil, "POST", "/api/v1/users", `{"name":"mallory","role":"admin","password":"mallory-pw"}`, append(admin, "Origin", "http://evil.example")...); r.code != 403 {
+		t.Errorf("cross-site change with basic auth: %d %s", r.code, r.body)
+	}
+	if r := f.do(t, nil, "POST", "/api/v1/users", `{"name":"mallory","role":"admin","password":"mallory-pw"}`, append(admin, "Sec-Fetch-Site", "cross-site")...); r.code != 403 {
+		t.Errorf("change marked cross-site: %d %s", r.code, r.body)
+	}
+	if r := f.do(t, nil, "POST", "/api/v1/users", `{"name":"mallory","role":"admin","password":"mallory-pw"}`, append(admin, "Content-Type", "text/plain")...); r.code != 415 {
+		t.Errorf("a text/plain form as JSON: %d %s", r.code, r.body)
+	}
+	if _, err := f.db.GetUser(context.Background(), "mallory"); err == nil {
+		t.Error("mallory was created")
+	}
+	// The UI's own requests get no password box offer; programs do.
+	if r := f.do(t, nil, "POST", "/change", "", "Sec-Fetch-Mode", "cors"); r.code != 401 || r.hdr.Get("WWW-Authenticate") != "" {
+		t.Errorf("the UI's fetch: %d %q", r.code, r.hdr.Get("WWW-Authenticate"))
 	}
 	// A cross-site login is refused (login CSRF).
 	r := f.do(t, nil, "POST", "/api/v1/auth/login", `{"user":"ed","password":"ed-password"}`, "Origin", "https://evil.example")
@@ -336,7 +359,7 @@ func TestTokens(t *testing.T) {
 
 func TestBruteForceLimited(t *testing.T) {
 	f := newFixture(t, Viewer)
-	for i := range userFailures {
+	for i := range userIPFailures {
 		if r := f.do(t, nil, "POST", "/api/v1/auth/login", `{"user":"ed","password":"guess`+string(rune('a'+i))+`"}`); r.code != 401 {
 			t.Fatalf("wrong password %d: %d", i, r.code)
 		}
@@ -345,21 +368,25 @@ func TestBruteForceLimited(t *testing.T) {
 	// auth alike.
 	r := f.do(t, nil, "POST", "/api/v1/auth/login", `{"user":"ed","password":"ed-password"}`)
 	if r.code != 429 || r.hdr.Get("Retry-After") == "" {
-		t.Errorf("login after %d failures: %d %v", userFailures, r.code, r.hdr)
+		t.Errorf("login after %d failures: %d %v", userIPFailures, r.code, r.hdr)
 	}
 	if r := f.do(t, nil, "GET", "/read", "", "Authorization", "Basic "+basicValue("ed", "ed-password")); r.code != 429 {
 		t.Errorf("basic auth after failures: %d", r.code)
 	}
-	// Another user is not locked out by them.
+	// Another user is not locked out by them, nor is ed from another
+	// address.
 	f.browser(t, "vera")
+	if _, err := f.svc.checkLogin(context.Background(), "ed", "ed-password", "192.0.2.7"); err != nil {
+		t.Errorf("ed from another address: %v", err)
+	}
 	// The window ends.
 	f.clock.add(failWindow)
 	f.browser(t, "ed")
 	// Per client address: many names from one address (existing ones, so
 	// that each check is a cheap hash's).
 	for i := range ipFailures {
-		name := fmt.Sprintf("u%d", i/userFailures)
-		if i%userFailures == 0 {
+		name := fmt.Sprintf("u%d", i/userIPFailures)
+		if i%userIPFailures == 0 {
 			addTestUser(t, f.db, name, Viewer)
 		}
 		f.do(t, nil, "POST", "/api/v1/auth/login", `{"user":"`+name+`","password":"p"}`)
@@ -403,6 +430,91 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 	if !strings.HasPrefix(u.PasswordHash, "$2a$") || strings.Contains(u.PasswordHash, "New-Secret") {
 		t.Errorf("stored password %q is not a bcrypt hash", u.PasswordHash)
 	}
+}
+
+// TestConcurrentGuessesLimited sends many wrong passwords at once: no
+// more than the limit are checked, the rest wait.
+func TestConcurrentGuessesLimited(t *testing.T) {
+	f := newFixture(t, Viewer)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[int]int{}
+	for i := range 40 {
+		wg.Go(func() {
+			r := f.do(t, nil, "GET", "/read", "", "Authorization", "Basic "+basicValue("ed", fmt.Sprintf("guess-%d", i)))
+			mu.Lock()
+			codes[r.code]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if codes[401] > userIPFailures || codes[429] < 40-userIPFailures {
+		t.Errorf("answers to 40 concurrent guesses: %v; at most %d may be checked", codes, userIPFailures)
+	}
+}
+
+// TestHostileNames: a name no user can have is refused before it is
+// counted or logged.
+func TestHostileNames(t *testing.T) {
+	f := newFixture(t, Viewer)
+	long := strings.Repeat("n", 600<<10)
+	if r := f.do(t, nil, "GET", "/read", "", "Authorization", "Basic "+basicValue(long, "p")); r.code != 401 {
+		t.Errorf("long name: %d", r.code)
+	}
+	if n := len(f.svc.perUser.keys) + len(f.svc.perIP.keys) + len(f.svc.perUserIP.keys); n != 0 {
+		t.Errorf("%d limiter keys for a name no user can have", n)
+	}
+	if strings.Contains(f.logs.String(), "nnnnnnnn") {
+		t.Error("the name was logged")
+	}
+	// A header without a scheme is not echoed (it may be the credential).
+	r := f.do(t, nil, "GET", "/read", "", "Authorization", basicValue("ada", "ada-password"))
+	if r.code != 401 || strings.Contains(r.body, basicValue("ada", "ada-password")) {
+		t.Errorf("schemeless header: %d %s", r.code, r.body)
+	}
+}
+
+// TestMustChangePassword: a user with a generated password may do
+// nothing but change it, whatever way it authenticates.
+func TestMustChangePassword(t *testing.T) {
+	f := newFixture(t, Viewer)
+	ctx := context.Background()
+	if _, err := f.db.UpdateUser(ctx, "ada", "", mustHash(t, "ada-password"), true); err != nil {
+		t.Fatal(err)
+	}
+	basic := []string{"Authorization", "Basic " + basicValue("ada", "ada-password")}
+	if r := f.do(t, nil, "POST", "/admin", "", basic...); r.code != 403 || !strings.Contains(r.body, "change the generated password") {
+		t.Errorf("admin route before the change: %d %s", r.code, r.body)
+	}
+	if r := f.do(t, nil, "POST", "/api/v1/tokens", `{"name":"keep","role":"admin"}`, basic...); r.code != 403 {
+		t.Errorf("token before the change: %d", r.code)
+	}
+	if r := f.do(t, nil, "POST", "/api/v1/auth/password", `{"current":"ada-password","new":"ada-password-2"}`, basic...); r.code != 200 {
+		t.Fatalf("the change: %d %s", r.code, r.body)
+	}
+	if r := f.do(t, nil, "POST", "/admin", "", "Authorization", "Basic "+basicValue("ada", "ada-password-2")); r.code != 200 {
+		t.Errorf("admin route after the change: %d %s", r.code, r.body)
+	}
+}
+
+// TestLastAdmin: the API keeps one admin.
+func TestLastAdmin(t *testing.T) {
+	f := newFixture(t, Viewer)
+	admin := []string{"Authorization", "Basic " + basicValue("ada", "ada-password")}
+	if r := f.do(t, nil, "PUT", "/api/v1/users/ada", `{"role":"viewer"}`, admin...); r.code != 409 || !strings.Contains(r.body, "last admin") {
+		t.Errorf("demote the last admin: %d %s", r.code, r.body)
+	}
+	if r := f.do(t, nil, "DELETE", "/api/v1/users/nobody/sessions", "", admin...); r.code != 404 {
+		t.Errorf("end the sessions of nobody: %d", r.code)
+	}
+}
+
+func mustHash(t *testing.T, pw string) string {
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(h)
 }
 
 func TestPasswordChange(t *testing.T) {
@@ -449,3 +561,23 @@ func TestBootstrap(t *testing.T) {
 }
 
 func mustURL(s string) *url.URL { u, _ := url.Parse(s); return u }
+
+// TestGuessesFromManyAddresses: guesses for one user spread over many
+// addresses are bounded too.
+func TestGuessesFromManyAddresses(t *testing.T) {
+	f := newFixture(t, Viewer)
+	ctx := context.Background()
+	for i := range userFailures {
+		ip := fmt.Sprintf("198.51.100.%d", i%200)
+		if i >= 200 {
+			t.Fatal("the test needs more addresses")
+		}
+		if _, err := f.svc.checkLogin(ctx, "vera", "wrong", ip); !errors.Is(err, ErrUnauthenticated) {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	var tm *tooMany
+	if _, err := f.svc.checkLogin(ctx, "vera", "vera-password", "203.0.113.1"); !errors.As(err, &tm) {
+		t.Errorf("after %d guesses from many addresses: %v", userFailures, err)
+	}
+}

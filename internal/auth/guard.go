@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -20,6 +21,10 @@ type Rule struct {
 	// change state, but not data flows such as remote write or alerts
 	// posted by Prometheus, which would drown the log.
 	Audit bool
+	// ForNewPassword lets a user who must change a generated password
+	// through (the password change itself); every other guarded route
+	// refuses such a user until then.
+	ForNewPassword bool
 }
 
 type principalKey struct{}
@@ -61,7 +66,7 @@ func (s *Service) Guard(pattern string, rule Rule, h http.Handler) http.Handler 
 					h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, Principal{Kind: "anonymous"})))
 					return
 				}
-				unauthorized(w, err.Error())
+				unauthorized(w, r, err.Error())
 			default:
 				s.opts.Logger.Error("Authentication failed", "err", err)
 				writeError(w, http.StatusInternalServerError, "authentication failed: internal error")
@@ -70,23 +75,30 @@ func (s *Service) Guard(pattern string, rule Rule, h http.Handler) http.Handler 
 		}
 		if p.Role < rule.Role {
 			if p.Kind == "anonymous" {
-				unauthorized(w, "authentication required: log in, or send a bearer token or basic auth")
+				unauthorized(w, r, "authentication required: log in, or send a bearer token or basic auth")
 				return
 			}
 			writeError(w, http.StatusForbidden, "permission denied: "+rule.Role.String()+" role required, "+p.Name+" is "+p.Role.String())
 			return
 		}
-		// A browser's session must prove each change comes from argus's
-		// own pages: the CSRF token is readable only by them, and the
-		// Origin, when sent, must be this server. Reads sent as POST
-		// (queries) need no proof: another site cannot read the answer.
-		if p.Kind == "session" && unsafe(r.Method) && (rule.Role > Viewer || rule.Audit) {
-			if !constantEqual(r.Header.Get(CSRFHeader), p.csrf) {
-				writeError(w, http.StatusForbidden, "missing or wrong "+CSRFHeader+" header")
+		if p.mustChange && rule.Role > Public && !rule.ForNewPassword {
+			writeError(w, http.StatusForbidden, "change the generated password first (the UI asks at login; or POST /api/v1/auth/password)")
+			return
+		}
+		// A change must come from argus's own pages or from a program,
+		// never from another site a browser is on, whatever credential
+		// the browser holds (a session cookie, or basic auth it keeps
+		// sending once typed): a cross-site Origin or Sec-Fetch-Site is
+		// refused, and a session must also send its CSRF token, which
+		// only argus's pages can read. Reads sent as POST (queries) need
+		// no proof: another site cannot read the answer.
+		if unsafe(r.Method) && (rule.Role > Viewer || rule.Audit) {
+			if why := crossSite(r); why != "" {
+				writeError(w, http.StatusForbidden, "cross-site request refused: "+why)
 				return
 			}
-			if !sameOrigin(r) {
-				writeError(w, http.StatusForbidden, "cross-origin request refused")
+			if p.Kind == "session" && !constantEqual(r.Header.Get(CSRFHeader), p.csrf) {
+				writeError(w, http.StatusForbidden, "missing or wrong "+CSRFHeader+" header")
 				return
 			}
 		}
@@ -103,15 +115,21 @@ func (s *Service) Guard(pattern string, rule Rule, h http.Handler) http.Handler 
 	})
 }
 
-// sameOrigin reports whether r's Origin header, if any, names the host r
-// was sent to.
-func sameOrigin(r *http.Request) bool {
+// crossSite says why r comes from another site, or "": its Origin, when
+// sent, names another host than the one r was sent to, or the browser
+// marked it cross-site.
+func crossSite(r *http.Request) string {
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		return "the browser marked it cross-site"
+	}
 	o := r.Header.Get("Origin")
 	if o == "" {
-		return true
+		return ""
 	}
-	u, err := url.Parse(o)
-	return err == nil && u.Host == r.Host
+	if u, err := url.Parse(o); err != nil || u.Host != r.Host {
+		return fmt.Sprintf("Origin %q is not this server (Host %q)", o, r.Host)
+	}
+	return ""
 }
 
 // audit records a successful change: the route, and the path's values
@@ -153,10 +171,13 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func unauthorized(w http.ResponseWriter, msg string) {
-	// Basic is offered so that a browser or curl knows what to send;
-	// the realm names argus.
-	w.Header().Set("WWW-Authenticate", `Basic realm="argus", charset="UTF-8"`)
+func unauthorized(w http.ResponseWriter, r *http.Request, msg string) {
+	// Basic is offered to a browser navigating to an API path and to
+	// programs, not to the UI's own requests: a browser would answer
+	// with its password box, and then keep sending what was typed.
+	if m := r.Header.Get("Sec-Fetch-Mode"); m == "" || m == "navigate" {
+		w.Header().Set("WWW-Authenticate", `Basic realm="argus", charset="UTF-8"`)
+	}
 	writeError(w, http.StatusUnauthorized, msg)
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -212,9 +213,9 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return tw.Flush()
 	case "revoke":
-		var id int64
-		if _, err := fmt.Sscan(pos[0], &id); err != nil {
-			return fmt.Errorf("%w: token id %q is not a number", errUsage, pos[0])
+		id, err := strconv.ParseInt(pos[0], 10, 64)
+		if err != nil {
+			return fmt.Errorf("%w: token id %q is not a number (see argus token list)", errUsage, pos[0])
 		}
 		if _, err := db.RevokeToken(ctx, id); err != nil {
 			return err

@@ -58,7 +58,8 @@ var readPOSTs = []string{
 }
 
 // ruleFor returns the access a route needs:
-//   - health checks: anyone, even with anonymous access off;
+//   - health checks and CORS preflights (OPTIONS, which browsers send
+//     without credentials): anyone, even with anonymous access off;
 //   - admin TSDB endpoints, config reload, Go profiling (a CPU profile
 //     is a 30-second load, and the command line may hold secrets): admin;
 //   - reading (GET, HEAD, OPTIONS, and the query API's POST forms):
@@ -79,6 +80,9 @@ func ruleFor(pattern string) auth.Rule {
 	write := method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions
 	switch {
 	case path == "/-/healthy" || path == "/-/ready":
+		return auth.Rule{Role: auth.Public}
+	case method == http.MethodOptions:
+		// CORS preflights: browsers send them without credentials.
 		return auth.Rule{Role: auth.Public}
 	case strings.HasPrefix(path, "/debug/pprof/"):
 		return auth.Rule{Role: auth.Admin}

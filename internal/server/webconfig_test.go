@@ -56,6 +56,7 @@ func TestWebConfigFile(t *testing.T) {
 	do := func(method, path, user, pw string) *http.Response {
 		t.Helper()
 		req, _ := http.NewRequest(method, r.base+path, strings.NewReader(`{"user":"admin","password":"admin-password"}`))
+		req.Header.Set("Content-Type", "application/json")
 		if user != "" {
 			req.SetBasicAuth(user, pw)
 		}

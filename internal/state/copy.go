@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,7 +25,15 @@ var identityTables = []string{"events", "audit"}
 // migrate`.
 func (d *DB) CopyTo(ctx context.Context, dst *DB) (map[string]int, error) {
 	counts := map[string]int{}
-	err := dst.tx(ctx, func(tx *txn) error {
+	// One read transaction on the source: every table is read as of one
+	// moment, so that a store in use copies with its references whole.
+	srcTx, err := d.db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("read the source: %w", err)
+	}
+	defer srcTx.Rollback()
+	src := &txn{tx: srcTx, pg: d.db.pg}
+	err = dst.tx(ctx, func(tx *txn) error {
 		for _, t := range tables {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+t).Scan(&n); err != nil {
@@ -35,7 +44,7 @@ func (d *DB) CopyTo(ctx context.Context, dst *DB) (map[string]int, error) {
 			}
 		}
 		for _, t := range tables {
-			n, err := d.copyTable(ctx, tx, t)
+			n, err := copyTable(ctx, src, tx, t)
 			if err != nil {
 				return err
 			}
@@ -53,8 +62,8 @@ func (d *DB) CopyTo(ctx context.Context, dst *DB) (map[string]int, error) {
 	return counts, err
 }
 
-func (d *DB) copyTable(ctx context.Context, tx *txn, table string) (int, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT * FROM `+table)
+func copyTable(ctx context.Context, src, tx *txn, table string) (int, error) {
+	rows, err := src.QueryContext(ctx, `SELECT * FROM `+table)
 	if err != nil {
 		return 0, fmt.Errorf("read %s: %w", table, err)
 	}

@@ -33,6 +33,7 @@ var (
 	ErrFolderNotFound  = errors.New("folder not found")
 	ErrFolderExists    = errors.New("a folder with the same name already exists")
 	ErrUserExists      = errors.New("a user with that name already exists")
+	ErrLastAdmin       = errors.New("this is the last admin; make another user admin first")
 )
 
 // DB is an open state database.

@@ -64,6 +64,7 @@ var suite = []struct {
 	{"RecordsSurviveKill", testRecordsSurviveKill},
 	{"ConcurrentWriters", testConcurrentWriters},
 	{"Users", testUsers},
+	{"LastAdmin", testLastAdmin},
 }
 
 func TestSQLite(t *testing.T) {
@@ -195,7 +196,7 @@ func fill(t *testing.T, db *DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CreateSession(ctx, Session{IDHash: "s", UserID: u.ID, CSRF: "c", Created: time.Now(), Expires: time.Now().Add(time.Hour), LastSeen: time.Now()}); err != nil {
+	if err := db.CreateSession(ctx, Session{IDHash: "s", UserID: u.ID, CSRF: "c", Created: time.Now(), Expires: time.Now().Add(time.Hour), LastSeen: time.Now()}, u); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.CreateToken(ctx, Token{Name: "ci", Hash: "th", Role: "viewer", CreatedBy: "ann"}); err != nil {

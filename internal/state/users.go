@@ -10,7 +10,9 @@ import (
 )
 
 // User is an account. Role is "viewer", "editor" or "admin"; the store
-// keeps it as text and leaves its meaning to the caller.
+// keeps it as text and leaves its meaning to the caller, but for one
+// rule: it never removes the last admin (see ErrLastAdmin), so that
+// someone can always manage the users.
 type User struct {
 	ID           int64
 	Name         string
@@ -166,17 +168,42 @@ func (d *DB) CountUsers(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// adminRole is the role the store keeps one user in at least.
+const adminRole = "admin"
+
+// keepAnAdmin fails with ErrLastAdmin if the user with id, whose role is
+// role, is the only admin; within tx, under the write lock.
+func keepAnAdmin(ctx context.Context, tx *txn, id int64, role string) error {
+	if role != adminRole {
+		return nil
+	}
+	var others int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE role = ? AND id != ?`, adminRole, id).Scan(&others); err != nil {
+		return err
+	}
+	if others == 0 {
+		return ErrLastAdmin
+	}
+	return nil
+}
+
 // UpdateUser changes a user's role and, if PasswordHash is set, password
 // (with MustChange). A password change ends the user's sessions, so that
-// a stolen session does not outlive it.
+// a stolen session does not outlive it. The last admin stays one.
 func (d *DB) UpdateUser(ctx context.Context, name, role, passwordHash string, mustChange bool) (*User, error) {
 	err := d.tx(ctx, func(tx *txn) error {
 		var id int64
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE name = ?`, name).Scan(&id); err != nil {
+		var cur string
+		if err := tx.QueryRowContext(ctx, `SELECT id, role FROM users WHERE name = ?`, name).Scan(&id, &cur); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return ErrNotFound
 			}
 			return err
+		}
+		if role != "" && role != adminRole {
+			if err := keepAnAdmin(ctx, tx, id, cur); err != nil {
+				return err
+			}
 		}
 		now := ms(d.now())
 		if role != "" {
@@ -201,25 +228,44 @@ func (d *DB) UpdateUser(ctx context.Context, name, role, passwordHash string, mu
 	return d.GetUser(ctx, name)
 }
 
-// DeleteUser removes a user and its sessions; its tokens stay until
-// revoked (they are the machines', named by who created them).
+// DeleteUser removes a user and its sessions, but not the last admin; its
+// tokens stay until revoked (they are the machines', named by who created
+// them).
 func (d *DB) DeleteUser(ctx context.Context, name string) error {
-	res, err := d.db.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
+	err := d.tx(ctx, func(tx *txn) error {
+		var id int64
+		var role string
+		if err := tx.QueryRowContext(ctx, `SELECT id, role FROM users WHERE name = ?`, name).Scan(&id, &role); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		if err := keepAnAdmin(ctx, tx, id, role); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("delete user %q: %w", name, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("delete user %q: %w", name, ErrNotFound)
 	}
 	return nil
 }
 
-// CreateSession stores a session.
-func (d *DB) CreateSession(ctx context.Context, s Session) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, csrf, created, expires, last_seen) VALUES (?, ?, ?, ?, ?, ?)`,
-		s.IDHash, s.UserID, s.CSRF, ms(s.Created), ms(s.Expires), ms(s.LastSeen))
+// CreateSession stores a session of u, the user whose password was just
+// checked, if u is still as it was then (same id, name and password):
+// else ErrNotFound, so that a user deleted or given a new password while
+// logging in, or a new user who got a deleted one's id, gets no session.
+func (d *DB) CreateSession(ctx context.Context, s Session, u *User) error {
+	res, err := d.db.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, csrf, created, expires, last_seen)
+		SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ? AND name = ? AND password_hash = ?)`,
+		s.IDHash, u.ID, s.CSRF, ms(s.Created), ms(s.Expires), ms(s.LastSeen), u.ID, u.Name, u.PasswordHash)
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("create session: user %q changed while logging in: %w", u.Name, ErrNotFound)
 	}
 	return nil
 }

@@ -18,7 +18,7 @@ func testUsers(t *testing.T, tg target) {
 		t.Errorf("duplicate: %v", err)
 	}
 	now := time.Now()
-	if err := db.CreateSession(ctx, Session{IDHash: "s1", UserID: u.ID, CSRF: "c", Created: now, Expires: now.Add(time.Hour), LastSeen: now}); err != nil {
+	if err := db.CreateSession(ctx, Session{IDHash: "s1", UserID: u.ID, CSRF: "c", Created: now, Expires: now.Add(time.Hour), LastSeen: now}, u); err != nil {
 		t.Fatal(err)
 	}
 	s, su, err := db.GetSession(ctx, "s1")
@@ -26,14 +26,14 @@ func testUsers(t *testing.T, tg target) {
 		t.Fatalf("session: %+v %+v %v", s, su, err)
 	}
 	// A new password ends the sessions; a role change does not.
-	if _, err := db.UpdateUser(ctx, "ann", "admin", "", false); err != nil {
+	if _, err := db.UpdateUser(ctx, "ann", "viewer", "", false); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := db.GetSession(ctx, "s1"); err != nil {
 		t.Errorf("session after a role change: %v", err)
 	}
 	u, err = db.UpdateUser(ctx, "ann", "", "h2", true)
-	if err != nil || u.Role != "admin" || u.PasswordHash != "h2" || !u.MustChange {
+	if err != nil || u.Role != "viewer" || u.PasswordHash != "h2" || !u.MustChange {
 		t.Fatalf("update: %+v %v", u, err)
 	}
 	if _, _, err := db.GetSession(ctx, "s1"); !errors.Is(err, ErrNotFound) {
@@ -49,7 +49,7 @@ func testUsers(t *testing.T, tg target) {
 		{IDHash: "live", Expires: now.Add(time.Hour), LastSeen: now},
 	} {
 		s.UserID, s.Created, s.CSRF = u.ID, now, "c"
-		if err := db.CreateSession(ctx, s); err != nil {
+		if err := db.CreateSession(ctx, s, u); err != nil {
 			t.Fatal(i, err)
 		}
 	}
@@ -95,5 +95,40 @@ func testUsers(t *testing.T, tg target) {
 	}
 	if es, _ := db.Audit(ctx, AuditQuery{Limit: 2}); len(es) != 2 || es[0].Action != "user.delete" {
 		t.Errorf("audit newest first: %+v", es)
+	}
+}
+
+// testLastAdmin: the store never removes the last admin, by a role
+// change or a deletion; a session is made only for the user as checked.
+func testLastAdmin(t *testing.T, tg target) {
+	ctx := context.Background()
+	db := tg.open(t)
+	a, _ := db.CreateUser(ctx, User{Name: "a", Role: "admin", PasswordHash: "h"})
+	if _, err := db.UpdateUser(ctx, "a", "viewer", "", false); !errors.Is(err, ErrLastAdmin) {
+		t.Errorf("demote the last admin: %v", err)
+	}
+	if err := db.DeleteUser(ctx, "a"); !errors.Is(err, ErrLastAdmin) {
+		t.Errorf("delete the last admin: %v", err)
+	}
+	if _, err := db.CreateUser(ctx, User{Name: "b", Role: "admin", PasswordHash: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UpdateUser(ctx, "a", "viewer", "", false); err != nil {
+		t.Errorf("demote one of two admins: %v", err)
+	}
+	if err := db.DeleteUser(ctx, "b"); !errors.Is(err, ErrLastAdmin) {
+		t.Errorf("delete the last admin left: %v", err)
+	}
+	// A session for a user whose password changed meanwhile, or who is
+	// gone and whose id another user got, is not made.
+	now := time.Now()
+	s := Session{IDHash: "x", CSRF: "c", Created: now, Expires: now.Add(time.Hour), LastSeen: now}
+	stale := *a
+	stale.PasswordHash = "old"
+	if err := db.CreateSession(ctx, s, &stale); !errors.Is(err, ErrNotFound) {
+		t.Errorf("session for a changed user: %v", err)
+	}
+	if err := db.CreateSession(ctx, s, a); err != nil {
+		t.Errorf("session for the user as checked: %v", err)
 	}
 }

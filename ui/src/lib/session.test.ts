@@ -26,5 +26,6 @@ describe('session', () => {
     expect(safeNext('//evil.example/')).toBe('/dashboards');
     expect(safeNext('https://evil.example/')).toBe('/dashboards');
     expect(safeNext(null)).toBe('/dashboards');
+    expect(safeNext('/\\evil.example')).toBe('/dashboards');
   });
 });

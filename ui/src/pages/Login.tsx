@@ -73,5 +73,6 @@ export function ChangePassword({ next, forced }: { next: string; forced?: boolea
 
 // safeNext keeps the redirect after login on this site.
 export function safeNext(next: string | null): string {
-  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/dashboards';
+  // Not //host or /\\host, which browsers read as another site.
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.includes('\\') ? next : '/dashboards';
 }
