@@ -164,11 +164,19 @@ func (s *Service) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: r.TLS != nil, Expires: sess.Expires,
+		Secure: s.secure(r), Expires: sess.Expires,
 	})
 	p, err := userPrincipal(u, "session")
 	p.sessionHash, p.csrf = sess.IDHash, sess.CSRF
 	return p, err
+}
+
+// secure reports whether the session cookie is sent over HTTPS only:
+// when argus serves TLS itself, when its external URL is https (it is
+// behind a TLS proxy), or when the proxy says the request came over
+// HTTPS.
+func (s *Service) secure(r *http.Request) bool {
+	return r.TLS != nil || s.opts.SecureCookies || r.Header.Get("X-Forwarded-Proto") == "https"
 }
 
 func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
@@ -180,7 +188,7 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, MaxAge: -1})
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secure(r), MaxAge: -1})
 	writeJSON(w, http.StatusOK, nil)
 }
 

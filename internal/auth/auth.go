@@ -62,6 +62,9 @@ type Options struct {
 	// bcrypt hash. They authenticate with basic auth only, as admins
 	// (they could do anything in Prometheus).
 	StaticUsers map[string]string
+	// SecureCookies marks the session cookie Secure on every request (an
+	// https external URL: argus is behind a TLS proxy).
+	SecureCookies bool
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 }

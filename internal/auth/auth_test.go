@@ -261,6 +261,14 @@ func TestSessionFixationExpiryRevocation(t *testing.T) {
 			t.Errorf("session cookie %q lacks %s", sc, attr)
 		}
 	}
+	if strings.Contains(sc, "Secure") {
+		t.Errorf("session cookie over plain HTTP is Secure: %q", sc)
+	}
+	// Behind a TLS proxy that says so, the cookie is Secure.
+	r = f.do(t, nil, "POST", "/api/v1/auth/login", `{"user":"vera","password":"vera-password"}`, "X-Forwarded-Proto", "https")
+	if !strings.Contains(r.hdr.Get("Set-Cookie"), "Secure") {
+		t.Errorf("session cookie behind a TLS proxy: %q", r.hdr.Get("Set-Cookie"))
+	}
 	planted := f.do(t, nil, "GET", "/read", "", "Cookie", SessionCookie+"=planted-by-attacker")
 	if planted.code != 401 {
 		t.Errorf("the planted id is a session: %d", planted.code)

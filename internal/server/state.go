@@ -80,6 +80,7 @@ func (s *Server) buildAuth(ctx context.Context, cfg *config.Config) error {
 	}
 	s.auth = auth.New(auth.Options{
 		StaticUsers:     static,
+		SecureCookies:   strings.HasPrefix(s.opts.ExternalURL, "https://"),
 		Store:           s.state,
 		Enabled:         enabled,
 		Anonymous:       anon,
