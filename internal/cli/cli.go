@@ -32,14 +32,14 @@ Usage:
   argus check config FILE...
   argus check rules [--lint=all|duplicate-rules|none] [--lint-fatal] [--enable-feature F,...] [FILE...]
   argus test rules [--run REGEX] [--enable-feature F,...] [--junit FILE] FILE...
-  argus query instant [--server URL] [--time T] [-o text|json] EXPR
+  argus query instant [--server URL] [--http.config.file F] [--time T] [-o text|json] EXPR
   argus query range [--server URL] [--start T] [--end T] [--step D] [-o text|json] EXPR
   argus query series [--server URL] --match SELECTOR... [--start T] [--end T]
   argus query labels [--server URL] [--match SELECTOR...] [LABEL_NAME]
   argus tsdb import openmetrics FILE [--data DIR]
   argus tsdb stats [--data DIR] [--top N]
   argus dashboards import FILE... [--dry-run] [--config FILE] [--data DIR] [--folder NAME]
-  argus top [--server URL] [--once] [--interval D]
+  argus top [--server URL] [--http.config.file F] [--once] [--interval D]
   argus user add NAME --role viewer|editor|admin   (password on stdin)
   argus user passwd NAME | role NAME ROLE | del NAME | list
   argus token create NAME --role ROLE [--expires 30d] | list | revoke ID

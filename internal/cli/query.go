@@ -43,6 +43,7 @@ func queryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&qf.server, "server", "http://localhost:9090", "URL of the argus (or Prometheus) server")
 	fs.StringVar(&qf.output, "o", "text", "output format: text or json")
 	fs.DurationVar(&qf.timeout, "timeout", 2*time.Minute, "how long to wait for the answer")
+	httpConfig := fs.String("http.config.file", "", "credentials and TLS for the server, in Prometheus's HTTP client format (as promtool's flag)")
 	var (
 		at, start, end string
 		step           time.Duration
@@ -73,7 +74,11 @@ func queryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%w: --server %q is not an http(s) URL", errUsage, qf.server)
 	}
-	client, err := api.NewClient(api.Config{Address: qf.server})
+	rt, err := roundTripper(*httpConfig)
+	if err != nil {
+		return err
+	}
+	client, err := api.NewClient(api.Config{Address: qf.server, RoundTripper: rt})
 	if err != nil {
 		return fmt.Errorf("query: %w", err)
 	}
@@ -172,6 +177,14 @@ func queryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func queryErr(err error) error {
 	var ae *v1.Error
 	if errors.As(err, &ae) {
+		// The client does not read the body of a 401 or 403; say what
+		// they mean here.
+		switch {
+		case ae.Type == v1.ErrClient && strings.HasSuffix(ae.Msg, " 401"):
+			return errors.New("query failed: authentication required (401): give credentials with --http.config.file (basic_auth, or authorization with an API token)")
+		case ae.Type == v1.ErrClient && strings.HasSuffix(ae.Msg, " 403"):
+			return errors.New("query failed: permission denied (403): the credentials' role may not do this")
+		}
 		return fmt.Errorf("query failed: %s: %s", ae.Type, ae.Msg)
 	}
 	return fmt.Errorf("query failed: %w", err)

@@ -26,6 +26,7 @@ func topCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	server := fs.String("server", "http://localhost:9090", "URL of the argus server")
 	once := fs.Bool("once", false, "print one frame and exit")
 	interval := fs.Duration("interval", time.Second, "time between frames")
+	httpConfig := fs.String("http.config.file", "", "credentials and TLS for the server, in Prometheus's HTTP client format")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -40,7 +41,11 @@ func topCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if *interval <= 0 {
 		return fmt.Errorf("%w: --interval must be positive", errUsage)
 	}
-	client := &http.Client{Timeout: 5 * time.Second}
+	rt, err := roundTripper(*httpConfig)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: rt}
 	endpoint := strings.TrimSuffix(*server, "/") + "/api/v1/apps"
 	if *once {
 		st, err := fetchStats(ctx, client, endpoint)

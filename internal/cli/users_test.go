@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/argus-mon/argus/internal/integration/integrationtest"
 )
@@ -142,5 +143,60 @@ func TestStateMigrate(t *testing.T) {
 	}
 	if err := stateCmd(ctx, []string{"migrate", "--to", "mysql", "--data", data}, &out); err == nil {
 		t.Error("migrate to mysql: no error")
+	}
+}
+
+// TestQueryWithCredentials runs argus query and argus top against a
+// server with anonymous access off: refused without credentials, answered
+// with an --http.config.file holding a token.
+func TestQueryWithCredentials(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "argus.yml")
+	os.WriteFile(cfg, []byte("auth:\n  anonymous: none\ncollectors:\n  node: {enabled: false}\n"), 0o644)
+	data := filepath.Join(dir, "data")
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	t.Setenv("ARGUS_ADMIN_PASSWORD", "first-admin-password")
+	go func() {
+		done <- Main(ctx, []string{"server", "--config", cfg, "--data", data, "--listen", addr}, io.Discard, io.Discard)
+	}()
+	defer func() { cancel(); <-done }()
+	url := "http://" + addr
+	waitReady(t, url)
+	var out bytes.Buffer
+	if err := tokenCmd(ctx, []string{"create", "reader", "--role", "viewer", "--config", cfg, "--data", data}, &out); err != nil {
+		t.Fatal(err)
+	}
+	httpCfg := filepath.Join(dir, "http.yml")
+	os.WriteFile(httpCfg, []byte("authorization:\n  credentials: "+strings.TrimSpace(out.String())+"\n"), 0o600)
+	code, _, errOut := runCLI("query", "instant", "--server", url, "vector(42)")
+	if code == 0 || !strings.Contains(errOut, "authentication required") {
+		t.Errorf("query without credentials: exit %d, %s", code, errOut)
+	}
+	code, stdout, errOut := runCLI("query", "instant", "--server", url, "--http.config.file", httpCfg, "vector(42)")
+	if code != 0 || !strings.Contains(stdout, "42") {
+		t.Errorf("query with a token: exit %d, %s%s", code, stdout, errOut)
+	}
+	if code, _, errOut := runCLI("top", "--once", "--server", url, "--http.config.file", httpCfg); code != 0 {
+		t.Errorf("top with a token: exit %d, %s", code, errOut)
+	}
+	if code, _, errOut := runCLI("query", "instant", "--server", url, "--http.config.file", filepath.Join(dir, "missing.yml"), "1"); code == 0 || !strings.Contains(errOut, "--http.config.file") {
+		t.Errorf("missing http config: exit %d, %s", code, errOut)
+	}
+}
+
+func waitReady(t *testing.T, url string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(url + "/-/ready"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready", url)
+		}
 	}
 }
