@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,21 +19,10 @@ import (
 // the store of a running server, which then accepts them; a wrong role
 // or a missing password is a clear error.
 func TestUsersAndTokensWhileServing(t *testing.T) {
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "argus.yml")
-	os.WriteFile(cfg, []byte("global: {scrape_interval: 1s}\ncollectors:\n  node: {enabled: false}\n"), 0o644)
-	data := filepath.Join(dir, "data")
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	t.Setenv("ARGUS_ADMIN_PASSWORD", "first-admin-password")
-	var serverErr bytes.Buffer
-	go func() {
-		code := Main(ctx, []string{"server", "--config", cfg, "--data", data, "--listen", addr}, io.Discard, &serverErr)
-		done <- code
-	}()
-	defer func() { cancel(); <-done }()
-	url := waitForUp(t, "http://"+addr, "argus", func() string { return "" })
+	srv := serve(t, "global: {scrape_interval: 1s}\ncollectors:\n  node: {enabled: false}\n")
+	ctx := context.Background()
+	url := waitForUp(t, srv.url, "argus", func() string { return "" })
+	dir, cfg, data, serverErr := srv.dir, srv.cfg, srv.data, srv.logs
 	store := []string{"--config", cfg, "--data", data}
 
 	var out bytes.Buffer
@@ -150,19 +140,9 @@ func TestStateMigrate(t *testing.T) {
 // server with anonymous access off: refused without credentials, answered
 // with an --http.config.file holding a token.
 func TestQueryWithCredentials(t *testing.T) {
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "argus.yml")
-	os.WriteFile(cfg, []byte("auth:\n  anonymous: none\ncollectors:\n  node: {enabled: false}\n"), 0o644)
-	data := filepath.Join(dir, "data")
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	t.Setenv("ARGUS_ADMIN_PASSWORD", "first-admin-password")
-	go func() {
-		done <- Main(ctx, []string{"server", "--config", cfg, "--data", data, "--listen", addr}, io.Discard, io.Discard)
-	}()
-	defer func() { cancel(); <-done }()
-	url := "http://" + addr
+	srv := serve(t, "auth:\n  anonymous: none\ncollectors:\n  node: {enabled: false}\n")
+	ctx := context.Background()
+	url, dir, cfg, data := srv.url, srv.dir, srv.cfg, srv.data
 	waitReady(t, url)
 	var out bytes.Buffer
 	if err := tokenCmd(ctx, []string{"create", "reader", "--role", "viewer", "--config", cfg, "--data", data}, &out); err != nil {
@@ -185,6 +165,46 @@ func TestQueryWithCredentials(t *testing.T) {
 		t.Errorf("missing http config: exit %d, %s", code, errOut)
 	}
 }
+
+// served is an `argus server` a test runs through Main, with its config
+// file, data directory and log.
+type served struct {
+	url, dir, cfg, data string
+	logs                *syncBuffer
+}
+
+// serve runs `argus server` with config on a free port, the first admin's
+// password set, until the test ends.
+func serve(t *testing.T, config string) *served {
+	t.Helper()
+	dir := t.TempDir()
+	s := &served{dir: dir, cfg: filepath.Join(dir, "argus.yml"), data: filepath.Join(dir, "data"), logs: &syncBuffer{}}
+	if err := os.WriteFile(s.cfg, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	s.url = "http://" + addr
+	t.Setenv("ARGUS_ADMIN_PASSWORD", "first-admin-password")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"server", "--config", s.cfg, "--data", s.data, "--listen", addr}, io.Discard, s.logs)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return s
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func waitReady(t *testing.T, url string) {
 	t.Helper()
