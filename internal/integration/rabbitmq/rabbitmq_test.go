@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"net"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -176,6 +177,20 @@ func TestMatchesPrometheusPlugin(t *testing.T) {
 	}
 	if id := valueOf(ours, "rabbitmq_identity_info", "rabbitmq_cluster_permanent_id"); id == "" || id != valueOf(theirs, "rabbitmq_identity_info", "rabbitmq_cluster_permanent_id") {
 		t.Errorf("rabbitmq_cluster_permanent_id = %q", id)
+	}
+}
+
+// TestNodeColumnsAreNodeFields checks that the node request asks for
+// exactly the fields the node type reads: a field left out of the columns
+// would be missing from every reply, and its metric with it.
+func TestNodeColumnsAreNodeFields(t *testing.T) {
+	var fields []string
+	typ := reflect.TypeFor[node]()
+	for i := 1; i < typ.NumField(); i++ { // all but the name
+		fields = append(fields, typ.Field(i).Tag.Get("json"))
+	}
+	if got, want := nodeColumns, strings.Join(fields, ","); got != want {
+		t.Errorf("nodeColumns = %s\nthe node type's fields: %s", got, want)
 	}
 }
 
