@@ -160,8 +160,10 @@ func TestReconnectAfterServerClose(t *testing.T) {
 		if _, err := r.ReadString('\n'); err != nil {
 			return
 		}
-		c.Write([]byte("pong\n"))
+		// Counted before the reply, which the test may check as soon as
+		// it has read it.
 		served.Add(1)
+		c.Write([]byte("pong\n"))
 		// Close after one reply, as a server with an idle timeout would.
 	})
 	in := instance(t, config.Integration{Address: addr}, 1)
