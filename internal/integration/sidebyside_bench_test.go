@@ -9,10 +9,10 @@ package integration_test
 //
 // which is
 //
-//	go build -o argus ./cmd/argus && ARGUS_BIN=$PWD/argus go test ./internal/integration \
+//	make build && ARGUS_BIN=$PWD/argus go test ./internal/integration \
 //	    -run '^$' -bench SideBySide -benchtime 1x -timeout 90m | tee sidebyside.txt
 //
-// Sub-benchmarks are the types (-bench 'SideBySide/redis'). The
+// (about 20 minutes). Sub-benchmarks are the types (-bench 'SideBySide/redis'). The
 // environment sets the shape of a run: ARGUS_INTBENCH_INSTANCES (50),
 // ARGUS_INTBENCH_INTERVAL (5s), ARGUS_INTBENCH_WARMUP (10s) and
 // ARGUS_INTBENCH_WINDOW (50s). It prints a Markdown table per type.
