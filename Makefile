@@ -4,7 +4,7 @@ GO       ?= go
 BIN      ?= argus
 PKGS     ?= ./...
 
-.PHONY: all build ui examples run test test-ui vet bench bench-ui bench-compare fuzz clean
+.PHONY: all build ui examples run test test-ui vet bench bench-ui bench-compare bench-integrations fuzz clean
 
 all: build
 
@@ -54,6 +54,12 @@ bench-ui: build
 # Side-by-side comparison with Debian's Prometheus/promtool on the same data.
 bench-compare: build
 	$(GO) run ./tools/benchcompare
+
+# CPU and memory per integration instance, 50 of each type against local
+# servers, side by side with Debian's exporters (about 20 minutes; prints
+# Markdown tables; docs/benchmarks.md).
+bench-integrations: build
+	ARGUS_BIN=$(CURDIR)/$(BIN) $(GO) test ./internal/integration -run '^$$' -bench SideBySide -benchtime 1x -timeout 90m
 
 # A short run of every fuzz target (go test runs one fuzz target at a time).
 fuzz:

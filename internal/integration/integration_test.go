@@ -160,7 +160,8 @@ func TestReconnectAfterServerClose(t *testing.T) {
 		if _, err := r.ReadString('\n'); err != nil {
 			return
 		}
-		// Counted before the reply, which the test may see first.
+		// Counted before the reply, which the test may check as soon as
+		// it has read it.
 		served.Add(1)
 		c.Write([]byte("pong\n"))
 		// Close after one reply, as a server with an idle timeout would.
@@ -173,6 +174,39 @@ func TestReconnectAfterServerClose(t *testing.T) {
 	}
 	if served.Load() != 3 {
 		t.Errorf("served %d, want 3", served.Load())
+	}
+}
+
+// TestIdleConnectionKeepsNoDeadline checks that a connection goes back to
+// the pool without the collection's deadline: a later use without a
+// deadline of its own must not fail on the stale one.
+func TestIdleConnectionKeepsNoDeadline(t *testing.T) {
+	s := startServer(t, func(string) string { return "pong\n" })
+	target, err := integration.NewTarget(&config.Integration{Name: "e", Address: s.addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := integration.NewPool(target, 1, nil)
+	defer pool.Close()
+	ping := func(c *integration.Conn) error {
+		if _, err := c.Write([]byte("ping\n")); err != nil {
+			return err
+		}
+		_, err := c.R.ReadString('\n')
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	err = pool.Do(ctx, ping)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // past the first use's deadline
+	if err := pool.Do(context.Background(), ping); err != nil {
+		t.Fatalf("second use, without a deadline: %v", err)
+	}
+	if n := s.conns.Load(); n != 1 {
+		t.Errorf("%d connections made, want 1 (reused)", n)
 	}
 }
 

@@ -139,6 +139,13 @@ func (p *Pool) put(c *Conn, reusable bool) {
 		c.Close()
 		return
 	}
+	// The collection's deadline, left armed on an idle connection, would
+	// fire there one timeout later (waking the process for nothing) and
+	// fail a next use that sets no deadline of its own.
+	if err := c.SetDeadline(time.Time{}); err != nil {
+		c.Close()
+		return
+	}
 	p.idle = append(p.idle, c)
 }
 

@@ -20,10 +20,11 @@ type overview struct {
 	} `json:"object_totals"`
 }
 
-// node is the fields of GET /api/nodes/<node> read, by the plugin's
+// node is the fields of a node of GET /api/nodes read, by the plugin's
 // metric name. A field the broker leaves out (statistics disabled) is nil
 // and its metric missing.
 type node struct {
+	Name          string   `json:"name"`
 	MemUsed       *float64 `json:"mem_used"`
 	MemLimit      *float64 `json:"mem_limit"`
 	MemAlarm      *bool    `json:"mem_alarm"`

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -44,6 +45,18 @@ var queueColumns = "name,vhost,messages,messages_ready,messages_unacknowledged,"
 	"consumers,consumer_utilisation,consumer_capacity,memory,reductions,head_message_timestamp," +
 	"message_stats.publish,message_stats.deliver,message_stats.deliver_no_ack,message_stats.get,message_stats.get_no_ack," +
 	"message_stats.get_empty,message_stats.redeliver,message_stats.ack"
+
+// nodeColumns are the node fields read (the json names of node but its
+// name): without them the reply carries every field of the node and a
+// rate history for most, several times as much JSON for the broker to
+// write and argus to read.
+var nodeColumns = "mem_used,mem_limit,mem_alarm,disk_free,disk_free_limit,disk_free_alarm," +
+	"fd_used,fd_total,sockets_used,sockets_total,proc_used,proc_total,run_queue,uptime,net_ticktime," +
+	"gc_num,gc_bytes_reclaimed,context_switches," +
+	"io_read_count,io_read_bytes,io_write_count,io_write_bytes,io_sync_count,io_seek_count,io_reopen_count," +
+	"msg_store_read_count,msg_store_write_count,queue_index_read_count,queue_index_write_count," +
+	"mnesia_ram_tx_count,mnesia_disk_tx_count," +
+	"connection_created,connection_closed,channel_created,channel_closed,queue_declared,queue_created,queue_deleted"
 
 // Collector reads one broker's management API.
 type Collector struct {
@@ -108,10 +121,17 @@ func (c *Collector) collect(ctx context.Context, m *integration.Metrics) error {
 	if ov.Node == "" {
 		return errors.New("GET /api/overview: the reply names no node: not RabbitMQ's management API?")
 	}
-	var n node
-	if err := c.get(ctx, "/api/nodes/"+url.PathEscape(ov.Node)+"?memory=false&binary=false", &n); err != nil {
+	// The list of nodes takes columns (the single node's resource answers
+	// [] when given them), so only the fields read are written and read.
+	var nodes []node
+	if err := c.get(ctx, "/api/nodes?columns=name,"+nodeColumns, &nodes); err != nil {
 		return err
 	}
+	i := slices.IndexFunc(nodes, func(n node) bool { return n.Name == ov.Node })
+	if i < 0 {
+		return fmt.Errorf("GET /api/nodes: node %s, which answers, is not listed", ov.Node)
+	}
+	n := nodes[i]
 	var clusterID struct {
 		Value string `json:"value"`
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"net"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -181,6 +182,20 @@ func TestMatchesPrometheusPlugin(t *testing.T) {
 		t.Errorf("rabbitmq_cluster_permanent_id = %q", id)
 	}
 	integrationtest.CheckQueries(t, "rabbitmq", ours)
+}
+
+// TestNodeColumnsAreNodeFields checks that the node request asks for
+// exactly the fields the node type reads: a field left out of the columns
+// would be missing from every reply, and its metric with it.
+func TestNodeColumnsAreNodeFields(t *testing.T) {
+	var fields []string
+	typ := reflect.TypeFor[node]()
+	for i := 1; i < typ.NumField(); i++ { // all but the name
+		fields = append(fields, typ.Field(i).Tag.Get("json"))
+	}
+	if got, want := nodeColumns, strings.Join(fields, ","); got != want {
+		t.Errorf("nodeColumns = %s\nthe node type's fields: %s", got, want)
+	}
 }
 
 // valueOf returns a label's value on the first series of a family.
