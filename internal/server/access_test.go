@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -178,3 +179,24 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 func (s *syncBuffer) Reset()         { s.mu.Lock(); defer s.mu.Unlock(); s.b.Reset() }
+
+// TestProbeDebugNeedsEditor: /probe is a read, but its debug log (which
+// can hold what an inner server answered) needs the editor role.
+func TestProbeDebugNeedsEditor(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "inner") }))
+	defer target.Close()
+	r := startAuth(t, Options{DataDir: t.TempDir(), InitialAdminPassword: "admin-password"})
+	if _, err := auth.AddUser(context.Background(), r.srv.state, "ed", auth.Editor, "ed-password", false); err != nil {
+		t.Fatal(err)
+	}
+	url := r.base + "/probe?module=http_2xx&target=" + target.URL
+	if code := send(t, "GET", url, "", ""); code != 200 {
+		t.Errorf("probe, anonymous: %d", code)
+	}
+	if code := send(t, "GET", url+"&debug=true", "", ""); code != 403 {
+		t.Errorf("debug probe, anonymous: %d, want 403", code)
+	}
+	if code := send(t, "GET", url+"&debug=true", "ed", "ed-password"); code != 200 {
+		t.Errorf("debug probe, editor: %d", code)
+	}
+}

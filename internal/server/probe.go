@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/argus-mon/argus/internal/auth"
 	"github.com/argus-mon/argus/internal/integration"
 	"github.com/argus-mon/argus/internal/integration/probe"
 )
@@ -61,6 +62,13 @@ func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	debug := q.Get("debug") == "true"
+	// The probe's log can hold what an inner server answered: reading it
+	// takes the editor role, while the probe itself is a read, open as
+	// blackbox_exporter's.
+	if p, ok := auth.FromContext(r.Context()); debug && ok && p.Role < auth.Editor {
+		http.Error(w, "debug=true needs the editor role", http.StatusForbidden)
+		return
+	}
 	var logBuf bytes.Buffer
 	logger := s.logger.With("component", "probe", "module", moduleName)
 	if debug {
