@@ -32,7 +32,7 @@ func (d *DB) CopyTo(ctx context.Context, dst *DB) (map[string]int, error) {
 		return nil, fmt.Errorf("read the source: %w", err)
 	}
 	defer srcTx.Rollback()
-	src := &txn{tx: srcTx, pg: d.db.pg}
+	src := &txn{r: srcTx, pg: d.db.pg}
 	err = dst.tx(ctx, func(tx *txn) error {
 		for _, t := range tables {
 			var n int

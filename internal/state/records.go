@@ -138,7 +138,7 @@ func (d *DB) AppendEvents(ctx context.Context, events []Event) (err error) {
 			sqlTx.Rollback()
 		}
 	}()
-	tx := &txn{tx: sqlTx, pg: d.db.pg}
+	tx := &txn{r: sqlTx, pg: d.db.pg}
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO events (time, kind, fingerprint, receiver, data) VALUES (?, ?, ?, ?, ?) RETURNING id`)
 	if err != nil {
 		return fmt.Errorf("append events: %w", err)

@@ -97,7 +97,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// queue in database/sql instead of in SQLite's busy handler, so
 	// concurrent writers never see "database is locked".
 	db.SetMaxOpenConns(1)
-	d := &DB{db: handle{db: db}, now: time.Now}
+	d := &DB{db: newHandle(db, false), now: time.Now}
 	if err := d.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state database %s: %w", path, err)
@@ -124,7 +124,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 		// pgx's errors name the host and user, never the password.
 		return nil, fmt.Errorf("connect to the PostgreSQL state database: %w", err)
 	}
-	d := &DB{db: handle{db: db, pg: true}, now: time.Now}
+	d := &DB{db: newHandle(db, true), now: time.Now}
 	if err := d.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("PostgreSQL state database: %w", err)
@@ -391,7 +391,7 @@ func (d *DB) tx(ctx context.Context, f func(*txn) error) (err error) {
 	if err != nil {
 		return err
 	}
-	tx := &txn{tx: sqlTx, pg: d.db.pg}
+	tx := &txn{r: sqlTx, pg: d.db.pg}
 	defer func() {
 		if err != nil {
 			sqlTx.Rollback()
@@ -408,23 +408,44 @@ func (d *DB) tx(ctx context.Context, f func(*txn) error) (err error) {
 	return sqlTx.Commit()
 }
 
-// handle runs SQL written with '?' placeholders on either driver.
-type handle struct {
-	db *sql.DB
+// runner is what a database and a transaction both do.
+type runner interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, q string) (*sql.Stmt, error)
+}
+
+// txn runs SQL written with '?' placeholders on either driver, on the
+// database or in a transaction.
+type txn struct {
+	r  runner
 	pg bool
 }
 
-func (h handle) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return h.db.ExecContext(ctx, bind(h.pg, q), args...)
+func (t txn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.r.ExecContext(ctx, bind(t.pg, q), args...)
 }
 
-func (h handle) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return h.db.QueryContext(ctx, bind(h.pg, q), args...)
+func (t txn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.r.QueryContext(ctx, bind(t.pg, q), args...)
 }
 
-func (h handle) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return h.db.QueryRowContext(ctx, bind(h.pg, q), args...)
+func (t txn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.r.QueryRowContext(ctx, bind(t.pg, q), args...)
 }
+
+func (t txn) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return t.r.PrepareContext(ctx, bind(t.pg, q))
+}
+
+// handle is the database: its queries, and what begins and ends it.
+type handle struct {
+	txn
+	db *sql.DB
+}
+
+func newHandle(db *sql.DB, pg bool) handle { return handle{txn: txn{r: db, pg: pg}, db: db} }
 
 // stringAgg returns the aggregate joining col's values with the unit
 // separator (0x1f), which titles and tags do not contain.
@@ -433,28 +454,6 @@ func (h handle) stringAgg(col string) string {
 		return "string_agg(" + col + ", chr(31))"
 	}
 	return "group_concat(" + col + ", char(31))"
-}
-
-// txn is a transaction that runs SQL written with '?' placeholders.
-type txn struct {
-	tx *sql.Tx
-	pg bool
-}
-
-func (t *txn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, bind(t.pg, q), args...)
-}
-
-func (t *txn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(ctx, bind(t.pg, q), args...)
-}
-
-func (t *txn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, bind(t.pg, q), args...)
-}
-
-func (t *txn) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
-	return t.tx.PrepareContext(ctx, bind(t.pg, q))
 }
 
 // bind rewrites '?' placeholders to PostgreSQL's $1, $2, ... The store's

@@ -38,7 +38,8 @@ func Run(ctx context.Context, target string, m *config.ProbeModule, out *integra
 	case "grpc":
 		err = probeGRPC(ctx, target, &m.GRPC, out, logger)
 	default:
-		err = errors.New("prober " + m.Prober + " is not implemented by argus")
+		// The config refuses other probers; this guards a module built by hand.
+		err = errors.New("unknown prober " + m.Prober + "; want http, tcp, dns, icmp or grpc")
 	}
 	out.Gauge("probe_duration_seconds", "Returns how long the probe took to complete in seconds", time.Since(start).Seconds())
 	ok := 0.0
