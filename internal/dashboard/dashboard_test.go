@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -396,6 +397,29 @@ func TestPublicFixtures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStateTimeline: the UI draws state timelines (lanes of mapped
+// states); what it draws otherwise than Grafana makes the panel degraded.
+func TestStateTimeline(t *testing.T) {
+	_, rep := imp(t, `{"schemaVersion": 38, "panels": [
+		{"id": 1, "type": "state-timeline", "targets": [{"refId": "A", "expr": "up"}],
+		 "fieldConfig": {"defaults": {"color": {"mode": "continuous-GrYlRd"}, "custom": {"spanNulls": false},
+		   "mappings": [{"type": "value", "options": {"0": {"text": "down", "color": "red"}}}]}, "overrides": []}},
+		{"id": 2, "type": "state-timeline", "targets": [{"refId": "A", "expr": "up"}],
+		 "fieldConfig": {"defaults": {"color": {"mode": "palette-classic"}, "custom": {"spanNulls": true}},
+		   "overrides": [{"matcher": {"id": "byName", "options": "x"}, "properties": [{"id": "color", "value": {"mode": "fixed"}}]}]}}]}`, Options{})
+	if rep.Summary != (Summary{Total: 2, OK: 1, Degraded: 1}) {
+		t.Fatalf("%v: %+v", rep.Summary, rep.Panels)
+	}
+	want := []string{
+		"state-timeline: color mode palette-classic is drawn in the series' colors",
+		"state-timeline: field overrides are not applied",
+		"state-timeline: null values are drawn as gaps (spanNulls is not applied)",
+	}
+	if got := rep.Panels[1].Reasons; !slices.Equal(got, want) {
+		t.Errorf("reasons:\n%q\nwant\n%q", got, want)
 	}
 }
 

@@ -102,6 +102,7 @@ func preparePanels(panels []any, from int, r *resolver, rep *Report, ids *ids) [
 			continue
 		}
 		notes = append(notes, transformationNotes(p)...)
+		notes = append(notes, stateTimelineNotes(p)...)
 		pr := PanelReport{ID: intOr(p, "id", 0), Title: str(p, "title"), Type: str(p, "type"), Reasons: notes}
 		if pr.Type != orig {
 			pr.OriginalType = orig

@@ -20,7 +20,7 @@ const (
 
 // SupportedPanelTypes are the panel types the UI renders, after migration
 // (graph, singlestat and table-old are migrated to them).
-var SupportedPanelTypes = []string{"timeseries", "stat", "gauge", "bargauge", "table", "text", "heatmap", "row"}
+var SupportedPanelTypes = []string{"timeseries", "stat", "gauge", "bargauge", "table", "text", "heatmap", "state-timeline", "row"}
 
 // PanelReport is the verdict on one panel.
 type PanelReport struct {
@@ -110,6 +110,35 @@ func transformationNotes(p JSON) []string {
 		case id == "reduce" && str(obj(t, "options"), "mode") == "reduceFields":
 			notes = append(notes, "transformation reduce in mode reduceFields is not applied (seriesToRows is)")
 		}
+	}
+	return notes
+}
+
+// stateTimelineColorModes are the color modes the UI's state timeline
+// (ui/src/dash/states.ts) draws as Grafana does; it draws the others in
+// the series' colors or the fixed color.
+var stateTimelineColorModes = []string{"", "thresholds", "fixed",
+	"continuous-GrYlRd", "continuous-RdYlGr", "continuous-BlYlRd", "continuous-YlRd", "continuous-BlPu",
+	"continuous-YlBl", "continuous-blues", "continuous-reds", "continuous-greens", "continuous-purples"}
+
+// stateTimelineNotes says what of a state timeline the UI approximates:
+// it draws lanes of mapped states from the field defaults alone.
+func stateTimelineNotes(p JSON) []string {
+	if str(p, "type") != "state-timeline" {
+		return nil
+	}
+	var notes []string
+	fc := obj(p, "fieldConfig")
+	defs := obj(fc, "defaults")
+	if mode := str(obj(defs, "color"), "mode"); !slices.Contains(stateTimelineColorModes, mode) {
+		notes = append(notes, fmt.Sprintf("state-timeline: color mode %s is drawn in the series' colors", mode))
+	}
+	if len(objs(fc, "overrides")) > 0 {
+		notes = append(notes, "state-timeline: field overrides are not applied")
+	}
+	// spanNulls false (the default) leaves gaps, as the UI does.
+	if v := obj(defs, "custom")["spanNulls"]; v != nil && v != false {
+		notes = append(notes, "state-timeline: null values are drawn as gaps (spanNulls is not applied)")
 	}
 	return notes
 }

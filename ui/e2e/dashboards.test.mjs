@@ -80,16 +80,22 @@ describe('fixture dashboards', () => {
       const res = await post('/api/dashboards/import', { dashboard: dash, overwrite: true, inputs: [] });
       const uid = res.uid ?? res.dashboardUid ?? res.importedUrl?.split('/')[2];
       assert.ok(uid, JSON.stringify(res));
-      const { page, errors } = await open(`/d/${uid}?from=now-15m&to=now`);
-      const panels = await settle(page);
-      await screenshot(page, `dashboard-${f.replace('.json', '').replace(/\//g, '-')}`);
-      assert.ok(panels.length > 0);
-      for (const p of panels) {
-        assert.ok(p.state === 'ok' || p.state === 'nodata', `${f}: panel "${p.title}" (${p.type}) is ${p.state}: ${p.msg}`);
-        if (p.state === 'nodata') assert.ok(p.msg.trim() !== '', `${f}: panel "${p.title}" has no data and says nothing`);
+      // Deleted afterwards: two fixtures may have the same title (ArgoCD's
+      // two dashboards), which is taken in the folder while one is there.
+      try {
+        const { page, errors } = await open(`/d/${uid}?from=now-15m&to=now`);
+        const panels = await settle(page);
+        await screenshot(page, `dashboard-${f.replace('.json', '').replace(/\//g, '-')}`);
+        assert.ok(panels.length > 0);
+        for (const p of panels) {
+          assert.ok(p.state === 'ok' || p.state === 'nodata', `${f}: panel "${p.title}" (${p.type}) is ${p.state}: ${p.msg}`);
+          if (p.state === 'nodata') assert.ok(p.msg.trim() !== '', `${f}: panel "${p.title}" has no data and says nothing`);
+        }
+        assert.deepEqual(errors, []);
+        await page.close();
+      } finally {
+        await fetch(`${argus.url}/api/dashboards/uid/${uid}`, { method: 'DELETE', headers: { Authorization: argus.authHeader } });
       }
-      assert.deepEqual(errors, []);
-      await page.close();
     });
   }
 });
@@ -263,6 +269,36 @@ describe('dashboard behaviour', () => {
     await graph.getByLabel('links of linked graph').click();
     assert.equal(await graph.getByTestId('panel-link').getAttribute('href'), '/d/e2e-links?var-job=argus&from=now-2m&to=now');
     await screenshot(page, 'dashboard-links');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('a state timeline draws a lane of mapped states per series, with a legend', async () => {
+    await post('/api/dashboards/db', {
+      overwrite: true,
+      dashboard: {
+        uid: 'e2e-states', title: 'E2E state timeline', schemaVersion: 39, time: { from: 'now-2m', to: 'now' },
+        panels: [
+          { id: 1, type: 'state-timeline', title: 'targets up', gridPos: { x: 0, y: 0, w: 24, h: 8 }, datasource: { type: 'prometheus', uid: 'argus' },
+            options: { mergeValues: true, showValue: 'auto', legend: { showLegend: true, displayMode: 'list' } },
+            fieldConfig: { defaults: { color: { mode: 'thresholds' }, thresholds: { mode: 'absolute', steps: [{ color: 'red', value: null }] },
+              mappings: [{ type: 'value', options: { 1: { text: 'Up', color: 'green' }, 0: { text: 'Down', color: 'red' } } }] }, overrides: [] },
+            targets: [{ refId: 'A', expr: 'up', legendFormat: '{{job}}' }] },
+        ],
+      },
+    });
+    const { page, errors } = await open('/d/e2e-states?from=now-2m&to=now');
+    const [panel] = await settle(page);
+    assert.equal(panel.state, 'ok', panel.msg);
+    const tl = page.getByTestId('state-timeline');
+    const lanes = await tl.locator('.state-lane .state-name').allTextContents();
+    assert.ok(lanes.includes('argus') && lanes.includes('node'), lanes.join(', '));
+    // Every target has been up all along: one merged segment per lane.
+    const segs = await tl.getByTestId('state-segment').evaluateAll((els) => els.map((e) => ({ text: e.textContent, width: e.getBoundingClientRect().width })));
+    assert.equal(segs.length, lanes.length, JSON.stringify(segs));
+    assert.ok(segs.every((x) => x.text === 'Up' && x.width > 20), JSON.stringify(segs));
+    assert.deepEqual(await tl.locator('.dash-legend span').allTextContents(), ['Up']);
+    await screenshot(page, 'dashboard-state-timeline');
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -1,5 +1,5 @@
 // The panel renderers: time series (uPlot), stat, gauge, bar gauge, table,
-// text and heatmap, and a placeholder for types argus does not draw.
+// text, heatmap and state timeline, and a placeholder for types argus does not draw.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
@@ -12,7 +12,8 @@ import { formatUnit } from './units';
 import type { AnnotationEvent } from './annotations';
 import { dataLinks, valueText, type LinkDef, type LinkModel, type LinkScope } from './links';
 import { Tooltip } from './tooltip';
-import { zoneName } from './tz';
+import { formatDate, zoneName } from './tz';
+import { stateLanes, stateLegend } from './states';
 
 function defaults(p: Panel) {
   return p.fieldConfig?.defaults ?? {};
@@ -497,5 +498,45 @@ export function Heatmap({ series, height }: { series: Series[]; height: number }
   return <canvas ref={ref} class="heatmap" style={`width:100%;height:${height}px`} />;
 }
 
+// StateTimeline draws each series as a lane of states (see states.ts): a
+// segment per run of one state, its text inside when it fits (showValue),
+// its value and time in its title; a time axis below and a legend of the
+// mapped states.
+export function StateTimeline({ panel, series, from, to, height, timezone }: { panel: Panel; series: Series[]; from: number; to: number; height: number; timezone?: string }) {
+  const o = panel.options ?? {};
+  const custom = (defaults(panel).custom ?? {}) as { fillOpacity?: number; lineWidth?: number };
+  const [a, b] = [from / 1000, to / 1000];
+  const lanes = stateLanes(panel, series.slice(0, 50), a, b);
+  const legend = o.legend?.showLegend !== false && o.legend?.displayMode !== 'hidden' ? stateLegend(lanes) : [];
+  const zone = zoneName(timezone);
+  const fmt = b - a > 86400 ? 'MM-DD HH:mm' : b - a > 600 ? 'HH:mm' : 'HH:mm:ss';
+  const laneH = Math.max(14, Math.floor((height - 22 - (legend.length ? 22 : 0)) / Math.max(1, lanes.length)));
+  const fill = Math.max(0, Math.min(100, custom.fillOpacity ?? 70)) / 100;
+  const rowH = Math.max(0.1, Math.min(1, o.rowHeight ?? 0.9));
+  const showValue: string = o.showValue ?? 'auto';
+  const pct = (t: number) => `${(((t - a) / (b - a || 1)) * 100).toFixed(3)}%`;
+  const ticks = Array.from({ length: 5 }, (_, i) => a + ((b - a) * (i + 0.5)) / 5);
+  return (
+    <div class="state-timeline" data-testid="state-timeline">
+      {lanes.map((l, i) => (
+        <div key={l.name + i} class="state-lane" style={`height:${laneH}px`}>
+          <span class="state-name" title={l.name}>{l.name}</span>
+          <span class="state-track">
+            {l.segments.map((s) => (
+              <span key={s.start} class="state-seg" data-testid="state-segment"
+                title={`${l.name}: ${s.text}\n${formatDate(s.start * 1000, zone)} – ${formatDate(s.end * 1000, zone)}`}
+                style={`left:${pct(s.start)};width:${pct(a + s.end - s.start)};top:${((1 - rowH) * 50).toFixed(1)}%;height:${(rowH * 100).toFixed(1)}%;background:${withAlpha(s.color, fill)};${custom.lineWidth ? `border:${custom.lineWidth}px solid ${s.color};` : ''}text-align:${o.alignValue ?? 'left'}`}>
+                {showValue !== 'never' && <span class={showValue === 'auto' ? 'state-text auto' : 'state-text'}>{s.text}</span>}
+              </span>
+            ))}
+          </span>
+        </div>
+      ))}
+      <div class="state-axis"><span class="state-name" /><span class="state-track">{ticks.map((t) => <span key={t} style={`left:${pct(t)}`}>{formatDate(t * 1000, zone, fmt)}</span>)}</span></div>
+      {legend.length > 0 && <div class="dash-legend list">{legend.map((s) => <span key={s.text + s.color}><i class="swatch" style={`background:${s.color}`} />{s.text}</span>)}</div>}
+    </div>
+  );
+}
+
 // supported lists the panel types drawn; the others get a placeholder.
-export const supported = new Set(['timeseries', 'graph', 'stat', 'singlestat', 'gauge', 'bargauge', 'table', 'table-old', 'text', 'heatmap', 'row']);
+export const supported = new Set(['timeseries', 'graph', 'stat', 'singlestat', 'gauge', 'bargauge', 'table', 'table-old', 'text', 'heatmap', 'state-timeline', 'row']);

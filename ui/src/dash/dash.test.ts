@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { calcInterval, describeRange, parseTime, rateInterval, resolveRange, roundInterval } from './time';
-import { escapeRegex, interpolate, legend, usedVars } from './interpolate';
+import { emptyVars, escapeRegex, interpolate, legend, usedVars } from './interpolate';
 import { formatUnit } from './units';
+import { ALL, initialSelection, toVars } from './variables';
+import type { Variable } from './model';
 
 const now = Date.UTC(2026, 0, 15, 13, 45, 30);
 
@@ -67,6 +69,28 @@ describe('variables', () => {
   });
   it('finds the variables a query uses', () => {
     expect(usedVars('up{job="$job", instance=~"${inst:regex}"} [[x]]').sort()).toEqual(['inst', 'job', 'x']);
+    // Variables with no value (no options), but not one whose All has a
+    // custom value, nor unknown names.
+    const vars = { ns: { values: [''] }, job: { values: ['node'] }, any: { values: [''], all: true, allValue: '.*' }, none: { values: [''], all: true, includeAll: true } };
+    expect(emptyVars(['up{namespace="$ns", job="$job", a=~"$any"}', 'x{b=~"${none}", c="$unknown"}'], vars)).toEqual(['ns', 'none']);
+  });
+  it('starts on the saved value if there is such an option, else on the first option, All where there is one', () => {
+    const opts = [{ text: 'a', value: 'a' }, { text: 'b', value: 'b' }];
+    const q = (extra: Partial<Variable>): Variable => ({ name: 'ns', type: 'query', query: 'label_values(ns)', ...extra });
+    expect(initialSelection(q({ current: { text: 'b', value: 'b' } }), opts, undefined)).toEqual(['b']);
+    expect(initialSelection(q({ current: { text: 'b', value: 'b' } }), opts, ['a'])).toEqual(['a']);
+    expect(initialSelection(q({ current: { text: 'gone', value: 'gone' } }), opts, undefined)).toEqual(['a']);
+    expect(initialSelection(q({ current: {} }), [], undefined)).toEqual([]);
+    // Grafana's All is the first option, of multi-value variables too, and
+    // of variables whose query found nothing (Cilium's Hubble dashboards:
+    // current {}, multi, includeAll, allValue .*).
+    for (const extra of [{}, { multi: true }, { current: {} }, { current: { text: 'gone', value: ['gone'] } }]) {
+      expect(initialSelection(q({ includeAll: true, ...extra }), opts, undefined)).toEqual([ALL]);
+    }
+    const none = q({ includeAll: true, multi: true, allValue: '.*', current: {} });
+    const sel = initialSelection(none, [], undefined);
+    expect(sel).toEqual([ALL]);
+    expect(interpolate('x{ns=~"$ns"}', toVars([{ def: none, options: [], selected: sel }]))).toBe('x{ns=~".*"}');
   });
   it('renders legend formats', () => {
     expect(legend('{{instance}} - {{ mode }}', { instance: 'a', mode: 'idle' }, 'f')).toBe('a - idle');

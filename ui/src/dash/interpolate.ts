@@ -113,6 +113,14 @@ export function usedVars(text: string): string[] {
   return [...out];
 }
 
+// emptyVars lists the variables the texts use that have no value (a
+// query variable with no options: its metric is not there), which is
+// usually why such a panel has no data.
+export function emptyVars(texts: string[], vars: Vars): string[] {
+  const names = new Set(texts.flatMap(usedVars));
+  return [...names].filter((n) => vars[n] && !(vars[n].all && vars[n].allValue) && vars[n].values.every((v) => v === ''));
+}
+
 // legend renders a legendFormat: {{label}} takes the series' label value.
 export function legend(format: string | undefined, labels: Record<string, string>, fallback: string): string {
   if (!format || format === '__auto') return fallback;

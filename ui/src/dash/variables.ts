@@ -117,6 +117,11 @@ export function customOptions(q: string): Option[] {
   });
 }
 
+// initialSelection is the selection a variable starts with: the URL's, or
+// the saved current value, if its options have it; otherwise the first
+// option, as in Grafana, where All is the first option of a query or
+// custom variable that has it (even one whose query found nothing: its
+// allValue, often .*, then still matches).
 export function initialSelection(v: Variable, options: Option[], fromURL: string[] | undefined): string[] {
   const want = fromURL && fromURL.length > 0 ? fromURL : toList(v.current?.value);
   if (want.length > 0) {
@@ -124,7 +129,7 @@ export function initialSelection(v: Variable, options: Option[], fromURL: string
     const known = want.filter((w) => options.some((o) => o.value === w) || v.type === 'textbox' || v.type === 'constant');
     if (known.length > 0) return v.multi ? known : known.slice(0, 1);
   }
-  if (v.includeAll && (v.type === 'query' || v.type === 'custom') && options.length > 0 && !v.multi && v.current === undefined) return [ALL];
+  if (v.includeAll && (v.type === 'query' || v.type === 'custom')) return [ALL];
   return options.length > 0 ? [options[0].value] : [];
 }
 

@@ -7,13 +7,13 @@ import { safeHref } from '../lib/url';
 import { navigate, type Route } from '../lib/router';
 import type { Dashboard, Panel } from '../dash/model';
 import { apiBase, dsUID } from '../dash/model';
-import { interpolate, type Vars } from '../dash/interpolate';
+import { emptyVars, interpolate, type Vars } from '../dash/interpolate';
 import { zoneName } from '../dash/tz';
 import { describeRange, formatInterval, parseIntervalMs, quickRanges, resolveRange, roundInterval, type Range } from '../dash/time';
 import { ALL, resolveVariable, toVars, type OptionCache, type VarState } from '../dash/variables';
 import { runPanel, Session, type QueryResult } from '../dash/query';
 import { toSeries, type Series } from '../dash/reduce';
-import { BarGauge, Gauge, Heatmap, Stat, Table, Text, TimeSeries, supported } from '../dash/Panels';
+import { BarGauge, Gauge, Heatmap, StateTimeline, Stat, Table, Text, TimeSeries, supported } from '../dash/Panels';
 import { addPanel, allPanels, move, removePanel, updatePanel } from '../dash/edit';
 import { EditBar, PanelEditor, type EditOps } from './DashboardEdit';
 import { Inspector } from './Inspector';
@@ -377,7 +377,11 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed, ann = [
         setMsg(warn.join('; '));
         if (s.length === 0 || s.every((x) => x.values.length === 0)) {
           setState('nodata');
-          setMsg(`No data: the queries returned no series in this time range${warn.length ? ` (${warn.join('; ')})` : ''}.`);
+          // Variables with no value are usually why (their metric is
+          // not there either): say which.
+          const empty = emptyVars(targets.map((t) => t.expr ?? ''), scoped).map((n) => `$${n}`);
+          const why = [...(empty.length ? [`${empty.length > 1 ? 'variables' : 'variable'} ${empty.join(', ')} ${empty.length > 1 ? 'have' : 'has'} no value`] : []), ...warn];
+          setMsg(`No data: the queries returned no series in this time range${why.length ? ` (${why.join('; ')})` : ''}.`);
         } else setState('ok');
       })
       .catch((e: Error) => {
@@ -411,6 +415,8 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed, ann = [
         return <Text panel={p} />;
       case 'heatmap':
         return <Heatmap series={series} height={height} />;
+      case 'state-timeline':
+        return <StateTimeline panel={p} series={series} from={range.from} to={range.to} height={height} timezone={tz} />;
     }
     return null;
   };

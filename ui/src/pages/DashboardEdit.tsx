@@ -129,7 +129,7 @@ function Versions({ uid, onRestored }: { uid: string; onRestored: () => void }) 
   );
 }
 
-const panelTypes = ['timeseries', 'stat', 'gauge', 'bargauge', 'table', 'text', 'heatmap'];
+const panelTypes = ['timeseries', 'stat', 'gauge', 'bargauge', 'table', 'text', 'heatmap', 'state-timeline'];
 const units = ['short', 'none', 'percent', 'percentunit', 'bytes', 'decbytes', 'bps', 'Bps', 's', 'ms', 'ops', 'reqps'];
 
 export function PanelEditor({ panel, onApply, onClose }: { panel: Panel; onApply: (p: Partial<Panel>) => void; onClose: () => void }) {
