@@ -79,6 +79,45 @@ func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.Se
 	return &listSeriesSet{list: mergeLists(sets), i: -1}
 }
 
+// SelectReusing is Select for a caller that uses each series only until it
+// asks for the next one and needs no order, as a streamed aggregation does:
+// when the head alone answers, the series are made one at a time in reused
+// memory (labels, chunk list), so a query over many series holds one
+// series instead of all of them. Otherwise it is Select.
+func (q *querier) SelectReusing(ctx context.Context, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	mint, maxt := q.mint, q.maxt
+	if hints != nil {
+		mint, maxt = max(mint, hints.Start), min(maxt, hints.End)
+	}
+	hmin := max(mint, q.headMinT)
+	headOnly := q.head != nil && hmin <= maxt && (hints == nil || hints.Func != "series")
+	for _, b := range q.blocks {
+		if overlaps(b.meta.MinTime, b.lastT(), mint, maxt) {
+			headOnly = false
+		}
+	}
+	if !headOnly {
+		return q.Select(ctx, false, hints, ms...)
+	}
+	hs, err := q.startHeadSelection(ctx, hmin, maxt, false, ms)
+	if err != nil {
+		return storage.ErrSeriesSet(err)
+	}
+	return &reusingSeriesSet{hs: hs}
+}
+
+// reusingSeriesSet is the head's answer made one series at a time; the
+// series At returns is valid until the next call of Next.
+type reusingSeriesSet struct {
+	hs  *headSelection
+	cur querySeries
+}
+
+func (s *reusingSeriesSet) Next() bool                        { return s.hs.next(&s.cur, true) }
+func (s *reusingSeriesSet) At() storage.Series                { return &s.cur }
+func (s *reusingSeriesSet) Err() error                        { return s.hs.err }
+func (s *reusingSeriesSet) Warnings() annotations.Annotations { return nil }
+
 // seriesList is the answer of one source: series with the chunks to read.
 type seriesList struct {
 	series []querySeries
@@ -315,34 +354,75 @@ func selectBlock(ctx context.Context, b *Block, mint, maxt int64, labelsOnly boo
 }
 
 func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly bool, ms []*labels.Matcher) (*seriesList, error) {
-	h := q.head
-	refs, err := index.PostingsForMatchers(ctx, h.index, ms...)
+	hs, err := q.startHeadSelection(ctx, mint, maxt, labelsOnly, ms)
+	if err != nil {
+		return nil, err
+	}
+	l := &seriesList{series: make([]querySeries, 0, len(hs.refs))}
+	arena := sizedChunkArena(len(hs.refs) * (len(hs.cursors) + 1))
+	var s querySeries
+	for hs.next(&s, false) {
+		s.chunks = arena.copy(s.chunks)
+		l.series = append(l.series, s)
+		s = querySeries{}
+	}
+	if hs.err != nil {
+		return nil, hs.err
+	}
+	return l, nil
+}
+
+// headSelection walks the head series a selection matches one at a time,
+// so that a caller needing each series only briefly can reuse its memory.
+type headSelection struct {
+	q          *querier
+	ctx        context.Context
+	mint, maxt int64
+	labelsOnly bool
+	refs       []uint64
+	i          int
+	cursors    []*partCursor
+	seen       uint64
+	sb         labels.ScratchBuilder
+	chunks     []chunkRef
+	err        error
+}
+
+func (q *querier) startHeadSelection(ctx context.Context, mint, maxt int64, labelsOnly bool, ms []*labels.Matcher) (*headSelection, error) {
+	refs, err := index.PostingsForMatchers(ctx, q.head.index, ms...)
 	if err != nil {
 		return nil, fmt.Errorf("head: %w", err)
 	}
+	hs := &headSelection{q: q, ctx: ctx, mint: mint, maxt: maxt, labelsOnly: labelsOnly, refs: refs}
 	q.mu.Lock()
-	var cursors []*partCursor
 	for _, p := range q.parts {
 		// Seeking a series in a part costs a lookup in its index; an
 		// instant query needs only the newest part or two.
 		if pmin, pmax := p.bounds(); overlaps(pmin, pmax, mint, maxt) {
-			cursors = append(cursors, p.cursor())
+			hs.cursors = append(hs.cursors, p.cursor())
 		}
 	}
-	seen := q.maxSeq
+	hs.seen = q.maxSeq
 	q.mu.Unlock()
-	l := &seriesList{series: make([]querySeries, 0, len(refs))}
-	var (
-		sb      labels.ScratchBuilder
-		arena   = sizedChunkArena(len(refs) * (len(cursors) + 1))
-		scratch []chunkRef
-	)
-	for i, ref := range refs {
-		if i%1024 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
+	return hs, nil
+}
+
+// next sets *s to the next matching series with chunks in the selection's
+// range and reports whether there was one. With reuse, s's labels and chunk
+// list share memory with the selection and are valid until the next call;
+// without, its labels are its own and its chunk list must be copied before
+// the next call.
+func (hs *headSelection) next(s *querySeries, reuse bool) bool {
+	h, mint, maxt := hs.q.head, hs.mint, hs.maxt
+	for hs.err == nil && hs.i < len(hs.refs) {
+		ref := hs.refs[hs.i]
+		hs.i++
+		if hs.i%1024 == 0 && hs.ctx.Err() != nil {
+			hs.err = hs.ctx.Err()
+			break
 		}
-		s := h.series.getByRef(ref)
-		if s == nil {
+		ser := h.series.getByRef(ref)
+		if ser == nil {
 			continue // Removed since the postings were read.
 		}
 		// The open chunk, the newest part holding this series and its labels
@@ -354,34 +434,34 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 			newestV   float64
 			hasNewest bool
 		)
-		s.mu.Lock()
-		if s.removed {
-			s.mu.Unlock()
+		ser.mu.Lock()
+		if ser.removed {
+			ser.mu.Unlock()
 			continue
 		}
-		upTo := max(uint64(s.flushedIn), h.loadedMaxSeq)
-		if n := s.chunk.Len(); n > 0 && overlaps(s.chunkMinT, s.lastT, mint, maxt) {
-			open = chunkRef{kind: chunkXOR, n: int32(n), mint: max(s.chunkMinT, mint), maxt: s.lastT}
-			// The appender's last sample, not s.lastT: a commit advances
+		upTo := max(uint64(ser.flushedIn), h.loadedMaxSeq)
+		if n := ser.chunk.Len(); n > 0 && overlaps(ser.chunkMinT, ser.lastT, mint, maxt) {
+			open = chunkRef{kind: chunkXOR, n: int32(n), mint: max(ser.chunkMinT, mint), maxt: ser.lastT}
+			// The appender's last sample, not lastT: a commit advances
 			// lastT before its samples reach the chunk.
-			if t, v := s.chunk.Last(); t >= mint && t <= maxt {
+			if t, v := ser.chunk.Last(); t >= mint && t <= maxt {
 				newestT, newestV, hasNewest = t, v, true
 			}
-			if !labelsOnly {
+			if !hs.labelsOnly {
 				// The appender may still rewrite the last byte: keep a copy of
 				// it and share the rest (a whole copy per series was the
 				// largest allocation of an instant query).
-				open.data, open.tail, open.hasTail = s.chunk.Snapshot()
+				open.data, open.tail, open.hasTail = ser.chunk.Snapshot()
 			}
 		}
-		lset := h.symbols.labels(s.syms, &sb)
-		s.mu.Unlock()
-		if upTo > seen {
-			cursors = q.fetchParts(cursors, mint, maxt)
-			seen = upTo
+		h.symbols.build(ser.syms, &hs.sb)
+		ser.mu.Unlock()
+		if upTo > hs.seen {
+			hs.cursors = hs.q.fetchParts(hs.cursors, mint, maxt)
+			hs.seen = upTo
 		}
-		scratch = scratch[:0]
-		for _, c := range cursors {
+		cs := hs.chunks[:0]
+		for _, c := range hs.cursors {
 			if c.p.seq > upTo {
 				continue // Flushed after the open chunk was read: already in it.
 			}
@@ -389,21 +469,33 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 			if !ok || e.n == 0 || !overlaps(e.minT, e.lastT, mint, maxt) {
 				continue
 			}
-			scratch = append(scratch, chunkRef{kind: chunkXOR, data: e.chunk, n: int32(e.n), mint: max(e.minT, mint), maxt: e.lastT})
+			cs = append(cs, chunkRef{kind: chunkXOR, data: e.chunk, n: int32(e.n), mint: max(e.minT, mint), maxt: e.lastT})
 		}
 		if open.kind != chunkNone {
-			scratch = append(scratch, open)
+			cs = append(cs, open)
 		}
-		if len(scratch) > 0 {
-			l.series = append(l.series, querySeries{lset: lset, chunks: arena.copy(scratch), mint: mint, maxt: maxt, newestT: newestT, newestV: newestV, hasNewest: hasNewest})
+		hs.chunks = cs
+		if len(cs) == 0 {
+			continue
+		}
+		lset := s.lset
+		if reuse {
+			hs.sb.Overwrite(&lset)
+		} else {
+			lset = hs.sb.Labels()
+		}
+		*s = querySeries{lset: lset, chunks: cs, mint: mint, maxt: maxt, newestT: newestT, newestV: newestV, hasNewest: hasNewest}
+		return true
+	}
+	if hs.err == nil {
+		for _, c := range hs.cursors {
+			if c.err != nil {
+				hs.err = fmt.Errorf("head: %w", c.err)
+				break
+			}
 		}
 	}
-	for _, c := range cursors {
-		if c.err != nil {
-			return nil, fmt.Errorf("head: %w", c.err)
-		}
-	}
-	return l, nil
+	return false
 }
 
 // fetchParts adds the parts flushed since the querier was created (which
