@@ -44,14 +44,21 @@ func (c countingQuerier) SelectReusing(ctx context.Context, hints *storage.Selec
 // keeping all of a series' labels once aliased the reused memory) and the
 // answers must equal the upstream engine's on the same data.
 func TestReusedSeriesMemory(t *testing.T) {
+	t.Run("head", func(t *testing.T) { testReusedSeriesMemory(t, 40, 15_000, 0) })
+	// Six hours at a minute, flushed every 5 minutes and compacted: the
+	// older hours are blocks, merged with the head series by series.
+	t.Run("blocks and head", func(t *testing.T) { testReusedSeriesMemory(t, 360, 60_000, 5) })
+}
+
+func testReusedSeriesMemory(t *testing.T, steps, interval int64, flushEvery int64) {
 	db, err := tsdb.Open(context.Background(), t.TempDir(), tsdb.Options{FlushInterval: 1000 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	const start = int64(1_700_000_000_000)
-	app := db.Appender()
-	for s := int64(0); s < 40; s++ {
+	for s := int64(0); s < steps; s++ {
+		app := db.Appender()
 		for i := range 30 {
 			job := fmt.Sprintf("job-%d", i%7)
 			inst := fmt.Sprintf("host-%02d", i)
@@ -60,20 +67,32 @@ func TestReusedSeriesMemory(t *testing.T) {
 				labels.FromStrings("__name__", "reqs_total", "job", job, "instance", inst),
 				labels.FromStrings("__name__", "load", "job", job, "instance", inst),
 			} {
-				if _, err := app.Append(0, l, start+s*15_000, float64(s*int64(i+1))); err != nil {
+				if _, err := app.Append(0, l, start+s*interval, float64(s*int64(i+1))); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
+		if err := app.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if flushEvery > 0 && s%flushEvery == flushEvery-1 {
+			if err := db.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Compact(); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
-	if err := app.Commit(); err != nil {
-		t.Fatal(err)
+	if flushEvery > 0 && len(db.Blocks()) == 0 {
+		t.Fatal("no blocks were cut")
 	}
+	end := time.UnixMilli(start + (steps-1)*interval)
+	window := time.Duration(steps*interval) * time.Millisecond
 	reused := 0
 	q := countingQueryable{db: db, reused: &reused}
 	ours := upstreamEngine{NewEngine(EngineOpts{MaxSamples: 1e6, Timeout: time.Minute})}
 	theirs := upstream.NewEngine(upstream.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
-	end := time.UnixMilli(start + 39*15_000)
 	for _, qs := range []string{
 		`count by (__name__, job) (up)`,
 		`sum by (__name__, job, instance) (load)`,
@@ -86,11 +105,11 @@ func TestReusedSeriesMemory(t *testing.T) {
 			reused = 0
 			var a, b *upstream.Result
 			if rangeQuery {
-				qa, err := ours.NewRangeQuery(context.Background(), q, nil, qs, end.Add(-5*time.Minute), end, 30*time.Second)
+				qa, err := ours.NewRangeQuery(context.Background(), q, nil, qs, end.Add(-window), end, window/20)
 				if err != nil {
 					t.Fatal(err)
 				}
-				qb, err := theirs.NewRangeQuery(context.Background(), db, nil, qs, end.Add(-5*time.Minute), end, 30*time.Second)
+				qb, err := theirs.NewRangeQuery(context.Background(), db, nil, qs, end.Add(-window), end, window/20)
 				if err != nil {
 					t.Fatal(err)
 				}
