@@ -506,7 +506,8 @@ func (ev *evaluator) aggregateK(e *parser.AggregateExpr, names []string, m Matri
 // stream produces the series of expr one at a time, without materialising
 // them all when expr is a selector or a range function; otherwise it
 // evaluates expr and walks the result. Points passed to emit are only valid
-// during the call. A range function's series marked DropName still carry
+// during the call, and so are labels (the storage may reuse their memory,
+// see eachSeries): emit copies what it keeps. A range function's series marked DropName still carry
 // their name even when names are not removed late: the consumer must ignore
 // it (streamRangeFunc has already failed the query if two of them would
 // collide without it). That saves copying every series' labels.
@@ -517,14 +518,14 @@ func (ev *evaluator) stream(expr parser.Expr, emit func(*Series)) {
 		ev.stream(e.Expr, emit)
 		return
 	case *parser.VectorSelector:
-		ev.streamVectorSelector(e, false, emit)
+		ev.streamVectorSelector(e, false, true, emit)
 		return
 	case *parser.Call:
 		if fn, ok := rangeFuncs[e.Func.Name]; ok {
 			for i, a := range e.Args {
 				switch a.(type) {
 				case *parser.MatrixSelector, *parser.SubqueryExpr:
-					ev.streamRangeFunc(e, fn, i, emit)
+					ev.streamRangeFunc(e, fn, i, true, emit)
 					return
 				}
 			}
@@ -604,7 +605,9 @@ func (ev *evaluator) aggregateStream(e *parser.AggregateExpr, names []string) Ma
 			gi = len(groups)
 			index[key] = gi
 			g := &streamGroup{
-				metric: groupLabels(lb, s.Metric, gnames, e.Without),
+				// A copy: groupLabels returns s.Metric itself when it
+				// keeps every label, and that memory is reused.
+				metric: groupLabels(lb, s.Metric, gnames, e.Without).Copy(),
 				f:      ev.bufs.floats.zeroed(ev.steps),
 				comp:   ev.bufs.floats.zeroed(ev.steps),
 				flags:  ev.bufs.flags.zeroed(ev.steps),

@@ -86,26 +86,37 @@ type slab[T any] struct {
 	size  int
 	taken []*[]T
 	cur   []T // the current block: len is what has been handed out
+	// grown is the size of the last block this query allocated itself.
+	grown int
 }
 
 func (s *slab[T]) init(pool *sync.Pool, size int) {
-	s.pool, s.size = pool, size
+	s.pool, s.size, s.grown = pool, size, 0
 }
 
 // next makes the current block one with room for n more elements. Requests
-// larger than a block get memory of their own, not pooled.
+// larger than a block get memory of their own, not pooled. With the pool
+// empty (after two garbage collections without queries, or at the first
+// query), blocks the query allocates itself start at a 32nd of the
+// pooled size and double up to it: a small query needs a few hundred
+// bytes, not three 32 KiB blocks. Only full-size blocks go to the pool.
 func (s *slab[T]) next(n int) {
 	if n > s.size {
 		s.cur = make([]T, 0, n)
 		return
 	}
-	b, _ := s.pool.Get().(*[]T)
-	if b == nil {
-		x := make([]T, s.size)
-		b = &x
+	if b, _ := s.pool.Get().(*[]T); b != nil {
+		s.taken = append(s.taken, b)
+		s.cur = (*b)[:0]
+		return
 	}
-	s.taken = append(s.taken, b)
-	s.cur = (*b)[:0]
+	size := min(s.size, max(n, s.grown*2, s.size/32))
+	s.grown = size
+	x := make([]T, size)
+	if size == s.size {
+		s.taken = append(s.taken, &x)
+	}
+	s.cur = x[:0]
 }
 
 // take returns an empty slice with room for exactly n elements, which the

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/promql/parser/posrange"
+	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/util/annotations"
 	"github.com/prometheus/prometheus/util/kahansum"
@@ -70,7 +71,7 @@ var rangeFuncs = map[string]rangeFunc{
 func (ev *evaluator) evalRangeFunc(e *parser.Call, fn rangeFunc, argIdx int) Matrix {
 	var out Matrix
 	arena := &ev.bufs.points
-	ev.streamRangeFunc(e, fn, argIdx, func(s *Series) {
+	ev.streamRangeFunc(e, fn, argIdx, false, func(s *Series) {
 		pts := arena.start(len(s.Floats))
 		pts = append(pts, s.Floats...)
 		ev.account(len(pts))
@@ -82,8 +83,9 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, fn rangeFunc, argIdx int) Mat
 // streamRangeFunc evaluates a function with a range-vector argument series
 // by series: the samples of a series are read once and a window slides over
 // them step by step. emit gets each non-empty result series; its points are
-// only valid during the call.
-func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, emit func(*Series)) {
+// only valid during the call, and with transient its labels too (see
+// eachSeries).
+func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, transient bool, emit func(*Series)) {
 	if ms, ok := isExtended(e.Args[argIdx]); ok {
 		ev.streamExtendedRangeFunc(e, ms, emit)
 		return
@@ -105,11 +107,20 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, e
 		fixedAt *int64
 		inputs  Matrix
 		series  []seriesSource
+		// streamed is the selector whose series are read one at a time.
+		streamed *parser.VectorSelector
 	)
 	switch a := e.Args[argIdx].(type) {
 	case *parser.MatrixSelector:
 		vs := a.VectorSelector.(*parser.VectorSelector)
 		rng, off, fixedAt = a.Range.Milliseconds(), vs.OriginalOffset.Milliseconds(), vs.Timestamp
+		// Series can be read one at a time when no two of them can
+		// collide once their names are dropped, which takes all of their
+		// labels up front to check.
+		if transient && (ev.delayedNames || oneName(vs) && !ev.hasMetadataLabels()) {
+			streamed = vs
+			break
+		}
 		selected := ev.selectSeries(vs)
 		series = make([]seriesSource, len(selected))
 		for i, s := range selected {
@@ -156,7 +167,7 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, e
 		firstEnd, lastEnd = *fixedAt-off, *fixedAt-off
 	}
 	var coll *nameCollisions
-	if !ev.delayedNames {
+	if !ev.delayedNames && streamed == nil {
 		coll = ev.newNameCollisions(len(series), func(i int) labels.Labels {
 			if series[i].sub != nil {
 				return series[i].sub.Metric
@@ -164,7 +175,7 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, e
 			return series[i].storage.Labels()
 		})
 	}
-	for _, src := range series {
+	each := func(src seriesSource) {
 		ev.checkCtx()
 		var pts []FPoint
 		var lbls labels.Labels
@@ -177,7 +188,7 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, e
 			pts, lbls = buf, src.storage.Labels()
 		}
 		if len(pts) == 0 {
-			continue
+			return
 		}
 		c.metric = lbls
 		if isCounter {
@@ -217,7 +228,7 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, e
 			}
 		}
 		if len(res) == 0 {
-			continue
+			return
 		}
 		if name == "rate" || name == "increase" {
 			ev.nonCounterInfo(lbls, argPos(e.Args[0]))
@@ -227,6 +238,12 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, e
 			coll.add(ev, lbls, res)
 		}
 		emit(&out)
+	}
+	if streamed != nil {
+		ev.eachSeries(streamed, true, func(s storage.Series) { each(seriesSource{storage: s}) })
+	}
+	for _, src := range series {
+		each(src)
 	}
 	ev.release(inputs)
 }

@@ -1,8 +1,12 @@
 package promql
 
 import (
+	"context"
 	"math"
 	"slices"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -37,6 +41,68 @@ func (ev *evaluator) selectSeries(vs *parser.VectorSelector) []storage.Series {
 	ev.selectedCache[vs] = out
 	ev.stats.IncrementSeries(int64(len(out)))
 	return out
+}
+
+// reusingSelecter is implemented by queriers that can hand over a
+// selector's series one at a time in memory reused between them, as argus's
+// storage does when its head alone answers: the series At returns is valid
+// until the next call of Next, and the set is in no particular order.
+type reusingSelecter interface {
+	SelectReusing(ctx context.Context, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet
+}
+
+// eachSeries calls fn with each series vs matches. With transient, fn keeps
+// neither the series nor its labels, nor strings taken from them, past the
+// call; the storage may then reuse their memory, so a streamed aggregation
+// holds one selected series at a time instead of all of them (their
+// labels and chunk lists were most of an instant query's heap).
+func (ev *evaluator) eachSeries(vs *parser.VectorSelector, transient bool, fn func(storage.Series)) {
+	rs, ok := ev.querier.(reusingSelecter)
+	if _, cached := ev.selectedCache[vs]; !ok || !transient || cached {
+		for _, s := range ev.selectSeries(vs) {
+			fn(s)
+		}
+		return
+	}
+	set := rs.SelectReusing(ev.ctx, ev.hints[vs], vs.LabelMatchers...)
+	n := 0
+	for set.Next() {
+		if n++; n%1024 == 0 {
+			ev.checkCtx()
+		}
+		fn(set.At())
+	}
+	ev.annos.Merge(set.Warnings())
+	if err := set.Err(); err != nil {
+		ev.fail(errStorage(err))
+	}
+	ev.stats.IncrementSeries(int64(n))
+}
+
+// oneName reports whether every series vs selects has the same metric name.
+func oneName(vs *parser.VectorSelector) bool {
+	for _, m := range vs.LabelMatchers {
+		if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
+			return true
+		}
+	}
+	return false
+}
+
+// hasMetadataLabels reports whether any series of the queried storage has a
+// __type__ or __unit__ label; asked once per query.
+func (ev *evaluator) hasMetadataLabels() bool {
+	if ev.metaLabels == 0 {
+		ev.metaLabels = 1
+		names, _, err := ev.querier.LabelNames(ev.ctx, nil)
+		if err != nil {
+			ev.fail(errStorage(err))
+		}
+		if slices.Contains(names, model.MetricTypeLabel) || slices.Contains(names, model.MetricUnitLabel) {
+			ev.metaLabels = 2
+		}
+	}
+	return ev.metaLabels == 2
 }
 
 // floatAppender is implemented by sample iterators that hand over a time
@@ -101,7 +167,7 @@ func (ev *evaluator) refTimes(vs *parser.VectorSelector) (first, last int64, fix
 func (ev *evaluator) evalVectorSelector(vs *parser.VectorSelector, origT bool) Matrix {
 	var out Matrix
 	arena := &ev.bufs.points
-	ev.streamVectorSelector(vs, origT, func(s *Series) {
+	ev.streamVectorSelector(vs, origT, false, func(s *Series) {
 		pts := arena.start(len(s.Floats))
 		pts = append(pts, s.Floats...)
 		ev.account(len(pts))
@@ -114,13 +180,13 @@ func (ev *evaluator) evalVectorSelector(vs *parser.VectorSelector, origT bool) M
 // each step the newest sample at most lookback delta old, unless it is a
 // stale marker. With origT the value is the sample's timestamp in seconds
 // instead (timestamp()). emit gets each non-empty series; its points are
-// only valid during the call.
-func (ev *evaluator) streamVectorSelector(vs *parser.VectorSelector, origT bool, emit func(*Series)) {
+// only valid during the call, and with transient its labels too (see
+// eachSeries).
+func (ev *evaluator) streamVectorSelector(vs *parser.VectorSelector, origT, transient bool, emit func(*Series)) {
 	if vs.Smoothed && !origT {
 		ev.streamSmoothedVectorSelector(vs, emit)
 		return
 	}
-	series := ev.selectSeries(vs)
 	first, last, fixed := ev.refTimes(vs)
 	off := vs.OriginalOffset.Milliseconds()
 	var (
@@ -133,7 +199,7 @@ func (ev *evaluator) streamVectorSelector(vs *parser.VectorSelector, origT bool,
 		ev.bufs.putPoints(buf)
 		ev.bufs.putPoints(pts)
 	}()
-	for _, s := range series {
+	ev.eachSeries(vs, transient, func(s storage.Series) {
 		ev.checkCtx()
 		var newest FPoint
 		known := false
@@ -174,12 +240,12 @@ func (ev *evaluator) streamVectorSelector(vs *parser.VectorSelector, origT bool,
 			pts = append(pts, FPoint{T: t, F: f})
 		}
 		if len(pts) == 0 {
-			continue
+			return
 		}
 		ev.countPerStep(pts)
 		out = Series{Metric: s.Labels(), Floats: pts}
 		emit(&out)
-	}
+	})
 }
 
 // countPerStep counts a selector's points: each is a sample consumed and

@@ -98,6 +98,47 @@ func query(t testing.TB, q storage.Queryable, mint, maxt int64, ms ...*labels.Ma
 	return out
 }
 
+// queryReusing is query through SelectReusing: each series is read before
+// the next is asked for, as the engine's streamed aggregations do, and no
+// series may come twice.
+func queryReusing(t testing.TB, db *DB, mint, maxt int64, ms ...*labels.Matcher) map[string][]sample {
+	t.Helper()
+	qr, err := db.Querier(mint, maxt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qr.Close()
+	if len(ms) == 0 {
+		ms = []*labels.Matcher{labels.MustNewMatcher(labels.MatchRegexp, "__name__", ".+")}
+	}
+	ss := qr.(*querier).SelectReusing(context.Background(), nil, ms...)
+	out := map[string][]sample{}
+	var it upstream.Iterator
+	for ss.Next() {
+		s := ss.At()
+		it = s.Iterator(it)
+		var got []sample
+		for it.Next() == upstream.ValFloat {
+			ts, v := it.At()
+			got = append(got, sample{ts, v})
+		}
+		if err := it.Err(); err != nil {
+			t.Fatal(err)
+		}
+		k := s.Labels().String()
+		if _, dup := out[k]; dup {
+			t.Fatalf("series %s selected twice", k)
+		}
+		if len(got) > 0 {
+			out[k] = got
+		}
+	}
+	if err := ss.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // floatAppender is the bulk read interface the query engine uses.
 type floatAppender interface {
 	AppendFloats(ts []int64, vs []float64, mint, maxt int64) ([]int64, []float64, error)

@@ -158,6 +158,10 @@ func checkModel(t *testing.T, rng *rand.Rand, db *DB, m *model, step int, now in
 	}
 	got := query(t, db, mint, maxt, c.ms...)
 	want := m.query(mint, maxt, c.match)
+	if reused := queryReusing(t, db, mint, maxt, c.ms...); !equalSeries(reused, want) {
+		diffSeries(t, reused, want)
+		t.Fatalf("step %d: SelectReusing [%d,%d] %v differs from the model", step, mint, maxt, c.ms)
+	}
 	if !equalSeries(got, want) {
 		keys := func(x map[string][]sample) []string {
 			var ks []string

@@ -156,7 +156,19 @@ type partFile struct {
 	entries  int
 	groups   int
 	tableOff uint64
+	// groupsOK and chunksOK (by group*partGroupSize + position) are the
+	// groups and chunks whose checksums passed: a written part never
+	// changes, so each is checked at its first read, not at every query
+	// that reads it (the checks were a tenth of an instant query).
+	groupsOK, chunksOK checkedSet
 }
+
+// checkedSet is a set of small integers that concurrent readers add to.
+type checkedSet []atomic.Uint64
+
+func newCheckedSet(n int) checkedSet { return make(checkedSet, (n+63)/64) }
+func (c checkedSet) has(i int) bool  { return c[i/64].Load()&(1<<(i%64)) != 0 }
+func (c checkedSet) add(i int)       { c[i/64].Or(1 << (i % 64)) }
 
 func openPartFile(path string) (*partFile, error) {
 	m, err := diskio.Map(path)
@@ -202,18 +214,25 @@ func parsePartFile(path string, b []byte) (*partFile, error) {
 	if crc32.Checksum(b[pf.tableOff:tableEnd], castagnoli) != binary.LittleEndian.Uint32(ft[48:]) {
 		return nil, fmt.Errorf("%s: %w: table checksum mismatch", path, errCorruptPart)
 	}
+	pf.groupsOK = newCheckedSet(pf.groups)
+	pf.chunksOK = newCheckedSet(pf.groups * partGroupSize)
 	return pf, nil
 }
 
 func (pf *partFile) close() error { return pf.m.Close() }
 
 // verifyChunk checks the checksum that follows e's chunk in the file
-// (decodeGroup checked that it is within bounds).
-func (pf *partFile) verifyChunk(e partEntry) error {
+// (decodeGroup checked that it is within bounds), unless the chunk at
+// position i passed it before.
+func (pf *partFile) verifyChunk(e partEntry, i int) error {
+	if pf.chunksOK.has(i) {
+		return nil
+	}
 	c := e.chunk
 	if crc32.Checksum(c, castagnoli) != binary.LittleEndian.Uint32(c[len(c):len(c)+4]) {
 		return fmt.Errorf("%s: %w: chunk of series %d checksum mismatch", pf.path, errCorruptPart, e.ref)
 	}
+	pf.chunksOK.add(i)
 	return nil
 }
 
@@ -236,8 +255,14 @@ func (pf *partFile) decodeGroup(i int, dst []partEntry, verifyChunks bool) ([]pa
 		return dst, fmt.Errorf("%s: %w: group %d bounds", pf.path, errCorruptPart, i)
 	}
 	g := pf.b[off:end]
-	if len(g) < 4 || crc32.Checksum(g[:len(g)-4], castagnoli) != binary.LittleEndian.Uint32(g[len(g)-4:]) {
-		return dst, fmt.Errorf("%s: %w: group %d checksum mismatch", pf.path, errCorruptPart, i)
+	if len(g) < 4 {
+		return dst, fmt.Errorf("%s: %w: group %d bounds", pf.path, errCorruptPart, i)
+	}
+	if !pf.groupsOK.has(i) {
+		if crc32.Checksum(g[:len(g)-4], castagnoli) != binary.LittleEndian.Uint32(g[len(g)-4:]) {
+			return dst, fmt.Errorf("%s: %w: group %d checksum mismatch", pf.path, errCorruptPart, i)
+		}
+		pf.groupsOK.add(i)
 	}
 	d := recDecoder{b: g[:len(g)-4]}
 	n := d.uvarint()
@@ -258,7 +283,7 @@ func (pf *partFile) decodeGroup(i int, dst []partEntry, verifyChunks bool) ([]pa
 			}
 			e.chunk = pf.b[chunkOff : chunkOff+clen]
 			if verifyChunks {
-				if err := pf.verifyChunk(e); err != nil {
+				if err := pf.verifyChunk(e, i*partGroupSize+len(dst)); err != nil {
 					return dst, err
 				}
 			}
@@ -401,7 +426,7 @@ func (c *partCursor) seek(ref uint64) (partEntry, bool) {
 	}
 	e := c.entries[c.pos]
 	if e.n > 0 {
-		if err := pf.verifyChunk(e); err != nil {
+		if err := pf.verifyChunk(e, c.group*partGroupSize+c.pos); err != nil {
 			c.err = err
 			return partEntry{}, false
 		}

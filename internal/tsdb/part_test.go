@@ -113,4 +113,13 @@ func TestPartCursorChecksChunks(t *testing.T) {
 	if err := p.forEach(func(partEntry) error { return nil }); !errors.Is(err, errCorruptPart) {
 		t.Fatalf("forEach over a damaged chunk: %v", err)
 	}
+	// Checksums that passed are remembered; one that failed is checked
+	// again, and fails again, at every read.
+	c = p.cursor()
+	if _, ok := c.seek(1); !ok || c.err != nil || !pf.chunksOK.has(0) {
+		t.Fatalf("second seek(1): %v, err %v, remembered %v", ok, c.err, pf.chunksOK.has(0))
+	}
+	if _, ok := c.seek(2); ok || !errors.Is(c.err, errCorruptPart) || pf.chunksOK.has(1) {
+		t.Fatalf("second seek(2) of a damaged chunk: found %v, err %v", ok, c.err)
+	}
 }

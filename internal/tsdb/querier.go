@@ -79,6 +79,148 @@ func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.Se
 	return &listSeriesSet{list: mergeLists(sets), i: -1}
 }
 
+// SelectReusing is Select for a caller that uses each series only until it
+// asks for the next one and needs no order, as a streamed aggregation does:
+// when the head alone answers, the series are made one at a time in reused
+// memory (labels, chunk list), so a query over many series holds one
+// series instead of all of them. Otherwise it is Select.
+func (q *querier) SelectReusing(ctx context.Context, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	mint, maxt := q.mint, q.maxt
+	if hints != nil {
+		if hints.Func == "series" {
+			return q.Select(ctx, false, hints, ms...)
+		}
+		mint, maxt = max(mint, hints.Start), min(maxt, hints.End)
+	}
+	var (
+		srcs []seriesSource
+		hs   *headSelection
+	)
+	for _, b := range q.blocks {
+		if !overlaps(b.meta.MinTime, b.lastT(), mint, maxt) {
+			continue
+		}
+		bs, err := startBlockSelection(ctx, b, mint, maxt, false, ms)
+		if err != nil {
+			return storage.ErrSeriesSet(err)
+		}
+		srcs = append(srcs, bs)
+	}
+	if hmin := max(mint, q.headMinT); q.head != nil && hmin <= maxt {
+		var err error
+		hs, err = q.startHeadSelection(ctx, hmin, maxt, false, ms)
+		if err != nil {
+			return storage.ErrSeriesSet(err)
+		}
+		if len(srcs) == 0 {
+			return &reusingSeriesSet{hs: hs}
+		}
+		// Blocks are in label order; the head must be too, to be merged.
+		hs.sortByLabels()
+		srcs = append(srcs, hs)
+	}
+	switch len(srcs) {
+	case 0:
+		return storage.EmptySeriesSet()
+	case 1:
+		return &reusingSeriesSet{hs: srcs[0]}
+	}
+	return newMergingSeriesSet(srcs)
+}
+
+// seriesSource is a source of a selection's series one at a time; blocks
+// and, when sorted, the head give them in label order.
+type seriesSource interface {
+	next(s *querySeries, reuse bool) bool
+	error() error
+}
+
+func (hs *headSelection) error() error  { return hs.err }
+func (bs *blockSelection) error() error { return bs.err }
+
+// reusingSeriesSet is one source's answer made one series at a time; the
+// series At returns is valid until the next call of Next.
+type reusingSeriesSet struct {
+	hs  seriesSource
+	cur querySeries
+}
+
+func (s *reusingSeriesSet) Next() bool                        { return s.hs.next(&s.cur, true) }
+func (s *reusingSeriesSet) At() storage.Series                { return &s.cur }
+func (s *reusingSeriesSet) Err() error                        { return s.hs.error() }
+func (s *reusingSeriesSet) Warnings() annotations.Annotations { return nil }
+
+// mergingSeriesSet merges label-ordered sources series by series, as
+// mergeLists merges whole lists, holding one series of each source.
+type mergingSeriesSet struct {
+	srcs []seriesSource
+	cur  []querySeries // each source's current series
+	ok   []bool        // whether cur holds one
+	used []bool        // whether cur went into the last merged series
+	out  querySeries
+	more [][]chunkRef
+	err  error
+}
+
+func newMergingSeriesSet(srcs []seriesSource) *mergingSeriesSet {
+	m := &mergingSeriesSet{srcs: srcs, cur: make([]querySeries, len(srcs)), ok: make([]bool, len(srcs)), used: make([]bool, len(srcs))}
+	for i, src := range srcs {
+		m.ok[i] = src.next(&m.cur[i], true)
+	}
+	return m
+}
+
+func (m *mergingSeriesSet) Next() bool {
+	for i, src := range m.srcs {
+		if m.used[i] {
+			m.ok[i] = src.next(&m.cur[i], true)
+			m.used[i] = false
+		}
+		if err := src.error(); err != nil {
+			m.err = err
+			return false
+		}
+	}
+	best := -1
+	for i := range m.srcs {
+		if m.ok[i] && (best < 0 || labels.Compare(m.cur[i].lset, m.cur[best].lset) < 0) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return false
+	}
+	first := &m.cur[best]
+	m.out = querySeries{lset: first.lset, chunks: m.out.chunks[:0], mint: first.mint, maxt: first.maxt}
+	m.more = m.more[:0]
+	for i := range m.srcs {
+		c := &m.cur[i]
+		if !m.ok[i] || (i != best && !labels.Equal(c.lset, first.lset)) {
+			continue
+		}
+		m.used[i] = true
+		if c.hasNewest && (!m.out.hasNewest || c.newestT > m.out.newestT) {
+			m.out.newestT, m.out.newestV, m.out.hasNewest = c.newestT, c.newestV, true
+		}
+		// As in mergeLists: concatenated when the sources follow each
+		// other in time, merged sample by sample when they overlap.
+		if n := len(m.out.chunks); n == 0 || m.out.chunks[n-1].maxt < c.chunks[0].mint {
+			m.out.chunks = append(m.out.chunks, c.chunks...)
+		} else {
+			m.more = append(m.more, c.chunks)
+		}
+	}
+	m.out.more = m.more
+	if m.out.hasNewest && newestPassed(m.out) {
+		m.out.hasNewest = false
+	}
+	return true
+}
+
+func (m *mergingSeriesSet) At() storage.Series                { return &m.out }
+func (m *mergingSeriesSet) Err() error                        { return m.err }
+func (m *mergingSeriesSet) Warnings() annotations.Annotations { return nil }
+
 // seriesList is the answer of one source: series with the chunks to read.
 type seriesList struct {
 	series []querySeries
@@ -272,77 +414,204 @@ func mergeLists(sets []*seriesList) *seriesList {
 }
 
 func selectBlock(ctx context.Context, b *Block, mint, maxt int64, labelsOnly bool, ms []*labels.Matcher) (*seriesList, error) {
-	ids, err := index.PostingsForMatchers(ctx, b.index, ms...)
+	bs, err := startBlockSelection(ctx, b, mint, maxt, labelsOnly, ms)
 	if err != nil {
-		return nil, fmt.Errorf("block %s: %w", b.meta.ULID, err)
+		return nil, err
 	}
-	l := &seriesList{series: make([]querySeries, 0, len(ids)), sorted: true}
-	sb := labels.NewScratchBuilder(16)
+	l := &seriesList{series: make([]querySeries, 0, len(bs.ids)), sorted: true}
 	var (
-		metas   []index.ChunkMeta
-		arena   chunkArena
-		scratch []chunkRef
+		arena chunkArena
+		s     querySeries
 	)
-	for i, id := range ids {
-		if i%1024 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		var lset labels.Labels
-		lset, metas, err = b.index.Series(id, &sb, metas)
-		if err != nil {
-			return nil, fmt.Errorf("block %s: %w", b.meta.ULID, err)
-		}
-		scratch = scratch[:0]
-		for _, m := range metas {
-			if !overlaps(m.MinT, m.MaxT, mint, maxt) {
-				continue
-			}
-			if labelsOnly {
-				scratch = append(scratch, chunkRef{mint: m.MinT, maxt: m.MaxT})
-				break
-			}
-			data, err := b.chunk(m.Ref)
-			if err != nil {
-				return nil, err
-			}
-			scratch = append(scratch, chunkRef{kind: chunkBlock, data: data, mint: m.MinT, maxt: m.MaxT})
-		}
-		if len(scratch) > 0 {
-			l.series = append(l.series, querySeries{lset: lset, chunks: arena.copy(scratch), mint: mint, maxt: maxt})
-		}
+	for bs.next(&s, false) {
+		s.chunks = arena.copy(s.chunks)
+		l.series = append(l.series, s)
+		s = querySeries{}
+	}
+	if bs.err != nil {
+		return nil, bs.err
 	}
 	return l, nil
 }
 
+// blockSelection walks the series of a block a selection matches one at a
+// time, in label order; see headSelection.
+type blockSelection struct {
+	b          *Block
+	ctx        context.Context
+	mint, maxt int64
+	labelsOnly bool
+	ids        []uint64
+	i          int
+	sb         labels.ScratchBuilder
+	metas      []index.ChunkMeta
+	chunks     []chunkRef
+	err        error
+}
+
+func startBlockSelection(ctx context.Context, b *Block, mint, maxt int64, labelsOnly bool, ms []*labels.Matcher) (*blockSelection, error) {
+	ids, err := index.PostingsForMatchers(ctx, b.index, ms...)
+	if err != nil {
+		return nil, fmt.Errorf("block %s: %w", b.meta.ULID, err)
+	}
+	return &blockSelection{b: b, ctx: ctx, mint: mint, maxt: maxt, labelsOnly: labelsOnly, ids: ids, sb: labels.NewScratchBuilder(16)}, nil
+}
+
+// next is headSelection.next for a block.
+func (bs *blockSelection) next(s *querySeries, reuse bool) bool {
+	b := bs.b
+	for bs.err == nil && bs.i < len(bs.ids) {
+		id := bs.ids[bs.i]
+		bs.i++
+		if bs.i%1024 == 0 && bs.ctx.Err() != nil {
+			bs.err = bs.ctx.Err()
+			break
+		}
+		var err error
+		bs.metas, err = b.index.SeriesInto(id, &bs.sb, bs.metas)
+		if err != nil {
+			bs.err = fmt.Errorf("block %s: %w", b.meta.ULID, err)
+			break
+		}
+		cs := bs.chunks[:0]
+		for _, m := range bs.metas {
+			if !overlaps(m.MinT, m.MaxT, bs.mint, bs.maxt) {
+				continue
+			}
+			if bs.labelsOnly {
+				cs = append(cs, chunkRef{mint: m.MinT, maxt: m.MaxT})
+				break
+			}
+			data, err := b.chunk(m.Ref)
+			if err != nil {
+				bs.err = err
+				return false
+			}
+			cs = append(cs, chunkRef{kind: chunkBlock, data: data, mint: m.MinT, maxt: m.MaxT})
+		}
+		bs.chunks = cs
+		if len(cs) == 0 {
+			continue
+		}
+		lset := s.lset
+		if reuse {
+			bs.sb.Overwrite(&lset)
+		} else {
+			lset = bs.sb.Labels()
+		}
+		*s = querySeries{lset: lset, chunks: cs, mint: bs.mint, maxt: bs.maxt}
+		return true
+	}
+	return false
+}
+
 func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly bool, ms []*labels.Matcher) (*seriesList, error) {
-	h := q.head
-	refs, err := index.PostingsForMatchers(ctx, h.index, ms...)
+	hs, err := q.startHeadSelection(ctx, mint, maxt, labelsOnly, ms)
+	if err != nil {
+		return nil, err
+	}
+	l := &seriesList{series: make([]querySeries, 0, len(hs.refs))}
+	arena := sizedChunkArena(len(hs.refs) * (len(hs.cursors) + 1))
+	var s querySeries
+	for hs.next(&s, false) {
+		s.chunks = arena.copy(s.chunks)
+		l.series = append(l.series, s)
+		s = querySeries{}
+	}
+	if hs.err != nil {
+		return nil, hs.err
+	}
+	return l, nil
+}
+
+// headSelection walks the head series a selection matches one at a time,
+// so that a caller needing each series only briefly can reuse its memory.
+type headSelection struct {
+	q          *querier
+	ctx        context.Context
+	mint, maxt int64
+	labelsOnly bool
+	refs       []uint64
+	i          int
+	cursors    []*partCursor
+	seen       uint64
+	sb         labels.ScratchBuilder
+	chunks     []chunkRef
+	err        error
+	// sorted, when set, is the order next walks in instead of refs.
+	sorted []labeledRef
+}
+
+// labeledRef is a head series with its labels.
+type labeledRef struct {
+	ref  uint64
+	lset labels.Labels
+}
+
+// sortByLabels makes next walk the series in label order, as a merge with
+// blocks needs, at the cost of reading every matching series' labels
+// first (their chunks are still read one series at a time).
+func (hs *headSelection) sortByLabels() {
+	h := hs.q.head
+	hs.sorted = make([]labeledRef, 0, len(hs.refs))
+	for _, ref := range hs.refs {
+		s := h.series.getByRef(ref)
+		if s == nil {
+			continue
+		}
+		s.mu.Lock()
+		if !s.removed {
+			hs.sorted = append(hs.sorted, labeledRef{ref: ref, lset: h.symbols.labels(s.syms, &hs.sb)})
+		}
+		s.mu.Unlock()
+	}
+	slices.SortFunc(hs.sorted, func(a, b labeledRef) int { return labels.Compare(a.lset, b.lset) })
+}
+
+func (q *querier) startHeadSelection(ctx context.Context, mint, maxt int64, labelsOnly bool, ms []*labels.Matcher) (*headSelection, error) {
+	refs, err := index.PostingsForMatchers(ctx, q.head.index, ms...)
 	if err != nil {
 		return nil, fmt.Errorf("head: %w", err)
 	}
+	hs := &headSelection{q: q, ctx: ctx, mint: mint, maxt: maxt, labelsOnly: labelsOnly, refs: refs}
 	q.mu.Lock()
-	var cursors []*partCursor
 	for _, p := range q.parts {
 		// Seeking a series in a part costs a lookup in its index; an
 		// instant query needs only the newest part or two.
 		if pmin, pmax := p.bounds(); overlaps(pmin, pmax, mint, maxt) {
-			cursors = append(cursors, p.cursor())
+			hs.cursors = append(hs.cursors, p.cursor())
 		}
 	}
-	seen := q.maxSeq
+	hs.seen = q.maxSeq
 	q.mu.Unlock()
-	l := &seriesList{series: make([]querySeries, 0, len(refs))}
-	var (
-		sb      labels.ScratchBuilder
-		arena   = sizedChunkArena(len(refs) * (len(cursors) + 1))
-		scratch []chunkRef
-	)
-	for i, ref := range refs {
-		if i%1024 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
+	return hs, nil
+}
+
+// next sets *s to the next matching series with chunks in the selection's
+// range and reports whether there was one. With reuse, s's labels and chunk
+// list share memory with the selection and are valid until the next call;
+// without, its labels are its own and its chunk list must be copied before
+// the next call.
+func (hs *headSelection) next(s *querySeries, reuse bool) bool {
+	h, mint, maxt := hs.q.head, hs.mint, hs.maxt
+	n := len(hs.refs)
+	if hs.sorted != nil {
+		n = len(hs.sorted)
+	}
+	for hs.err == nil && hs.i < n {
+		var ref uint64
+		if hs.sorted != nil {
+			ref = hs.sorted[hs.i].ref
+		} else {
+			ref = hs.refs[hs.i]
 		}
-		s := h.series.getByRef(ref)
-		if s == nil {
+		hs.i++
+		if hs.i%1024 == 0 && hs.ctx.Err() != nil {
+			hs.err = hs.ctx.Err()
+			break
+		}
+		ser := h.series.getByRef(ref)
+		if ser == nil {
 			continue // Removed since the postings were read.
 		}
 		// The open chunk, the newest part holding this series and its labels
@@ -354,34 +623,36 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 			newestV   float64
 			hasNewest bool
 		)
-		s.mu.Lock()
-		if s.removed {
-			s.mu.Unlock()
+		ser.mu.Lock()
+		if ser.removed {
+			ser.mu.Unlock()
 			continue
 		}
-		upTo := max(uint64(s.flushedIn), h.loadedMaxSeq)
-		if n := s.chunk.Len(); n > 0 && overlaps(s.chunkMinT, s.lastT, mint, maxt) {
-			open = chunkRef{kind: chunkXOR, n: int32(n), mint: max(s.chunkMinT, mint), maxt: s.lastT}
-			// The appender's last sample, not s.lastT: a commit advances
+		upTo := max(uint64(ser.flushedIn), h.loadedMaxSeq)
+		if n := ser.chunk.Len(); n > 0 && overlaps(ser.chunkMinT, ser.lastT, mint, maxt) {
+			open = chunkRef{kind: chunkXOR, n: int32(n), mint: max(ser.chunkMinT, mint), maxt: ser.lastT}
+			// The appender's last sample, not lastT: a commit advances
 			// lastT before its samples reach the chunk.
-			if t, v := s.chunk.Last(); t >= mint && t <= maxt {
+			if t, v := ser.chunk.Last(); t >= mint && t <= maxt {
 				newestT, newestV, hasNewest = t, v, true
 			}
-			if !labelsOnly {
+			if !hs.labelsOnly {
 				// The appender may still rewrite the last byte: keep a copy of
 				// it and share the rest (a whole copy per series was the
 				// largest allocation of an instant query).
-				open.data, open.tail, open.hasTail = s.chunk.Snapshot()
+				open.data, open.tail, open.hasTail = ser.chunk.Snapshot()
 			}
 		}
-		lset := h.symbols.labels(s.syms, &sb)
-		s.mu.Unlock()
-		if upTo > seen {
-			cursors = q.fetchParts(cursors, mint, maxt)
-			seen = upTo
+		if hs.sorted == nil {
+			h.symbols.build(ser.syms, &hs.sb)
 		}
-		scratch = scratch[:0]
-		for _, c := range cursors {
+		ser.mu.Unlock()
+		if upTo > hs.seen {
+			hs.cursors = hs.q.fetchParts(hs.cursors, mint, maxt)
+			hs.seen = upTo
+		}
+		cs := hs.chunks[:0]
+		for _, c := range hs.cursors {
 			if c.p.seq > upTo {
 				continue // Flushed after the open chunk was read: already in it.
 			}
@@ -389,21 +660,36 @@ func (q *querier) selectHead(ctx context.Context, mint, maxt int64, labelsOnly b
 			if !ok || e.n == 0 || !overlaps(e.minT, e.lastT, mint, maxt) {
 				continue
 			}
-			scratch = append(scratch, chunkRef{kind: chunkXOR, data: e.chunk, n: int32(e.n), mint: max(e.minT, mint), maxt: e.lastT})
+			cs = append(cs, chunkRef{kind: chunkXOR, data: e.chunk, n: int32(e.n), mint: max(e.minT, mint), maxt: e.lastT})
 		}
 		if open.kind != chunkNone {
-			scratch = append(scratch, open)
+			cs = append(cs, open)
 		}
-		if len(scratch) > 0 {
-			l.series = append(l.series, querySeries{lset: lset, chunks: arena.copy(scratch), mint: mint, maxt: maxt, newestT: newestT, newestV: newestV, hasNewest: hasNewest})
+		hs.chunks = cs
+		if len(cs) == 0 {
+			continue
+		}
+		lset := s.lset
+		switch {
+		case hs.sorted != nil:
+			lset = hs.sorted[hs.i-1].lset
+		case reuse:
+			hs.sb.Overwrite(&lset)
+		default:
+			lset = hs.sb.Labels()
+		}
+		*s = querySeries{lset: lset, chunks: cs, mint: mint, maxt: maxt, newestT: newestT, newestV: newestV, hasNewest: hasNewest}
+		return true
+	}
+	if hs.err == nil {
+		for _, c := range hs.cursors {
+			if c.err != nil {
+				hs.err = fmt.Errorf("head: %w", c.err)
+				break
+			}
 		}
 	}
-	for _, c := range cursors {
-		if c.err != nil {
-			return nil, fmt.Errorf("head: %w", c.err)
-		}
-	}
-	return l, nil
+	return false
 }
 
 // fetchParts adds the parts flushed since the querier was created (which

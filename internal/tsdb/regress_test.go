@@ -501,3 +501,41 @@ func TestCompactEndsWhileAppendsOutrunIt(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A series whose block and head samples interleave (a backfill into the
+// head's range) is merged sample by sample by SelectReusing, as by Select.
+func TestSelectReusingMergesOverlappingSources(t *testing.T) {
+	dir := t.TempDir()
+	db := openTestDB(t, dir, testOptions())
+	defer db.Close()
+	x := labels.FromStrings("__name__", "x", "a", "1")
+	y := labels.FromStrings("__name__", "x", "a", "2")
+	for ts := int64(1000); ts <= 9000; ts += 1000 {
+		appendSamples(t, db, x, sample{ts, float64(ts)})
+		appendSamples(t, db, y, sample{ts, float64(ts)})
+	}
+	var om strings.Builder
+	om.WriteString("# TYPE x gauge\n")
+	for ts := int64(1500); ts <= 9500; ts += 1000 {
+		fmt.Fprintf(&om, "x{a=\"1\"} %d %d.%03d\n", ts, ts/1000, ts%1000)
+	}
+	om.WriteString("x{a=\"3\"} 7 5.000\n# EOF\n")
+	if _, err := ImportOpenMetrics(context.Background(), []byte(om.String()), dir, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	if len(db.Blocks()) == 0 {
+		t.Fatal("the import made no block")
+	}
+	want := query(t, db, math.MinInt64, math.MaxInt64)
+	if n := len(want[x.String()]); n != 18 {
+		t.Fatalf("x has %d samples, want 18 (9 from the head, 9 from the block)", n)
+	}
+	got := queryReusing(t, db, math.MinInt64, math.MaxInt64)
+	if !equalSeries(got, want) {
+		diffSeries(t, got, want)
+		t.Fatal("SelectReusing differs from Select")
+	}
+}

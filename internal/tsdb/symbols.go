@@ -92,9 +92,15 @@ func (t *symbolTable) forEach(syms string, fn func(name, value string)) {
 
 // labels materialises the label set of syms.
 func (t *symbolTable) labels(syms string, b *labels.ScratchBuilder) labels.Labels {
+	t.build(syms, b)
+	return b.Labels()
+}
+
+// build resets b to the labels syms encodes, for a caller that makes the
+// Labels itself (or overwrites reused ones).
+func (t *symbolTable) build(syms string, b *labels.ScratchBuilder) {
 	b.Reset()
 	t.forEach(syms, b.Add)
-	return b.Labels()
 }
 
 // equal reports whether syms encodes lset.

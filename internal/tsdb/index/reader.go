@@ -218,37 +218,47 @@ func (r *Reader) decodePostings(off uint64) ([]uint64, error) {
 // Series decodes the series with the given id, building labels with b and
 // appending its chunk metas to chks[:0].
 func (r *Reader) Series(id uint64, b *labels.ScratchBuilder, chks []ChunkMeta) (labels.Labels, []ChunkMeta, error) {
+	chks, err := r.SeriesInto(id, b, chks)
+	if err != nil {
+		return labels.EmptyLabels(), nil, err
+	}
+	return b.Labels(), chks, nil
+}
+
+// SeriesInto is Series for a caller that makes the labels from b itself,
+// such as one that overwrites reused labels.
+func (r *Reader) SeriesInto(id uint64, b *labels.ScratchBuilder, chks []ChunkMeta) ([]ChunkMeta, error) {
 	off := id * seriesAlign
 	if id == 0 || off < r.toc[1] || off >= r.toc[2] || off/seriesAlign != id {
-		return labels.EmptyLabels(), nil, fmt.Errorf("%w: series id %d out of range", ErrCorrupt, id)
+		return nil, fmt.Errorf("%w: series id %d out of range", ErrCorrupt, id)
 	}
 	d := decbuf{b: r.b[off:r.toc[2]]}
 	l := d.uvarint()
 	payload := d.bytes(l)
 	crc := d.u32()
 	if d.err != nil || crc32.Checksum(payload, castagnoli) != crc {
-		return labels.EmptyLabels(), nil, fmt.Errorf("%w: series %d checksum mismatch", ErrCorrupt, id)
+		return nil, fmt.Errorf("%w: series %d checksum mismatch", ErrCorrupt, id)
 	}
 	d = decbuf{b: payload}
 	nl := d.uvarint()
 	if nl > maxLabelSets {
-		return labels.EmptyLabels(), nil, fmt.Errorf("%w: series %d has %d labels", ErrCorrupt, id, nl)
+		return nil, fmt.Errorf("%w: series %d has %d labels", ErrCorrupt, id, nl)
 	}
 	b.Reset()
 	for range nl {
 		n, err := r.symbol(d.uvarint())
 		if err != nil {
-			return labels.EmptyLabels(), nil, err
+			return nil, err
 		}
 		v, err := r.symbol(d.uvarint())
 		if err != nil {
-			return labels.EmptyLabels(), nil, err
+			return nil, err
 		}
 		b.Add(n, v)
 	}
 	nc := d.uvarint()
 	if nc > uint64(len(d.b)) {
-		return labels.EmptyLabels(), nil, fmt.Errorf("%w: series %d chunk count %d", ErrCorrupt, id, nc)
+		return nil, fmt.Errorf("%w: series %d chunk count %d", ErrCorrupt, id, nc)
 	}
 	chks = chks[:0]
 	var prev ChunkMeta
@@ -267,7 +277,7 @@ func (r *Reader) Series(id uint64, b *labels.ScratchBuilder, chks []ChunkMeta) (
 		prev = c
 	}
 	if d.err != nil {
-		return labels.EmptyLabels(), nil, fmt.Errorf("%w: series %d", ErrCorrupt, id)
+		return nil, fmt.Errorf("%w: series %d", ErrCorrupt, id)
 	}
-	return b.Labels(), chks, nil
+	return chks, nil
 }
