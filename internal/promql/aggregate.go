@@ -561,10 +561,13 @@ func namesWithoutMetadata(names []string, without bool) []string {
 type streamGroup struct {
 	metric   labels.Labels
 	dropName bool
-	f, comp  []float64
-	count    []float64 // avg, stddev, stdvar
-	mean     []float64 // avg, stddev, stdvar
-	flags    []uint8
+	// st holds per step the value in F and its compensation (or count)
+	// in T as float bits: the result's points are then written over it,
+	// so a group needs no second copy of its steps.
+	st    []FPoint
+	count []float64 // avg, stddev, stdvar
+	mean  []float64 // avg, stddev, stdvar
+	flags []uint8
 	// countInComp: count() keeps its count in the comp column.
 	countInComp bool
 }
@@ -608,8 +611,7 @@ func (ev *evaluator) aggregateStream(e *parser.AggregateExpr, names []string) Ma
 				// A copy: groupLabels returns s.Metric itself when it
 				// keeps every label, and that memory is reused.
 				metric: groupLabels(lb, s.Metric, gnames, e.Without).Copy(),
-				f:      ev.bufs.floats.zeroed(ev.steps),
-				comp:   ev.bufs.floats.zeroed(ev.steps),
+				st:     ev.bufs.points.zeroed(ev.steps),
 				flags:  ev.bufs.flags.zeroed(ev.steps),
 
 				countInComp: op == parser.COUNT,
@@ -656,7 +658,8 @@ func (ev *evaluator) aggregateStream(e *parser.AggregateExpr, names []string) Ma
 				n++
 			}
 		}
-		pts := ev.bufs.points.take(n)
+		// In place: point j is written after state j..i was read.
+		pts := g.st[:0:n]
 		for i, fl := range g.flags {
 			if fl&stepSeen == 0 {
 				continue
@@ -676,26 +679,26 @@ func (ev *evaluator) aggregateStream(e *parser.AggregateExpr, names []string) Ma
 
 // load returns the state at step i. For count, the count lives in comp.
 func (g *streamGroup) load(i int) aggState {
-	st := aggState{f: g.f[i], comp: g.comp[i], seen: true, incMean: g.flags[i]&stepIncMean != 0}
+	comp := math.Float64frombits(uint64(g.st[i].T))
+	st := aggState{f: g.st[i].F, comp: comp, seen: true, incMean: g.flags[i]&stepIncMean != 0}
 	switch {
 	case g.count != nil:
 		st.count, st.mean = g.count[i], g.mean[i]
 	case g.countInComp:
-		st.count, st.comp = g.comp[i], 0
+		st.count, st.comp = comp, 0
 	}
 	return st
 }
 
 func (g *streamGroup) store(i int, st *aggState) {
-	g.f[i] = st.f
+	comp := st.comp
 	switch {
 	case g.count != nil:
-		g.comp[i], g.count[i], g.mean[i] = st.comp, st.count, st.mean
+		g.count[i], g.mean[i] = st.count, st.mean
 	case g.countInComp:
-		g.comp[i] = st.count
-	default:
-		g.comp[i] = st.comp
+		comp = st.count
 	}
+	g.st[i] = FPoint{T: int64(math.Float64bits(comp)), F: st.f}
 	if st.incMean {
 		g.flags[i] |= stepIncMean
 	}
