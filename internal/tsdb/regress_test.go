@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
 	upstream "github.com/prometheus/prometheus/tsdb/chunkenc"
 )
 
@@ -219,16 +220,24 @@ func TestConcurrentStress(t *testing.T) {
 			}
 		}()
 	}
-	for range 3 {
+	for r := range 3 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for !stop.Load() {
 				q, _ := db.Querier(math.MinInt64, math.MaxInt64)
-				ss := q.Select(context.Background(), true, nil, labels.MustNewMatcher(labels.MatchRegexp, "s", "1.*"))
+				m := labels.MustNewMatcher(labels.MatchRegexp, "s", "1.*")
+				var ss storage.SeriesSet
+				if r == 0 {
+					// Series made one at a time in reused memory, merged
+					// with blocks the flushes below keep cutting.
+					ss = q.(*querier).SelectReusing(context.Background(), nil, m)
+				} else {
+					ss = q.Select(context.Background(), true, nil, m)
+				}
 				var it upstream.Iterator
 				for ss.Next() {
-					if ss.At().Labels().Get("__name__") != "m" {
+					if l := ss.At().Labels(); l.Get("__name__") != "m" || !strings.HasPrefix(l.Get("s"), "1") {
 						t.Errorf("series with wrong labels: %s", ss.At().Labels())
 					}
 					it = ss.At().Iterator(it)
