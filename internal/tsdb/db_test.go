@@ -60,6 +60,25 @@ type sample struct {
 // samples.
 func query(t testing.TB, q storage.Queryable, mint, maxt int64, ms ...*labels.Matcher) map[string][]sample {
 	t.Helper()
+	return collect(t, q, mint, maxt, ms, true, func(qr storage.Querier, ms []*labels.Matcher) storage.SeriesSet {
+		return qr.Select(context.Background(), true, nil, ms...)
+	})
+}
+
+// queryReusing is query through SelectReusing: each series is read before
+// the next is asked for, as the engine's streamed aggregations do, and in
+// no particular order.
+func queryReusing(t testing.TB, db *DB, mint, maxt int64, ms ...*labels.Matcher) map[string][]sample {
+	t.Helper()
+	return collect(t, db, mint, maxt, ms, false, func(qr storage.Querier, ms []*labels.Matcher) storage.SeriesSet {
+		return qr.(*querier).SelectReusing(context.Background(), nil, ms...)
+	})
+}
+
+// collect reads the set sel selects, requiring it sorted if sorted (a
+// reusing set's labels are not kept to compare) and no series twice.
+func collect(t testing.TB, q storage.Queryable, mint, maxt int64, ms []*labels.Matcher, sorted bool, sel func(storage.Querier, []*labels.Matcher) storage.SeriesSet) map[string][]sample {
+	t.Helper()
 	qr, err := q.Querier(mint, maxt)
 	if err != nil {
 		t.Fatal(err)
@@ -68,16 +87,22 @@ func query(t testing.TB, q storage.Queryable, mint, maxt int64, ms ...*labels.Ma
 	if len(ms) == 0 {
 		ms = []*labels.Matcher{labels.MustNewMatcher(labels.MatchRegexp, "__name__", ".+")}
 	}
-	ss := qr.Select(context.Background(), true, nil, ms...)
+	ss := sel(qr, ms)
 	out := map[string][]sample{}
 	var prev labels.Labels
 	var it upstream.Iterator
 	for ss.Next() {
 		s := ss.At()
-		if !prev.IsEmpty() && labels.Compare(prev, s.Labels()) >= 0 {
-			t.Fatalf("series not sorted: %s after %s", s.Labels(), prev)
+		k := s.Labels().String()
+		if sorted {
+			if !prev.IsEmpty() && labels.Compare(prev, s.Labels()) >= 0 {
+				t.Fatalf("series not sorted: %s after %s", s.Labels(), prev)
+			}
+			prev = s.Labels()
 		}
-		prev = s.Labels()
+		if _, dup := out[k]; dup {
+			t.Fatalf("series %s selected twice", k)
+		}
 		it = s.Iterator(it)
 		var got []sample
 		for it.Next() == upstream.ValFloat {
@@ -88,47 +113,6 @@ func query(t testing.TB, q storage.Queryable, mint, maxt int64, ms ...*labels.Ma
 			t.Fatal(err)
 		}
 		it = checkAppendFloats(t, s, it, got)
-		if len(got) > 0 {
-			out[s.Labels().String()] = got
-		}
-	}
-	if err := ss.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// queryReusing is query through SelectReusing: each series is read before
-// the next is asked for, as the engine's streamed aggregations do, and no
-// series may come twice.
-func queryReusing(t testing.TB, db *DB, mint, maxt int64, ms ...*labels.Matcher) map[string][]sample {
-	t.Helper()
-	qr, err := db.Querier(mint, maxt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer qr.Close()
-	if len(ms) == 0 {
-		ms = []*labels.Matcher{labels.MustNewMatcher(labels.MatchRegexp, "__name__", ".+")}
-	}
-	ss := qr.(*querier).SelectReusing(context.Background(), nil, ms...)
-	out := map[string][]sample{}
-	var it upstream.Iterator
-	for ss.Next() {
-		s := ss.At()
-		it = s.Iterator(it)
-		var got []sample
-		for it.Next() == upstream.ValFloat {
-			ts, v := it.At()
-			got = append(got, sample{ts, v})
-		}
-		if err := it.Err(); err != nil {
-			t.Fatal(err)
-		}
-		k := s.Labels().String()
-		if _, dup := out[k]; dup {
-			t.Fatalf("series %s selected twice", k)
-		}
 		if len(got) > 0 {
 			out[k] = got
 		}
