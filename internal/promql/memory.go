@@ -16,12 +16,21 @@ const (
 	flagBlockSize  = 32768
 )
 
+// bigBlocks is how many times larger than a slab's blocks the blocks are
+// that it takes requests over a quarter of a block from: a range query of
+// 700 steps fitted two series in a 2,048-point block and left 30% of it
+// unused; in a block eight times larger it leaves under 5%.
+const bigBlocks = 8
+
 // enginePools recycles query memory between the queries of one Engine.
 type enginePools struct {
-	buffers sync.Pool // *evalBuffers
-	points  sync.Pool // *[]FPoint of pointBlockSize
-	floats  sync.Pool // *[]float64 of floatBlockSize
-	flags   sync.Pool // *[]uint8 of flagBlockSize
+	buffers   sync.Pool // *evalBuffers
+	points    sync.Pool // *[]FPoint of pointBlockSize
+	floats    sync.Pool // *[]float64 of floatBlockSize
+	flags     sync.Pool // *[]uint8 of flagBlockSize
+	bigPoints sync.Pool // the same, bigBlocks times larger
+	bigFloats sync.Pool
+	bigFlags  sync.Pool
 }
 
 // getBuffers returns the scratch space and memory of a new query.
@@ -30,9 +39,9 @@ func (p *enginePools) getBuffers() *evalBuffers {
 	if b == nil {
 		b = &evalBuffers{}
 	}
-	b.points.init(&p.points, pointBlockSize)
-	b.floats.init(&p.floats, floatBlockSize)
-	b.flags.init(&p.flags, flagBlockSize)
+	b.points.init(&p.points, &p.bigPoints, pointBlockSize)
+	b.floats.init(&p.floats, &p.bigFloats, floatBlockSize)
+	b.flags.init(&p.flags, &p.bigFlags, flagBlockSize)
 	return b
 }
 
@@ -88,11 +97,22 @@ type slab[T any] struct {
 	cur   []T // the current block: len is what has been handed out
 	// grown is the size of the last block this query allocated itself.
 	grown int
+	// big serves the requests over a quarter of a block, from blocks
+	// bigBlocks times larger; inBig says start handed out from it.
+	big   *slab[T]
+	inBig bool
 }
 
-func (s *slab[T]) init(pool *sync.Pool, size int) {
+func (s *slab[T]) init(pool, bigPool *sync.Pool, size int) {
 	s.pool, s.size, s.grown = pool, size, 0
+	if s.big == nil {
+		s.big = &slab[T]{}
+	}
+	s.big.pool, s.big.size, s.big.grown = bigPool, size*bigBlocks, 0
 }
+
+// isBig reports whether a request for n elements goes to the big blocks.
+func (s *slab[T]) isBig(n int) bool { return s.big != nil && n > s.size/4 }
 
 // next makes the current block one with room for n more elements. Requests
 // larger than a block get memory of their own, not pooled. With the pool
@@ -122,6 +142,9 @@ func (s *slab[T]) next(n int) {
 // take returns an empty slice with room for exactly n elements, which the
 // caller may append to up to n.
 func (s *slab[T]) take(n int) []T {
+	if s.isBig(n) {
+		return s.big.take(n)
+	}
 	if cap(s.cur)-len(s.cur) < n {
 		s.next(n)
 	}
@@ -141,6 +164,9 @@ func (s *slab[T]) zeroed(n int) []T {
 // at most n) and passed to finish, which claims what was written. Nothing
 // else may be taken from the slab in between.
 func (s *slab[T]) start(n int) []T {
+	if s.inBig = s.isBig(n); s.inBig {
+		return s.big.start(n)
+	}
 	if cap(s.cur)-len(s.cur) < n {
 		s.next(n)
 	}
@@ -148,12 +174,18 @@ func (s *slab[T]) start(n int) []T {
 }
 
 func (s *slab[T]) finish(x []T) []T {
+	if s.inBig {
+		return s.big.finish(x)
+	}
 	s.cur = s.cur[:len(s.cur)+len(x)]
 	return x[:len(x):len(x)]
 }
 
 // release returns the slab's blocks to the pool.
 func (s *slab[T]) release() {
+	if s.big != nil {
+		s.big.release()
+	}
 	for _, b := range s.taken {
 		s.pool.Put(b)
 	}
