@@ -117,8 +117,7 @@ func (ev *evaluator) evalAggregation(e *parser.AggregateExpr) Matrix {
 	if e.Op == parser.COUNT_VALUES {
 		return ev.countValues(e, names)
 	}
-	switch e.Op {
-	case parser.SUM, parser.AVG, parser.COUNT, parser.GROUP, parser.MIN, parser.MAX, parser.STDDEV, parser.STDVAR:
+	if streamedAggregation(e.Op) {
 		return ev.aggregateStream(e, names)
 	}
 	var param paramRange
@@ -596,7 +595,7 @@ func (ev *evaluator) aggregateStream(e *parser.AggregateExpr, names []string) Ma
 	if !ev.delayedNames {
 		unnamed = namesWithoutMetadata(names, e.Without)
 	}
-	ev.stream(e.Expr, func(s *Series) {
+	ev.streamInput(e.Expr, func(s *Series) {
 		gnames := names
 		if s.DropName {
 			gnames = unnamed

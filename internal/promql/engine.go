@@ -385,6 +385,9 @@ func (q *query) exec(ctx context.Context) (parser.Value, annotations.Annotations
 	}
 	ev.steps = int((end-start)/interval) + 1
 	ev.stats.InitStepTracking(start, end, interval)
+	if ev.steps == 1 {
+		ev.shared = findSharedInputs(s.Expr)
+	}
 	innerBegin := time.Now()
 	val, err := ev.run(s.Expr)
 	q.timer.inner = time.Since(innerBegin)

@@ -45,6 +45,9 @@ type evaluator struct {
 	annos        *annotations.Annotations
 	// bufs is the query's memory, shared by child evaluators.
 	bufs *evalBuffers
+	// shared holds the inputs an instant query aggregates more than once
+	// (see cse.go); nil when there are none.
+	shared *sharedInputs
 	// metaLabels caches whether the queried storage has series with
 	// __type__ or __unit__ labels: 0 not known yet, 1 no, 2 yes.
 	metaLabels int8

@@ -3,6 +3,7 @@ package promql
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,6 +101,7 @@ func testReusedSeriesMemory(t *testing.T, steps, interval int64, flushEvery int6
 		`max by (instance) (max_over_time(load[2m]))`,
 		`avg without (instance) (rate(reqs_total[1m]))`,
 		`count(up)`,
+		`sum by (job) (rate(reqs_total[5m])) / ignoring (job) group_left sum(rate(reqs_total[5m]))`,
 	} {
 		for _, rangeQuery := range []bool{false, true} {
 			reused = 0
@@ -133,6 +135,10 @@ func testReusedSeriesMemory(t *testing.T, steps, interval int64, flushEvery int6
 			}
 			if reused == 0 {
 				t.Errorf("%s (range %v): the storage's reusing selection was not used", qs, rangeQuery)
+			}
+			// An instant query aggregating one input twice selects it once.
+			if want := strings.Count(qs, "reqs_total"); !rangeQuery && want == 2 && reused != 1 {
+				t.Errorf("%s: %d selections, want 1", qs, reused)
 			}
 		}
 	}

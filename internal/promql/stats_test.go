@@ -173,6 +173,11 @@ func TestStatsCases(t *testing.T) {
 		`increase(req_total[5m] anchored)`,
 		`temp smoothed`,
 		`req_total[5m] anchored`,
+		// An input aggregated twice is evaluated once in an instant query
+		// (cse.go) and still counted twice, as upstream counts it.
+		`sum by (job) (rate(req_total[5m])) / ignoring (job) group_left sum(rate(req_total[5m]))`,
+		`max(temp) - min(temp) + count(temp @ 3600) + count(temp @ 3600)`,
+		`sum(max_over_time(rate(req_total[5m])[10m:1m])) + sum(max_over_time(rate(req_total[5m])[10m:1m]))`,
 	}
 	for _, q := range queries {
 		if statsDivergence(q) != "" {
