@@ -119,7 +119,8 @@ function dashboard() {
 }
 
 // openAndWait opens the dashboard and returns when every panel has drawn
-// (page time, ms) and when the last query answer ended.
+// (page time, ms: no panel loading, and every time series panel has its
+// graph) and when the last query answer ended.
 async function openAndWait(page, url) {
   // Counts the graphs built (uPlot's root elements added), which is 20
   // when no graph is built twice.
@@ -134,6 +135,9 @@ async function openAndWait(page, url) {
     const ps = document.querySelectorAll('[data-panel-state]');
     if (ps.length < 30) return false;
     for (const p of ps) if (p.getAttribute('data-panel-state') === 'loading') return false;
+    // A graph is built in an effect after its panel has its data: drawn
+    // is when every time series panel has its graph.
+    for (const p of document.querySelectorAll('[data-panel-type="timeseries"][data-panel-state="ok"]')) if (!p.querySelector('.uplot canvas')) return false;
     return performance.now();
   }, null, { polling: 'raf', timeout: 120000 }).then((h) => h.jsonValue());
   const graphs = await page.evaluate(() => window.__graphs);

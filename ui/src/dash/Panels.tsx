@@ -111,7 +111,7 @@ export function TimeSeries({ panel, series, from, to, onZoom, height, annotation
       }),
     });
     const opts: uPlot.Options = {
-      width: el.clientWidth || 400,
+      width: 400, // the box's, when the observer below reports it
       height,
       legend: { show: false },
       cursor: { drag: { x: true, y: false }, sync: { key: 'dashboard' } },
@@ -182,14 +182,21 @@ export function TimeSeries({ panel, series, from, to, onZoom, height, annotation
         }],
       },
     };
-    const u = new uPlot(opts, [times, ...cols] as uPlot.AlignedData, el);
-    tip.attach(u);
-    // The observer reports the size once when it starts; only a change
-    // of width is worth a redraw.
-    let width = el.clientWidth;
-    const ro = new ResizeObserver(() => {
-      if (el.clientWidth !== width) {
-        width = el.clientWidth;
+    // The graph is built when the observer first reports the box's size,
+    // which it does after the browser's layout of the frame: reading
+    // clientWidth here instead would force a layout of the page for each
+    // graph, as every graph built before it changed the page. After that,
+    // only a change of width is worth a redraw.
+    let u: uPlot | null = null;
+    let width = 0;
+    const ro = new ResizeObserver((es) => {
+      const w = Math.round(es[es.length - 1].contentRect.width) || 400;
+      if (!u) {
+        width = w;
+        u = new uPlot({ ...opts, width }, [times, ...cols] as uPlot.AlignedData, el);
+        tip.attach(u);
+      } else if (w !== width) {
+        width = w;
         u.setSize({ width, height });
       }
     });
@@ -197,7 +204,7 @@ export function TimeSeries({ panel, series, from, to, onZoom, height, annotation
     return () => {
       ro.disconnect();
       tip.destroy();
-      u.destroy();
+      u?.destroy();
     };
   }, [series, from, to, height, annotations, timezone, JSON.stringify([panel.fieldConfig, panel.options])]);
 
