@@ -177,9 +177,14 @@ async function profile(browser, url) {
     const outer = onMain.some((o) => o !== e && o.name !== 'RunTask' && o.ts <= e.ts && e.ts + e.dur <= o.ts + o.dur && o.dur > e.dur && parent.ts <= o.ts);
     if (!outer) kinds.set(e.name, (kinds.get(e.name) ?? 0) + clip(e));
   }
+  // Layouts run inside script (a read of a size after a change) are
+  // forced ones; the others are the frame's own.
+  const scripts = onMain.filter((e) => e.name === 'TimerFire' || e.name === 'FunctionCall' || e.name === 'v8.callFunction');
+  const forced = onMain.filter((e) => e.name === 'Layout' && clip(e) > 0 && scripts.some((o) => o.ts <= e.ts && e.ts + e.dur <= o.ts + o.dur));
   const mb = res.reduce((a, r) => a + r.bytes, 0) / 1e6;
   console.log(`profile: ${res.length} answers, ${mb.toFixed(1)} MB; ${((to - from) / 1000).toFixed(0)} ms from ${whole ? 'the navigation' : 'the last answer'} to every panel drawn, main thread busy ${busy.toFixed(0)} ms`);
   for (const [k, v] of [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 12)) if (v >= 1) console.log(`  ${k.padEnd(28)} ${v.toFixed(0).padStart(5)} ms`);
+  console.log(`  layouts forced by script: ${forced.length}, ${forced.reduce((a, e) => a + clip(e), 0).toFixed(0)} ms; all layouts: ${onMain.filter((e) => e.name === 'Layout' && clip(e) > 0).length}`);
   // The sampling profiler's samples in the window, by function.
   const nodes = new Map();
   const self = new Map();
