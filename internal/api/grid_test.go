@@ -123,11 +123,15 @@ func TestGridEncoding(t *testing.T) {
 // encoding, and errors are the same whatever the client accepts.
 func TestGridFallsBack(t *testing.T) {
 	offGrid := promql.Matrix{{Metric: labels.FromStrings("a", "b"), Floats: []promql.FPoint{{T: 100_000, F: 1}, {T: 130_000, F: 2}}}}
+	twice := promql.Matrix{{Metric: labels.FromStrings("a", "b"), Floats: []promql.FPoint{{T: 100_000, F: 1}, {T: 160_000, F: 2}, {T: 160_000, F: 3}}}}
+	early := promql.Matrix{{Metric: labels.FromStrings("a", "b"), Floats: []promql.FPoint{{T: 40_000, F: 1}, {T: 100_000, F: 2}}}}
 	for name, eng := range map[string]QueryEngine{
-		"off the grid": valueEngine{v: offGrid},
-		"scalar":       valueEngine{v: promql.Scalar{T: 100_000, V: 1}},
-		"error":        valueEngine{err: errors.New("boom")},
-		"parse error":  valueEngine{err: &parser.ParseErr{Err: errors.New("unexpected end of input")}},
+		"off the grid":     valueEngine{v: offGrid},
+		"two on one step":  valueEngine{v: twice},
+		"before the start": valueEngine{v: early},
+		"scalar":           valueEngine{v: promql.Scalar{T: 100_000, V: 1}},
+		"error":            valueEngine{err: errors.New("boom")},
+		"parse error":      valueEngine{err: &parser.ParseErr{Err: errors.New("unexpected end of input")}},
 	} {
 		c1, t1, _, b1 := rangeAnswer(t, eng, gridMediaType)
 		c2, t2, _, b2 := rangeAnswer(t, eng, "")
