@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gridType, Session, type QueryResult } from './query';
+import { gridType, runPanel, Session, type QueryResult } from './query';
 import { points } from '../pages/Inspector';
 import { toSeries } from './reduce';
 import { alignSeries } from './Panels';
@@ -105,5 +105,24 @@ describe('the grid encoding', () => {
     const [a, b] = toSeries([q]);
     expect(a.grid!.col).not.toBe((q.data.result[0] as { grid: unknown }).grid);
     expect(b.grid!.col).toBe((q.data.result[1] as { grid: unknown }).grid);
+  });
+});
+
+describe('which data sources are asked for the grid', () => {
+  it('argus’s own API only; a proxied data source gets the standard JSON', async () => {
+    const asked: [string, boolean][] = [];
+    const fake = {
+      scrapeIntervalMs: 15000,
+      has: () => false,
+      get: (b: string, _path: string, _p: URLSearchParams, grid = false) => {
+        asked.push([b, grid]);
+        return Promise.resolve({ data: { resultType: 'matrix', result: [] }, warnings: [], stats: {}, grid: false });
+      },
+    } as unknown as Session;
+    const range = { from: 0, to: 3600_000, raw: { from: 'now-1h', to: 'now' } };
+    const panel = (uid: string) => ({ type: 'timeseries', datasource: { uid }, targets: [{ refId: 'A', expr: 'up' }] });
+    await runPanel(fake, panel('argus'), range, {}, 800);
+    await runPanel(fake, panel('remote'), range, {}, 800);
+    expect(asked).toEqual([['/api/v1', true], ['/api/datasources/proxy/uid/remote/api/v1', false]]);
   });
 });
