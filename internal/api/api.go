@@ -194,6 +194,12 @@ type result struct {
 	infos    []string
 	// release, when set, is called after the answer is written.
 	release func()
+	// contentType is the answer's media type when it is not
+	// application/json (the grid encoding of a range query).
+	contentType string
+	// vary lists the request headers besides Accept-Encoding that the
+	// answer depends on, for caches.
+	vary string
 }
 
 func errResult(typ errorType, err error) result { return result{err: &apiError{typ, err}} }
@@ -234,6 +240,12 @@ func (a *API) wrap(f handlerFunc) http.Handler {
 		case res.err != nil:
 			a.respondError(w, r, res.err, res.data)
 		case res.data != nil:
+			if res.vary != "" {
+				w.Header().Add("Vary", res.vary)
+			}
+			if res.contentType != "" {
+				w.Header().Set("Content-Type", res.contentType)
+			}
 			a.respond(w, r, res.data, res.warnings, res.infos)
 		default:
 			w.WriteHeader(http.StatusNoContent)
@@ -269,7 +281,9 @@ const minGzipBytes = 1024
 // be large).
 func writeJSON(w http.ResponseWriter, r *http.Request, code int, b []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json")
+	}
 	h.Add("Vary", "Accept-Encoding")
 	if len(b) < minGzipBytes || !acceptsGzip(r.Header.Get("Accept-Encoding")) {
 		w.WriteHeader(code)

@@ -111,7 +111,14 @@ func (a *API) queryRange(r *http.Request) result {
 	if end.Sub(start)/step > maxPointsPerSeries {
 		return errResult(errorBadData, errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"))
 	}
-	return a.runQuery(r, Query{Expr: r.FormValue("query"), Start: start, End: end, Step: step})
+	res := a.runQuery(r, Query{Expr: r.FormValue("query"), Start: start, End: end, Step: step})
+	// The encoding depends on the Accept header (argus's own grid encoding
+	// for its web UI, see gridMediaType).
+	res.vary = "Accept"
+	if acceptsGrid(r.Header.Get("Accept")) {
+		res, _ = toGrid(res, start, step)
+	}
+	return res
 }
 
 // runQuery reads the parameters both query endpoints share (timeout,

@@ -10,7 +10,8 @@
 // PROFILE=1 adds a run under Chromium's tracing and prints where the main
 // thread's time went between the last answer and every panel drawn: the
 // kinds of task (script, style, layout, paint, garbage collection) and the
-// functions the sampling profiler saw most.
+// functions the sampling profiler saw most. PROFILE=load does the same
+// for the whole load, from the navigation on.
 import { execFileSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,17 +119,38 @@ function dashboard() {
 }
 
 // openAndWait opens the dashboard and returns when every panel has drawn
-// (page time, ms) and when the last query answer ended.
+// (page time, ms: no panel loading, and every time series panel has its
+// graph) and when the last query answer ended.
 async function openAndWait(page, url) {
+  // Counts the graphs built, which is 20 when no graph is built twice:
+  // each uPlot makes one canvas and gets its 2D context once (the bench's
+  // dashboard has no other canvas). Cheaper than observing the page's
+  // mutations, which costs the page time of its own.
+  await page.addInitScript(() => {
+    window.__graphs = 0;
+    const seen = new WeakSet();
+    const get = HTMLCanvasElement.prototype.getContext;
+    HTMLCanvasElement.prototype.getContext = function (...args) {
+      if (!seen.has(this)) {
+        seen.add(this);
+        window.__graphs++;
+      }
+      return get.apply(this, args);
+    };
+  });
   await page.goto(`${url}/d/bench30`, { waitUntil: 'commit' });
   const drawn = await page.waitForFunction(() => {
     const ps = document.querySelectorAll('[data-panel-state]');
     if (ps.length < 30) return false;
     for (const p of ps) if (p.getAttribute('data-panel-state') === 'loading') return false;
+    // A graph is built in an effect after its panel has its data: drawn
+    // is when every time series panel has its graph.
+    for (const p of document.querySelectorAll('[data-panel-type="timeseries"][data-panel-state="ok"]')) if (!p.querySelector('.uplot canvas')) return false;
     return performance.now();
   }, null, { polling: 'raf', timeout: 120000 }).then((h) => h.jsonValue());
+  const graphs = await page.evaluate(() => window.__graphs);
   const res = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/v1/query')).map((e) => ({ url: e.name, start: e.startTime, end: e.responseEnd, bytes: e.decodedBodySize })));
-  return { drawn, res, lastEnd: Math.max(...res.map((x) => x.end)) };
+  return { drawn, res, graphs, lastEnd: Math.max(...res.map((x) => x.end)) };
 }
 
 // profile traces one more run and sums the renderer main thread's work
@@ -143,7 +165,9 @@ async function profile(browser, url) {
   // Page time 0 is the navigation's start in the trace's clock (µs).
   const nav = events.filter((e) => e.name === 'navigationStart' && e.args?.data?.documentLoaderURL?.includes('/d/bench30')).at(-1);
   if (!nav) throw new Error('profile: no navigationStart in the trace');
-  const from = nav.ts + lastEnd * 1000;
+  // PROFILE=load sums the whole load instead, from the navigation on.
+  const whole = process.env.PROFILE === 'load';
+  const from = whole ? nav.ts : nav.ts + lastEnd * 1000;
   const to = nav.ts + drawn * 1000;
   const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain' && e.pid === nav.pid);
   const onMain = events.filter((e) => e.pid === nav.pid && e.tid === main.tid && e.ph === 'X' && e.dur !== undefined);
@@ -161,9 +185,14 @@ async function profile(browser, url) {
     const outer = onMain.some((o) => o !== e && o.name !== 'RunTask' && o.ts <= e.ts && e.ts + e.dur <= o.ts + o.dur && o.dur > e.dur && parent.ts <= o.ts);
     if (!outer) kinds.set(e.name, (kinds.get(e.name) ?? 0) + clip(e));
   }
+  // Layouts run inside script (a read of a size after a change) are
+  // forced ones; the others are the frame's own.
+  const scripts = onMain.filter((e) => e.name === 'TimerFire' || e.name === 'FunctionCall' || e.name === 'v8.callFunction');
+  const forced = onMain.filter((e) => e.name === 'Layout' && clip(e) > 0 && scripts.some((o) => o.ts <= e.ts && e.ts + e.dur <= o.ts + o.dur));
   const mb = res.reduce((a, r) => a + r.bytes, 0) / 1e6;
-  console.log(`profile: ${res.length} answers, ${mb.toFixed(1)} MB of JSON; ${((to - from) / 1000).toFixed(0)} ms from the last answer to every panel drawn, main thread busy ${busy.toFixed(0)} ms`);
+  console.log(`profile: ${res.length} answers, ${mb.toFixed(1)} MB; ${((to - from) / 1000).toFixed(0)} ms from ${whole ? 'the navigation' : 'the last answer'} to every panel drawn, main thread busy ${busy.toFixed(0)} ms`);
   for (const [k, v] of [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 12)) if (v >= 1) console.log(`  ${k.padEnd(28)} ${v.toFixed(0).padStart(5)} ms`);
+  console.log(`  layouts forced by script: ${forced.length}, ${forced.reduce((a, e) => a + clip(e), 0).toFixed(0)} ms; all layouts: ${onMain.filter((e) => e.name === 'Layout' && clip(e) > 0).length}`);
   // The sampling profiler's samples in the window, by function.
   const nodes = new Map();
   const self = new Map();
@@ -208,13 +237,23 @@ try {
   for (let i = 0; i < runs + 1; i++) {
     const ctx = await browser.newContext({ viewport: { width: 1440, height: 4000 } });
     const page = await ctx.newPage();
-    const { drawn, res, lastEnd } = await openAndWait(page, argus.url);
+    // The renderer's CPU time (main thread, and the whole process with
+    // its raster and compositor threads) over the load: less at the
+    // mercy of other work on the machine than wall times are.
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const cpu = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((x) => [x.name, x.value]));
+    const before = await cpu();
+    const { drawn, res, lastEnd, graphs } = await openAndWait(page, argus.url);
+    const after = await cpu();
+    const since = (k) => 1000 * (after[k] >= before[k] ? after[k] - before[k] : after[k]);
     const states = await page.locator('[data-panel-state]').evaluateAll((els) => els.map((e) => e.getAttribute('data-panel-state')));
     if (states.some((s) => s !== 'ok')) throw new Error(`panel states: ${states.join(',')}`);
     const urls = res.map((x) => x.url);
     const dup = urls.length - new Set(urls).size;
     const firstStart = Math.min(...res.map((x) => x.start));
-    if (i > 0) rows.push({ drawn, lastEnd, api: lastEnd - firstStart, ui: drawn - lastEnd, requests: res.length, dup });
+    const bytes = res.reduce((a, x) => a + x.bytes, 0);
+    if (i > 0) rows.push({ drawn, lastEnd, api: lastEnd - firstStart, ui: drawn - lastEnd, requests: res.length, dup, graphs, bytes, thread: since('ThreadTime'), process: since('ProcessTime'), script: since('ScriptDuration') });
     await ctx.close();
   }
   if (process.env.PROFILE) await profile(browser, argus.url);
@@ -223,6 +262,8 @@ try {
   console.log(`  navigation to every panel drawn: ${m('drawn')} ms`);
   console.log(`  query requests: ${rows[0].requests} (${rows[0].dup} duplicates), first request to last answer: ${m('api')} ms`);
   console.log(`  UI time after the last answer: ${m('ui')} ms (target < 200 ms); max ${Math.max(...rows.map((r) => r.ui)).toFixed(0)} ms`);
+  console.log(`  renderer CPU from navigation to every panel drawn: main thread ${m('thread')} ms, whole renderer process ${m('process')} ms (script ${m('script')} ms)`);
+  console.log(`  per run: ${rows.map((r) => r.ui.toFixed(0)).join(', ')} ms; graphs built ${rows.map((r) => r.graphs).join(', ')}; answers ${(rows[0].bytes / 1e6).toFixed(1)} MB`);
 } finally {
   await browser.close();
   await argus.stop();

@@ -6,7 +6,7 @@ import uPlot from 'uplot';
 import { color as seriesColor, finiteOnly } from '../lib/series';
 import type { Panel } from './model';
 import { markdownToHTML, sanitize } from './markdown';
-import { calcName, cssColor, mapValue, reduce, thresholdColor, type Series } from './reduce';
+import { calcName, cssColor, mapValue, reduce, thresholdColor, type Grid, type Series } from './reduce';
 import { tableFrame, type Column, type Row } from './frame';
 import { formatUnit } from './units';
 import type { AnnotationEvent } from './annotations';
@@ -61,7 +61,9 @@ function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-export function TimeSeries({ panel, series, from, to, onZoom, height, annotations = [], scope, timezone }: { panel: Panel; series: Series[]; from: number; to: number; onZoom: (a: number, b: number) => void; height: number; annotations?: AnnotationEvent[]; scope?: LinkScope; timezone?: string }) {
+const noEvents: AnnotationEvent[] = [];
+
+export function TimeSeries({ panel, series, from, to, onZoom, height, annotations = noEvents, scope, timezone }: { panel: Panel; series: Series[]; from: number; to: number; onZoom: (a: number, b: number) => void; height: number; annotations?: AnnotationEvent[]; scope?: LinkScope; timezone?: string }) {
   const box = useRef<HTMLDivElement>(null);
   // The zoom hook outlives renders; it calls the latest handler.
   const zoomRef = useRef(onZoom);
@@ -110,7 +112,7 @@ export function TimeSeries({ panel, series, from, to, onZoom, height, annotation
       }),
     });
     const opts: uPlot.Options = {
-      width: el.clientWidth || 400,
+      width: 400, // the box's, when the observer below reports it
       height,
       legend: { show: false },
       cursor: { drag: { x: true, y: false }, sync: { key: 'dashboard' } },
@@ -181,14 +183,21 @@ export function TimeSeries({ panel, series, from, to, onZoom, height, annotation
         }],
       },
     };
-    const u = new uPlot(opts, [times, ...cols] as uPlot.AlignedData, el);
-    tip.attach(u);
-    // The observer reports the size once when it starts; only a change
-    // of width is worth a redraw.
-    let width = el.clientWidth;
-    const ro = new ResizeObserver(() => {
-      if (el.clientWidth !== width) {
-        width = el.clientWidth;
+    // The graph is built when the observer first reports the box's size,
+    // which it does after the browser's layout of the frame: reading
+    // clientWidth here instead would force a layout of the page for each
+    // graph, as every graph built before it changed the page. After that,
+    // only a change of width is worth a redraw.
+    let u: uPlot | null = null;
+    let width = 0;
+    const ro = new ResizeObserver((es) => {
+      const w = Math.round(es[es.length - 1].contentRect.width) || 400;
+      if (!u) {
+        width = w;
+        u = new uPlot({ ...opts, width }, [times, ...cols] as uPlot.AlignedData, el);
+        tip.attach(u);
+      } else if (w !== width) {
+        width = w;
         u.setSize({ width, height });
       }
     });
@@ -196,7 +205,7 @@ export function TimeSeries({ panel, series, from, to, onZoom, height, annotation
     return () => {
       ro.disconnect();
       tip.destroy();
-      u.destroy();
+      u?.destroy();
     };
   }, [series, from, to, height, annotations, timezone, JSON.stringify([panel.fieldConfig, panel.options])]);
 
@@ -269,6 +278,8 @@ function drawAnnotations(u: uPlot, events: AnnotationEvent[]) {
 // other times (instant results, several queries with different steps) are
 // merged by sorting.
 export function alignSeries(series: Series[]): { times: number[]; cols: (number | null)[][] } {
+  const g0 = series[0]?.grid;
+  if (g0 && series.every((s) => s.grid && s.grid.startMs === g0.startMs && s.grid.stepMs === g0.stepMs)) return alignGrid(series.map((s) => s.grid!));
   let min = Infinity;
   let max = -Infinity;
   let step = Infinity;
@@ -297,6 +308,34 @@ export function alignSeries(series: Series[]): { times: number[]; cols: (number 
   const cols = series.map((s) => {
     const c = new Array<number | null>(times.length).fill(null);
     s.times.forEach((t, i) => (c[index.get(t)!] = s.values[i]));
+    return c;
+  });
+  return { times, cols };
+}
+
+// alignGrid aligns series of one grid (see Grid) without looking at
+// their times: from the first step with a point to the last, as
+// alignSeries does for the others. A column that spans it already is
+// used as it is.
+function alignGrid(gs: Grid[]): { times: number[]; cols: (number | null)[][] } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const g of gs) {
+    // The encoding's columns run from a point to a point; an empty one
+    // has none.
+    if (g.col.length === 0) continue;
+    lo = Math.min(lo, g.first);
+    hi = Math.max(hi, g.first + g.col.length - 1);
+  }
+  if (lo === Infinity) return { times: [], cols: gs.map(() => []) };
+  const n = hi - lo + 1;
+  const { startMs, stepMs } = gs[0];
+  const times = new Array<number>(n);
+  for (let i = 0; i < n; i++) times[i] = (startMs + (lo + i) * stepMs) / 1000;
+  const cols = gs.map((g) => {
+    if (g.first === lo && g.col.length === n) return g.col;
+    const c = new Array<number | null>(n).fill(null);
+    for (let i = 0; i < g.col.length; i++) c[g.first - lo + i] = g.col[i];
     return c;
   });
   return { times, cols };

@@ -147,7 +147,9 @@ export function dsUID(ref: DataSourceRef | string | null | undefined): string {
 
 // apiBase is where a data source's Prometheus API answers: argus's own at
 // /api/v1, the others through the server's proxy (credentials stay there).
+export const ownAPI = '/api/v1';
+
 export function apiBase(uid: string): string {
-  if (uid === '' || uid === 'argus' || uid === 'default' || uid === '-- Mixed --' || uid.startsWith('$') || uid === 'prometheus') return '/api/v1';
+  if (uid === '' || uid === 'argus' || uid === 'default' || uid === '-- Mixed --' || uid.startsWith('$') || uid === 'prometheus') return ownAPI;
   return `/api/datasources/proxy/uid/${encodeURIComponent(uid)}/api/v1`;
 }

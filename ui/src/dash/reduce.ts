@@ -5,7 +5,7 @@ import type { Sample } from '../api';
 import { seriesName } from '../lib/labels';
 import { parseValue } from '../lib/series';
 import { legend } from './interpolate';
-import type { QueryResult } from './query';
+import type { GridSample, QueryResult } from './query';
 import type { ValueMapping, Threshold } from './model';
 
 export interface Series {
@@ -14,6 +14,71 @@ export interface Series {
   refId: string;
   times: number[]; // seconds
   values: (number | null)[];
+  // A range query's series in the grid encoding also has its values on
+  // the query's step grid: col[i] is at step first+i (null: no point),
+  // which the graph draws without aligning the series again.
+  grid?: Grid;
+}
+
+export interface Grid {
+  startMs: number;
+  stepMs: number;
+  first: number;
+  col: (number | null)[];
+}
+
+// GridSeries is a series of the grid encoding. Its column is what a graph
+// draws; its points as times and values (for reductions, tables, the
+// inspector) are made when first asked for, which a graph without legend
+// calculations never does. A column without NaN or ±Inf (which come as
+// strings) is the answer's own array, not a copy: nothing changes columns
+// in place, and a panel sharing the answer shares it.
+export class GridSeries implements Series {
+  readonly grid: Grid;
+  private pts: { times: number[]; values: (number | null)[] } | null = null;
+
+  constructor(readonly name: string, readonly labels: Record<string, string>, readonly refId: string, g: GridSample, startMs: number, stepMs: number) {
+    const src = g.grid;
+    let col = src as (number | null)[];
+    for (let i = 0; i < src.length; i++) {
+      const v = src[i];
+      if (typeof v !== 'string') continue;
+      if (col === src) col = src.slice() as (number | null)[];
+      col[i] = parseValue(v);
+    }
+    this.grid = { startMs, stepMs, first: g.offset, col };
+  }
+
+  get times(): number[] {
+    return this.points().times;
+  }
+
+  get values(): (number | null)[] {
+    return this.points().values;
+  }
+
+  private points() {
+    if (this.pts) return this.pts;
+    const { startMs, stepMs, first, col } = this.grid;
+    const times: number[] = [];
+    const values: (number | null)[] = [];
+    for (let i = 0; i < col.length; i++) {
+      const v = col[i];
+      if (v === null) continue;
+      // Integer milliseconds, then seconds: the same number as the
+      // standard encoding's "1700000000.500" parses to.
+      times.push((startMs + (first + i) * stepMs) / 1000);
+      values.push(v);
+    }
+    this.pts = { times, values };
+    return this.pts;
+  }
+}
+
+// hasPoints says whether a series has a point, without making a grid
+// series' points.
+export function hasPoints(s: Series): boolean {
+  return s.grid ? s.grid.col.some((v) => v !== null) : s.values.length > 0;
 }
 
 export function toSeries(results: QueryResult[]): Series[] {
@@ -23,6 +88,15 @@ export function toSeries(results: QueryResult[]): Series[] {
     if (d.resultType === 'scalar' || d.resultType === 'string') {
       const [t, v] = d.result as [number, string];
       out.push({ name: legend(r.target.legendFormat, {}, r.expr), labels: {}, refId: r.target.refId ?? 'A', times: [t], values: [parseValue(v)] });
+      continue;
+    }
+    if (r.grid) {
+      const startMs = Math.round(d.start! * 1000);
+      const stepMs = Math.round(d.step! * 1000);
+      for (const g of d.result as GridSample[]) {
+        const name = legend(r.target.legendFormat, g.metric, seriesName(g.metric));
+        out.push(new GridSeries(name, g.metric, r.target.refId ?? 'A', g, startMs, stepMs));
+      }
       continue;
     }
     for (const s of d.result as Sample[]) {

@@ -39,7 +39,11 @@ export function parseValue(v: string): number {
 }
 
 // finiteOnly turns NaN and ±Inf into gaps, which is what a graph can draw.
+// A column that has neither is returned as it is, not copied.
 export function finiteOnly(col: (number | null)[]): (number | null)[] {
+  let i = 0;
+  while (i < col.length && (col[i] === null || Number.isFinite(col[i]))) i++;
+  if (i === col.length) return col;
   return col.map((v) => (v === null || !Number.isFinite(v) ? null : v));
 }
 

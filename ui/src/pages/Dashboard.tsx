@@ -12,7 +12,7 @@ import { zoneName } from '../dash/tz';
 import { describeRange, formatInterval, parseIntervalMs, quickRanges, resolveRange, roundInterval, type Range } from '../dash/time';
 import { ALL, resolveVariable, toVars, type OptionCache, type VarState } from '../dash/variables';
 import { runPanel, Session, type QueryResult } from '../dash/query';
-import { toSeries, type Series } from '../dash/reduce';
+import { hasPoints, toSeries, type Series } from '../dash/reduce';
 import { BarGauge, Gauge, Heatmap, StateTimeline, Stat, Table, Text, TimeSeries, supported } from '../dash/Panels';
 import { addPanel, allPanels, move, removePanel, updatePanel } from '../dash/edit';
 import { EditBar, PanelEditor, type EditOps } from './DashboardEdit';
@@ -154,8 +154,10 @@ function DashboardView({ d: saved, meta, route, onSaved }: { d: Dashboard; meta:
     if (!range || !interp) return;
     let cancelled = false;
     loadAnnotations(session, annDefs.filter((a, i) => annOn[a.name ?? String(i)]), range, interp)
-      .then((evs) => !cancelled && setAnnEvents(evs))
-      .catch(() => !cancelled && setAnnEvents([]));
+      // None then and none now keeps the same array: a new one would
+      // make every graph build itself again.
+      .then((evs) => !cancelled && setAnnEvents((old) => (evs.length === 0 && old.length === 0 ? old : evs)))
+      .catch(() => !cancelled && setAnnEvents((old) => (old.length === 0 ? old : [])));
     return () => {
       cancelled = true;
     };
@@ -320,9 +322,13 @@ function Section({ sec, range, vars, session, onZoom, route, ed, ann, tz }: { se
   );
 }
 
+// noEvents is the one empty list of annotations, so that a graph's effect
+// sees the same value on every render.
+const noEvents: AnnotationEvent[] = [];
+
 type PanelState = 'loading' | 'ok' | 'nodata' | 'error' | 'unsupported';
 
-function PanelView({ p, range, vars, session, onZoom, height, route, ed, ann = [], tz }: { p: Panel; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; height: number; route: Route; ed?: EditOps | null; ann?: AnnotationEvent[]; tz: string }) {
+function PanelView({ p, range, vars, session, onZoom, height, route, ed, ann = noEvents, tz }: { p: Panel; range: Range; vars: Vars; session: Session; onZoom: (a: number, b: number) => void; height: number; route: Route; ed?: EditOps | null; ann?: AnnotationEvent[]; tz: string }) {
   const ref = useRef<HTMLDivElement>(null);
   const [visible, setVisible] = useState(false);
   const [state, setState] = useState<PanelState>('loading');
@@ -375,7 +381,7 @@ function PanelView({ p, range, vars, session, onZoom, height, route, ed, ann = [
         setSeries(s);
         const warn = rs.flatMap((r) => r.warnings);
         setMsg(warn.join('; '));
-        if (s.length === 0 || s.every((x) => x.values.length === 0)) {
+        if (s.length === 0 || !s.some(hasPoints)) {
           setState('nodata');
           // Variables with no value are usually why (their metric is
           // not there either): say which.

@@ -3,7 +3,7 @@
 // they returned, and each request's measurements (time, size, series and
 // points).
 import { useEffect, useState } from 'preact/hooks';
-import type { QueryResult } from '../dash/query';
+import type { GridSample, QueryResult } from '../dash/query';
 import type { Series } from '../dash/reduce';
 import { formatInterval } from '../dash/time';
 import { formatDate } from '../dash/tz';
@@ -28,6 +28,11 @@ export function points(r: QueryResult): number {
   const d = r.data;
   if (d.resultType === 'scalar' || d.resultType === 'string') return 1;
   let n = 0;
+  if (r.grid) {
+    // The grid encoding: every step with a value.
+    for (const x of d.result as GridSample[]) for (const v of x.grid) if (v !== null) n++;
+    return n;
+  }
   for (const x of d.result as { values?: unknown[]; histograms?: unknown[] }[]) n += x.values || x.histograms ? (x.values?.length ?? 0) + (x.histograms?.length ?? 0) : 1;
   return n;
 }
