@@ -92,18 +92,29 @@ func RabbitMQ(t testing.TB, prometheus bool) *RabbitMQServer {
 		return cmd.CombinedOutput()
 	}
 	deadline := time.Now().Add(120 * time.Second)
+	waitHTTP(t, "the management API", "http://guest:guest@"+s.Management+"/api/overview", deadline)
+	if prometheus {
+		// The plugin's listener may open after the management API's,
+		// as seen on a loaded machine.
+		waitHTTP(t, "the prometheus plugin", "http://"+s.Prometheus+"/metrics", deadline)
+	}
+	return s
+}
+
+// waitHTTP waits until url answers 200, failing the test at deadline.
+func waitHTTP(t testing.TB, what, url string, deadline time.Time) {
+	t.Helper()
 	for {
-		resp, err := http.Get("http://guest:guest@" + s.Management + "/api/overview")
+		resp, err := http.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				break
+				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the management API at %s does not answer after 120s: %v", s.Management, err)
+			t.Fatalf("%s does not answer 200 at %s by the deadline: %v", what, url, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	return s
 }
