@@ -367,6 +367,7 @@ func (q *query) exec(ctx context.Context) (parser.Value, annotations.Annotations
 	}
 	ev := &evaluator{
 		bufs:          q.bufs,
+		pools:         &q.ng.pools,
 		ctx:           ctx,
 		start:         start,
 		end:           end,

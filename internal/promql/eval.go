@@ -45,6 +45,9 @@ type evaluator struct {
 	annos        *annotations.Annotations
 	// bufs is the query's memory, shared by child evaluators.
 	bufs *evalBuffers
+	// pools is where workers of a parallel read take their scratch
+	// space from; nil outside an Engine's query.
+	pools *enginePools
 	// shared holds the inputs an instant query aggregates more than once
 	// (see cse.go); nil when there are none.
 	shared *sharedInputs

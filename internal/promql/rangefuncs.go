@@ -142,26 +142,7 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, t
 		ev.errorf("BUG: range function argument of type %T", a)
 	}
 
-	c := &rangeCall{
-		rangeSeconds: float64(rng) / 1000,
-		params:       make([]float64, len(params)),
-		call:         e,
-	}
-	var (
-		it  chunkenc.Iterator
-		buf = ev.bufs.getPoints()
-		res = slices.Grow(ev.bufs.getPoints(), ev.steps)
-		out Series
-		// resets[i] counts the counter resets among the first i+1 points,
-		// for rate and increase: windows without one skip the search
-		// (a 1h window at a 15s scrape is 240 comparisons per step).
-		resets    []int32
-		isCounter = name == "rate" || name == "increase"
-	)
-	defer func() {
-		ev.bufs.putPoints(buf)
-		ev.bufs.putPoints(res)
-	}()
+	isCounter := name == "rate" || name == "increase"
 	firstEnd, lastEnd := ev.start-off, ev.end-off
 	if fixedAt != nil {
 		firstEnd, lastEnd = *fixedAt-off, *fixedAt-off
@@ -175,72 +156,103 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, t
 			return series[i].storage.Labels()
 		})
 	}
-	each := func(src seriesSource) {
-		ev.checkCtx()
-		var pts []FPoint
-		var lbls labels.Labels
-		inDrop := false
-		if src.sub != nil {
-			pts, lbls, inDrop = src.sub.Floats, src.sub.Metric, src.sub.DropName
-		} else {
-			it = src.storage.Iterator(it)
-			buf = ev.readSamples(it, firstEnd-rng+1, lastEnd, false, buf[:0])
-			pts, lbls = buf, src.storage.Labels()
+	// process returns the function that evaluates one input series for ev
+	// and emits its result, and the one that releases its scratch space.
+	// Each goroutine of a parallel read has its own (see streamParallel).
+	process := func(ev *evaluator, emit func(*Series)) (each func(seriesSource), done func()) {
+		c := &rangeCall{
+			rangeSeconds: float64(rng) / 1000,
+			params:       make([]float64, len(params)),
+			call:         e,
 		}
-		if len(pts) == 0 {
-			return
+		var (
+			it  chunkenc.Iterator
+			buf = ev.bufs.getPoints()
+			res = slices.Grow(ev.bufs.getPoints(), ev.steps)
+			out Series
+			// resets[i] counts the counter resets among the first i+1
+			// points, for rate and increase: windows without one skip the
+			// search (a 1h window at a 15s scrape is 240 comparisons per
+			// step).
+			resets []int32
+		)
+		each = func(src seriesSource) {
+			ev.checkCtx()
+			var pts []FPoint
+			var lbls labels.Labels
+			inDrop := false
+			if src.sub != nil {
+				pts, lbls, inDrop = src.sub.Floats, src.sub.Metric, src.sub.DropName
+			} else {
+				it = src.storage.Iterator(it)
+				buf = ev.readSamples(it, firstEnd-rng+1, lastEnd, false, buf[:0])
+				pts, lbls = buf, src.storage.Labels()
+			}
+			if len(pts) == 0 {
+				return
+			}
+			c.metric = lbls
+			if isCounter {
+				resets = countResets(resets[:0], pts)
+			}
+			res = res[:0]
+			lo, hi := 0, 0
+			// A subquery's windows were counted when it was merged.
+			countWindows := src.sub == nil
+			for i := 0; i < ev.steps; i++ {
+				t := ev.ts(i)
+				maxt := t - off
+				if fixedAt != nil {
+					maxt = lastEnd
+				}
+				mint := maxt - rng
+				prevHi := hi
+				for hi < len(pts) && pts[hi].T <= maxt {
+					hi++
+				}
+				for lo < hi && pts[lo].T <= mint {
+					lo++
+				}
+				if lo == hi {
+					continue
+				}
+				if countWindows {
+					ev.countWindow(i, lo, hi, prevHi, fixedAt != nil)
+				}
+				c.pts, c.ts, c.rangeStart, c.rangeEnd = pts[lo:hi], t, mint, maxt
+				c.noResets = isCounter && resets[hi-1] == resets[lo]
+				for j := range params {
+					c.params[j] = params[j][i]
+				}
+				if v, ok := fn(ev, c); ok {
+					res = append(res, FPoint{T: t, F: v})
+				}
+			}
+			if len(res) == 0 {
+				return
+			}
+			if isCounter {
+				ev.nonCounterInfo(lbls, argPos(e.Args[0]))
+			}
+			out = Series{Metric: lbls, Floats: res, DropName: dropName || inDrop}
+			if out.DropName {
+				coll.add(ev, lbls, res)
+			}
+			emit(&out)
 		}
-		c.metric = lbls
-		if isCounter {
-			resets = countResets(resets[:0], pts)
+		return each, func() {
+			ev.bufs.putPoints(buf)
+			ev.bufs.putPoints(res)
 		}
-		res = res[:0]
-		lo, hi := 0, 0
-		// A subquery's windows were counted when it was merged.
-		countWindows := src.sub == nil
-		for i := 0; i < ev.steps; i++ {
-			t := ev.ts(i)
-			maxt := t - off
-			if fixedAt != nil {
-				maxt = lastEnd
-			}
-			mint := maxt - rng
-			prevHi := hi
-			for hi < len(pts) && pts[hi].T <= maxt {
-				hi++
-			}
-			for lo < hi && pts[lo].T <= mint {
-				lo++
-			}
-			if lo == hi {
-				continue
-			}
-			if countWindows {
-				ev.countWindow(i, lo, hi, prevHi, fixedAt != nil)
-			}
-			c.pts, c.ts, c.rangeStart, c.rangeEnd = pts[lo:hi], t, mint, maxt
-			c.noResets = isCounter && resets[hi-1] == resets[lo]
-			for j := range params {
-				c.params[j] = params[j][i]
-			}
-			if v, ok := fn(ev, c); ok {
-				res = append(res, FPoint{T: t, F: v})
-			}
-		}
-		if len(res) == 0 {
-			return
-		}
-		if name == "rate" || name == "increase" {
-			ev.nonCounterInfo(lbls, argPos(e.Args[0]))
-		}
-		out = Series{Metric: lbls, Floats: res, DropName: dropName || inDrop}
-		if out.DropName {
-			coll.add(ev, lbls, res)
-		}
-		emit(&out)
 	}
+	each, done := process(ev, emit)
+	defer done()
 	if streamed != nil {
-		ev.eachSeries(streamed, true, func(s storage.Series) { each(seriesSource{storage: s}) })
+		if sets := ev.parallelSets(streamed); len(sets) > 1 {
+			ev.streamParallel(sets, process, emit)
+		} else {
+			ev.eachSeries(streamed, true, func(s storage.Series) { each(seriesSource{storage: s}) })
+		}
 	}
 	for _, src := range series {
 		each(src)

@@ -128,6 +128,43 @@ func (q *querier) SelectReusing(ctx context.Context, hints *storage.SelectHints,
 	return newMergingSeriesSet(srcs)
 }
 
+// SelectReusingParts is SelectReusing split into up to n sets over
+// disjoint, consecutive parts of the head's matching series, each read on
+// a goroutine of its own; read one after the other they give
+// SelectReusing's series in its order. It returns nil when the head alone
+// does not answer the selection or fewer than minSeries series match.
+func (q *querier) SelectReusingParts(ctx context.Context, hints *storage.SelectHints, n, minSeries int, ms ...*labels.Matcher) []storage.SeriesSet {
+	mint, maxt := q.mint, q.maxt
+	if hints != nil {
+		if hints.Func == "series" {
+			return nil
+		}
+		mint, maxt = max(mint, hints.Start), min(maxt, hints.End)
+	}
+	hmin := max(mint, q.headMinT)
+	if q.head == nil || hmin > maxt || n < 2 {
+		return nil
+	}
+	for _, b := range q.blocks {
+		if overlaps(b.meta.MinTime, b.lastT(), mint, maxt) {
+			return nil
+		}
+	}
+	refs, err := index.PostingsForMatchers(ctx, q.head.index, ms...)
+	if err != nil {
+		return []storage.SeriesSet{storage.ErrSeriesSet(fmt.Errorf("head: %w", err))}
+	}
+	if len(refs) < max(minSeries, n) {
+		return nil
+	}
+	sets := make([]storage.SeriesSet, n)
+	for i := range n {
+		part := refs[len(refs)*i/n : len(refs)*(i+1)/n]
+		sets[i] = &reusingSeriesSet{hs: q.newHeadSelection(ctx, hmin, maxt, false, part)}
+	}
+	return sets
+}
+
 // seriesSource is a source of a selection's series one at a time; blocks
 // and, when sorted, the head give them in label order.
 type seriesSource interface {
@@ -573,6 +610,12 @@ func (q *querier) startHeadSelection(ctx context.Context, mint, maxt int64, labe
 	if err != nil {
 		return nil, fmt.Errorf("head: %w", err)
 	}
+	return q.newHeadSelection(ctx, mint, maxt, labelsOnly, refs), nil
+}
+
+// newHeadSelection returns a selection of the head series refs, with part
+// cursors of its own.
+func (q *querier) newHeadSelection(ctx context.Context, mint, maxt int64, labelsOnly bool, refs []uint64) *headSelection {
 	hs := &headSelection{q: q, ctx: ctx, mint: mint, maxt: maxt, labelsOnly: labelsOnly, refs: refs}
 	q.mu.Lock()
 	for _, p := range q.parts {
@@ -584,7 +627,7 @@ func (q *querier) startHeadSelection(ctx context.Context, mint, maxt int64, labe
 	}
 	hs.seen = q.maxSeq
 	q.mu.Unlock()
-	return hs, nil
+	return hs
 }
 
 // next sets *s to the next matching series with chunks in the selection's
