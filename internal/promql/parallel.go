@@ -70,6 +70,10 @@ func (ev *evaluator) streamParallel(sets []storage.SeriesSet, process func(*eval
 			r := &results[i]
 			defer func() { r.failed = recover() }()
 			var pts []FPoint
+			if l, ok := sets[i].(interface{ Len() int }); ok {
+				pts = make([]FPoint, 0, l.Len())
+				r.m = make(Matrix, 0, l.Len())
+			}
 			each, done := process(w, func(s *Series) {
 				k := len(pts)
 				pts = append(pts, s.Floats...)

@@ -182,6 +182,16 @@ type reusingSeriesSet struct {
 	cur querySeries
 }
 
+// Len is at most the number of series the set gives (the matching head
+// series, some of which may have no samples in range), so that a caller
+// keeping results per series can size them once.
+func (s *reusingSeriesSet) Len() int {
+	if hs, ok := s.hs.(*headSelection); ok {
+		return len(hs.refs)
+	}
+	return 0
+}
+
 func (s *reusingSeriesSet) Next() bool                        { return s.hs.next(&s.cur, true) }
 func (s *reusingSeriesSet) At() storage.Series                { return &s.cur }
 func (s *reusingSeriesSet) Err() error                        { return s.hs.error() }
