@@ -24,7 +24,7 @@ import (
 
 // parallelMinSeries is the smallest selection read in parallel: below it,
 // starting goroutines and copying results costs more than it saves.
-const parallelMinSeries = 512
+const parallelMinSeries = 256
 
 // partsSelecter is implemented by queriers that can split a selection into
 // parts to be read concurrently, as argus's storage does when its head
