@@ -29,7 +29,7 @@ type app struct {
 	access  atomic.Pointer[logFile] // nil until an access log is wanted
 
 	ln        net.Listener
-	srv       *http.Server
+	srv       *frontServer
 	dialer    *net.Dialer // of connections to workers, for both paths
 	buffers   *copyBuffers
 	transport *http.Transport
@@ -117,10 +117,10 @@ func (a *app) openFront(spec *config.App) error {
 	if spec.Listen == "" {
 		return nil
 	}
-	srv := newServer(a, a.logger, a.opts.HeaderTimeout)
+	srv := newFrontServer(a, a.logger, a.opts.HeaderTimeout)
 	if spec.TLS != nil {
 		var err error
-		if srv.TLSConfig, err = newTLSConfig(spec.TLS); err != nil {
+		if srv.srv.TLSConfig, err = newTLSConfig(spec.TLS); err != nil {
 			return err
 		}
 	}
@@ -188,7 +188,7 @@ func (a *app) run(ctx context.Context) {
 		if a.srv == nil {
 			return
 		}
-		if err := serve(a.srv, a.ln); !errors.Is(err, http.ErrServerClosed) && ctx.Err() == nil {
+		if err := a.srv.Serve(a.ln); !errors.Is(err, http.ErrServerClosed) && ctx.Err() == nil {
 			a.logger.Error("Front proxy stopped", "err", err)
 		}
 	}()
