@@ -105,8 +105,9 @@ func main() {
 	argusAddr, argusApp := freeAddr(), freeAddr()
 	cfg := filepath.Join(dir, "argus.yml")
 	// Access logs off on both sides, as in the nginx config below: each
-	// costs a write per request.
-	write(cfg, fmt.Sprintf("collectors:\n  node: {enabled: false}\n  process: {enabled: false}\n"+
+	// costs a write per request. Auth off: -profile reads /debug/pprof,
+	// which needs the admin role otherwise.
+	write(cfg, fmt.Sprintf("auth: {enabled: false}\ncollectors:\n  node: {enabled: false}\n  process: {enabled: false}\n"+
 		"apps:\n  - name: hello\n    command: %s\n    workers: 1\n    listen: %s\n    access_log: \"off\"\n", hello, argusApp))
 	start("argus", exec.Command(o.argus, "server", "--config", cfg, "--data", filepath.Join(dir, "data"), "--listen", argusAddr))
 
