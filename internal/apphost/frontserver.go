@@ -84,7 +84,7 @@ func (s *frontServer) Serve(ln net.Listener) error {
 			return fmt.Errorf("accept: %w", err)
 		}
 		backoff = 0
-		c := &frontConn{s: s, conn: nc, remote: nc.RemoteAddr().String()}
+		c := &frontConn{s: s, conn: nc, rw: newSock(nc), remote: nc.RemoteAddr().String()}
 		s.mu.Lock()
 		s.conns[c] = struct{}{}
 		s.mu.Unlock()
@@ -208,6 +208,7 @@ func (c *replayConn) Read(p []byte) (int, error) {
 type frontConn struct {
 	s      *frontServer
 	conn   net.Conn
+	rw     io.ReadWriter // conn's socket, read and written without the scheduler's hooks (sock_linux.go)
 	remote string
 	state  atomic.Int32
 
@@ -324,7 +325,7 @@ func (c *frontConn) readHead(first bool) (headResult, bool) {
 				c.rbuf = append(c.rbuf, make([]byte, len(c.rbuf))...)
 			}
 		}
-		n, err := c.conn.Read(c.rbuf[c.r1:])
+		n, err := c.rw.Read(c.rbuf[c.r1:])
 		if n > 0 && waiting && !c.state.CompareAndSwap(connIdle, connActive) {
 			return 0, false // closed by Shutdown
 		}
@@ -476,7 +477,7 @@ func (b *frontBody) Read(p []byte) (int, error) {
 		n = copy(p, c.rbuf[c.r0:c.r1])
 		c.r0 += n
 	} else {
-		n, b.err = c.conn.Read(p)
+		n, b.err = c.rw.Read(p)
 		if b.err == io.EOF {
 			b.err = io.ErrUnexpectedEOF
 		}

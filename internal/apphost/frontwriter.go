@@ -269,6 +269,6 @@ func (w *frontWriter) flushOut() {
 		c.wbuf = c.wbuf[:0]
 		return
 	}
-	_, w.err = c.conn.Write(c.wbuf)
+	_, w.err = c.rw.Write(c.wbuf)
 	c.wbuf = c.wbuf[:0]
 }

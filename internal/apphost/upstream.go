@@ -40,7 +40,10 @@ type upstreamConn struct {
 }
 
 func newUpstreamConn(c net.Conn) *upstreamConn {
-	return &upstreamConn{conn: c, br: bufio.NewReaderSize(c, connBufferSize), bw: bufio.NewWriterSize(c, connBufferSize)}
+	// The socket is read and written without the scheduler's hooks
+	// (sock_linux.go).
+	rw := newSock(c)
+	return &upstreamConn{conn: c, br: bufio.NewReaderSize(rw, connBufferSize), bw: bufio.NewWriterSize(rw, connBufferSize)}
 }
 
 // alive reports whether the worker has not closed the idle connection (or
