@@ -24,6 +24,7 @@ type app struct {
 	name    string
 	logger  *slog.Logger
 	metrics *metrics
+	series  *appSeries
 	opts    *Options
 	out     *logFile
 	access  atomic.Pointer[logFile] // nil until an access log is wanted
@@ -56,7 +57,7 @@ func newApp(spec *config.App, logger *slog.Logger, m *metrics, opts *Options) (*
 	}
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	a := &app{
-		name: spec.Name, logger: logger, metrics: m, opts: opts, out: out, wanted: spec,
+		name: spec.Name, logger: logger, metrics: m, series: m.forApp(spec.Name), opts: opts, out: out, wanted: spec,
 		updates: make(chan *config.App, 1), done: make(chan struct{}),
 		dialer: dialer, buffers: &copyBuffers{},
 		transport: &http.Transport{

@@ -217,8 +217,9 @@ type frontConn struct {
 	r0, r1 int
 	head   reqHead
 	w      frontWriter
-	wbuf   []byte // the response being written
-	pend   []byte // the start of a body whose framing is not decided yet
+	header http.Header // the response's, cleared for each
+	wbuf   []byte      // the response being written
+	pend   []byte      // the start of a body whose framing is not decided yet
 
 	// The requests' context, ended when the client is seen to have gone
 	// away, so that the proxy gives up on its request (and frees the
@@ -263,6 +264,8 @@ func (c *frontConn) serve() {
 	c.wbuf = make([]byte, 0, frontWriteBuffer)
 	c.ctx, c.cancel = context.WithCancelCause(context.Background())
 	defer c.cancel(nil)
+	c.header = make(http.Header)
+	base := (&http.Request{RemoteAddr: c.remote}).WithContext(c.ctx)
 	for first := true; ; first = false {
 		res, ok := c.readHead(first)
 		if !ok {
@@ -270,7 +273,7 @@ func (c *frontConn) serve() {
 		}
 		var r *http.Request
 		if res == headFast {
-			r = newRequest(string(c.rbuf[c.r0:c.r0+c.head.size]), &c.head, c.remote)
+			r = newRequest(base, string(c.rbuf[c.r0:c.r0+c.head.size]), &c.head)
 		}
 		if r == nil {
 			c.handOff()
@@ -278,7 +281,7 @@ func (c *frontConn) serve() {
 			return
 		}
 		c.r0 += c.head.size
-		if !c.serveRequest(r.WithContext(c.ctx)) {
+		if !c.serveRequest(r) {
 			return
 		}
 	}
@@ -363,7 +366,8 @@ func (c *frontConn) serveRequest(r *http.Request) (keep bool) {
 		}
 	}
 	w := &c.w
-	*w = frontWriter{c: c, header: make(http.Header), req: r, length: -1, close: r.Close}
+	clear(c.header)
+	*w = frontWriter{c: c, header: c.header, req: r, length: -1, close: r.Close}
 	c.wbuf, c.pend = c.wbuf[:0], c.pend[:0]
 	defer func() {
 		if err := recover(); err != nil {

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -27,7 +26,7 @@ var errRequestTimeout = errors.New("request timeout")
 // request's metrics.
 func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	a.metrics.inFlight.WithLabelValues(a.name).Inc()
+	a.series.inFlight.Inc()
 	rec := &recorder{ResponseWriter: w}
 	body := &countingBody{}
 	p := a.pool.Load()
@@ -35,15 +34,15 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		// Deferred: ReverseProxy aborts a response that fails midway
 		// with a panic (http.ErrAbortHandler), which the server handles.
-		a.metrics.inFlight.WithLabelValues(a.name).Dec()
+		a.series.inFlight.Dec()
 		code := rec.code
 		if code == 0 {
 			code = http.StatusOK
 		}
-		a.metrics.requests.WithLabelValues(a.name, methodLabel(r.Method), strconv.Itoa(code)).Inc()
-		a.metrics.duration.WithLabelValues(a.name).Observe(time.Since(start).Seconds())
-		a.metrics.requestBytes.WithLabelValues(a.name).Add(float64(body.n.Load()))
-		a.metrics.responseBytes.WithLabelValues(a.name).Add(float64(rec.n))
+		a.series.request(r.Method, code).Inc()
+		a.series.duration.Observe(time.Since(start).Seconds())
+		a.series.requestBytes.Add(float64(body.n.Load()))
+		a.series.responseBytes.Add(float64(rec.n))
 		if l := a.access.Load(); l != nil && spec.AccessLog != config.AccessLogOff {
 			e := newAccessEntry(r, start, code, rec.n, body.n.Load())
 			// A failed write is not the client's problem, and logging

@@ -170,28 +170,27 @@ func validHost(v []byte) bool {
 	return true
 }
 
-// newRequest builds the http.Request of a parsed head for the handlers.
-// It returns nil if net/http would see the request differently (a target
-// url.ParseRequestURI refuses), for the caller to hand it off. s is the
-// head as a string: the request's strings share it.
-func newRequest(s string, h *reqHead, remoteAddr string) *http.Request {
+// newRequest builds the http.Request of a parsed head for the handlers,
+// as a copy of base, which holds what the connection's requests share
+// (their context and remote address). It returns nil if net/http would
+// see the request differently (a target url.ParseRequestURI refuses), for
+// the caller to hand it off. s is the head as a string: the request's
+// strings share it.
+func newRequest(base *http.Request, s string, h *reqHead) *http.Request {
 	target := s[h.target.k0:h.target.k1]
 	u, err := url.ParseRequestURI(target)
 	if err != nil {
 		return nil
 	}
-	r := &http.Request{
-		Method:     s[h.method.k0:h.method.k1],
-		URL:        u,
-		Proto:      "HTTP/1.1",
-		ProtoMajor: 1,
-		ProtoMinor: h.minor,
-		Header:     make(http.Header, len(h.fields)),
-		RequestURI: target,
-		RemoteAddr: remoteAddr,
-		Close:      h.close,
-		Body:       http.NoBody,
-	}
+	r := new(http.Request)
+	*r = *base
+	r.Method = s[h.method.k0:h.method.k1]
+	r.URL = u
+	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, h.minor
+	r.Header = make(http.Header, len(h.fields))
+	r.RequestURI = target
+	r.Close = h.close
+	r.Body = http.NoBody
 	if h.minor == 0 {
 		r.Proto = "HTTP/1.0"
 	}

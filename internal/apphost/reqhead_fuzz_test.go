@@ -51,7 +51,7 @@ func FuzzRequestHead(f *testing.F) {
 		if h.size <= 0 || h.size > len(data) {
 			t.Fatalf("head of %d bytes in %d", h.size, len(data))
 		}
-		r := newRequest(string(buf[:h.size]), &h, "192.0.2.1:1234")
+		r := newRequest(&http.Request{RemoteAddr: "192.0.2.1:1234"}, string(buf[:h.size]), &h)
 		if r == nil {
 			return // handed off too
 		}

@@ -2,11 +2,11 @@ package apphost
 
 import (
 	"bufio"
-	"errors"
 	"net"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // The fast path's connections to workers (see forward).
@@ -59,15 +59,18 @@ func (c *upstreamConn) alive() bool {
 	if err != nil {
 		return false
 	}
-	var peekErr error
+	var errno syscall.Errno
 	err = rc.Read(func(fd uintptr) bool {
+		// A raw call: it never blocks, so the scheduler need not know
+		// (see sock_linux.go).
 		var b [1]byte
-		_, _, peekErr = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		_, _, errno = syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
 		return true // never wait for the descriptor to become readable
 	})
 	// Nothing to read is the only good answer: a read of 0 bytes is the
 	// worker's close, and bytes are a response nobody asked for.
-	return err == nil && errors.Is(peekErr, syscall.EAGAIN)
+	return err == nil && errno == syscall.EAGAIN
 }
 
 // idleConns are a worker's kept-alive connections waiting for a request,
