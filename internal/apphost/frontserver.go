@@ -232,6 +232,26 @@ type frontConn struct {
 	watchDone chan []byte // what the watcher read: the next request's first byte, or nothing
 	wmu       sync.Mutex
 	wend      bool
+
+	// upstream is the worker connection of a direct request in flight
+	// (see direct), for the watcher to interrupt when the client goes
+	// away.
+	upMu     sync.Mutex
+	upstream net.Conn
+}
+
+// setUpstream notes the worker connection of the direct request in
+// flight, or nil when it is done with it.
+func (c *frontConn) setUpstream(conn net.Conn) {
+	c.upMu.Lock()
+	c.upstream = conn
+	c.upMu.Unlock()
+}
+
+// bodyBuffered reports whether the request body's n bytes are all read
+// into the buffer, so that the handler never waits on the client.
+func (c *frontConn) bodyBuffered(n int64) bool {
+	return int64(c.r1-c.r0) >= n
 }
 
 // watchDelay is how long a request runs before its client connection is
@@ -381,7 +401,7 @@ func (c *frontConn) serveRequest(r *http.Request) (keep bool) {
 	}()
 	// The client is watched only when the handler will not read the
 	// connection itself: when the body, if any, is all in the buffer.
-	watched := c.r1-c.r0 >= int(r.ContentLength)
+	watched := c.bodyBuffered(r.ContentLength)
 	if watched {
 		c.startWatch()
 	}
@@ -453,6 +473,13 @@ func (c *frontConn) watchClient() {
 	n, err := c.conn.Read(b[:])
 	if n == 0 && err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 		c.cancel(errClientGone)
+		// A direct request's worker connection is not watched by its
+		// context: its blocked read ends here.
+		c.upMu.Lock()
+		if c.upstream != nil {
+			c.upstream.SetDeadline(aLongTimeAgo)
+		}
+		c.upMu.Unlock()
 	}
 	c.watchDone <- b[:n]
 }

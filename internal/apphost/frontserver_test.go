@@ -437,3 +437,41 @@ func TestFrontServerIdleTimeout(t *testing.T) {
 		t.Error("a connection with an unfinished head was not closed")
 	}
 }
+
+// TestClientGoneThroughApp: a client that goes away while the worker
+// works on its request (served by the front server with deadlines, not a
+// context per request) ends the request at once: it is counted as 499,
+// the worker is freed and not killed, and the next request is served.
+func TestClientGoneThroughApp(t *testing.T) {
+	th := startHost(t, Options{})
+	port := freeTestPort(t)
+	th.writeApp("echo.yml", echoApp(port, "request_timeout: 5m\n"))
+	th.Update(nil, th.dir)
+	before := th.waitReady("echo", 1)
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(c, "GET /sleep?d=5m HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the request to be in flight", func() bool {
+		return th.metric("argus_app_in_flight_requests", "app", "echo") == 1
+	})
+	c.Close()
+	waitFor(t, "the request to end", func() bool {
+		return th.metric("argus_app_in_flight_requests", "app", "echo") == 0
+	})
+	if n := th.metric("argus_app_requests_total", "app", "echo", "method", "GET", "code", "499"); n != 1 {
+		t.Errorf("requests with code 499: %v, want 1", n)
+	}
+	if code, _ := th.get(fmt.Sprintf("http://127.0.0.1:%d/", port)); code != http.StatusOK {
+		t.Errorf("the next request: %d", code)
+	}
+	if now := th.waitReady("echo", 1); now[0] != before[0] {
+		t.Errorf("the worker was replaced: pid %d, then %d", before[0], now[0])
+	}
+	if n := th.metric("argus_app_upstream_errors_total", "app", "echo", "kind", "timeout"); n != 0 {
+		t.Errorf("upstream timeouts = %v, want 0", n)
+	}
+}

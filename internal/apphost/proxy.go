@@ -67,6 +67,15 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Plain HTTP/1.x requests go through forward; upgrades, HTTP/2,
 	// Expect and large or chunked bodies through ReverseProxy.
 	fast := fastEligible(r)
+	// A request of the front server's own, with its body all read, is
+	// bounded by deadlines when a worker is ready at once (see direct);
+	// one waiting for a worker goes the way below, which bounds the wait.
+	if fw, ok := w.(*frontWriter); ok && fast && fw.c.bodyBuffered(r.ContentLength) {
+		if wk := p.tryPick(); wk != nil {
+			a.forwardDirect(rec, r, p, wk, body, fw.c)
+			return
+		}
+	}
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
 	var timer *time.Timer // ends the request at the request timeout
@@ -118,7 +127,7 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}()
 		if fast {
-			a.forward(ctx, rec, r, pk)
+			a.forward(ctx, rec, r, pk, nil)
 			return
 		}
 		a.proxy.ServeHTTP(rec, r.WithContext(context.WithValue(ctx, workerKey{}, pk)))

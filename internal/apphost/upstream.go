@@ -30,8 +30,11 @@ type upstreamConn struct {
 	conn   net.Conn
 	br     *bufio.Reader
 	bw     *bufio.Writer
-	reused bool      // it served a request before this one
-	idleAt time.Time // when it was last put back
+	reused bool // it served a request before this one
+	// deadline is set when a direct request left a deadline on conn,
+	// for a request through a context to clear.
+	deadline bool
+	idleAt   time.Time // when it was last put back
 
 	// Scratch of the response head parser, kept across requests so that
 	// reading a head allocates only its strings.
