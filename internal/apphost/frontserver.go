@@ -314,15 +314,17 @@ func (c *frontConn) serve() {
 // they never finish).
 func (c *frontConn) readHead(first bool) (headResult, bool) {
 	waiting := false // with the idle timeout, for the first byte
+	idle := false    // nothing of a request read yet: Shutdown may close it
 	if c.r0 == c.r1 {
 		c.r0, c.r1 = 0, 0
 		timeout := c.s.headerTimeout
 		if !first {
 			timeout, waiting = c.s.idleTimeout, true
-			c.state.Store(connIdle)
-			if c.s.closing.Load() {
-				return 0, false
-			}
+		}
+		idle = true
+		c.state.Store(connIdle)
+		if c.s.closing.Load() {
+			return 0, false
 		}
 		c.conn.SetReadDeadline(time.Now().Add(timeout))
 	}
@@ -349,8 +351,11 @@ func (c *frontConn) readHead(first bool) (headResult, bool) {
 			}
 		}
 		n, err := c.rw.Read(c.rbuf[c.r1:])
-		if n > 0 && waiting && !c.state.CompareAndSwap(connIdle, connActive) {
-			return 0, false // closed by Shutdown
+		if n > 0 && idle {
+			if !c.state.CompareAndSwap(connIdle, connActive) {
+				return 0, false // closed by Shutdown
+			}
+			idle = false
 		}
 		c.r1 += n
 		if err != nil && n == 0 {

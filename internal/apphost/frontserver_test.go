@@ -354,7 +354,8 @@ func TestFrontServerClientGone(t *testing.T) {
 	}
 }
 
-// TestFrontServerShutdown: Shutdown closes idle connections at once, lets
+// TestFrontServerShutdown: Shutdown closes idle connections (and new ones
+// that sent nothing) at once, lets
 // a request in flight finish with Connection: close, and returns.
 func TestFrontServerShutdown(t *testing.T) {
 	release := make(chan struct{})
@@ -367,6 +368,7 @@ func TestFrontServerShutdown(t *testing.T) {
 	idle := fx.dial()
 	idle.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 	idle.read("GET")
+	fresh := fx.dial() // connected, and sent nothing yet
 	busy := fx.dial()
 	busy.send("GET /hold HTTP/1.1\r\nHost: a\r\n\r\n")
 	time.Sleep(50 * time.Millisecond)
@@ -377,6 +379,9 @@ func TestFrontServerShutdown(t *testing.T) {
 	}()
 	if !idle.closed() {
 		t.Error("an idle connection stayed open")
+	}
+	if !fresh.closed() {
+		t.Error("a connection that had sent nothing stayed open")
 	}
 	select {
 	case <-stopped:
