@@ -256,8 +256,8 @@ func (c *frontConn) bodyBuffered(n int64) bool {
 
 // watchDelay is how long a request runs before its client connection is
 // watched for the client going away. Most requests end sooner and cost no
-// watcher: net/http's server starts one for every request, a goroutine
-// and a read, which was a tenth of the proxy's CPU.
+// watcher: net/http's server starts one for every request, a goroutine,
+// a read and two deadline changes.
 const watchDelay = 10 * time.Millisecond
 
 // errClientGone ends the requests' context when the client closed its
