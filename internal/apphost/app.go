@@ -24,12 +24,13 @@ type app struct {
 	name    string
 	logger  *slog.Logger
 	metrics *metrics
+	series  *appSeries
 	opts    *Options
 	out     *logFile
 	access  atomic.Pointer[logFile] // nil until an access log is wanted
 
 	ln        net.Listener
-	srv       *http.Server
+	srv       *frontServer
 	dialer    *net.Dialer // of connections to workers, for both paths
 	buffers   *copyBuffers
 	transport *http.Transport
@@ -56,7 +57,7 @@ func newApp(spec *config.App, logger *slog.Logger, m *metrics, opts *Options) (*
 	}
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	a := &app{
-		name: spec.Name, logger: logger, metrics: m, opts: opts, out: out, wanted: spec,
+		name: spec.Name, logger: logger, metrics: m, series: m.forApp(spec.Name), opts: opts, out: out, wanted: spec,
 		updates: make(chan *config.App, 1), done: make(chan struct{}),
 		dialer: dialer, buffers: &copyBuffers{},
 		transport: &http.Transport{
@@ -117,10 +118,10 @@ func (a *app) openFront(spec *config.App) error {
 	if spec.Listen == "" {
 		return nil
 	}
-	srv := newServer(a, a.logger, a.opts.HeaderTimeout)
+	srv := newFrontServer(a, a.logger, a.opts.HeaderTimeout)
 	if spec.TLS != nil {
 		var err error
-		if srv.TLSConfig, err = newTLSConfig(spec.TLS); err != nil {
+		if srv.srv.TLSConfig, err = newTLSConfig(spec.TLS); err != nil {
 			return err
 		}
 	}
@@ -188,7 +189,7 @@ func (a *app) run(ctx context.Context) {
 		if a.srv == nil {
 			return
 		}
-		if err := serve(a.srv, a.ln); !errors.Is(err, http.ErrServerClosed) && ctx.Err() == nil {
+		if err := a.srv.Serve(a.ln); !errors.Is(err, http.ErrServerClosed) && ctx.Err() == nil {
 			a.logger.Error("Front proxy stopped", "err", err)
 		}
 	}()

@@ -23,10 +23,15 @@
 // app only; a change starts and health-checks new workers before the old
 // ones are drained and stopped, so no request fails.
 //
-// The proxy passes plain HTTP/1.x requests on with a small HTTP/1.1
-// client of its own (forward) over kept-alive connections to each worker;
-// protocol upgrades, HTTP/2 clients, Expect: 100-continue and chunked or
-// large request bodies go through httputil.ReverseProxy.
+// Plain (not TLS) front ports read their clients' HTTP/1.x requests with
+// a server of their own (frontServer), one goroutine per connection with
+// reused buffers; the first request it does not take (an upgrade, HTTP/2,
+// Expect, a chunked or large body, a malformed head) hands the connection,
+// with the bytes already read, to net/http's server, which also serves
+// TLS ports. The proxy passes plain HTTP/1.x requests on with a small
+// HTTP/1.1 client of its own (forward) over kept-alive connections to each
+// worker; protocol upgrades, HTTP/2 clients, Expect: 100-continue and
+// chunked or large request bodies go through httputil.ReverseProxy.
 //
 // The proxy and supervisor record argus_app_* metrics on the Registerer
 // given to New; per-worker CPU, memory and descriptors are read from /proc

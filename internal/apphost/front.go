@@ -22,7 +22,7 @@ type front struct {
 	spec   *config.AppsFront
 	logger *slog.Logger
 	ln     net.Listener
-	srv    *http.Server
+	srv    *frontServer
 	routes atomic.Pointer[[]route] // by precedence; see setRoutes
 	done   chan struct{}           // closed when the server has stopped
 }
@@ -48,9 +48,9 @@ func newFront(spec *config.AppsFront, logger *slog.Logger, headerTimeout time.Du
 	}
 	f := &front{spec: spec, logger: logger, ln: ln, done: make(chan struct{})}
 	f.routes.Store(&[]route{})
-	f.srv = newServer(f, logger, headerTimeout)
+	f.srv = newFrontServer(f, logger, headerTimeout)
 	if spec.TLS != nil {
-		if f.srv.TLSConfig, err = newTLSConfig(spec.TLS); err != nil {
+		if f.srv.srv.TLSConfig, err = newTLSConfig(spec.TLS); err != nil {
 			ln.Close()
 			return nil, err
 		}
@@ -73,7 +73,7 @@ func (f *front) start() {
 	go func() {
 		// Owned by stop, which waits for done.
 		defer close(f.done)
-		if err := serve(f.srv, f.ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := f.srv.Serve(f.ln); !errors.Is(err, http.ErrServerClosed) {
 			f.logger.Error("Shared front port stopped", "err", err)
 		}
 	}()

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -105,6 +106,43 @@ func (m *metrics) forget(app string) {
 	m.recycles.DeletePartialMatch(l)
 	m.healthFailures.DeletePartialMatch(l)
 	m.healthKills.DeletePartialMatch(l)
+}
+
+// appSeries are an app's request series, looked up once: finding a series
+// by its labels hashes them, on every request.
+type appSeries struct {
+	m             *metrics
+	app           string
+	inFlight      prometheus.Gauge
+	duration      prometheus.Observer
+	requestBytes  prometheus.Counter
+	responseBytes prometheus.Counter
+	requests      sync.Map // requestKey to prometheus.Counter
+}
+
+type requestKey struct {
+	method string // methodLabel's
+	code   int
+}
+
+func (m *metrics) forApp(app string) *appSeries {
+	return &appSeries{m: m, app: app,
+		inFlight:      m.inFlight.WithLabelValues(app),
+		duration:      m.duration.WithLabelValues(app),
+		requestBytes:  m.requestBytes.WithLabelValues(app),
+		responseBytes: m.responseBytes.WithLabelValues(app),
+	}
+}
+
+// request returns the requests counter of a method and status code.
+func (s *appSeries) request(method string, code int) prometheus.Counter {
+	k := requestKey{methodLabel(method), code}
+	if c, ok := s.requests.Load(k); ok {
+		return c.(prometheus.Counter)
+	}
+	c := s.m.requests.WithLabelValues(s.app, k.method, strconv.Itoa(code))
+	s.requests.Store(k, c)
+	return c
 }
 
 // methodLabel keeps the method label to the standard methods, so that a

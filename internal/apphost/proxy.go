@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -27,7 +26,7 @@ var errRequestTimeout = errors.New("request timeout")
 // request's metrics.
 func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	a.metrics.inFlight.WithLabelValues(a.name).Inc()
+	a.series.inFlight.Inc()
 	rec := &recorder{ResponseWriter: w}
 	body := &countingBody{}
 	p := a.pool.Load()
@@ -35,15 +34,15 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		// Deferred: ReverseProxy aborts a response that fails midway
 		// with a panic (http.ErrAbortHandler), which the server handles.
-		a.metrics.inFlight.WithLabelValues(a.name).Dec()
+		a.series.inFlight.Dec()
 		code := rec.code
 		if code == 0 {
 			code = http.StatusOK
 		}
-		a.metrics.requests.WithLabelValues(a.name, methodLabel(r.Method), strconv.Itoa(code)).Inc()
-		a.metrics.duration.WithLabelValues(a.name).Observe(time.Since(start).Seconds())
-		a.metrics.requestBytes.WithLabelValues(a.name).Add(float64(body.n.Load()))
-		a.metrics.responseBytes.WithLabelValues(a.name).Add(float64(rec.n))
+		a.series.request(r.Method, code).Inc()
+		a.series.duration.Observe(time.Since(start).Seconds())
+		a.series.requestBytes.Add(float64(body.n.Load()))
+		a.series.responseBytes.Add(float64(rec.n))
 		if l := a.access.Load(); l != nil && spec.AccessLog != config.AccessLogOff {
 			e := newAccessEntry(r, start, code, rec.n, body.n.Load())
 			// A failed write is not the client's problem, and logging
@@ -68,6 +67,15 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Plain HTTP/1.x requests go through forward; upgrades, HTTP/2,
 	// Expect and large or chunked bodies through ReverseProxy.
 	fast := fastEligible(r)
+	// A request of the front server's own, with its body all read, is
+	// bounded by deadlines when a worker is ready at once (see direct);
+	// one waiting for a worker goes the way below, which bounds the wait.
+	if fw, ok := w.(*frontWriter); ok && fast && fw.c.bodyBuffered(r.ContentLength) {
+		if wk := p.tryPick(); wk != nil {
+			a.forwardDirect(rec, r, p, wk, body, fw.c)
+			return
+		}
+	}
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
 	var timer *time.Timer // ends the request at the request timeout
@@ -119,7 +127,7 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}()
 		if fast {
-			a.forward(ctx, rec, r, pk)
+			a.forward(ctx, rec, r, pk, nil)
 			return
 		}
 		a.proxy.ServeHTTP(rec, r.WithContext(context.WithValue(ctx, workerKey{}, pk)))

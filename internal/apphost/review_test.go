@@ -86,7 +86,7 @@ func forwardTo(a *app, wk *worker, method string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(method, "/", nil)
 	func() {
 		defer func() { recover() }() // an aborted response panics, as in net/http
-		a.forward(r.Context(), &recorder{ResponseWriter: rec}, r, &picked{worker: wk, pool: &pool{}, body: &countingBody{}})
+		a.forward(r.Context(), &recorder{ResponseWriter: rec}, r, &picked{worker: wk, pool: &pool{}, body: &countingBody{}}, nil)
 	}()
 	return rec
 }

@@ -2,11 +2,11 @@ package apphost
 
 import (
 	"bufio"
-	"errors"
 	"net"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // The fast path's connections to workers (see forward).
@@ -30,8 +30,11 @@ type upstreamConn struct {
 	conn   net.Conn
 	br     *bufio.Reader
 	bw     *bufio.Writer
-	reused bool      // it served a request before this one
-	idleAt time.Time // when it was last put back
+	reused bool // it served a request before this one
+	// deadline is set when a direct request left a deadline on conn,
+	// for a request through a context to clear.
+	deadline bool
+	idleAt   time.Time // when it was last put back
 
 	// Scratch of the response head parser, kept across requests so that
 	// reading a head allocates only its strings.
@@ -40,7 +43,10 @@ type upstreamConn struct {
 }
 
 func newUpstreamConn(c net.Conn) *upstreamConn {
-	return &upstreamConn{conn: c, br: bufio.NewReaderSize(c, connBufferSize), bw: bufio.NewWriterSize(c, connBufferSize)}
+	// The socket is read and written without the scheduler's hooks
+	// (sock_linux.go).
+	rw := newSock(c)
+	return &upstreamConn{conn: c, br: bufio.NewReaderSize(rw, connBufferSize), bw: bufio.NewWriterSize(rw, connBufferSize)}
 }
 
 // alive reports whether the worker has not closed the idle connection (or
@@ -56,15 +62,18 @@ func (c *upstreamConn) alive() bool {
 	if err != nil {
 		return false
 	}
-	var peekErr error
+	var errno syscall.Errno
 	err = rc.Read(func(fd uintptr) bool {
+		// A raw call: it never blocks, so the scheduler need not know
+		// (see sock_linux.go).
 		var b [1]byte
-		_, _, peekErr = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		_, _, errno = syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
 		return true // never wait for the descriptor to become readable
 	})
 	// Nothing to read is the only good answer: a read of 0 bytes is the
 	// worker's close, and bytes are a response nobody asked for.
-	return err == nil && errors.Is(peekErr, syscall.EAGAIN)
+	return err == nil && errno == syscall.EAGAIN
 }
 
 // idleConns are a worker's kept-alive connections waiting for a request,

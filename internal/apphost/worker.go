@@ -139,14 +139,7 @@ var errPoolStopping = errors.New("pool stopping")
 func (p *pool) pick(ctx context.Context) (*worker, error) {
 	for {
 		p.mu.Lock()
-		if n := len(p.ready); n > 0 {
-			w := p.ready[p.next%n]
-			p.next++
-			w.inFlight++
-			w.requests++
-			if w.requests == p.spec.MaxRequests {
-				w.recycle <- struct{}{} // once per worker: never blocks
-			}
+		if w := p.takeReady(); w != nil {
 			p.mu.Unlock()
 			return w, nil
 		}
@@ -160,6 +153,30 @@ func (p *pool) pick(ctx context.Context) (*worker, error) {
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// tryPick returns a ready worker, round-robin, or nil if none is ready
+// now. The caller must release it.
+func (p *pool) tryPick() *worker {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.takeReady()
+}
+
+// takeReady is pick's step: the next ready worker, or nil. p.mu is held.
+func (p *pool) takeReady() *worker {
+	n := len(p.ready)
+	if n == 0 {
+		return nil
+	}
+	w := p.ready[p.next%n]
+	p.next++
+	w.inFlight++
+	w.requests++
+	if w.requests == p.spec.MaxRequests {
+		w.recycle <- struct{}{} // once per worker: never blocks
+	}
+	return w
 }
 
 func (p *pool) release(w *worker) {

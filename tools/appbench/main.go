@@ -10,7 +10,10 @@
 // For each, two measurements:
 //
 //   - throughput: wrk with -connections connections for -duration (wrk
-//     has no fixed-rate mode), requests/s and its latency percentiles;
+//     has no fixed-rate mode), requests/s and its latency percentiles, and
+//     the CPU time per request of the target's own processes (argus
+//     without its worker, nginx's master and workers, the app for direct),
+//     which other jobs on a shared machine disturb less than requests/s;
 //   - latency at a fixed rate: an open-loop generator in this program sends
 //     -rate requests/s for -duration, each timed from when it was due (so a
 //     stall counts against every request it delays, as in wrk2).
@@ -34,6 +37,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -53,6 +57,10 @@ type result struct {
 	rateRPS                  float64 // achieved by the fixed-rate run
 	rateP50, rateP99, rateMx time.Duration
 	errors                   int
+	// cpuPerReq is the CPU time the target's own processes used per
+	// request during the wrk run: on a shared machine, less at the mercy
+	// of other jobs than requests/s.
+	cpuPerReq time.Duration
 }
 
 func main() {
@@ -84,7 +92,7 @@ func main() {
 			stop(p)
 		}
 	}()
-	start := func(name string, cmd *exec.Cmd) {
+	start := func(name string, cmd *exec.Cmd) *exec.Cmd {
 		f, err := os.Create(filepath.Join(dir, name+".log"))
 		if err != nil {
 			log.Fatal(err)
@@ -95,6 +103,7 @@ func main() {
 			log.Fatalf("start %s: %v", name, err)
 		}
 		procs = append(procs, cmd)
+		return cmd
 	}
 
 	appAddr := freeAddr()
@@ -105,20 +114,28 @@ func main() {
 	argusAddr, argusApp := freeAddr(), freeAddr()
 	cfg := filepath.Join(dir, "argus.yml")
 	// Access logs off on both sides, as in the nginx config below: each
-	// costs a write per request.
-	write(cfg, fmt.Sprintf("collectors:\n  node: {enabled: false}\n  process: {enabled: false}\n"+
+	// costs a write per request. Auth off: -profile reads /debug/pprof,
+	// which needs the admin role otherwise.
+	write(cfg, fmt.Sprintf("auth: {enabled: false}\ncollectors:\n  node: {enabled: false}\n  process: {enabled: false}\n"+
 		"apps:\n  - name: hello\n    command: %s\n    workers: 1\n    listen: %s\n    access_log: \"off\"\n", hello, argusApp))
-	start("argus", exec.Command(o.argus, "server", "--config", cfg, "--data", filepath.Join(dir, "data"), "--listen", argusAddr))
+	argus := start("argus", exec.Command(o.argus, "server", "--config", cfg, "--data", filepath.Join(dir, "data"), "--listen", argusAddr))
 
 	nginxAddr := freeAddr()
 	ngDir := filepath.Join(dir, "nginx")
 	os.MkdirAll(filepath.Join(ngDir, "logs"), 0o755)
 	write(filepath.Join(ngDir, "nginx.conf"), nginxConf(ngDir, nginxAddr, appAddr, o.connections))
-	start("nginx", exec.Command(o.nginx, "-p", ngDir, "-c", filepath.Join(ngDir, "nginx.conf")))
+	nginx := start("nginx", exec.Command(o.nginx, "-p", ngDir, "-c", filepath.Join(ngDir, "nginx.conf")))
 
 	targets := []struct{ name, addr string }{{"direct", appAddr}, {"argus", argusApp}, {"nginx", nginxAddr}}
 	for _, t := range targets {
 		waitUp("http://" + t.addr + "/")
+	}
+	// argus alone, not the worker it runs (its child); nginx's workers
+	// and master; the app itself for direct.
+	pids := map[string][]int{
+		"direct": {app.Process.Pid},
+		"argus":  {argus.Process.Pid},
+		"nginx":  append([]int{nginx.Process.Pid}, children(nginx.Process.Pid)...),
 	}
 	var results []result
 	for _, t := range targets {
@@ -128,7 +145,12 @@ func main() {
 		if t.name == "argus" && o.profile != "" {
 			prof.Go(func() { profile("http://"+argusAddr, o.duration, o.profile) })
 		}
+		cpu0 := cpuTime(pids[t.name])
+		t0 := time.Now()
 		r.wrkRPS, r.wrkP50, r.wrkP99 = runWrk(o, url)
+		if n := r.wrkRPS * time.Since(t0).Seconds(); n > 0 {
+			r.cpuPerReq = time.Duration(float64(cpuTime(pids[t.name])-cpu0) / n)
+		}
 		prof.Wait()
 		time.Sleep(time.Second) // let sockets in TIME_WAIT and the GC settle
 		r.rateRPS, r.rateP50, r.rateP99, r.rateMx, r.errors = fixedRate(url, o.rate, o.duration)
@@ -262,13 +284,13 @@ func profile(base string, d time.Duration, file string) {
 
 func report(w io.Writer, o options, rs []result) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
-	fmt.Fprintf(w, "| target | wrk req/s (%d conn) | wrk p50 | wrk p99 | at %d req/s: p50 | p99 | max | failed |\n", o.connections, o.rate)
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	fmt.Fprintf(w, "| target | wrk req/s (%d conn) | wrk p50 | wrk p99 | CPU µs/req | at %d req/s: p50 | p99 | max | failed |\n", o.connections, o.rate)
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	by := map[string]result{}
 	for _, r := range rs {
 		by[r.name] = r
-		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %s | %s | %s | %d |\n", r.name, r.wrkRPS, ms(r.wrkP50), ms(r.wrkP99),
-			ms(r.rateP50), ms(r.rateP99), ms(r.rateMx), r.errors)
+		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %.1f | %s | %s | %s | %d |\n", r.name, r.wrkRPS, ms(r.wrkP50), ms(r.wrkP99),
+			float64(r.cpuPerReq)/float64(time.Microsecond), ms(r.rateP50), ms(r.rateP99), ms(r.rateMx), r.errors)
 	}
 	d, a, n := by["direct"], by["argus"], by["nginx"]
 	fmt.Fprintln(w)
@@ -277,6 +299,51 @@ func report(w io.Writer, o options, rs []result) {
 	fmt.Fprintf(w, "- added p99 at %d req/s: argus **%s**, nginx %s (p99 minus direct's)\n",
 		o.rate, ms(a.rateP99-d.rateP99), ms(n.rateP99-d.rateP99))
 	fmt.Fprintf(w, "- fixed-rate runs achieved %.0f, %.0f and %.0f req/s\n", d.rateRPS, a.rateRPS, n.rateRPS)
+	fmt.Fprintf(w, "- CPU per request of the proxy's own processes in the wrk run (the app's is direct's): argus %.1f µs, nginx %.1f µs\n",
+		float64(a.cpuPerReq)/float64(time.Microsecond), float64(n.cpuPerReq)/float64(time.Microsecond))
+}
+
+// cpuTime returns the user and system CPU time the processes have used,
+// from /proc (in clock ticks of 10 ms, USER_HZ on Linux).
+func cpuTime(pids []int) time.Duration {
+	var total time.Duration
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// The command name, in parentheses, may hold spaces: the
+		// fields counted here come after its closing one.
+		i := strings.LastIndexByte(string(b), ')')
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		total += time.Duration(utime+stime) * 10 * time.Millisecond
+	}
+	return total
+}
+
+// children returns the pids of the processes whose parent is pid.
+func children(pid int) []int {
+	var out []int
+	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, d := range dirs {
+		b, err := os.ReadFile(d)
+		if err != nil {
+			continue
+		}
+		i := strings.LastIndexByte(string(b), ')')
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			if p, err := strconv.Atoi(filepath.Base(filepath.Dir(d))); err == nil {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 // waitUp waits until url answers 200.
