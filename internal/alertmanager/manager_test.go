@@ -291,9 +291,16 @@ receivers:
 		model.Alert{Labels: model.LabelSet{"alertname": "Y"}},
 	)
 	good.wait(t, 1, 2*time.Second)
-	time.Sleep(time.Second)
-	if n := testCounter(m.metrics.requestsFailed.WithLabelValues("webhook", "bad")); n < 2 {
-		t.Fatalf("failed requests to bad: %v, want retries", n)
+	// Retries back off: wait for a second failed attempt rather than a
+	// fixed time, which a loaded machine can outlast.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		n := testCounter(m.metrics.requestsFailed.WithLabelValues("webhook", "bad"))
+		if n >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("failed requests to bad: %v after 10s, want retries", n)
+		}
 	}
 	// Once it recovers, the retried notification goes through.
 	bad.mu.Lock()
