@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/argus-mon/argus/internal/rawsock"
 )
 
 // frontServer serves a front port. Over TLS it is net/http's server alone.
@@ -84,7 +86,7 @@ func (s *frontServer) Serve(ln net.Listener) error {
 			return fmt.Errorf("accept: %w", err)
 		}
 		backoff = 0
-		c := &frontConn{s: s, conn: nc, rw: newSock(nc), remote: nc.RemoteAddr().String()}
+		c := &frontConn{s: s, conn: nc, rw: rawsock.New(nc), remote: nc.RemoteAddr().String()}
 		s.mu.Lock()
 		s.conns[c] = struct{}{}
 		s.mu.Unlock()
@@ -208,7 +210,7 @@ func (c *replayConn) Read(p []byte) (int, error) {
 type frontConn struct {
 	s      *frontServer
 	conn   net.Conn
-	rw     io.ReadWriter // conn's socket, read and written without the scheduler's hooks (sock_linux.go)
+	rw     io.ReadWriter // conn's socket, read and written without the scheduler's hooks (package rawsock)
 	remote string
 	state  atomic.Int32
 

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/argus-mon/argus/internal/rawsock"
 )
 
 // The fast path's connections to workers (see forward).
@@ -44,8 +46,8 @@ type upstreamConn struct {
 
 func newUpstreamConn(c net.Conn) *upstreamConn {
 	// The socket is read and written without the scheduler's hooks
-	// (sock_linux.go).
-	rw := newSock(c)
+	// (package rawsock).
+	rw := rawsock.New(c)
 	return &upstreamConn{conn: c, br: bufio.NewReaderSize(rw, connBufferSize), bw: bufio.NewWriterSize(rw, connBufferSize)}
 }
 
@@ -65,7 +67,7 @@ func (c *upstreamConn) alive() bool {
 	var errno syscall.Errno
 	err = rc.Read(func(fd uintptr) bool {
 		// A raw call: it never blocks, so the scheduler need not know
-		// (see sock_linux.go).
+		// (see package rawsock).
 		var b [1]byte
 		_, _, errno = syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
 			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)

@@ -17,30 +17,26 @@ import (
 	"github.com/argus-mon/argus/internal/tsdb"
 )
 
-// partsQueryable counts the selections argus's storage split for reading in
-// parallel.
+// partsQueryable is countingQueryable offering the storage's split
+// selections too, counting those it split for reading in parallel.
 type partsQueryable struct {
-	db    *tsdb.DB
+	countingQueryable
 	split *int
 }
 
 func (p partsQueryable) Querier(mint, maxt int64) (storage.Querier, error) {
-	q, err := p.db.Querier(mint, maxt)
+	q, err := p.countingQueryable.Querier(mint, maxt)
 	if err != nil {
 		return nil, err
 	}
-	return partsQuerier{q, q.(reusingSelecter), q.(partsSelecter), p.split}, nil
+	cq := q.(countingQuerier)
+	return partsQuerier{cq, cq.Querier.(partsSelecter), p.split}, nil
 }
 
 type partsQuerier struct {
-	storage.Querier
-	rs    reusingSelecter
+	countingQuerier
 	ps    partsSelecter
 	split *int
-}
-
-func (p partsQuerier) SelectReusing(ctx context.Context, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
-	return p.rs.SelectReusing(ctx, hints, ms...)
 }
 
 func (p partsQuerier) SelectReusingParts(ctx context.Context, hints *storage.SelectHints, n, minSeries int, ms ...*labels.Matcher) []storage.SeriesSet {
@@ -89,8 +85,8 @@ func TestParallelReads(t *testing.T) {
 			}
 		}
 	}
-	split := 0
-	q := partsQueryable{db: db, split: &split}
+	split, reusedParallel := 0, 0
+	q := partsQueryable{countingQueryable{db: db, reused: &reusedParallel}, &split}
 	ours := upstreamEngine{NewEngine(EngineOpts{MaxSamples: 1e6, Timeout: time.Minute})}
 	theirs := upstream.NewEngine(upstream.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
 	at := time.UnixMilli(start + 59*15_000)

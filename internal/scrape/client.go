@@ -15,6 +15,8 @@ import (
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
+
+	"github.com/argus-mon/argus/internal/rawsock"
 )
 
 // directClient is a minimal HTTP/1.1 client for the common case of a plain
@@ -33,7 +35,7 @@ type directClient struct {
 	dialer  net.Dialer
 
 	conn net.Conn
-	// sock reads and writes conn (see newSock).
+	// sock reads and writes conn (see package rawsock).
 	sock io.ReadWriter
 	// unwatch stops watching the loop's context for conn.
 	unwatch func() bool
@@ -124,7 +126,7 @@ func (c *directClient) fetchOnce(ctx context.Context, deadline time.Time, buf *b
 		if err != nil {
 			return "", true, c.requestErr(ctx, err)
 		}
-		c.conn, c.sock = conn, newSock(conn)
+		c.conn, c.sock = conn, rawsock.New(conn)
 		// Cancellation (argus stopping the loop) interrupts blocked I/O.
 		c.unwatch = context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 		if c.br == nil {

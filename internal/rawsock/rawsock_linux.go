@@ -1,6 +1,6 @@
 //go:build linux && !race
 
-package apphost
+package rawsock
 
 import (
 	"errors"
@@ -13,25 +13,15 @@ import (
 
 // rawSock reads and writes a connection's non-blocking socket with raw
 // system calls, waiting through the connection's poller (and so its
-// deadlines) only when the socket is not ready, as the scraper's client
-// does (internal/scrape, sock_linux.go).
-//
-// Why: net.Conn's Read and Write enter the system call through the
-// scheduler's entersyscall, which wakes the runtime's monitor thread
-// (sysmon) when it sleeps; once woken it polls every 20 µs while any
-// goroutine runs, and its short sleeps are context switches on the cores
-// the proxy, its workers and its clients share. Calls on a non-blocking
-// socket return at once, so the scheduler need not know about them, as it
-// need not for the runtime's own epoll and futex calls.
-//
-// Race-detector builds use the connection itself: the detector learns of
-// the ordering a socket gives only from the standard library's wrappers.
+// deadlines) only when the socket is not ready. See the package doc for why.
 type rawSock struct {
 	conn net.Conn
 	rc   syscall.RawConn
 }
 
-func newSock(conn net.Conn) io.ReadWriter {
+// New returns the reader and writer to use for conn: raw system calls on
+// its socket when it has one.
+func New(conn net.Conn) io.ReadWriter {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
 		return conn
