@@ -29,13 +29,16 @@ const parallelMinSeries = 256
 // partsSelecter is implemented by queriers that can split a selection into
 // parts to be read concurrently, as argus's storage does when its head
 // alone answers: reading the parts in order gives SelectReusing's series.
+// Below minSeries matching series it gives one part, nil when it cannot
+// split the selection at all.
 type partsSelecter interface {
 	SelectReusingParts(ctx context.Context, hints *storage.SelectHints, n, minSeries int, ms ...*labels.Matcher) []storage.SeriesSet
 }
 
-// parallelSets returns the parts of vs's selection to read in parallel, or
-// nil to read it on this goroutine: only instant evaluations are split
-// (a range query's results per series would all be held until their turn).
+// parallelSets returns the parts of vs's selection to read in parallel
+// (one when it is too small to split), or nil to read it with eachSeries:
+// only instant evaluations are split (a range query's results per series
+// would all be held until their turn).
 func (ev *evaluator) parallelSets(vs *parser.VectorSelector) []storage.SeriesSet {
 	n := runtime.GOMAXPROCS(0)
 	ps, ok := ev.querier.(partsSelecter)

@@ -248,10 +248,14 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, t
 	each, done := process(ev, emit)
 	defer done()
 	if streamed != nil {
-		if sets := ev.parallelSets(streamed); len(sets) > 1 {
-			ev.streamParallel(sets, process, emit)
-		} else {
+		switch sets := ev.parallelSets(streamed); len(sets) {
+		case 0:
 			ev.eachSeries(streamed, true, func(s storage.Series) { each(seriesSource{storage: s}) })
+		case 1:
+			// Too few series to split: read here, as eachSeries would.
+			ev.stats.IncrementSeries(readSet(ev, sets[0], each))
+		default:
+			ev.streamParallel(sets, process, emit)
 		}
 	}
 	for _, src := range series {

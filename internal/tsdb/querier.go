@@ -131,8 +131,9 @@ func (q *querier) SelectReusing(ctx context.Context, hints *storage.SelectHints,
 // SelectReusingParts is SelectReusing split into up to n sets over
 // disjoint, consecutive parts of the head's matching series, each read on
 // a goroutine of its own; read one after the other they give
-// SelectReusing's series in its order. It returns nil when the head alone
-// does not answer the selection or fewer than minSeries series match.
+// SelectReusing's series in its order. With fewer than minSeries matching
+// series it returns one set; nil when the head alone does not answer the
+// selection.
 func (q *querier) SelectReusingParts(ctx context.Context, hints *storage.SelectHints, n, minSeries int, ms ...*labels.Matcher) []storage.SeriesSet {
 	mint, maxt := q.mint, q.maxt
 	if hints != nil {
@@ -155,7 +156,9 @@ func (q *querier) SelectReusingParts(ctx context.Context, hints *storage.SelectH
 		return []storage.SeriesSet{storage.ErrSeriesSet(fmt.Errorf("head: %w", err))}
 	}
 	if len(refs) < max(minSeries, n) {
-		return nil
+		// One set: the caller reads it as it would SelectReusing's,
+		// without matching the postings again.
+		return []storage.SeriesSet{&reusingSeriesSet{hs: q.newHeadSelection(ctx, hmin, maxt, false, refs)}}
 	}
 	sets := make([]storage.SeriesSet, n)
 	for i := range n {
