@@ -185,6 +185,25 @@ async function profile(browser, url) {
     const outer = onMain.some((o) => o !== e && o.name !== 'RunTask' && o.ts <= e.ts && e.ts + e.dur <= o.ts + o.dur && o.dur > e.dur && parent.ts <= o.ts);
     if (!outer) kinds.set(e.name, (kinds.get(e.name) ?? 0) + clip(e));
   }
+  // TIMELINE=1 also prints, in page time, every answer's end and every
+  // main thread task of 3 ms or more (with the work inside it), and for
+  // the tasks of 40 ms or more the functions they spent it in: what the
+  // last answer waited behind.
+  const big = [];
+  if (process.env.TIMELINE) {
+    const ev = [];
+    for (const r of res) ev.push([r.end, `answer ${r.url.includes('query_range') ? 'range' : 'instant'} ${(r.bytes / 1e3).toFixed(0)} kB`]);
+    for (const t of tasks) {
+      if (t.dur < 3000) continue;
+      const inner = new Map();
+      for (const e of onMain) if (e !== t && e.name !== 'RunTask' && e.ts >= t.ts && e.ts + e.dur <= t.ts + t.dur) inner.set(e.name, (inner.get(e.name) ?? 0) + e.dur / 1000);
+      const top = [...inner].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
+      ev.push([(t.ts - nav.ts) / 1000, `task ${(t.dur / 1000).toFixed(0)} ms: ${top}`]);
+      if (t.dur >= 40000) big.push(t);
+    }
+    ev.push([drawn, 'all drawn']);
+    for (const [at, what] of ev.sort((a, b) => a[0] - b[0])) console.log(`  ${at.toFixed(0).padStart(6)} ${what}`);
+  }
   // Layouts run inside script (a read of a size after a change) are
   // forced ones; the others are the frame's own.
   const scripts = onMain.filter((e) => e.name === 'TimerFire' || e.name === 'FunctionCall' || e.name === 'v8.callFunction');
@@ -213,6 +232,40 @@ async function profile(browser, url) {
       const name = `${f.functionName || '(anonymous)'} ${f.url ? `${f.url.split('/').pop()}:${f.lineNumber + 1}:${f.columnNumber + 1}` : ''}`.trim();
       self.set(name, (self.get(name) ?? 0) + (t - prev) / 1000);
     });
+  }
+  if (process.env.TIMELINE) {
+    // Inclusive sampled time per function inside each big task.
+    const parent = new Map();
+    const samples = [];
+    let at = 0;
+    for (const e of events.filter((x) => x.pid === nav.pid && (x.name === 'Profile' || x.name === 'ProfileChunk'))) {
+      if (e.name === 'Profile') {
+        at = e.args.data.startTime;
+        continue;
+      }
+      const cp = e.args.data.cpuProfile ?? {};
+      for (const n of cp.nodes ?? []) if (n.parent) parent.set(n.id, n.parent);
+      const deltas = e.args.data.timeDeltas ?? [];
+      (cp.samples ?? []).forEach((id, i) => {
+        at += deltas[i] ?? 0;
+        samples.push([at, id, deltas[i] ?? 0]);
+      });
+    }
+    for (const bt of big) {
+      const incl = new Map();
+      for (const [ts, id, d] of samples) {
+        if (ts < bt.ts || ts > bt.ts + bt.dur) continue;
+        const seen = new Set();
+        for (let x = id; x; x = parent.get(x)) {
+          const f = nodes.get(x)?.callFrame ?? {};
+          const k = `${f.functionName || '(anonymous)'}:${f.lineNumber + 1}`;
+          if (!seen.has(k)) incl.set(k, (incl.get(k) ?? 0) + d / 1000);
+          seen.add(k);
+        }
+      }
+      const top = [...incl].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
+      console.log(`  task at ${((bt.ts - nav.ts) / 1000).toFixed(0)} ms (${(bt.dur / 1000).toFixed(0)} ms): ${top}`);
+    }
   }
   console.log('  sampled functions (self time):');
   for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`    ${v.toFixed(0).padStart(5)} ms  ${k}`);

@@ -111,6 +111,7 @@ export function TimeSeries({ panel, series, from, to, onZoom, height, annotation
         };
       }),
     });
+    const plain = new Set<number>();
     const opts: uPlot.Options = {
       width: 400, // the box's, when the observer below reports it
       height,
@@ -135,20 +136,27 @@ export function TimeSeries({ panel, series, from, to, onZoom, height, annotation
           const c = colors[i];
           const fill = (o['custom.fillOpacity'] as number | undefined) ?? custom.fillOpacity ?? (stacking ? 30 : 0);
           const style = (o['custom.drawStyle'] as string | undefined) ?? custom.drawStyle ?? 'line';
+          const width = (custom.lineWidth ?? 1) * (style === 'points' ? 0 : 1);
+          // A plain line is drawn by drawLine (from the drawSeries hook
+          // below) instead of uPlot's path builder.
+          if (style === 'line' && fill <= 0 && width > 0) plain.add(i + 1);
           return {
             label: (o['displayName'] as string | undefined) ?? s.name,
             stroke: c,
-            width: (custom.lineWidth ?? 1) * (style === 'points' ? 0 : 1),
+            width,
             fill: fill > 0 ? withAlpha(c, fill / 100) : undefined,
             scale: o['custom.axisPlacement'] === 'right' ? 'y2' : 'y',
             show: !(o['custom.hideFrom'] as { viz?: boolean } | undefined)?.viz,
-            paths: style === 'bars' ? uPlot.paths.bars!({ size: [0.6, 100] }) : undefined,
+            paths: style === 'bars' ? uPlot.paths.bars!({ size: [0.6, 100] }) : plain.has(i + 1) ? noPaths : undefined,
             points: { show: style === 'points' || custom.showPoints === 'always', size: custom.pointSize ?? 4 },
             spanGaps: custom.spanNulls === true,
           };
         }),
       ],
       hooks: {
+        drawSeries: [(u, si) => {
+          if (plain.has(si)) drawLine(u, si, custom.spanNulls === true);
+        }],
         setCursor: [(u) => tip.move(u)],
         setSelect: [(u) => {
           if (u.select.width < 4) return;
@@ -234,6 +242,72 @@ export function TimeSeries({ panel, series, from, to, onZoom, height, annotation
       )}
     </div>
   );
+}
+
+// noPaths gives uPlot no path for a series that drawLine draws.
+const noPaths = () => null;
+
+// drawLine strokes one series as a line through its points, on the
+// pixels uPlot's own linear paths use (rounded, then offset half a pixel
+// for odd widths). It does what uPlot does for a plain line in a fraction
+// of the time: no closure calls per point, and no clipping unless a point
+// lies outside the plot (uPlot clips every series to the plot and its
+// gaps, and in software rasterization each clip costs as much as the line).
+// With spanGaps a missing point is stepped over; otherwise it breaks the
+// line.
+export function drawLine(u: uPlot, si: number, spanGaps: boolean) {
+  const s = u.series[si];
+  const xs = u.data[0];
+  const ys = u.data[si] as (number | null | undefined)[];
+  const sx = u.scales.x;
+  const key = s.scale ?? 'y';
+  const sy = u.scales[key];
+  if (sx.min == null || sx.max == null || sy.min == null || sy.max == null || sx.max === sx.min || sy.max === sy.min) return;
+  const { left, top, width: w, height: h } = u.bbox;
+  const ratio = uPlot.pxRatio;
+  const lw = Math.round((s.width ?? 1) * ratio * 1000) / 1000;
+  const off = (lw % 2) / 2;
+  const kx = w / (sx.max - sx.min);
+  const linear = sy.distr === 1 || sy.distr === undefined;
+  const ky = h / (sy.max - sy.min);
+  // The clip uPlot would use: the plot and half the line's width around
+  // it. A line whose points all keep their width inside it needs none.
+  const cx0 = left - lw / 2 + off;
+  const cy0 = top - lw / 2 + off;
+  const cx1 = cx0 + w + lw;
+  const cy1 = cy0 + h + lw;
+  const path = new Path2D();
+  let pen = false;
+  let outside = false;
+  for (let i = 0; i < ys.length; i++) {
+    const v = ys[i];
+    if (v == null) {
+      if (v === null && !spanGaps) pen = false;
+      continue;
+    }
+    const x = Math.round(left + (xs[i] - sx.min) * kx) + off;
+    const y = Math.round(linear ? top + h - (v - sy.min) * ky : u.valToPos(v, key, true)) + off;
+    if (!(x - lw / 2 >= cx0 && x + lw / 2 <= cx1 && y - lw / 2 >= cy0 && y + lw / 2 <= cy1)) outside = true;
+    if (pen) path.lineTo(x, y);
+    else {
+      path.moveTo(x, y);
+      pen = true;
+    }
+  }
+  const ctx = u.ctx;
+  ctx.save();
+  if (outside) {
+    ctx.beginPath();
+    ctx.rect(cx0, cy0, cx1 - cx0, cy1 - cy0);
+    ctx.clip();
+  }
+  ctx.strokeStyle = typeof s.stroke === 'function' ? s.stroke(u, si) as string : (s.stroke as string);
+  ctx.lineWidth = lw;
+  ctx.lineJoin = 'round';
+  ctx.lineCap = 'butt';
+  ctx.setLineDash([]);
+  ctx.stroke(path);
+  ctx.restore();
 }
 
 // drawAnnotations draws each event as a line (a region as a band) on the

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gridType, runPanel, Session, type QueryResult } from './query';
+import { gridType, maxInFlight, runPanel, Session, Slots, type QueryResult } from './query';
 import { points } from '../pages/Inspector';
 import { toSeries } from './reduce';
 import { alignSeries } from './Panels';
@@ -73,6 +73,63 @@ describe('query measurements', () => {
   it('counts the points of the grid encoding', () => {
     const r = { grid: true, data: { resultType: 'matrix', start: 0, step: 1, result: [{ metric: {}, offset: 3, grid: [1, null, 'NaN'] }] } } as unknown as QueryResult;
     expect(points(r)).toBe(2);
+  });
+});
+
+describe('requests in flight', () => {
+  it('hands out slots in order, no more than it has, and takes them back on failure', async () => {
+    const slots = new Slots(2);
+    const signal = new AbortController().signal;
+    let running = 0;
+    let most = 0;
+    const started: number[] = [];
+    const job = (i: number) => slots.run(signal, async () => {
+      started.push(i);
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+      if (i === 1) throw new Error('boom');
+      return i;
+    });
+    const all = await Promise.allSettled([0, 1, 2, 3, 4].map(job));
+    expect(most).toBe(2);
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+    expect(all.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+    // Every slot came back: two more run at once.
+    most = 0;
+    await Promise.all([5, 6].map(job));
+    expect(most).toBe(2);
+  });
+  it('does not start a request aborted while it waited', async () => {
+    const slots = new Slots(1);
+    const ac = new AbortController();
+    let release = () => {};
+    const first = slots.run(ac.signal, () => new Promise<void>((r) => (release = r)));
+    let ran = false;
+    const second = slots.run(ac.signal, async () => {
+      ran = true;
+    });
+    ac.abort();
+    release();
+    await first;
+    await expect(second).rejects.toThrow();
+    expect(ran).toBe(false);
+    // Its slot is free again.
+    expect(await slots.run(new AbortController().signal, async () => 7)).toBe(7);
+  });
+  it('keeps a session to maxInFlight requests at the server at once', async () => {
+    const s = new Session();
+    const t0 = performance.now();
+    // Each answer takes the server 30 ms; twice maxInFlight of them take
+    // at least two rounds.
+    const rs = await Promise.all(Array.from({ length: 2 * maxInFlight }, (_, i) => s.get(base, 'query', new URLSearchParams({ query: `up${i}` }))));
+    const elapsed = performance.now() - t0;
+    expect(elapsed).toBeGreaterThanOrEqual(2 * 30 - 5);
+    expect(s.requests).toBe(2 * maxInFlight);
+    // A request's time is its own, not the time it waited for a slot:
+    // each round took the server 30 ms or more.
+    for (const r of rs) expect(r.stats.ms).toBeLessThanOrEqual(elapsed - 30 + 5);
   });
 });
 

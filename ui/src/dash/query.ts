@@ -56,12 +56,51 @@ export interface FetchStats {
 
 const decoder = new TextDecoder();
 
+// maxInFlight is how many of a session's requests wait for an answer at
+// once; the others queue in the order they were asked for. A slot is given
+// back only after the answer has been read and parsed on the page's main
+// thread, so when drawing keeps that thread busy no more requests go out
+// and answers cannot pile up behind it: the server computes the next
+// answers while the page draws the last ones, instead of delivering most
+// of them together at the end (a browser allows six requests to one
+// host; on a server with few cores, six queries at once all finish
+// late and together).
+export const maxInFlight = 3;
+
+// Slots hands out a fixed number of slots in FIFO order.
+export class Slots {
+  private free: number;
+  private waiting: (() => void)[] = [];
+
+  constructor(n: number) {
+    this.free = n;
+  }
+
+  // run calls fn when a slot is free and gives the slot back when fn's
+  // promise settles. A request aborted while it waits is not started.
+  async run<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      signal.throwIfAborted();
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}
+
 export class Session {
   private cache = new Map<string, Promise<any>>();
   readonly controller = new AbortController();
+  private slots: Slots;
   requests = 0;
 
-  constructor(readonly scrapeIntervalMs = 15000) {}
+  constructor(readonly scrapeIntervalMs = 15000, inFlight = maxInFlight) {
+    this.slots = new Slots(inFlight);
+  }
 
   abort(): void {
     this.controller.abort();
@@ -85,9 +124,11 @@ export class Session {
     let p = this.cache.get(key);
     if (!p) {
       this.requests++;
-      const t0 = performance.now();
       const accept = grid ? `${gridType}, application/json;q=0.9` : 'application/json';
-      p = fetch(url, { signal: this.controller.signal, headers: { Accept: accept } }).then(async (r) => {
+      const signal = this.controller.signal;
+      p = this.slots.run(signal, async () => {
+        const t0 = performance.now();
+        const r = await fetch(url, { signal, headers: { Accept: accept } });
         // The bytes, not the text, so that the size is the body's own.
         const buf = await r.arrayBuffer();
         const t1 = performance.now();
