@@ -246,6 +246,11 @@ func (a *app) exchange(w *recorder, r *http.Request, c *upstreamConn, pk *picked
 			return false, err
 		}
 	}
+	// The request goes out from inside the wait for its answer (see
+	// rawsock's DeferWrite): no read that finds nothing in between.
+	if d, ok := c.rw.(interface{ DeferWrite() }); ok {
+		d.DeferWrite()
+	}
 	if err := c.bw.Flush(); err != nil {
 		return false, &noResponseError{fmt.Errorf("send request: %w", err)}
 	}

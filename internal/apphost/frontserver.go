@@ -215,13 +215,14 @@ type frontConn struct {
 	state  atomic.Int32
 
 	// rbuf[r0:r1] is what has been read and not yet used.
-	rbuf   []byte
-	r0, r1 int
-	head   reqHead
-	w      frontWriter
-	header http.Header // the response's, cleared for each
-	wbuf   []byte      // the response being written
-	pend   []byte      // the start of a body whose framing is not decided yet
+	rbuf    []byte
+	r0, r1  int
+	head    reqHead
+	scratch reqScratch // the request being served (see newRequest)
+	w       frontWriter
+	header  http.Header // the response's, cleared for each
+	wbuf    []byte      // the response being written
+	pend    []byte      // the start of a body whose framing is not decided yet
 
 	// The requests' context, ended when the client is seen to have gone
 	// away, so that the proxy gives up on its request (and frees the
@@ -295,7 +296,7 @@ func (c *frontConn) serve() {
 		}
 		var r *http.Request
 		if res == headFast {
-			r = newRequest(base, string(c.rbuf[c.r0:c.r0+c.head.size]), &c.head)
+			r = c.scratch.newRequest(base, string(c.rbuf[c.r0:c.r0+c.head.size]), &c.head)
 		}
 		if r == nil {
 			c.handOff()
@@ -382,8 +383,9 @@ func (c *frontConn) handOff() {
 // serve another.
 func (c *frontConn) serveRequest(r *http.Request) (keep bool) {
 	c.state.Store(connActive)
-	body := &frontBody{c: c, n: r.ContentLength}
+	var body *frontBody // none without a body: one allocation fewer
 	if r.ContentLength > 0 {
+		body = &frontBody{c: c, n: r.ContentLength}
 		r.Body = body
 		if c.r1-c.r0 < int(r.ContentLength) {
 			// The body has not arrived whole: as net/http's server
@@ -419,7 +421,7 @@ func (c *frontConn) serveRequest(r *http.Request) (keep bool) {
 	if err := w.finish(); err != nil || w.close {
 		return false
 	}
-	if body.n > 0 && !body.discard() {
+	if body != nil && body.n > 0 && !body.discard() {
 		return false
 	}
 	return !c.s.closing.Load()

@@ -56,7 +56,9 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(rec, fmt.Sprintf("request body larger than %d bytes", limit), http.StatusRequestEntityTooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(rec, r.Body, limit)
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(rec, r.Body, limit)
+		}
 	}
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		body.ReadCloser, body.want = r.Body, r.ContentLength

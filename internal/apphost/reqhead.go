@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 )
 
 // The front server's request-head parser (see frontServer). It takes only
@@ -170,24 +172,44 @@ func validHost(v []byte) bool {
 	return true
 }
 
+// reqScratch is what newRequest fills in: one per connection, reused for
+// each of its requests, so that a request's struct, URL, field map and
+// values cost no allocation. It is safe because the front server's
+// handler is argus's own (front, then the app proxy), which is done with
+// the request when it returns: the forward path uses it in place, and
+// ReverseProxy sends a deep copy (Request.Clone).
+type reqScratch struct {
+	req    http.Request
+	url    url.URL
+	header http.Header
+	vals   []string
+}
+
 // newRequest builds the http.Request of a parsed head for the handlers,
 // as a copy of base, which holds what the connection's requests share
-// (their context and remote address). It returns nil if net/http would
-// see the request differently (a target url.ParseRequestURI refuses), for
-// the caller to hand it off. s is the head as a string: the request's
-// strings share it.
-func newRequest(base *http.Request, s string, h *reqHead) *http.Request {
+// (their context and remote address), in sc. It returns nil if net/http
+// would see the request differently (a target url.ParseRequestURI
+// refuses), for the caller to hand it off. s is the head as a string: the
+// request's strings share it.
+func (sc *reqScratch) newRequest(base *http.Request, s string, h *reqHead) *http.Request {
 	target := s[h.target.k0:h.target.k1]
-	u, err := url.ParseRequestURI(target)
-	if err != nil {
-		return nil
+	u, ok := parseTarget(&sc.url, target)
+	if !ok {
+		var err error
+		if u, err = url.ParseRequestURI(target); err != nil {
+			return nil
+		}
 	}
-	r := new(http.Request)
+	r := &sc.req
 	*r = *base
 	r.Method = s[h.method.k0:h.method.k1]
 	r.URL = u
 	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, h.minor
-	r.Header = make(http.Header, len(h.fields))
+	if sc.header == nil {
+		sc.header = make(http.Header, len(h.fields))
+	}
+	clear(sc.header)
+	r.Header = sc.header
 	r.RequestURI = target
 	r.Close = h.close
 	r.Body = http.NoBody
@@ -196,7 +218,8 @@ func newRequest(base *http.Request, s string, h *reqHead) *http.Request {
 	}
 	// One slice holds every value; each field's is a one-element window
 	// of it, grown into a copy only for a repeated field.
-	vals := make([]string, len(h.fields))
+	sc.vals = slices.Grow(sc.vals[:0], len(h.fields))[:len(h.fields)]
+	vals := sc.vals
 	for i, f := range h.fields {
 		k, v := s[f.k0:f.k1], s[f.v0:f.v1]
 		if i == h.host {
@@ -213,3 +236,45 @@ func newRequest(base *http.Request, s string, h *reqHead) *http.Request {
 	r.ContentLength = h.contentLength
 	return r
 }
+
+// parseTarget parses, into u, the common request target that
+// url.ParseRequestURI would parse to a path and a query alone: it starts
+// with "/", and its path has only bytes that need no escaping (so the
+// path is its own escaped form, and RawPath stays empty). It reports false
+// for any other target, for url.ParseRequestURI to read.
+func parseTarget(u *url.URL, target string) (*url.URL, bool) {
+	if target == "" || target[0] != '/' {
+		return nil, false
+	}
+	path, query, hasQuery := strings.Cut(target, "?")
+	for i := 0; i < len(path); i++ {
+		if !pathByte[path[i]] {
+			return nil, false
+		}
+	}
+	for i := 0; i < len(query); i++ {
+		if c := query[i]; c < ' ' || c == 0x7f {
+			return nil, false // a control byte: url.ParseRequestURI refuses it
+		}
+	}
+	*u = url.URL{Path: path, RawQuery: query, ForceQuery: hasQuery && query == ""}
+	return u, true
+}
+
+// pathByte marks the bytes a path keeps unescaped in net/url's encoding
+// of paths: the unreserved ones and "$&+,/:;=@".
+var pathByte = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-_.~$&+,/:;=@" {
+		t[c] = true
+	}
+	return t
+}()

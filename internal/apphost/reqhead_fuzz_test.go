@@ -33,6 +33,11 @@ func FuzzRequestHead(f *testing.F) {
 		"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
 		"GET / HTTP/1.1\r\nHo",
+		"GET /a!b(c)?x=1&y=%20 HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /p? HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /p?? HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET //x/y:z@w HTTP/1.1\r\nHost: a\r\n\r\n",
+		"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -51,7 +56,8 @@ func FuzzRequestHead(f *testing.F) {
 		if h.size <= 0 || h.size > len(data) {
 			t.Fatalf("head of %d bytes in %d", h.size, len(data))
 		}
-		r := newRequest(&http.Request{RemoteAddr: "192.0.2.1:1234"}, string(buf[:h.size]), &h)
+		var sc reqScratch
+		r := sc.newRequest(&http.Request{RemoteAddr: "192.0.2.1:1234"}, string(buf[:h.size]), &h)
 		if r == nil {
 			return // handed off too
 		}
@@ -61,10 +67,10 @@ func FuzzRequestHead(f *testing.F) {
 		}
 		switch {
 		case r.Method != want.Method, r.RequestURI != want.RequestURI, r.Host != want.Host,
-			r.URL.Path != want.URL.Path, r.URL.RawPath != want.URL.RawPath, r.URL.RawQuery != want.URL.RawQuery,
+			*r.URL != *want.URL,
 			r.ProtoMinor != want.ProtoMinor, r.Proto != want.Proto, r.Close != want.Close:
-			t.Fatalf("read as %s %s %q host %q close %v, net/http: %s %s %q host %q close %v",
-				r.Method, r.Proto, r.RequestURI, r.Host, r.Close, want.Method, want.Proto, want.RequestURI, want.Host, want.Close)
+			t.Fatalf("read as %s %s %q URL %#v host %q close %v, net/http: %s %s %q URL %#v host %q close %v",
+				r.Method, r.Proto, r.RequestURI, *r.URL, r.Host, r.Close, want.Method, want.Proto, want.RequestURI, *want.URL, want.Host, want.Close)
 		case r.ContentLength != max(want.ContentLength, 0):
 			t.Fatalf("body length %d, net/http: %d", r.ContentLength, want.ContentLength)
 		case len(r.Header) != len(want.Header):

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"syscall"
@@ -40,8 +41,10 @@ func readHead(c *upstreamConn, w http.ResponseWriter, method string) (respHead, 
 		if err != nil {
 			// Nothing at all is what a kept-alive connection the
 			// worker closed gives: the caller may send the request
-			// again on a new one.
-			if len(line) == 0 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+			// again on a new one. So is a failure to send the request,
+			// which a deferred write (see exchange) reports here.
+			var oe *net.OpError
+			if len(line) == 0 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.As(err, &oe) && oe.Op == "write") {
 				return respHead{}, &noResponseError{fmt.Errorf("read response: %w", err)}
 			}
 			return respHead{}, fmt.Errorf("read response status: %w", err)

@@ -2,6 +2,7 @@ package apphost
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"sync"
 	"syscall"
@@ -30,6 +31,7 @@ const (
 // puts it back or closes it.
 type upstreamConn struct {
 	conn   net.Conn
+	rw     io.ReadWriter // conn's socket (package rawsock)
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	reused bool // it served a request before this one
@@ -42,40 +44,48 @@ type upstreamConn struct {
 	// reading a head allocates only its strings.
 	head   []byte
 	fields []headerField
+
+	// alive's peek, made once: the raw connection and the function handed
+	// to it (see alive), and the answer of the last peek.
+	rc      syscall.RawConn
+	peekFn  func(fd uintptr) bool
+	peeked  syscall.Errno
+	peekBuf [1]byte
 }
 
 func newUpstreamConn(c net.Conn) *upstreamConn {
 	// The socket is read and written without the scheduler's hooks
 	// (package rawsock).
 	rw := rawsock.New(c)
-	return &upstreamConn{conn: c, br: bufio.NewReaderSize(rw, connBufferSize), bw: bufio.NewWriterSize(rw, connBufferSize)}
+	u := &upstreamConn{conn: c, rw: rw, br: bufio.NewReaderSize(rw, connBufferSize), bw: bufio.NewWriterSize(rw, connBufferSize)}
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			u.rc = rc
+			u.peekFn = u.peek
+		}
+	}
+	return u
 }
 
 // alive reports whether the worker has not closed the idle connection (or
-// sent something unasked), with a non-blocking peek: one system call,
-// spent only on requests that cannot be sent again on a new connection if
-// the kept-alive one turns out closed.
+// sent something unasked), with a non-blocking peek: one system call.
 func (c *upstreamConn) alive() bool {
-	sc, ok := c.conn.(syscall.Conn)
-	if !ok {
+	if c.rc == nil {
 		return true
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	var errno syscall.Errno
-	err = rc.Read(func(fd uintptr) bool {
-		// A raw call: it never blocks, so the scheduler need not know
-		// (see package rawsock).
-		var b [1]byte
-		_, _, errno = syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
-			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-		return true // never wait for the descriptor to become readable
-	})
+	c.peeked = 0
+	err := c.rc.Read(c.peekFn)
 	// Nothing to read is the only good answer: a read of 0 bytes is the
 	// worker's close, and bytes are a response nobody asked for.
-	return err == nil && errno == syscall.EAGAIN
+	return err == nil && c.peeked == syscall.EAGAIN
+}
+
+// peek is alive's step: a raw call, which never blocks, so the scheduler
+// need not know (see package rawsock).
+func (c *upstreamConn) peek(fd uintptr) bool {
+	_, _, c.peeked = syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&c.peekBuf[0])), 1,
+		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+	return true // never wait for the descriptor to become readable
 }
 
 // idleConns are a worker's kept-alive connections waiting for a request,

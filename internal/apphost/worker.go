@@ -70,7 +70,8 @@ type pool struct {
 	lastErr  map[int]string  // by slot, the last failure of a worker, for the stats
 	ready    []*worker       // in rotation
 	next     int             // round-robin position in ready
-	changed  chan struct{}   // closed and replaced when ready or an in-flight count changes
+	changed  chan struct{}   // closed and replaced when ready or, with waiting, an in-flight count changes
+	waiting  int             // goroutines waiting on changed
 	everUp   map[int]bool    // slots that have had a healthy worker
 	allReady chan struct{}   // closed when every slot has had a healthy worker
 }
@@ -144,13 +145,21 @@ func (p *pool) pick(ctx context.Context) (*worker, error) {
 			return w, nil
 		}
 		changed := p.changed
+		p.waiting++
 		p.mu.Unlock()
+		var err error
 		select {
 		case <-changed:
 		case <-p.stopping:
-			return nil, errPoolStopping
+			err = errPoolStopping
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			err = ctx.Err()
+		}
+		p.mu.Lock()
+		p.waiting--
+		p.mu.Unlock()
+		if err != nil {
+			return nil, err
 		}
 	}
 }
@@ -182,7 +191,11 @@ func (p *pool) takeReady() *worker {
 func (p *pool) release(w *worker) {
 	p.mu.Lock()
 	w.inFlight--
-	p.broadcast()
+	// Only a waiter needs the news: a new channel per request is garbage
+	// the proxy's hot path need not make.
+	if p.waiting > 0 {
+		p.broadcast()
+	}
 	p.mu.Unlock()
 }
 
@@ -614,16 +627,25 @@ func (p *pool) waitDrained(w *worker, timeout time.Duration) {
 	for {
 		p.mu.Lock()
 		n, changed := w.inFlight, p.changed
-		p.mu.Unlock()
 		if n == 0 {
+			p.mu.Unlock()
 			return
 		}
+		p.waiting++
+		p.mu.Unlock()
+		done := false
 		select {
 		case <-changed:
 		case <-w.exited:
-			return
+			done = true
 		case <-t.C:
 			p.logger.Warn("Stopping a worker with requests in flight", "worker", w.slot, "pid", w.pid, "requests", n)
+			done = true
+		}
+		p.mu.Lock()
+		p.waiting--
+		p.mu.Unlock()
+		if done {
 			return
 		}
 	}
