@@ -35,13 +35,15 @@ vet:
 	# chunkenc.Iterator) define Seek(int64) ValueType, not io.Seeker's Seek.
 	$(GO) vet -stdmethods=false $(PKGS)
 
+# Race-detector builds read and write sockets through net.Conn (see
+# internal/rawsock); these packages' tests run once more without it, on the
+# raw system calls a release build uses.
+RAW_PKGS := ./internal/rawsock ./internal/apphost ./internal/scrape
+
 test: vet build
 	cd ui && npm test
 	$(GO) test -race -timeout 20m $(PKGS)
-	# Race-detector builds read and write sockets through net.Conn (see
-	# internal/rawsock); these packages' tests run once more without it,
-	# on the raw system calls a release build uses.
-	$(GO) test -timeout 5m ./internal/rawsock ./internal/apphost ./internal/scrape
+	$(GO) test -timeout 5m $(RAW_PKGS)
 	$(MAKE) test-ui
 
 # The UI end to end: a real argus and a real headless Chromium (Debian's).
