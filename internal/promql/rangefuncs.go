@@ -71,7 +71,7 @@ var rangeFuncs = map[string]rangeFunc{
 func (ev *evaluator) evalRangeFunc(e *parser.Call, fn rangeFunc, argIdx int) Matrix {
 	var out Matrix
 	arena := &ev.bufs.points
-	ev.streamRangeFunc(e, fn, argIdx, false, func(s *Series) {
+	ev.streamRangeFunc(e, fn, argIdx, labelsCopied, func(s *Series) {
 		pts := arena.start(len(s.Floats))
 		pts = append(pts, s.Floats...)
 		ev.account(len(pts))
@@ -80,12 +80,28 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, fn rangeFunc, argIdx int) Mat
 	return out
 }
 
+// labelUse says how a caller of streamRangeFunc uses the labels emit gets.
+type labelUse int
+
+const (
+	// labelsKept: emit keeps them. The input series are selected whole
+	// (their labels stay valid).
+	labelsKept labelUse = iota
+	// labelsTransient: emit uses them only during the call, so series
+	// may be read one at a time in reused memory (see eachSeries).
+	labelsTransient
+	// labelsCopied: emit keeps them; series read one at a time get a
+	// copy of theirs, which is less memory than selecting all of them.
+	labelsCopied
+)
+
 // streamRangeFunc evaluates a function with a range-vector argument series
 // by series: the samples of a series are read once and a window slides over
 // them step by step. emit gets each non-empty result series; its points are
-// only valid during the call, and with transient its labels too (see
-// eachSeries).
-func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, transient bool, emit func(*Series)) {
+// only valid during the call, and its labels as use says. Series read one
+// at a time come in the order a selection gives them (see SelectReusing),
+// which matters to limitk and the ties of topk and the sort functions.
+func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, use labelUse, emit func(*Series)) {
 	if ms, ok := isExtended(e.Args[argIdx]); ok {
 		ev.streamExtendedRangeFunc(e, ms, emit)
 		return
@@ -117,7 +133,7 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, t
 		// Series can be read one at a time when no two of them can
 		// collide once their names are dropped, which takes all of their
 		// labels up front to check.
-		if transient && (ev.delayedNames || oneName(vs) && !ev.hasMetadataLabels()) {
+		if use != labelsKept && (ev.delayedNames || oneName(vs) && !ev.hasMetadataLabels()) {
 			streamed = vs
 			break
 		}
@@ -159,7 +175,11 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, t
 	// process returns the function that evaluates one input series for ev
 	// and emits its result, and the one that releases its scratch space.
 	// Each goroutine of a parallel read has its own (see streamParallel).
+	// A streamed series' labels are copied for a caller that keeps them,
+	// on this goroutine: a parallel read's workers copy their own.
+	main := ev
 	process := func(ev *evaluator, emit func(*Series)) (each func(seriesSource), done func()) {
+		copyLabels := use == labelsCopied && streamed != nil && ev == main
 		c := &rangeCall{
 			rangeSeconds: float64(rng) / 1000,
 			params:       make([]float64, len(params)),
@@ -233,6 +253,9 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, t
 			}
 			if isCounter {
 				ev.nonCounterInfo(lbls, argPos(e.Args[0]))
+			}
+			if copyLabels {
+				lbls = lbls.Copy()
 			}
 			out = Series{Metric: lbls, Floats: res, DropName: dropName || inDrop}
 			if out.DropName {

@@ -22,6 +22,12 @@ type Head struct {
 	opts    *Options
 	metrics *metrics
 
+	// groupBufs holds the decoded-group buffers of part cursors
+	// (*[]partEntry of partGroupSize) between queries: a query keeps one
+	// per part it reads, and making them anew was most of what a query
+	// over a few hundred head series allocated.
+	groupBufs sync.Pool
+
 	symbols *symbolTable
 	series  *seriesStripes
 	index   *memIndex

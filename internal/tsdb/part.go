@@ -358,6 +358,10 @@ type partCursor struct {
 	p       *part
 	group   int
 	entries []partEntry // of group
+	// bufs, when set, lends entries its memory (see Head.groupBufs);
+	// buf is the lent buffer, given back by release.
+	bufs *sync.Pool
+	buf  *[]partEntry
 	// pos is where the previous lookup ended in entries, and nextFirst the
 	// first ref of the next group: refs visited in increasing order are
 	// found by scanning forward, without binary searches.
@@ -367,6 +371,21 @@ type partCursor struct {
 }
 
 func (p *part) cursor() *partCursor { return &partCursor{p: p, group: -1} }
+
+// pooledCursor is cursor with its group buffer lent by bufs.
+func (p *part) pooledCursor(bufs *sync.Pool) *partCursor {
+	return &partCursor{p: p, group: -1, bufs: bufs}
+}
+
+// release gives the cursor's group buffer back to its pool; the cursor
+// can still be used, and borrows again.
+func (c *partCursor) release() {
+	if c.buf != nil {
+		*c.buf = c.entries[:0]
+		c.bufs.Put(c.buf)
+		c.buf, c.entries, c.group = nil, nil, -1
+	}
+}
 
 // seek returns the entry for ref.
 func (c *partCursor) seek(ref uint64) (partEntry, bool) {
@@ -399,6 +418,14 @@ func (c *partCursor) seek(ref uint64) (partEntry, bool) {
 			return partEntry{}, false
 		}
 		if gi != c.group {
+			if c.buf == nil && c.bufs != nil {
+				b, _ := c.bufs.Get().(*[]partEntry)
+				if b == nil {
+					s := make([]partEntry, 0, partGroupSize)
+					b = &s
+				}
+				c.buf, c.entries = b, *b
+			}
 			var err error
 			c.entries, err = pf.decodeGroup(gi, c.entries, false)
 			if err != nil {

@@ -43,10 +43,17 @@ func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.Se
 		labelsOnly = hints.Func == "series"
 	}
 	var sets []*seriesList
+	// sources counts the blocks and head the range overlaps, empty or
+	// not: with more than one the answer is merged in label order, as
+	// SelectReusing's is, so that both give a query's series in the same
+	// order (limitk, and ties in topk and the sort functions, depend on
+	// it).
+	sources := 0
 	for _, b := range q.blocks {
 		if !overlaps(b.meta.MinTime, b.lastT(), mint, maxt) {
 			continue
 		}
+		sources++
 		l, err := selectBlock(ctx, b, mint, maxt, labelsOnly, ms)
 		if err != nil {
 			return storage.ErrSeriesSet(err)
@@ -56,6 +63,7 @@ func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.Se
 		}
 	}
 	if hmin := max(mint, q.headMinT); q.head != nil && hmin <= maxt {
+		sources++
 		l, err := q.selectHead(ctx, hmin, maxt, labelsOnly, ms)
 		if err != nil {
 			return storage.ErrSeriesSet(err)
@@ -64,11 +72,11 @@ func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.Se
 			sets = append(sets, l)
 		}
 	}
-	switch len(sets) {
-	case 0:
+	switch {
+	case len(sets) == 0:
 		return storage.EmptySeriesSet()
-	case 1:
-		if sortSeries {
+	case len(sets) == 1:
+		if sortSeries || sources > 1 {
 			sets[0].sortByLabels()
 		}
 		return &listSeriesSet{list: sets[0], i: -1}
@@ -80,7 +88,8 @@ func (q *querier) Select(ctx context.Context, sortSeries bool, hints *storage.Se
 }
 
 // SelectReusing is Select for a caller that uses each series only until it
-// asks for the next one and needs no order, as a streamed aggregation does:
+// asks for the next one, as a streamed aggregation does; the series come in
+// the order Select gives them without sorting:
 // when the head alone answers, the series are made one at a time in reused
 // memory (labels, chunk list), so a query over many series holds one
 // series instead of all of them. Otherwise it is Select.
@@ -635,7 +644,7 @@ func (q *querier) newHeadSelection(ctx context.Context, mint, maxt int64, labels
 		// Seeking a series in a part costs a lookup in its index; an
 		// instant query needs only the newest part or two.
 		if pmin, pmax := p.bounds(); overlaps(pmin, pmax, mint, maxt) {
-			hs.cursors = append(hs.cursors, p.cursor())
+			hs.cursors = append(hs.cursors, p.pooledCursor(&q.head.groupBufs))
 		}
 	}
 	hs.seen = q.maxSeq
@@ -745,6 +754,11 @@ func (hs *headSelection) next(s *querySeries, reuse bool) bool {
 			}
 		}
 	}
+	// Done: the series given out hold chunks in the parts' files, not in
+	// the cursors' group buffers, which go back for the next query.
+	for _, c := range hs.cursors {
+		c.release()
+	}
 	return false
 }
 
@@ -767,7 +781,7 @@ func (q *querier) fetchParts(cursors []*partCursor, mint, maxt int64) []*partCur
 		q.maxSeq = max(q.maxSeq, p.seq)
 		q.parts = append(q.parts, p)
 		if pmin, pmax := p.bounds(); overlaps(pmin, pmax, mint, maxt) {
-			cursors = append(cursors, p.cursor())
+			cursors = append(cursors, p.pooledCursor(&h.groupBufs))
 		}
 	}
 	return cursors
