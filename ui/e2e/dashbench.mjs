@@ -153,6 +153,33 @@ async function openAndWait(page, url) {
   return { drawn, res, graphs, lastEnd: Math.max(...res.map((x) => x.end)) };
 }
 
+// cpuSamples collects the V8 sampling profiler's samples of process pid
+// from a trace: its call tree's nodes by id, each node's parent, and every
+// sample as [time µs, node id, µs since the previous sample].
+function cpuSamples(events, pid) {
+  const nodes = new Map();
+  const parent = new Map();
+  const samples = [];
+  let t = 0;
+  for (const e of events.filter((x) => x.pid === pid && (x.name === 'Profile' || x.name === 'ProfileChunk'))) {
+    if (e.name === 'Profile') {
+      t = e.args.data.startTime;
+      continue;
+    }
+    const cp = e.args.data.cpuProfile ?? {};
+    for (const n of cp.nodes ?? []) {
+      nodes.set(n.id, n);
+      if (n.parent) parent.set(n.id, n.parent);
+    }
+    const deltas = e.args.data.timeDeltas ?? [];
+    (cp.samples ?? []).forEach((id, i) => {
+      t += deltas[i] ?? 0;
+      samples.push([t, id, deltas[i] ?? 0]);
+    });
+  }
+  return { nodes, parent, samples };
+}
+
 // profile traces one more run and sums the renderer main thread's work
 // in the window from the last answer to every panel drawn.
 async function profile(browser, url) {
@@ -213,44 +240,16 @@ async function profile(browser, url) {
   for (const [k, v] of [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 12)) if (v >= 1) console.log(`  ${k.padEnd(28)} ${v.toFixed(0).padStart(5)} ms`);
   console.log(`  layouts forced by script: ${forced.length}, ${forced.reduce((a, e) => a + clip(e), 0).toFixed(0)} ms; all layouts: ${onMain.filter((e) => e.name === 'Layout' && clip(e) > 0).length}`);
   // The sampling profiler's samples in the window, by function.
-  const nodes = new Map();
+  const { nodes, parent, samples } = cpuSamples(events, nav.pid);
   const self = new Map();
-  let t = 0;
-  for (const e of events.filter((x) => x.pid === nav.pid && (x.name === 'Profile' || x.name === 'ProfileChunk'))) {
-    if (e.name === 'Profile') {
-      t = e.args.data.startTime;
-      continue;
-    }
-    const cp = e.args.data.cpuProfile ?? {};
-    for (const n of cp.nodes ?? []) nodes.set(n.id, n);
-    const deltas = e.args.data.timeDeltas ?? [];
-    (cp.samples ?? []).forEach((id, i) => {
-      const prev = t;
-      t += deltas[i] ?? 0;
-      if (t < from || t > to) return;
-      const f = nodes.get(id)?.callFrame ?? {};
-      const name = `${f.functionName || '(anonymous)'} ${f.url ? `${f.url.split('/').pop()}:${f.lineNumber + 1}:${f.columnNumber + 1}` : ''}`.trim();
-      self.set(name, (self.get(name) ?? 0) + (t - prev) / 1000);
-    });
+  for (const [t, id, d] of samples) {
+    if (t < from || t > to) continue;
+    const f = nodes.get(id)?.callFrame ?? {};
+    const name = `${f.functionName || '(anonymous)'} ${f.url ? `${f.url.split('/').pop()}:${f.lineNumber + 1}:${f.columnNumber + 1}` : ''}`.trim();
+    self.set(name, (self.get(name) ?? 0) + d / 1000);
   }
   if (process.env.TIMELINE) {
     // Inclusive sampled time per function inside each big task.
-    const parent = new Map();
-    const samples = [];
-    let at = 0;
-    for (const e of events.filter((x) => x.pid === nav.pid && (x.name === 'Profile' || x.name === 'ProfileChunk'))) {
-      if (e.name === 'Profile') {
-        at = e.args.data.startTime;
-        continue;
-      }
-      const cp = e.args.data.cpuProfile ?? {};
-      for (const n of cp.nodes ?? []) if (n.parent) parent.set(n.id, n.parent);
-      const deltas = e.args.data.timeDeltas ?? [];
-      (cp.samples ?? []).forEach((id, i) => {
-        at += deltas[i] ?? 0;
-        samples.push([at, id, deltas[i] ?? 0]);
-      });
-    }
     for (const bt of big) {
       const incl = new Map();
       for (const [ts, id, d] of samples) {
