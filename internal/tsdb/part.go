@@ -381,6 +381,9 @@ func (p *part) pooledCursor(bufs *sync.Pool) *partCursor {
 // can still be used, and borrows again.
 func (c *partCursor) release() {
 	if c.buf != nil {
+		// The entries point into the part's file; cleared, a pooled
+		// buffer keeps no file's memory reachable.
+		clear(c.entries)
 		*c.buf = c.entries[:0]
 		c.bufs.Put(c.buf)
 		c.buf, c.entries, c.group = nil, nil, -1
