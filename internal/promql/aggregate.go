@@ -524,7 +524,7 @@ func (ev *evaluator) stream(expr parser.Expr, emit func(*Series)) {
 			for i, a := range e.Args {
 				switch a.(type) {
 				case *parser.MatrixSelector, *parser.SubqueryExpr:
-					ev.streamRangeFunc(e, fn, i, labelsTransient, emit)
+					ev.streamRangeFunc(e, fn, i, false, emit)
 					return
 				}
 			}

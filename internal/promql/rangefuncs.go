@@ -71,7 +71,7 @@ var rangeFuncs = map[string]rangeFunc{
 func (ev *evaluator) evalRangeFunc(e *parser.Call, fn rangeFunc, argIdx int) Matrix {
 	var out Matrix
 	arena := &ev.bufs.points
-	ev.streamRangeFunc(e, fn, argIdx, labelsCopied, func(s *Series) {
+	ev.streamRangeFunc(e, fn, argIdx, true, func(s *Series) {
 		pts := arena.start(len(s.Floats))
 		pts = append(pts, s.Floats...)
 		ev.account(len(pts))
@@ -80,28 +80,15 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, fn rangeFunc, argIdx int) Mat
 	return out
 }
 
-// labelUse says how a caller of streamRangeFunc uses the labels emit gets.
-type labelUse int
-
-const (
-	// labelsKept: emit keeps them. The input series are selected whole
-	// (their labels stay valid).
-	labelsKept labelUse = iota
-	// labelsTransient: emit uses them only during the call, so series
-	// may be read one at a time in reused memory (see eachSeries).
-	labelsTransient
-	// labelsCopied: emit keeps them; series read one at a time get a
-	// copy of theirs, which is less memory than selecting all of them.
-	labelsCopied
-)
-
 // streamRangeFunc evaluates a function with a range-vector argument series
 // by series: the samples of a series are read once and a window slides over
 // them step by step. emit gets each non-empty result series; its points are
-// only valid during the call, and its labels as use says. Series read one
+// only valid during the call, and its labels too unless keep is set (then
+// a series read one at a time in reused memory, see eachSeries, gets a copy
+// of its labels, which is less memory than selecting all of them). Series read one
 // at a time come in the order a selection gives them (see SelectReusing),
 // which matters to limitk and the ties of topk and the sort functions.
-func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, use labelUse, emit func(*Series)) {
+func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, keep bool, emit func(*Series)) {
 	if ms, ok := isExtended(e.Args[argIdx]); ok {
 		ev.streamExtendedRangeFunc(e, ms, emit)
 		return
@@ -133,7 +120,7 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, u
 		// Series can be read one at a time when no two of them can
 		// collide once their names are dropped, which takes all of their
 		// labels up front to check.
-		if use != labelsKept && (ev.delayedNames || oneName(vs) && !ev.hasMetadataLabels()) {
+		if ev.delayedNames || oneName(vs) && !ev.hasMetadataLabels() {
 			streamed = vs
 			break
 		}
@@ -179,7 +166,7 @@ func (ev *evaluator) streamRangeFunc(e *parser.Call, fn rangeFunc, argIdx int, u
 	// on this goroutine: a parallel read's workers copy their own.
 	main := ev
 	process := func(ev *evaluator, emit func(*Series)) (each func(seriesSource), done func()) {
-		copyLabels := use == labelsCopied && streamed != nil && ev == main
+		copyLabels := keep && streamed != nil && ev == main
 		c := &rangeCall{
 			rangeSeconds: float64(rng) / 1000,
 			params:       make([]float64, len(params)),

@@ -98,8 +98,8 @@ export class Session {
   private slots: Slots;
   requests = 0;
 
-  constructor(readonly scrapeIntervalMs = 15000, inFlight = maxInFlight) {
-    this.slots = new Slots(inFlight);
+  constructor(readonly scrapeIntervalMs = 15000) {
+    this.slots = new Slots(maxInFlight);
   }
 
   abort(): void {
