@@ -55,6 +55,26 @@ func appendValue(b []byte, v parser.Value) ([]byte, error) {
 			b = append(b, "]}"...)
 		}
 		return append(b, ']'), nil
+	case promql.Grid:
+		b = append(b, '[')
+		for i, s := range v.Series {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"metric":`...)
+			b = appendLabels(b, s.Metric)
+			b = append(b, `,"values":[`...)
+			j := 0
+			for t, f := range v.Points(i) {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = appendPoint(b, t, f)
+				j++
+			}
+			b = append(b, "]}"...)
+		}
+		return append(b, ']'), nil
 	case promql.Scalar:
 		return appendPoint(b, v.T, v.V), nil
 	case promql.String:

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
@@ -50,7 +51,7 @@ type gridData struct {
 	ResultType parser.ValueType   `json:"resultType"`
 	Start      gridTime           `json:"start"`
 	Step       gridTime           `json:"step"`
-	Result     gridMatrix         `json:"result"`
+	Result     json.Marshaler     `json:"result"`
 	Stats      *promql.QueryStats `json:"stats,omitempty"`
 }
 
@@ -73,12 +74,20 @@ func toGrid(res result, start time.Time, step time.Duration) (result, bool) {
 	if !ok || res.err != nil {
 		return res, false
 	}
-	m, ok := d.Result.v.(promql.Matrix)
 	stepMs := step.Milliseconds()
-	if !ok || stepMs <= 0 || time.Duration(stepMs)*time.Millisecond != step {
+	if stepMs <= 0 || time.Duration(stepMs)*time.Millisecond != step {
 		return res, false
 	}
 	startMs := start.UnixMilli()
+	if g, ok := d.Result.v.(promql.Grid); ok && g.Start == startMs && g.Interval == stepMs {
+		res.data = gridData{ResultType: d.ResultType, Start: gridTime(startMs), Step: gridTime(stepMs), Result: engineGrid{g}, Stats: d.Stats}
+		res.contentType = gridMediaType
+		return res, true
+	}
+	m, ok := d.Result.v.(promql.Matrix)
+	if !ok {
+		return res, false
+	}
 	for _, s := range m {
 		prev := startMs - 1
 		for _, p := range s.Floats {
@@ -127,6 +136,33 @@ func (g gridMatrix) MarshalJSON() ([]byte, error) {
 			}
 			b = appendGridFloat(b, p.F)
 			next = k + 1
+		}
+		b = append(b, "]}"...)
+	}
+	return append(b, ']'), nil
+}
+
+// engineGrid is an answer the engine wrote on the grid already: its
+// series' steps are the encoding's.
+type engineGrid struct{ g promql.Grid }
+
+func (e engineGrid) MarshalJSON() ([]byte, error) {
+	b := []byte{'['}
+	for i, s := range e.g.Series {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"metric":`...)
+		b = appendLabels(b, s.Metric)
+		b = append(b, `,"offset":`...)
+		b = strconv.AppendInt(b, int64(s.First), 10)
+		b = append(b, `,"grid":[`...)
+		for j, v := range s.Values {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			// An absent step is a staleness marker: a gap.
+			b = appendGridFloat(b, v)
 		}
 		b = append(b, "]}"...)
 	}

@@ -164,3 +164,29 @@ func hasVary(vary []string, h string) bool {
 	}
 	return false
 }
+
+// TestEngineGrid: an answer the engine wrote as a Grid is encoded as the
+// same points in a Matrix are, in both encodings.
+func TestEngineGrid(t *testing.T) {
+	a := promql.Absent
+	g := promql.Grid{Start: 100_000, Interval: 60_000, Series: []promql.GridSeries{
+		{Metric: labels.FromStrings("__name__", "up", "job", "a"), First: 0, Values: []float64{1, 2.5, a, math.NaN(), math.Inf(1), math.Inf(-1)}},
+		{Metric: labels.FromStrings("job", "b"), First: 2, Values: []float64{1e-9, a, a, -3e21}},
+	}}
+	m := g.Matrix()
+	if len(m[1].Floats) != 2 || m[1].Floats[1] != (promql.FPoint{T: 400_000, F: -3e21}) {
+		t.Fatalf("Grid.Matrix: %v", m)
+	}
+	for _, accept := range []string{"", gridMediaType} {
+		_, ctype, _, fromGrid := rangeAnswer(t, valueEngine{v: g}, accept)
+		_, _, _, fromMatrix := rangeAnswer(t, valueEngine{v: m}, accept)
+		if fromGrid != fromMatrix || (accept != "") != (ctype == gridMediaType) {
+			t.Errorf("Accept %q: %q\n%s\nfrom the matrix\n%s", accept, ctype, fromGrid, fromMatrix)
+		}
+	}
+	// A grid that is not the query's (another start) is not re-encoded.
+	g.Start = 40_000
+	if _, ctype, _, _ := rangeAnswer(t, valueEngine{v: g}, gridMediaType); ctype != "application/json" {
+		t.Errorf("grid with another start: %q", ctype)
+	}
+}

@@ -83,6 +83,8 @@ func toUpstream(v parser.Value) parser.Value {
 			out[i] = upstream.Sample{Metric: s.Metric, T: s.T, F: s.F}
 		}
 		return out
+	case Grid:
+		return toUpstream(v.Matrix())
 	case Matrix:
 		out := make(upstream.Matrix, len(v))
 		for i, s := range v {

@@ -512,29 +512,39 @@ func (ev *evaluator) aggregateK(e *parser.AggregateExpr, names []string, m Matri
 // collide without it). That saves copying every series' labels.
 
 func (ev *evaluator) stream(expr parser.Expr, emit func(*Series)) {
-	switch e := expr.(type) {
-	case *parser.ParenExpr:
-		ev.stream(e.Expr, emit)
+	if ev.streamNode(expr, false, emit) {
 		return
-	case *parser.VectorSelector:
-		ev.streamVectorSelector(e, false, true, emit)
-		return
-	case *parser.Call:
-		if fn, ok := rangeFuncs[e.Func.Name]; ok {
-			for i, a := range e.Args {
-				switch a.(type) {
-				case *parser.MatrixSelector, *parser.SubqueryExpr:
-					ev.streamRangeFunc(e, fn, i, false, emit)
-					return
-				}
-			}
-		}
 	}
 	m := ev.eval(expr)
 	for i := range m {
 		emit(&m[i])
 	}
 	ev.release(m)
+}
+
+// streamNode produces the series of expr one at a time when expr is a
+// selector or a range function, reporting false, having evaluated nothing,
+// for other expressions. Points passed to emit are only valid during the
+// call, and so are labels unless keep is set.
+func (ev *evaluator) streamNode(expr parser.Expr, keep bool, emit func(*Series)) bool {
+	switch e := expr.(type) {
+	case *parser.ParenExpr:
+		return ev.streamNode(e.Expr, keep, emit)
+	case *parser.VectorSelector:
+		ev.streamVectorSelector(e, false, !keep, emit)
+		return true
+	case *parser.Call:
+		if fn, ok := rangeFuncs[e.Func.Name]; ok {
+			for i, a := range e.Args {
+				switch a.(type) {
+				case *parser.MatrixSelector, *parser.SubqueryExpr:
+					ev.streamRangeFunc(e, fn, i, keep, emit)
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // namesWithoutMetadata returns the grouping labels that treat __name__,

@@ -385,6 +385,8 @@ func (q *query) exec(ctx context.Context) (parser.Value, annotations.Annotations
 		stats:         stats.NewQuerySamples(q.perStepStats),
 	}
 	ev.steps = int((end-start)/interval) + 1
+	isInstant := s.Start.Equal(s.End) && s.Interval == 0
+	ev.gridResult = !isInstant
 	ev.stats.InitStepTracking(start, end, interval)
 	if ev.steps == 1 {
 		ev.shared = findSharedInputs(s.Expr)
@@ -399,9 +401,11 @@ func (q *query) exec(ctx context.Context) (parser.Value, annotations.Annotations
 	}
 	sortBegin := time.Now()
 	defer func() { q.timer.sort = time.Since(sortBegin) }()
-	isInstant := s.Start.Equal(s.End) && s.Interval == 0
 	switch v := val.(type) {
 	case String:
+		return v, ws, nil
+	case Grid:
+		sort.Sort(v)
 		return v, ws, nil
 	case Matrix:
 		if !isInstant {

@@ -51,6 +51,9 @@ type evaluator struct {
 	// shared holds the inputs an instant query aggregates more than once
 	// (see cse.go); nil when there are none.
 	shared *sharedInputs
+	// gridResult asks run for a Grid where the top-level expression
+	// allows one (range queries).
+	gridResult bool
 	// metaLabels caches whether the queried storage has series with
 	// __type__ or __unit__ labels: 0 not known yet, 1 no, 2 yes.
 	metaLabels int8
@@ -135,6 +138,11 @@ func (ev *evaluator) run(expr parser.Expr) (v parser.Value, err error) {
 	}()
 	if expr.Type() == parser.ValueTypeString {
 		return String{T: ev.start, V: stringOf(expr)}, nil
+	}
+	if ev.gridResult {
+		if v, ok := ev.runGrid(expr); ok {
+			return v, nil
+		}
 	}
 	m := ev.eval(expr)
 	// Names still marked (delayed removal) go now; series that became
