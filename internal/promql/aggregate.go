@@ -568,17 +568,19 @@ func namesWithoutMetadata(names []string, without bool) []string {
 // streamGroup is one output group of a streamed aggregation: its state at
 // every step, in columns so only what the operator needs is allocated.
 type streamGroup struct {
-	metric   labels.Labels
-	dropName bool
+	metric labels.Labels
 	// st holds per step the value in F and its compensation (or count)
 	// in T as float bits: the result's points are then written over it,
 	// so a group needs no second copy of its steps.
-	st    []FPoint
-	count []float64 // avg, stddev, stdvar
-	mean  []float64 // avg, stddev, stdvar
+	st []FPoint
+	// means holds per step the count and the mean, side by side, for
+	// avg, stddev and stdvar (one column: an instant query's groups are
+	// small, and there can be many).
+	means []float64
 	flags []uint8
 	// countInComp: count() keeps its count in the comp column.
 	countInComp bool
+	dropName    bool
 }
 
 const (
@@ -626,8 +628,7 @@ func (ev *evaluator) aggregateStream(e *parser.AggregateExpr, names []string) Ma
 				countInComp: op == parser.COUNT,
 			}
 			if withMean {
-				g.count = ev.bufs.floats.zeroed(ev.steps)
-				g.mean = ev.bufs.floats.zeroed(ev.steps)
+				g.means = ev.bufs.floats.zeroed(2 * ev.steps)
 			}
 			groups = append(groups, g)
 			ev.account(ev.steps)
@@ -691,8 +692,8 @@ func (g *streamGroup) load(i int) aggState {
 	comp := math.Float64frombits(uint64(g.st[i].T))
 	st := aggState{f: g.st[i].F, comp: comp, seen: true, incMean: g.flags[i]&stepIncMean != 0}
 	switch {
-	case g.count != nil:
-		st.count, st.mean = g.count[i], g.mean[i]
+	case g.means != nil:
+		st.count, st.mean = g.means[2*i], g.means[2*i+1]
 	case g.countInComp:
 		st.count, st.comp = comp, 0
 	}
@@ -702,8 +703,8 @@ func (g *streamGroup) load(i int) aggState {
 func (g *streamGroup) store(i int, st *aggState) {
 	comp := st.comp
 	switch {
-	case g.count != nil:
-		g.count[i], g.mean[i] = st.count, st.mean
+	case g.means != nil:
+		g.means[2*i], g.means[2*i+1] = st.count, st.mean
 	case g.countInComp:
 		comp = st.count
 	}

@@ -386,7 +386,7 @@ func (q *query) exec(ctx context.Context) (parser.Value, annotations.Annotations
 	}
 	ev.steps = int((end-start)/interval) + 1
 	isInstant := s.Start.Equal(s.End) && s.Interval == 0
-	ev.gridResult = !isInstant
+	ev.streamedResult, ev.instant = true, isInstant
 	ev.stats.InitStepTracking(start, end, interval)
 	if ev.steps == 1 {
 		ev.shared = findSharedInputs(s.Expr)
@@ -406,6 +406,8 @@ func (q *query) exec(ctx context.Context) (parser.Value, annotations.Annotations
 		return v, ws, nil
 	case Grid:
 		sort.Sort(v)
+		return v, ws, nil
+	case Vector:
 		return v, ws, nil
 	case Matrix:
 		if !isInstant {

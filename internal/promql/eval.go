@@ -51,9 +51,10 @@ type evaluator struct {
 	// shared holds the inputs an instant query aggregates more than once
 	// (see cse.go); nil when there are none.
 	shared *sharedInputs
-	// gridResult asks run for a Grid where the top-level expression
-	// allows one (range queries).
-	gridResult bool
+	// streamedResult asks run to write the answer as the top-level
+	// expression streams it where it can (see runStreamed): a Vector when
+	// instant is set, a Grid otherwise.
+	streamedResult, instant bool
 	// metaLabels caches whether the queried storage has series with
 	// __type__ or __unit__ labels: 0 not known yet, 1 no, 2 yes.
 	metaLabels int8
@@ -139,8 +140,8 @@ func (ev *evaluator) run(expr parser.Expr) (v parser.Value, err error) {
 	if expr.Type() == parser.ValueTypeString {
 		return String{T: ev.start, V: stringOf(expr)}, nil
 	}
-	if ev.gridResult {
-		if v, ok := ev.runGrid(expr); ok {
+	if ev.streamedResult {
+		if v, ok := ev.runStreamed(expr, ev.instant); ok {
 			return v, nil
 		}
 	}
@@ -182,23 +183,12 @@ func dropMarkedNames(m Matrix) bool {
 // of them have a point at the same step. Upstream's evaluation builds its
 // output per step and so gets the same result.
 func (ev *evaluator) mergeSameLabels(m Matrix) Matrix {
-	if len(m) <= 1 {
+	// Finding none, the common case, takes sorted hashes in reused
+	// memory rather than a map.
+	if len(m) <= 1 || !ev.sameLabels(len(m), func(i int) labels.Labels { return m[i].Metric }) {
 		return m
 	}
 	first := make(map[uint64]int, len(m))
-	dup := false
-	for i := range m {
-		h := m[i].Metric.Hash()
-		if _, ok := first[h]; ok {
-			dup = true
-			break
-		}
-		first[h] = i
-	}
-	if !dup {
-		return m
-	}
-	clear(first)
 	out := m[:0]
 	for _, s := range m {
 		h := s.Metric.Hash()

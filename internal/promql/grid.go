@@ -3,6 +3,7 @@ package promql
 import (
 	"iter"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -118,31 +119,47 @@ func (ev *evaluator) gridSeries(s *Series) GridSeries {
 	return GridSeries{Metric: s.Metric, First: first, Values: vals}
 }
 
-// runGrid evaluates a range query's top-level expression straight into a
-// Grid when it produces its series one at a time, so that the answer
-// never exists as a Matrix too. It reports false, having evaluated
-// nothing, for other expressions.
-func (ev *evaluator) runGrid(expr parser.Expr) (parser.Value, bool) {
-	g := Grid{Start: ev.start, Interval: ev.interval}
-	dropped := false
+// runStreamed evaluates the top-level expression straight into the
+// query's answer when it produces its series one at a time (a selector or
+// a range function): a Grid for a range query, a Vector for an instant
+// one. The answer then never exists as a Matrix too. It reports false,
+// having evaluated nothing, for other expressions.
+func (ev *evaluator) runStreamed(expr parser.Expr, instant bool) (parser.Value, bool) {
+	var (
+		vec     Vector
+		g       = Grid{Start: ev.start, Interval: ev.interval}
+		dropped bool
+	)
 	ok := ev.streamNode(expr, true, func(s *Series) {
 		if len(s.Floats) == 0 {
 			return
 		}
 		ev.account(len(s.Floats))
-		gs := ev.gridSeries(s)
 		// Names still marked (delayed removal, or a function's) go now,
 		// as run does for a Matrix.
+		lbls := s.Metric
 		if s.DropName {
-			gs.Metric = gs.Metric.DropReserved(schema.IsMetadataLabel)
+			lbls = lbls.DropReserved(schema.IsMetadataLabel)
 			dropped = true
 		}
+		if instant {
+			vec = append(vec, Sample{Metric: lbls, T: s.Floats[0].T, F: s.Floats[0].F})
+			return
+		}
+		gs := ev.gridSeries(s)
+		gs.Metric = lbls
 		g.Series = append(g.Series, gs)
 	})
 	if !ok {
 		return nil, false
 	}
-	if dropped && hasSameLabels(g) {
+	if instant {
+		if dropped && ev.sameLabels(len(vec), func(i int) labels.Labels { return vec[i].Metric }) {
+			ev.errorf("vector cannot contain metrics with the same labelset")
+		}
+		return vec, true
+	}
+	if dropped && ev.sameLabels(len(g.Series), func(i int) labels.Labels { return g.Series[i].Metric }) {
 		// Series that became identical merge, or fail the query where
 		// they share a step; rare enough to do on a Matrix.
 		return ev.mergeSameLabels(g.Matrix()), true
@@ -150,15 +167,19 @@ func (ev *evaluator) runGrid(expr parser.Expr) (parser.Value, bool) {
 	return g, true
 }
 
-// hasSameLabels reports whether two series of g have the same labels.
-func hasSameLabels(g Grid) bool {
-	seen := make(map[uint64]struct{}, len(g.Series))
-	for _, s := range g.Series {
-		h := s.Metric.Hash()
-		if _, ok := seen[h]; ok {
+// sameLabels reports whether two of n label sets have the same hash, as
+// mergeSameLabels compares them, sorting the hashes in reused memory.
+func (ev *evaluator) sameLabels(n int, at func(int) labels.Labels) bool {
+	hs := slices.Grow(ev.bufs.hashes[:0], n)
+	for i := range n {
+		hs = append(hs, at(i).Hash())
+	}
+	slices.Sort(hs)
+	ev.bufs.hashes = hs
+	for i := 1; i < len(hs); i++ {
+		if hs[i] == hs[i-1] {
 			return true
 		}
-		seen[h] = struct{}{}
 	}
 	return false
 }

@@ -98,6 +98,45 @@ load 1m
 	}
 }
 
+// TestStreamedInstantResult: an instant query whose top-level expression
+// streams its series answers with a Vector written as it streams, and two
+// series that are the same without their names fail it.
+func TestStreamedInstantResult(t *testing.T) {
+	st := promqltest.LoadedStorage(t, `
+load 1m
+	a{x="1"} 1 2
+	a{x="2"} _ 4
+	m3{x="1"} 1 2
+	m4{x="1"} 1 2
+`)
+	defer st.Close()
+	ctx := context.Background()
+	for _, delayed := range []bool{false, true} {
+		ng := NewEngine(EngineOpts{EnableDelayedNameRemoval: delayed})
+		run := func(qs string) *Result {
+			q, err := ng.NewInstantQuery(ctx, st, nil, qs, time.Unix(60, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(q.Close)
+			return q.Exec(ctx)
+		}
+		res := run(`max_over_time(a[2m])`)
+		v, ok := res.Value.(Vector)
+		if res.Err != nil || !ok || len(v) != 2 || v[0].Metric.String() != `{x="1"}` || v[0].F != 2 || v[0].T != 60_000 || v[1].F != 4 {
+			t.Errorf("delayed=%v: got %v, %v", delayed, res.Value, res.Err)
+		}
+		res = run(`a`)
+		if v, ok := res.Value.(Vector); !ok || len(v) != 2 || !labels.Equal(v[1].Metric, labels.FromStrings("__name__", "a", "x", "2")) {
+			t.Errorf("delayed=%v: selector: got %v, %v", delayed, res.Value, res.Err)
+		}
+		res = run(`max_over_time({__name__=~"m3|m4"}[1m])`)
+		if res.Err == nil || !strings.Contains(res.Err.Error(), "same labelset") {
+			t.Errorf("delayed=%v: colliding series: got %v, %v", delayed, res.Value, res.Err)
+		}
+	}
+}
+
 func sameBits(a, b []float64) bool {
 	if len(a) != len(b) {
 		return false

@@ -64,6 +64,9 @@ type evalBuffers struct {
 	// free holds scratch point slices; see getPoints.
 	free [][]FPoint
 
+	// hashes holds label hashes (see sameLabels).
+	hashes []uint64
+
 	points slab[FPoint]
 	floats slab[float64]
 	flags  slab[uint8]
