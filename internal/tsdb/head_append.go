@@ -22,8 +22,8 @@ type Head struct {
 	opts    *Options
 	metrics *metrics
 
-	// groupBufs holds the decoded-group buffers of part cursors
-	// (*[]partEntry of partGroupSize) between queries: a query keeps one
+	// groupBufs holds the group indexes of part cursors (*[]groupRef of
+	// partGroupSize) between queries: a query keeps one
 	// per part it reads, and making them anew was most of what a query
 	// over a few hundred head series allocated.
 	groupBufs sync.Pool

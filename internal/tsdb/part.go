@@ -246,55 +246,115 @@ func (pf *partFile) tableAt(i int) (firstRef, groupOff, chunkOff uint64) {
 // (verifyChunk), which matters when a selector picks a few series of every
 // group.
 func (pf *partFile) decodeGroup(i int, dst []partEntry, verifyChunks bool) ([]partEntry, error) {
+	r, err := pf.openGroup(i)
+	if err != nil {
+		return dst, err
+	}
+	dst = dst[:0]
+	for r.left > 0 {
+		e, err := r.next()
+		if err != nil {
+			return dst, err
+		}
+		if verifyChunks && e.n > 0 {
+			if err := pf.verifyChunk(e, i*partGroupSize+len(dst)); err != nil {
+				return dst, err
+			}
+		}
+		dst = append(dst, e)
+	}
+	return dst, nil
+}
+
+// groupReader decodes the entries of a group of a part file one by one.
+type groupReader struct {
+	pf    *partFile
+	group int
+	// rec is the group's record bytes and d what is left of them.
+	rec []byte
+	d   recDecoder
+	// first is the group's first ref; chunkOff is where the next entry's
+	// chunk starts, and chunks end before groupOff, where the records do.
+	first, chunkOff, groupOff, chunk0 uint64
+	left                              int
+}
+
+// openGroup checks group i's bounds and checksum and returns a reader
+// at its first entry.
+func (pf *partFile) openGroup(i int) (groupReader, error) {
 	first, off, chunkOff := pf.tableAt(i)
 	end := pf.tableOff
 	if i+1 < pf.groups {
 		_, end, _ = pf.tableAt(i + 1)
 	}
 	if off >= end || end > pf.tableOff || chunkOff > off {
-		return dst, fmt.Errorf("%s: %w: group %d bounds", pf.path, errCorruptPart, i)
+		return groupReader{}, fmt.Errorf("%s: %w: group %d bounds", pf.path, errCorruptPart, i)
 	}
 	g := pf.b[off:end]
 	if len(g) < 4 {
-		return dst, fmt.Errorf("%s: %w: group %d bounds", pf.path, errCorruptPart, i)
+		return groupReader{}, fmt.Errorf("%s: %w: group %d bounds", pf.path, errCorruptPart, i)
 	}
 	if !pf.groupsOK.has(i) {
 		if crc32.Checksum(g[:len(g)-4], castagnoli) != binary.LittleEndian.Uint32(g[len(g)-4:]) {
-			return dst, fmt.Errorf("%s: %w: group %d checksum mismatch", pf.path, errCorruptPart, i)
+			return groupReader{}, fmt.Errorf("%s: %w: group %d checksum mismatch", pf.path, errCorruptPart, i)
 		}
 		pf.groupsOK.add(i)
 	}
-	d := recDecoder{b: g[:len(g)-4]}
-	n := d.uvarint()
-	if n > partGroupSize {
-		return dst, fmt.Errorf("%s: %w: group %d has %d entries", pf.path, errCorruptPart, i, n)
+	r := groupReader{pf: pf, group: i, rec: g[:len(g)-4], first: first, chunkOff: chunkOff, groupOff: off, chunk0: chunkOff}
+	r.d = recDecoder{b: r.rec}
+	n := r.d.uvarint()
+	if r.d.err != nil || n > partGroupSize {
+		return groupReader{}, fmt.Errorf("%s: %w: group %d has %d entries", pf.path, errCorruptPart, i, n)
 	}
-	dst = dst[:0]
-	for range n {
-		e := partEntry{ref: first + d.uvarint()}
-		e.lastT = pf.maxt - d.varint()
-		e.lastV = math.Float64frombits(d.u64())
-		clen := d.uvarint()
-		if clen > 0 {
-			e.n = int(d.uvarint())
-			e.minT = e.lastT - int64(d.uvarint())
-			if d.err != nil || clen > off-chunkOff || chunkOff+clen+4 > off {
-				return dst, fmt.Errorf("%s: %w: group %d chunk bounds", pf.path, errCorruptPart, i)
-			}
-			e.chunk = pf.b[chunkOff : chunkOff+clen]
-			if verifyChunks {
-				if err := pf.verifyChunk(e, i*partGroupSize+len(dst)); err != nil {
-					return dst, err
-				}
-			}
-			chunkOff += clen + 4
+	r.left = int(n)
+	return r, nil
+}
+
+// pos is where the reader is: the offset of the next entry's record in
+// the group's records and of its chunk after the group's first chunk.
+func (r *groupReader) pos() groupPos {
+	return groupPos{rec: uint32(len(r.rec) - len(r.d.b)), chunk: uint32(r.chunkOff - r.chunk0)}
+}
+
+// seekTo puts the reader back at p, taken by pos on the same group.
+func (r *groupReader) seekTo(p groupPos) {
+	r.d = recDecoder{b: r.rec[p.rec:]}
+	r.chunkOff = r.chunk0 + uint64(p.chunk)
+	r.left = 1
+}
+
+// next decodes the next entry, checking that its chunk lies within the
+// group's chunks (not its checksum: see verifyChunk).
+func (r *groupReader) next() (partEntry, error) {
+	pf, d := r.pf, &r.d
+	r.left--
+	e := partEntry{ref: r.first + d.uvarint()}
+	e.lastT = pf.maxt - d.varint()
+	e.lastV = math.Float64frombits(d.u64())
+	clen := d.uvarint()
+	if clen > 0 {
+		e.n = int(d.uvarint())
+		e.minT = e.lastT - int64(d.uvarint())
+		if d.err != nil || clen > r.groupOff-r.chunkOff || r.chunkOff+clen+4 > r.groupOff {
+			return partEntry{}, fmt.Errorf("%s: %w: group %d chunk bounds", pf.path, errCorruptPart, r.group)
 		}
-		if d.err != nil {
-			return dst, fmt.Errorf("%s: %w: group %d", pf.path, errCorruptPart, i)
-		}
-		dst = append(dst, e)
+		e.chunk = pf.b[r.chunkOff : r.chunkOff+clen]
+		r.chunkOff += clen + 4
 	}
-	return dst, nil
+	if d.err != nil {
+		return partEntry{}, fmt.Errorf("%s: %w: group %d", pf.path, errCorruptPart, r.group)
+	}
+	return e, nil
+}
+
+// groupPos is a position in a group (see groupReader.pos).
+type groupPos struct{ rec, chunk uint32 }
+
+// groupRef is a part cursor's index entry: a series and where its entry
+// is in the group, a quarter of the memory of the decoded entry.
+type groupRef struct {
+	ref uint64
+	at  groupPos
 }
 
 // part is a head part, in memory while its file is being written and mapped
@@ -355,14 +415,18 @@ func (p *part) markDeleted(fn func(*part)) {
 // partCursor looks up series in a part; lookups in increasing ref order decode
 // each group once.
 type partCursor struct {
-	p       *part
-	group   int
-	entries []partEntry // of group
-	// bufs, when set, lends entries its memory (see Head.groupBufs);
-	// buf is the lent buffer, given back by release.
+	p     *part
+	group int
+	// refs indexes the entries of group, which r decodes on a hit: an
+	// index is a quarter of the memory of the entries, and a query holds
+	// one per part it reads.
+	refs []groupRef
+	r    groupReader
+	// bufs, when set, lends refs its memory (see Head.groupBufs); buf is
+	// the lent buffer, given back by release.
 	bufs *sync.Pool
-	buf  *[]partEntry
-	// pos is where the previous lookup ended in entries, and nextFirst the
+	buf  *[]groupRef
+	// pos is where the previous lookup ended in refs, and nextFirst the
 	// first ref of the next group: refs visited in increasing order are
 	// found by scanning forward, without binary searches.
 	pos       int
@@ -381,12 +445,11 @@ func (p *part) pooledCursor(bufs *sync.Pool) *partCursor {
 // can still be used, and borrows again.
 func (c *partCursor) release() {
 	if c.buf != nil {
-		// The entries point into the part's file; cleared, a pooled
-		// buffer keeps no file's memory reachable.
-		clear(c.entries)
-		*c.buf = c.entries[:0]
+		*c.buf = c.refs[:0]
 		c.bufs.Put(c.buf)
-		c.buf, c.entries, c.group = nil, nil, -1
+		c.buf, c.refs, c.group = nil, nil, -1
+		// The reader points into the part's file.
+		c.r = groupReader{}
 	}
 }
 
@@ -403,7 +466,7 @@ func (c *partCursor) seek(ref uint64) (partEntry, bool) {
 		return p.mem[i], true
 	}
 	pf := p.file
-	inGroup := c.group >= 0 && len(c.entries) > 0 && ref >= c.entries[0].ref &&
+	inGroup := c.group >= 0 && len(c.refs) > 0 && ref >= c.refs[0].ref &&
 		(c.group+1 == pf.groups || ref < c.nextFirst)
 	if !inGroup {
 		// Find the last group whose first ref <= ref.
@@ -422,16 +485,14 @@ func (c *partCursor) seek(ref uint64) (partEntry, bool) {
 		}
 		if gi != c.group {
 			if c.buf == nil && c.bufs != nil {
-				b, _ := c.bufs.Get().(*[]partEntry)
+				b, _ := c.bufs.Get().(*[]groupRef)
 				if b == nil {
-					s := make([]partEntry, 0, partGroupSize)
+					s := make([]groupRef, 0, partGroupSize)
 					b = &s
 				}
-				c.buf, c.entries = b, *b
+				c.buf, c.refs = b, *b
 			}
-			var err error
-			c.entries, err = pf.decodeGroup(gi, c.entries, false)
-			if err != nil {
+			if err := c.index(gi); err != nil {
 				c.err = err
 				c.group = -1
 				return partEntry{}, false
@@ -443,25 +504,46 @@ func (c *partCursor) seek(ref uint64) (partEntry, bool) {
 		}
 		c.pos = 0
 	}
-	if c.pos >= len(c.entries) || c.entries[c.pos].ref > ref {
+	if c.pos >= len(c.refs) || c.refs[c.pos].ref > ref {
 		// Out of order: fall back to a binary search.
-		c.pos, _ = slices.BinarySearchFunc(c.entries, ref, func(e partEntry, r uint64) int { return cmpU64(e.ref, r) })
+		c.pos, _ = slices.BinarySearchFunc(c.refs, ref, func(e groupRef, r uint64) int { return cmpU64(e.ref, r) })
 	}
 	// Forward scans cost at most one pass over the group between decodes.
-	for c.pos < len(c.entries) && c.entries[c.pos].ref < ref {
+	for c.pos < len(c.refs) && c.refs[c.pos].ref < ref {
 		c.pos++
 	}
-	if c.pos == len(c.entries) || c.entries[c.pos].ref != ref {
+	if c.pos == len(c.refs) || c.refs[c.pos].ref != ref {
 		return partEntry{}, false
 	}
-	e := c.entries[c.pos]
-	if e.n > 0 {
-		if err := pf.verifyChunk(e, c.group*partGroupSize+c.pos); err != nil {
-			c.err = err
-			return partEntry{}, false
-		}
+	c.r.seekTo(c.refs[c.pos].at)
+	e, err := c.r.next()
+	if err == nil && e.n > 0 {
+		err = pf.verifyChunk(e, c.group*partGroupSize+c.pos)
+	}
+	if err != nil {
+		c.err = err
+		return partEntry{}, false
 	}
 	return e, true
+}
+
+// index reads group gi of the part's file into refs.
+func (c *partCursor) index(gi int) error {
+	r, err := c.p.file.openGroup(gi)
+	if err != nil {
+		return err
+	}
+	c.refs = c.refs[:0]
+	for r.left > 0 {
+		at := r.pos()
+		e, err := r.next()
+		if err != nil {
+			return err
+		}
+		c.refs = append(c.refs, groupRef{ref: e.ref, at: at})
+	}
+	c.r = r
+	return nil
 }
 
 func cmpU64(a, b uint64) int {
