@@ -1,8 +1,10 @@
 package tsdb
 
 import (
+	"bytes"
 	"math"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -86,12 +88,32 @@ func FuzzPartFile(f *testing.F) {
 		for _, r := range []uint64{0, 1, 2, ref, math.MaxUint64} {
 			c.seek(r)
 		}
-		p.forEach(func(e partEntry) error {
+		var all []partEntry
+		err = p.forEach(func(e partEntry) error {
 			var it chunkenc.XORIterator
 			it.Reset(e.chunk, e.n)
 			for it.Next() {
 			}
+			all = append(all, e)
 			return nil
 		})
+		if err != nil || !slices.IsSortedFunc(all, func(a, b partEntry) int { return cmpU64(a.ref, b.ref) }) {
+			return
+		}
+		for i := 1; i < len(all); i++ {
+			if all[i].ref == all[i-1].ref {
+				return
+			}
+		}
+		// In a file whose refs increase, as written, a cursor finds what
+		// a full decode holds.
+		c = p.cursor()
+		for _, want := range all {
+			got, ok := c.seek(want.ref)
+			if !ok || got.ref != want.ref || got.lastT != want.lastT || math.Float64bits(got.lastV) != math.Float64bits(want.lastV) ||
+				got.minT != want.minT || got.n != want.n || !bytes.Equal(got.chunk, want.chunk) {
+				t.Fatalf("seek(%d) = %+v, %v; the file holds %+v", want.ref, got, ok, want)
+			}
+		}
 	})
 }

@@ -527,22 +527,36 @@ func (c *partCursor) seek(ref uint64) (partEntry, bool) {
 	return e, true
 }
 
-// index reads group gi of the part's file into refs.
+// index reads group gi of the part's file into refs. It skips over each
+// entry rather than decode it (as next does on a hit), in one loop: this
+// runs for every group a query's series fall in, in every part.
 func (c *partCursor) index(gi int) error {
 	r, err := c.p.file.openGroup(gi)
 	if err != nil {
 		return err
 	}
-	c.refs = c.refs[:0]
-	for r.left > 0 {
-		at := r.pos()
-		e, err := r.next()
-		if err != nil {
-			return err
+	d, room := r.d, r.groupOff-r.chunk0
+	refs := c.refs[:0]
+	var chunk uint64
+	for range r.left {
+		at := groupPos{rec: uint32(len(r.rec) - len(d.b)), chunk: uint32(chunk)}
+		ref := r.first + d.uvarint()
+		d.varint() // lastT
+		d.u64()    // lastV
+		if clen := d.uvarint(); clen > 0 {
+			d.uvarint() // samples
+			d.uvarint() // minT
+			if clen > room || chunk+clen+4 > room {
+				return fmt.Errorf("%s: %w: group %d chunk bounds", c.p.file.path, errCorruptPart, gi)
+			}
+			chunk += clen + 4
 		}
-		c.refs = append(c.refs, groupRef{ref: e.ref, at: at})
+		if d.err != nil {
+			return fmt.Errorf("%s: %w: group %d", c.p.file.path, errCorruptPart, gi)
+		}
+		refs = append(refs, groupRef{ref: ref, at: at})
 	}
-	c.r = r
+	c.refs, c.r = refs, r
 	return nil
 }
 
