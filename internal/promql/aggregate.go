@@ -631,7 +631,6 @@ func (ev *evaluator) aggregateStream(e *parser.AggregateExpr, names []string) Ma
 				g.means = ev.bufs.floats.zeroed(2 * ev.steps)
 			}
 			groups = append(groups, g)
-			ev.account(ev.steps)
 		}
 		g := groups[gi]
 		if s.DropName {
@@ -640,6 +639,11 @@ func (ev *evaluator) aggregateStream(e *parser.AggregateExpr, names []string) Ma
 		for _, p := range s.Floats {
 			i := ev.stepOf(p.T)
 			if g.flags[i]&stepSeen == 0 {
+				// Counted as the point it becomes, as Prometheus counts
+				// an aggregation's output: a group present at a few steps
+				// of many (count by (value) of count_values) is not a
+				// point at every step.
+				ev.account(1)
 				g.flags[i] = stepSeen
 				st := aggState{f: p.F, mean: p.F, count: 1}
 				switch op {
@@ -678,9 +682,7 @@ func (ev *evaluator) aggregateStream(e *parser.AggregateExpr, names []string) Ma
 			v := st.value(op)
 			pts = append(pts, FPoint{T: ev.ts(i), F: v})
 		}
-		ev.samples.cur -= ev.steps
 		if len(pts) > 0 {
-			ev.account(len(pts))
 			out = append(out, Series{Metric: g.metric, Floats: pts, DropName: g.dropName})
 		}
 	}
