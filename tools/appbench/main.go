@@ -18,6 +18,11 @@
 //     -rate requests/s for -duration, each timed from when it was due (so a
 //     stall counts against every request it delays, as in wrk2).
 //
+// Each round measures all three in an order that rotates from round to
+// round (-rounds, 3 by default), and the report gives every round and the
+// medians of the ratios taken within a round: on a shared machine one
+// run's figures move as much as the difference between the proxies.
+//
 // Needs wrk and nginx (apt-get install wrk nginx). Usage:
 //
 //	make build && go run ./tools/appbench -argus ./argus [-duration 10s -rate 5000]
@@ -47,6 +52,7 @@ type options struct {
 	argus, nginx, wrk, profile string
 	duration                   time.Duration
 	connections, threads, rate int
+	rounds                     int
 }
 
 // result is what one target measured.
@@ -59,8 +65,8 @@ type result struct {
 	errors                   int
 	// cpuPerReq is the CPU time the target's own processes used per
 	// request during the wrk run: on a shared machine, less at the mercy
-	// of other jobs than requests/s.
-	cpuPerReq time.Duration
+	// of other jobs than requests/s. appCPUPerReq is the app's behind it.
+	cpuPerReq, appCPUPerReq time.Duration
 }
 
 func main() {
@@ -72,7 +78,8 @@ func main() {
 	flag.IntVar(&o.connections, "connections", 64, "wrk connections")
 	flag.IntVar(&o.threads, "threads", 2, "wrk threads")
 	flag.IntVar(&o.rate, "rate", 5000, "requests/s of the fixed-rate run")
-	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of argus during its wrk run to this file")
+	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of argus during its first wrk run to this file")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds of measurements, each of every target, in an order that rotates")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -131,34 +138,43 @@ func main() {
 		waitUp("http://" + t.addr + "/")
 	}
 	// argus alone, not the worker it runs (its child); nginx's workers
-	// and master; the app itself for direct.
+	// and master; the app itself for direct. The app behind each: the
+	// direct process for nginx, argus's worker for argus.
 	pids := map[string][]int{
 		"direct": {app.Process.Pid},
 		"argus":  {argus.Process.Pid},
 		"nginx":  append([]int{nginx.Process.Pid}, children(nginx.Process.Pid)...),
 	}
-	var results []result
-	for _, t := range targets {
-		url := "http://" + t.addr + "/"
-		r := result{name: t.name}
-		var prof sync.WaitGroup
-		if t.name == "argus" && o.profile != "" {
-			prof.Go(func() { profile("http://"+argusAddr, o.duration, o.profile) })
+	apps := map[string][]int{"direct": nil, "argus": children(argus.Process.Pid), "nginx": {app.Process.Pid}}
+	// Each round measures every target, in an order that rotates, so that
+	// the machine's drift (other jobs, a warming cache) does not fall on
+	// one target; the report takes medians over the rounds.
+	rounds := make([][]result, o.rounds)
+	for round := range rounds {
+		for k := range targets {
+			t := targets[(k+round)%len(targets)]
+			url := "http://" + t.addr + "/"
+			r := result{name: t.name}
+			var prof sync.WaitGroup
+			if t.name == "argus" && o.profile != "" && round == 0 {
+				prof.Go(func() { profile("http://"+argusAddr, o.duration, o.profile) })
+			}
+			cpu0, app0 := cpuTime(pids[t.name]), cpuTime(apps[t.name])
+			t0 := time.Now()
+			r.wrkRPS, r.wrkP50, r.wrkP99 = runWrk(o, url)
+			if n := r.wrkRPS * time.Since(t0).Seconds(); n > 0 {
+				r.cpuPerReq = time.Duration(float64(cpuTime(pids[t.name])-cpu0) / n)
+				r.appCPUPerReq = time.Duration(float64(cpuTime(apps[t.name])-app0) / n)
+			}
+			prof.Wait()
+			time.Sleep(time.Second) // let sockets in TIME_WAIT and the GC settle
+			r.rateRPS, r.rateP50, r.rateP99, r.rateMx, r.errors = fixedRate(url, o.rate, o.duration)
+			log.Printf("round %d %s: wrk %.0f req/s p99 %v; at %d/s p99 %v", round+1, t.name, r.wrkRPS, r.wrkP99, o.rate, r.rateP99)
+			rounds[round] = append(rounds[round], r)
+			time.Sleep(time.Second)
 		}
-		cpu0 := cpuTime(pids[t.name])
-		t0 := time.Now()
-		r.wrkRPS, r.wrkP50, r.wrkP99 = runWrk(o, url)
-		if n := r.wrkRPS * time.Since(t0).Seconds(); n > 0 {
-			r.cpuPerReq = time.Duration(float64(cpuTime(pids[t.name])-cpu0) / n)
-		}
-		prof.Wait()
-		time.Sleep(time.Second) // let sockets in TIME_WAIT and the GC settle
-		r.rateRPS, r.rateP50, r.rateP99, r.rateMx, r.errors = fixedRate(url, o.rate, o.duration)
-		log.Printf("%s: wrk %.0f req/s p99 %v; at %d/s p99 %v", t.name, r.wrkRPS, r.wrkP99, o.rate, r.rateP99)
-		results = append(results, r)
-		time.Sleep(time.Second)
 	}
-	report(os.Stdout, o, results)
+	report(os.Stdout, o, rounds)
 }
 
 func nginxConf(dir, listen, upstream string, conns int) string {
@@ -282,25 +298,59 @@ func profile(base string, d time.Duration, file string) {
 	}
 }
 
-func report(w io.Writer, o options, rs []result) {
+func report(w io.Writer, o options, rounds [][]result) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
-	fmt.Fprintf(w, "| target | wrk req/s (%d conn) | wrk p50 | wrk p99 | CPU µs/req | at %d req/s: p50 | p99 | max | failed |\n", o.connections, o.rate)
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
-	by := map[string]result{}
-	for _, r := range rs {
-		by[r.name] = r
-		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %.1f | %s | %s | %s | %d |\n", r.name, r.wrkRPS, ms(r.wrkP50), ms(r.wrkP99),
-			float64(r.cpuPerReq)/float64(time.Microsecond), ms(r.rateP50), ms(r.rateP99), ms(r.rateMx), r.errors)
+	us := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Microsecond)) }
+	fmt.Fprintf(w, "| round | target | wrk req/s (%d conn) | wrk p50 | wrk p99 | CPU µs/req | app CPU µs/req | at %d req/s: p50 | p99 | max | failed |\n", o.connections, o.rate)
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
+	var ratios, added, addedNginx, cpuRatios []float64
+	var failed int
+	for i, rs := range rounds {
+		by := map[string]result{}
+		for _, r := range rs {
+			by[r.name] = r
+			failed += r.errors
+		}
+		for _, name := range []string{"direct", "argus", "nginx"} {
+			r := by[name]
+			app := us(r.appCPUPerReq)
+			if name == "direct" {
+				app = "-"
+			}
+			fmt.Fprintf(w, "| %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %d |\n", i+1, name, r.wrkRPS, ms(r.wrkP50), ms(r.wrkP99),
+				us(r.cpuPerReq), app, ms(r.rateP50), ms(r.rateP99), ms(r.rateMx), r.errors)
+		}
+		d, a, n := by["direct"], by["argus"], by["nginx"]
+		ratios = append(ratios, a.wrkRPS/n.wrkRPS)
+		cpuRatios = append(cpuRatios, float64(a.cpuPerReq)/float64(n.cpuPerReq))
+		added = append(added, float64(a.rateP99-d.rateP99)/float64(time.Millisecond))
+		addedNginx = append(addedNginx, float64(n.rateP99-d.rateP99)/float64(time.Millisecond))
 	}
-	d, a, n := by["direct"], by["argus"], by["nginx"]
+	list := func(xs []float64, f string) string {
+		parts := make([]string, len(xs))
+		for i, x := range xs {
+			parts[i] = fmt.Sprintf(f, x)
+		}
+		return strings.Join(parts, ", ")
+	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "- throughput argus / nginx: **%.2f** (argus / direct %.2f, nginx / direct %.2f)\n",
-		a.wrkRPS/n.wrkRPS, a.wrkRPS/d.wrkRPS, n.wrkRPS/d.wrkRPS)
-	fmt.Fprintf(w, "- added p99 at %d req/s: argus **%s**, nginx %s (p99 minus direct's)\n",
-		o.rate, ms(a.rateP99-d.rateP99), ms(n.rateP99-d.rateP99))
-	fmt.Fprintf(w, "- fixed-rate runs achieved %.0f, %.0f and %.0f req/s\n", d.rateRPS, a.rateRPS, n.rateRPS)
-	fmt.Fprintf(w, "- CPU per request of the proxy's own processes in the wrk run (the app's is direct's): argus %.1f µs, nginx %.1f µs\n",
-		float64(a.cpuPerReq)/float64(time.Microsecond), float64(n.cpuPerReq)/float64(time.Microsecond))
+	fmt.Fprintf(w, "- throughput argus / nginx, each round: %s; median **%.2f**\n", list(ratios, "%.2f"), median(ratios))
+	fmt.Fprintf(w, "- added p99 at %d req/s (p99 minus direct's in the same round): argus %s ms, median **%.2f ms**; nginx %s ms, median %.2f ms\n",
+		o.rate, list(added, "%.2f"), median(added), list(addedNginx, "%.2f"), median(addedNginx))
+	fmt.Fprintf(w, "- CPU per request of the proxy's own processes, argus / nginx, each round: %s; median %.2f\n", list(cpuRatios, "%.2f"), median(cpuRatios))
+	fmt.Fprintf(w, "- failed requests in the fixed-rate runs: %d\n", failed)
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // cpuTime returns the user and system CPU time the processes have used,
