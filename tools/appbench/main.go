@@ -5,7 +5,9 @@
 //
 //   - direct: one hello process;
 //   - argus: `argus server` hosting hello (one worker) as an app;
-//   - nginx: nginx with the direct hello process as a keepalive upstream.
+//   - nginx: nginx with the direct hello process as a keepalive upstream,
+//     setting the forwarding fields argus's proxy sets (Host, X-Forwarded-For,
+//     -Host and -Proto), so that the app reads the same request behind both.
 //
 // For each, two measurements:
 //
@@ -200,6 +202,12 @@ http {
             proxy_pass http://app;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+            # The fields argus's proxy sets on every request, so that
+            # the app behind either proxy reads the same request.
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_set_header X-Forwarded-Host $host;
+            proxy_set_header X-Forwarded-Proto $scheme;
         }
     }
 }
