@@ -386,7 +386,7 @@ func (q *query) exec(ctx context.Context) (parser.Value, annotations.Annotations
 	}
 	ev.steps = int((end-start)/interval) + 1
 	isInstant := s.Start.Equal(s.End) && s.Interval == 0
-	ev.streamedResult, ev.instant = true, isInstant
+	ev.instant = isInstant
 	ev.stats.InitStepTracking(start, end, interval)
 	if ev.steps == 1 {
 		ev.shared = findSharedInputs(s.Expr)

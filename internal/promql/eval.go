@@ -51,10 +51,9 @@ type evaluator struct {
 	// shared holds the inputs an instant query aggregates more than once
 	// (see cse.go); nil when there are none.
 	shared *sharedInputs
-	// streamedResult asks run to write the answer as the top-level
-	// expression streams it where it can (see runStreamed): a Vector when
-	// instant is set, a Grid otherwise.
-	streamedResult, instant bool
+	// instant says the query is an instant one: run writes a streamed
+	// answer as a Vector, otherwise as a Grid (see runStreamed).
+	instant bool
 	// metaLabels caches whether the queried storage has series with
 	// __type__ or __unit__ labels: 0 not known yet, 1 no, 2 yes.
 	metaLabels int8
@@ -140,10 +139,8 @@ func (ev *evaluator) run(expr parser.Expr) (v parser.Value, err error) {
 	if expr.Type() == parser.ValueTypeString {
 		return String{T: ev.start, V: stringOf(expr)}, nil
 	}
-	if ev.streamedResult {
-		if v, ok := ev.runStreamed(expr, ev.instant); ok {
-			return v, nil
-		}
+	if v, ok := ev.runStreamed(expr, ev.instant); ok {
+		return v, nil
 	}
 	m := ev.eval(expr)
 	// Names still marked (delayed removal) go now; series that became

@@ -310,13 +310,8 @@ func (pf *partFile) openGroup(i int) (groupReader, error) {
 	return r, nil
 }
 
-// pos is where the reader is: the offset of the next entry's record in
-// the group's records and of its chunk after the group's first chunk.
-func (r *groupReader) pos() groupPos {
-	return groupPos{rec: uint32(len(r.rec) - len(r.d.b)), chunk: uint32(r.chunkOff - r.chunk0)}
-}
-
-// seekTo puts the reader back at p, taken by pos on the same group.
+// seekTo puts the reader at p, a position in the same group that
+// partCursor.index took.
 func (r *groupReader) seekTo(p groupPos) {
 	r.d = recDecoder{b: r.rec[p.rec:]}
 	r.chunkOff = r.chunk0 + uint64(p.chunk)
@@ -347,7 +342,8 @@ func (r *groupReader) next() (partEntry, error) {
 	return e, nil
 }
 
-// groupPos is a position in a group (see groupReader.pos).
+// groupPos is where an entry is in its group: the offset of its record in
+// the group's records and of its chunk after the group's first chunk.
 type groupPos struct{ rec, chunk uint32 }
 
 // groupRef is a part cursor's index entry: a series and where its entry
