@@ -112,7 +112,8 @@ func (e *abortError) Unwrap() error { return e.err }
 // with the front server, an eighth of what was not system calls.
 type direct struct {
 	fc       *frontConn
-	deadline time.Time // zero for no request timeout
+	timeout  time.Duration // zero for none
+	deadline time.Time     // the request's start plus timeout; zero for no timeout
 }
 
 // timedOut reports whether the request reached its request timeout,
@@ -135,17 +136,19 @@ func (d *direct) errContext(ctx context.Context) context.Context {
 
 // forwardDirect forwards a request of the front server's to wk, a worker
 // picked without waiting, bounded as direct says.
-func (a *app) forwardDirect(w *recorder, r *http.Request, p *pool, wk *worker, body *countingBody, fc *frontConn) {
+func (a *app) forwardDirect(w *recorder, r *http.Request, p *pool, wk *worker, body *countingBody, fc *frontConn, start time.Time) {
 	defer p.release(wk)
 	d := &direct{fc: fc}
 	if t := time.Duration(p.spec.RequestTimeout); t > 0 {
-		d.deadline = time.Now().Add(t)
+		d.timeout, d.deadline = t, start.Add(t)
 	}
-	pk := &picked{pool: p, worker: wk, body: body}
+	pk := &picked{pool: p, worker: wk, body: body, start: start}
 	// Deferred, so that it also runs when a response that had begun and
-	// then stalled is aborted with a panic.
+	// then stalled is aborted with a panic. The worker's fault is asked
+	// first: it is false for every request answered, and timedOut reads
+	// the clock.
 	defer func() {
-		if d.timedOut(r.Context()) && pk.workersFault() {
+		if pk.workersFault() && d.timedOut(r.Context()) {
 			p.killForTimeout(wk)
 		}
 	}()
@@ -163,7 +166,13 @@ func (a *app) forward(ctx context.Context, w *recorder, r *http.Request, pk *pic
 	// sent after its last response (a length it got wrong) would
 	// otherwise be read as the answer to this one, which may be another
 	// client's. http.Transport's read loop catches them the same way.
-	c := pk.worker.idle.get()
+	// A direct request was taken at once: its start is now. Another
+	// may have waited for its worker.
+	now := pk.start
+	if d == nil {
+		now = time.Now()
+	}
+	c := pk.worker.idle.get(now)
 	if c != nil && !c.alive() {
 		c.conn.Close()
 		c = nil
@@ -201,8 +210,13 @@ func (a *app) roundTrip(ctx context.Context, w *recorder, r *http.Request, c *up
 	var reusable bool
 	var err error
 	if d != nil {
-		c.conn.SetDeadline(d.deadline)
-		c.deadline = !d.deadline.IsZero()
+		// The request timeout counts from the request's start; the
+		// deadline a request before this one left may do (see
+		// lazyDeadline). timedOut judges by the exact one.
+		if t, ok := c.dl.want(pk.start, d.timeout); ok {
+			c.conn.SetDeadline(t)
+			c.dl.set(t)
+		}
 		d.fc.setUpstream(c.conn)
 		reusable, err = a.exchange(w, r, c, pk)
 		d.fc.setUpstream(nil)
@@ -210,10 +224,10 @@ func (a *app) roundTrip(ctx context.Context, w *recorder, r *http.Request, c *up
 			reusable = false // the watcher may have set its deadline
 		}
 	} else {
-		if c.deadline {
+		if _, ok := c.dl.want(time.Time{}, 0); ok {
 			// Left by a direct request.
 			c.conn.SetDeadline(time.Time{})
-			c.deadline = false
+			c.dl.set(time.Time{})
 		}
 		// The context ends at the request timeout or when the client
 		// goes away; blocked reads and writes on the worker connection

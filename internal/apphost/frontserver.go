@@ -214,6 +214,12 @@ type frontConn struct {
 	remote string
 	state  atomic.Int32
 
+	// readDL is the read deadline set on conn (see lazyDeadline);
+	// dlTouched is set when a handler set one through the response
+	// writer, from whichever goroutine.
+	readDL    lazyDeadline
+	dlTouched atomic.Bool
+
 	// rbuf[r0:r1] is what has been read and not yet used.
 	rbuf    []byte
 	r0, r1  int
@@ -329,7 +335,7 @@ func (c *frontConn) readHead(first bool) (headResult, bool) {
 		if c.s.closing.Load() {
 			return 0, false
 		}
-		c.conn.SetReadDeadline(time.Now().Add(timeout))
+		c.setReadTimeout(timeout)
 	}
 	for {
 		if c.r1 > c.r0 {
@@ -340,7 +346,7 @@ func (c *frontConn) readHead(first bool) (headResult, bool) {
 				// The first bytes of a head that did not come whole:
 				// the rest has the header timeout.
 				waiting = false
-				c.conn.SetReadDeadline(time.Now().Add(c.s.headerTimeout))
+				c.setReadTimeout(c.s.headerTimeout)
 			}
 		}
 		if c.r1 == len(c.rbuf) {
@@ -367,6 +373,23 @@ func (c *frontConn) readHead(first bool) (headResult, bool) {
 	}
 }
 
+// setReadTimeout gives the connection's reads at least timeout from now,
+// and at most its slack more (see lazyDeadline).
+func (c *frontConn) setReadTimeout(timeout time.Duration) {
+	if c.dlTouched.Load() && c.dlTouched.Swap(false) {
+		c.readDL.forget()
+	}
+	if t, ok := c.readDL.want(time.Now(), timeout); ok {
+		c.setReadDeadline(t)
+	}
+}
+
+// setReadDeadline sets the connection's read deadline to t.
+func (c *frontConn) setReadDeadline(t time.Time) {
+	c.conn.SetReadDeadline(t)
+	c.readDL.set(t)
+}
+
 // handOff gives the connection, with what was read of it, to net/http's
 // server.
 func (c *frontConn) handOff() {
@@ -391,7 +414,7 @@ func (c *frontConn) serveRequest(r *http.Request) (keep bool) {
 			// The body has not arrived whole: as net/http's server
 			// (without ReadTimeout), no deadline but the request
 			// timeout's, which the handler sets.
-			c.conn.SetReadDeadline(time.Time{})
+			c.setReadDeadline(time.Time{})
 		}
 	}
 	w := &c.w
@@ -458,7 +481,7 @@ func (c *frontConn) stopWatch() bool {
 		c.r1 += copy(c.rbuf[c.r1:], b)
 	}
 	// readHead sets a deadline only when nothing is buffered.
-	c.conn.SetReadDeadline(time.Now().Add(c.s.headerTimeout))
+	c.setReadDeadline(time.Now().Add(c.s.headerTimeout))
 	return c.ctx.Err() == nil
 }
 
@@ -539,7 +562,7 @@ func (b *frontBody) discard() bool {
 	if b.err != nil {
 		return false
 	}
-	b.c.conn.SetReadDeadline(time.Now().Add(b.c.s.headerTimeout))
+	b.c.setReadTimeout(b.c.s.headerTimeout)
 	var buf [4 << 10]byte
 	for b.n > 0 {
 		if _, err := b.Read(buf[:]); err != nil {

@@ -443,6 +443,32 @@ func TestFrontServerIdleTimeout(t *testing.T) {
 	}
 }
 
+// TestFrontServerHeaderTimeoutAfterIdle: a kept-alive connection waits for
+// its next request with the idle timeout, set lazily (see lazyDeadline);
+// the first bytes of a head that then stalls get the header timeout, far
+// shorter, not what is left of the idle one.
+func TestFrontServerHeaderTimeoutAfterIdle(t *testing.T) {
+	fx := startFrontServer(t, echoHandler, func(s *frontServer) {
+		s.idleTimeout, s.headerTimeout = time.Hour, 100*time.Millisecond
+	})
+	fc := fx.dial()
+	for range 3 {
+		fc.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		fc.read("GET")
+	}
+	time.Sleep(150 * time.Millisecond) // longer than the header timeout: idle is not a stalled head
+	fc.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	fc.read("GET")
+	fc.send("GET / HTTP/1.1\r\nHo")
+	start := time.Now()
+	if !fc.closed() {
+		t.Error("a kept-alive connection with an unfinished head was not closed")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("closed after %v, want about the header timeout (100ms)", d)
+	}
+}
+
 // TestClientGoneThroughApp: a client that goes away while the worker
 // works on its request (served by the front server with deadlines, not a
 // context per request) ends the request at once: it is counted as 499,

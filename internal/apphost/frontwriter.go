@@ -222,7 +222,10 @@ func (w *frontWriter) FlushError() error {
 
 // SetReadDeadline and SetWriteDeadline are for http.ResponseController:
 // the proxy ends a request body's read at the request timeout.
-func (w *frontWriter) SetReadDeadline(t time.Time) error  { return w.c.conn.SetReadDeadline(t) }
+func (w *frontWriter) SetReadDeadline(t time.Time) error {
+	w.c.dlTouched.Store(true)
+	return w.c.conn.SetReadDeadline(t)
+}
 func (w *frontWriter) SetWriteDeadline(t time.Time) error { return w.c.conn.SetWriteDeadline(t) }
 
 // finish ends the response after the handler returned, and reports the

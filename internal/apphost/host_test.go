@@ -322,9 +322,21 @@ func TestHarakiri(t *testing.T) {
 	th.Update(nil, th.dir)
 	before := th.waitReady("echo", 1)
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	// Requests before it leave their deadline on the kept-alive worker
+	// connection (see lazyDeadline): the stuck request still ends at
+	// its own.
+	for range 3 {
+		if code, _ := th.get(url + "/"); code != http.StatusOK {
+			t.Fatalf("GET /: %d", code)
+		}
+	}
+	start := time.Now()
 	code, body := th.get(url + "/sleep?d=1m")
 	if code != http.StatusGatewayTimeout || !strings.Contains(body, "did not answer within 500ms") {
 		t.Errorf("GET /sleep: %d %s, want 504", code, body)
+	}
+	if d := time.Since(start); d < 500*time.Millisecond || d > 10*time.Second {
+		t.Errorf("GET /sleep answered after %v, want the request timeout (500ms, a sixteenth more at most)", d)
 	}
 	waitFor(t, "the stuck worker to be replaced", func() bool { return th.waitReady("echo", 1)[0] != before[0] })
 	waitFor(t, "the killed process to be gone", func() bool { return !alive(before[0]) })

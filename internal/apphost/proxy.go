@@ -74,7 +74,7 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// one waiting for a worker goes the way below, which bounds the wait.
 	if fw, ok := w.(*frontWriter); ok && fast && fw.c.bodyBuffered(r.ContentLength) {
 		if wk := p.tryPick(); wk != nil {
-			a.forwardDirect(rec, r, p, wk, body, fw.c)
+			a.forwardDirect(rec, r, p, wk, body, fw.c, start)
 			return
 		}
 	}
@@ -122,7 +122,7 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer p.release(wk)
 		// Deferred, so that it also runs when a response that had begun
 		// and then stalled is aborted with a panic.
-		pk := &picked{pool: p, worker: wk, timer: timer, body: body}
+		pk := &picked{pool: p, worker: wk, start: start, timer: timer, body: body}
 		defer func() {
 			if context.Cause(ctx) == errRequestTimeout && pk.workersFault() {
 				p.killForTimeout(wk)
@@ -155,6 +155,7 @@ func isClosed(c chan struct{}) bool {
 type picked struct {
 	pool   *pool
 	worker *worker
+	start  time.Time   // when the proxy took the request
 	timer  *time.Timer // the request timeout's; nil for none
 	// upgraded is set by modifyResponse, before ReverseProxy.ServeHTTP
 	// returns, when the worker switched protocols.

@@ -35,10 +35,10 @@ type upstreamConn struct {
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	reused bool // it served a request before this one
-	// deadline is set when a direct request left a deadline on conn,
-	// for a request through a context to clear.
-	deadline bool
-	idleAt   time.Time // when it was last put back
+	// dl is the deadline on conn: a direct request's request timeout,
+	// left for the next request, which may have the same one.
+	dl     lazyDeadline
+	idleAt time.Time // when it was last put back
 
 	// Scratch of the response head parser, kept across requests so that
 	// reading a head allocates only its strings.
@@ -57,7 +57,7 @@ func newUpstreamConn(c net.Conn) *upstreamConn {
 	// The socket is read and written without the scheduler's hooks
 	// (package rawsock).
 	rw := rawsock.New(c)
-	u := &upstreamConn{conn: c, rw: rw, br: bufio.NewReaderSize(rw, connBufferSize), bw: bufio.NewWriterSize(rw, connBufferSize)}
+	u := &upstreamConn{conn: c, rw: rw, dl: lazyDeadline{known: true}, br: bufio.NewReaderSize(rw, connBufferSize), bw: bufio.NewWriterSize(rw, connBufferSize)}
 	if sc, ok := c.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			u.rc = rc
@@ -96,9 +96,9 @@ type idleConns struct {
 	closed bool
 }
 
-// get returns an idle connection, or nil if there is none young enough.
-func (ic *idleConns) get() *upstreamConn {
-	now := time.Now()
+// get returns an idle connection, or nil if there is none young enough
+// at now.
+func (ic *idleConns) get(now time.Time) *upstreamConn {
 	ic.mu.Lock()
 	n := len(ic.conns)
 	if n == 0 {
