@@ -273,6 +273,13 @@ func (a *app) exchange(w *recorder, r *http.Request, c *upstreamConn, pk *picked
 		return false, err
 	}
 	pk.answered.Store(true)
+	if fw, ok := w.ResponseWriter.(*frontWriter); ok && rawHeadable(head) && fw.canTakeWorkerHead() {
+		// The front server's own writer takes the head as it came,
+		// without the header map in between (see writeWorkerHead).
+		w.noteCode(head.code)
+		fw.writeWorkerHead(head.code, c, head.connection)
+		return a.copyBody(w, c, head)
+	}
 	copyHead(w.Header(), c, head.connection)
 	if head.chunked {
 		// The body is framed by its chunks; a length next to them is

@@ -27,8 +27,12 @@ var errRequestTimeout = errors.New("request timeout")
 func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	a.series.inFlight.Inc()
-	rec := &recorder{ResponseWriter: w}
-	body := &countingBody{}
+	// One allocation for both: each escapes, into interfaces.
+	st := &struct {
+		rec  recorder
+		body countingBody
+	}{rec: recorder{ResponseWriter: w}}
+	rec, body := &st.rec, &st.body
 	p := a.pool.Load()
 	spec := p.spec
 	defer func() {
@@ -119,6 +123,10 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if timer != nil {
 			timer.Reset(reqTimeout)
 		}
+		// The closures below take this copy: capturing the variable the
+		// loop assigns would move it to the heap for every request,
+		// the direct ones too.
+		p := p
 		defer p.release(wk)
 		// Deferred, so that it also runs when a response that had begun
 		// and then stalled is aborted with a panic.
@@ -273,10 +281,15 @@ type recorder struct {
 }
 
 func (r *recorder) WriteHeader(code int) {
+	r.noteCode(code)
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// noteCode notes a final status code written past WriteHeader.
+func (r *recorder) noteCode(code int) {
 	if r.code == 0 && code >= 200 {
 		r.code = code
 	}
-	r.ResponseWriter.WriteHeader(code)
 }
 
 func (r *recorder) Write(b []byte) (int, error) {

@@ -25,6 +25,8 @@ type respHead struct {
 	noBody     bool // HEAD, 204 or 304
 	close      bool // the worker closes the connection after the response
 	connection bool // there is a Connection field, naming fields to drop
+	lengths    int  // Content-Length fields, all with the same value
+	trailer    bool // there is a Trailer field
 }
 
 var (
@@ -188,6 +190,9 @@ func (c *upstreamConn) interpret(code, minor int, method string) (respHead, erro
 				return respHead{}, fmt.Errorf("%w: content length %q", errMalformedHead, v)
 			}
 			h.length = n
+			h.lengths++
+		case "Trailer":
+			h.trailer = true
 		case "Transfer-Encoding":
 			if !bytes.EqualFold(v, []byte("chunked")) {
 				return respHead{}, fmt.Errorf("unsupported transfer encoding %q", v)
@@ -273,7 +278,8 @@ func (a *app) copyBody(w *recorder, c *upstreamConn, h respHead) (bool, error) {
 	case h.chunked:
 		body = httputil.NewChunkedReader(c.br)
 	case h.length >= 0:
-		body = io.LimitReader(c.br, h.length)
+		c.limited = io.LimitedReader{R: c.br, N: h.length}
+		body = &c.limited // kept in c: one allocation fewer per response
 	}
 	flush := h.length < 0
 	var n int64

@@ -37,8 +37,9 @@ type upstreamConn struct {
 	reused bool // it served a request before this one
 	// dl is the deadline on conn: a direct request's request timeout,
 	// left for the next request, which may have the same one.
-	dl     lazyDeadline
-	idleAt time.Time // when it was last put back
+	dl      lazyDeadline
+	idleAt  time.Time        // when it was last put back
+	limited io.LimitedReader // the body being read, when it has a length
 
 	// Scratch of the response head parser, kept across requests so that
 	// reading a head allocates only its strings.
