@@ -506,3 +506,26 @@ func TestClientGoneThroughApp(t *testing.T) {
 		t.Errorf("upstream timeouts = %v, want 0", n)
 	}
 }
+
+// TestFrontServerHandlerDeadline: a handler that sets the connection's
+// read deadline itself (the proxy does, through http.ResponseController,
+// at the request timeout) leaves a deadline the front server did not set
+// lazily: the next request on the connection gets a fresh one, not the
+// handler's, which has passed.
+func TestFrontServerHandlerDeadline(t *testing.T) {
+	fx := startFrontServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/deadline" {
+			if err := http.NewResponseController(w).SetReadDeadline(time.Now()); err != nil {
+				t.Errorf("set read deadline: %v", err)
+			}
+		}
+		echoHandler(w, r)
+	}), func(s *frontServer) { s.idleTimeout, s.headerTimeout = time.Hour, time.Hour })
+	fc := fx.dial()
+	for _, path := range []string{"/", "/deadline", "/after"} {
+		fc.send("GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n")
+		if resp, body := fc.read("GET"); resp.StatusCode != http.StatusOK || !strings.Contains(body, path) {
+			t.Fatalf("GET %s: %d %q", path, resp.StatusCode, body)
+		}
+	}
+}
