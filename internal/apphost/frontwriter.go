@@ -48,7 +48,7 @@ func (w *frontWriter) WriteHeader(code int) {
 		return
 	}
 	w.wroteHeader = true
-	w.noBody = w.req.Method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified
+	w.noBody = bodyless(w.req.Method, code)
 	c.wbuf = appendStatusLine(c.wbuf[:0], code)
 	c.wbuf = w.appendFields(c.wbuf, true)
 	if w.noBody || w.length >= 0 {
@@ -88,11 +88,17 @@ func (w *frontWriter) appendFields(b []byte, final bool) []byte {
 		}
 	}
 	if _, ok := w.header["Date"]; !ok && final {
-		b = append(b, "Date: "...)
-		b = time.Now().UTC().AppendFormat(b, http.TimeFormat)
-		b = append(b, "\r\n"...)
+		b = appendDate(b)
 	}
 	return b
+}
+
+// appendDate appends a Date field with the time now, as net/http's server
+// adds one to a response without.
+func appendDate(b []byte) []byte {
+	b = append(b, "Date: "...)
+	b = time.Now().UTC().AppendFormat(b, http.TimeFormat)
+	return append(b, "\r\n"...)
 }
 
 func appendField(b []byte, k, v string) []byte {
@@ -301,20 +307,13 @@ func rawHeadable(h respHead) bool {
 func (w *frontWriter) writeWorkerHead(code int, c *upstreamConn, connection bool) {
 	fc := w.c
 	w.wroteHeader = true
-	w.noBody = w.req.Method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified
+	w.noBody = bodyless(w.req.Method, code)
 	b := appendStatusLine(fc.wbuf[:0], code)
 	date := false
-	var conn []string // the Connection fields' values, naming fields to drop
-	if connection {
-		for _, f := range c.fields {
-			if string(c.head[f.k0:f.k1]) == "Connection" {
-				conn = append(conn, string(c.head[f.v0:f.v1]))
-			}
-		}
-	}
+	conn := c.connectionValues(connection)
 	for _, f := range c.fields {
 		k, v := c.head[f.k0:f.k1], c.head[f.v0:f.v1]
-		if responseHopField(string(k)) || conn != nil && hasToken(conn, string(k)) {
+		if dropResponseField(string(k), conn) {
 			continue
 		}
 		switch string(k) {
@@ -332,9 +331,7 @@ func (w *frontWriter) writeWorkerHead(code int, c *upstreamConn, connection bool
 		b = append(b, "\r\n"...)
 	}
 	if !date {
-		b = append(b, "Date: "...)
-		b = time.Now().UTC().AppendFormat(b, http.TimeFormat)
-		b = append(b, "\r\n"...)
+		b = appendDate(b)
 	}
 	fc.wbuf = b
 	if w.noBody || w.length >= 0 {

@@ -207,7 +207,7 @@ func (c *upstreamConn) interpret(code, minor int, method string) (respHead, erro
 			}
 		}
 	}
-	h.noBody = method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified
+	h.noBody = bodyless(method, code)
 	if h.chunked {
 		h.length = -1
 	}
@@ -228,6 +228,33 @@ func parseLength(v []byte) (int64, bool) {
 	return n, true
 }
 
+// connectionValues returns the values of the head's Connection fields,
+// which name more fields to drop, when connection says there are any.
+func (c *upstreamConn) connectionValues(connection bool) []string {
+	if !connection {
+		return nil
+	}
+	var conn []string
+	for _, f := range c.fields {
+		if string(c.head[f.k0:f.k1]) == "Connection" {
+			conn = append(conn, string(c.head[f.v0:f.v1]))
+		}
+	}
+	return conn
+}
+
+// dropResponseField reports whether a worker's field k is not passed on:
+// a hop-by-hop field, or one the Connection fields' values conn name.
+func dropResponseField(k string, conn []string) bool {
+	return responseHopField(k) || conn != nil && hasToken(conn, k)
+}
+
+// bodyless reports whether a response to method with code has no body,
+// whatever its head says: HEAD, 204 and 304.
+func bodyless(method string, code int) bool {
+	return method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified
+}
+
 // copyHead adds c's fields to h, but for hop-by-hop ones: those of
 // responseHopField and those a Connection field names. The names and
 // values share one string and one slice, so that copying a head of any
@@ -238,17 +265,10 @@ func copyHead(h http.Header, c *upstreamConn, connection bool) {
 	}
 	s := string(c.head)
 	vals := make([]string, len(c.fields))
-	var conn []string // the Connection fields' values
-	if connection {
-		for _, f := range c.fields {
-			if s[f.k0:f.k1] == "Connection" {
-				conn = append(conn, s[f.v0:f.v1])
-			}
-		}
-	}
+	conn := c.connectionValues(connection)
 	for i, f := range c.fields {
 		k, v := s[f.k0:f.k1], s[f.v0:f.v1]
-		if responseHopField(k) || conn != nil && hasToken(conn, k) {
+		if dropResponseField(k, conn) {
 			continue
 		}
 		vals[i] = v
