@@ -20,14 +20,20 @@
 //     -rate requests/s for -duration, each timed from when it was due (so a
 //     stall counts against every request it delays, as in wrk2).
 //
-// Each round measures all three in an order that rotates from round to
-// round (-rounds, 3 by default), and the report gives every round and the
-// medians of the ratios taken within a round: on a shared machine one
-// run's figures move as much as the difference between the proxies.
+// The wrk runs and the fixed-rate runs are two phases. In the first,
+// each of -rounds rounds runs wrk against all three targets back to back,
+// in an order that rotates from round to round; in the second, each of
+// -rate-rounds rounds runs the fixed-rate generator against all three. On
+// a shared machine one run's figures move as much as the difference
+// between the proxies, and the other jobs' load drifts from minute to
+// minute: a ratio taken between runs a few seconds apart carries less of
+// that drift than one between runs a minute apart, and many rounds give
+// the median of the ratios a confidence interval (distribution-free: the
+// order statistics that cover the median with 95% probability).
 //
 // Needs wrk and nginx (apt-get install wrk nginx). Usage:
 //
-//	make build && go run ./tools/appbench -argus ./argus [-duration 10s -rate 5000]
+//	make build && go run ./tools/appbench -argus ./argus [-duration 5s -rounds 15 -rate 5000]
 package main
 
 import (
@@ -35,6 +41,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -52,23 +59,28 @@ import (
 
 type options struct {
 	argus, nginx, wrk, profile string
-	duration                   time.Duration
+	duration, rateDuration     time.Duration
 	connections, threads, rate int
-	rounds                     int
+	rounds, rateRounds         int
 }
 
-// result is what one target measured.
+// result is what one wrk run measured.
 type result struct {
-	name                     string
-	wrkRPS                   float64
-	wrkP50, wrkP99           time.Duration
-	rateRPS                  float64 // achieved by the fixed-rate run
-	rateP50, rateP99, rateMx time.Duration
-	errors                   int
+	name           string
+	wrkRPS         float64
+	wrkP50, wrkP99 time.Duration
 	// cpuPerReq is the CPU time the target's own processes used per
 	// request during the wrk run: on a shared machine, less at the mercy
 	// of other jobs than requests/s. appCPUPerReq is the app's behind it.
 	cpuPerReq, appCPUPerReq time.Duration
+}
+
+// rateResult is what one fixed-rate run measured.
+type rateResult struct {
+	name          string
+	rps           float64 // achieved
+	p50, p99, max time.Duration
+	errors        int
 }
 
 func main() {
@@ -76,12 +88,14 @@ func main() {
 	flag.StringVar(&o.argus, "argus", "./argus", "argus binary")
 	flag.StringVar(&o.nginx, "nginx", "nginx", "nginx binary (Debian's nginx)")
 	flag.StringVar(&o.wrk, "wrk", "wrk", "wrk binary (Debian's wrk)")
-	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each measurement")
+	flag.DurationVar(&o.duration, "duration", 5*time.Second, "length of each wrk run")
+	flag.DurationVar(&o.rateDuration, "rate-duration", 10*time.Second, "length of each fixed-rate run")
 	flag.IntVar(&o.connections, "connections", 64, "wrk connections")
 	flag.IntVar(&o.threads, "threads", 2, "wrk threads")
 	flag.IntVar(&o.rate, "rate", 5000, "requests/s of the fixed-rate run")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of argus during its first wrk run to this file")
-	flag.IntVar(&o.rounds, "rounds", 3, "rounds of measurements, each of every target, in an order that rotates")
+	flag.IntVar(&o.rounds, "rounds", 15, "rounds of wrk runs, each of every target back to back, in an order that rotates")
+	flag.IntVar(&o.rateRounds, "rate-rounds", 3, "rounds of fixed-rate runs, each of every target, in an order that rotates")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -155,7 +169,6 @@ func main() {
 	for round := range rounds {
 		for k := range targets {
 			t := targets[(k+round)%len(targets)]
-			url := "http://" + t.addr + "/"
 			r := result{name: t.name}
 			var prof sync.WaitGroup
 			if t.name == "argus" && o.profile != "" && round == 0 {
@@ -163,20 +176,29 @@ func main() {
 			}
 			cpu0, app0 := cpuTime(pids[t.name]), cpuTime(apps[t.name])
 			t0 := time.Now()
-			r.wrkRPS, r.wrkP50, r.wrkP99 = runWrk(o, url)
+			r.wrkRPS, r.wrkP50, r.wrkP99 = runWrk(o, "http://"+t.addr+"/")
 			if n := r.wrkRPS * time.Since(t0).Seconds(); n > 0 {
 				r.cpuPerReq = time.Duration(float64(cpuTime(pids[t.name])-cpu0) / n)
 				r.appCPUPerReq = time.Duration(float64(cpuTime(apps[t.name])-app0) / n)
 			}
 			prof.Wait()
-			time.Sleep(time.Second) // let sockets in TIME_WAIT and the GC settle
-			r.rateRPS, r.rateP50, r.rateP99, r.rateMx, r.errors = fixedRate(url, o.rate, o.duration)
-			log.Printf("round %d %s: wrk %.0f req/s p99 %v; at %d/s p99 %v", round+1, t.name, r.wrkRPS, r.wrkP99, o.rate, r.rateP99)
+			log.Printf("round %d %s: wrk %.0f req/s p99 %v", round+1, t.name, r.wrkRPS, r.wrkP99)
 			rounds[round] = append(rounds[round], r)
+			time.Sleep(time.Second) // let sockets in TIME_WAIT and the GC settle
+		}
+	}
+	rateRounds := make([][]rateResult, o.rateRounds)
+	for round := range rateRounds {
+		for k := range targets {
+			t := targets[(k+round)%len(targets)]
+			r := rateResult{name: t.name}
+			r.rps, r.p50, r.p99, r.max, r.errors = fixedRate("http://"+t.addr+"/", o.rate, o.rateDuration)
+			log.Printf("rate round %d %s: at %d/s p99 %v", round+1, t.name, o.rate, r.p99)
+			rateRounds[round] = append(rateRounds[round], r)
 			time.Sleep(time.Second)
 		}
 	}
-	report(os.Stdout, o, rounds)
+	report(os.Stdout, o, rounds, rateRounds)
 }
 
 func nginxConf(dir, listen, upstream string, conns int) string {
@@ -306,33 +328,48 @@ func profile(base string, d time.Duration, file string) {
 	}
 }
 
-func report(w io.Writer, o options, rounds [][]result) {
+func report(w io.Writer, o options, rounds [][]result, rateRounds [][]rateResult) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 	us := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Microsecond)) }
-	fmt.Fprintf(w, "| round | target | wrk req/s (%d conn) | wrk p50 | wrk p99 | CPU µs/req | app CPU µs/req | at %d req/s: p50 | p99 | max | failed |\n", o.connections, o.rate)
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
-	var ratios, added, addedNginx, cpuRatios []float64
-	var failed int
+	names := []string{"direct", "argus", "nginx"}
+	fmt.Fprintf(w, "| round | target | wrk req/s (%d conn, %v) | wrk p50 | wrk p99 | CPU µs/req | app CPU µs/req |\n", o.connections, o.duration)
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	var ratios, cpuRatios []float64
 	for i, rs := range rounds {
 		by := map[string]result{}
 		for _, r := range rs {
 			by[r.name] = r
-			failed += r.errors
 		}
-		for _, name := range []string{"direct", "argus", "nginx"} {
+		for _, name := range names {
 			r := by[name]
 			app := us(r.appCPUPerReq)
 			if name == "direct" {
 				app = "-"
 			}
-			fmt.Fprintf(w, "| %d | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %d |\n", i+1, name, r.wrkRPS, ms(r.wrkP50), ms(r.wrkP99),
-				us(r.cpuPerReq), app, ms(r.rateP50), ms(r.rateP99), ms(r.rateMx), r.errors)
+			fmt.Fprintf(w, "| %d | %s | %.0f | %s | %s | %s | %s |\n", i+1, name, r.wrkRPS, ms(r.wrkP50), ms(r.wrkP99), us(r.cpuPerReq), app)
 		}
-		d, a, n := by["direct"], by["argus"], by["nginx"]
+		a, n := by["argus"], by["nginx"]
 		ratios = append(ratios, a.wrkRPS/n.wrkRPS)
 		cpuRatios = append(cpuRatios, float64(a.cpuPerReq)/float64(n.cpuPerReq))
-		added = append(added, float64(a.rateP99-d.rateP99)/float64(time.Millisecond))
-		addedNginx = append(addedNginx, float64(n.rateP99-d.rateP99)/float64(time.Millisecond))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "| round | target | at %d req/s (%v): p50 | p99 | max | failed |\n", o.rate, o.rateDuration)
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	var added, addedNginx []float64
+	var failed int
+	for i, rs := range rateRounds {
+		by := map[string]rateResult{}
+		for _, r := range rs {
+			by[r.name] = r
+			failed += r.errors
+		}
+		for _, name := range names {
+			r := by[name]
+			fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %d |\n", i+1, name, ms(r.p50), ms(r.p99), ms(r.max), r.errors)
+		}
+		d, a, n := by["direct"], by["argus"], by["nginx"]
+		added = append(added, float64(a.p99-d.p99)/float64(time.Millisecond))
+		addedNginx = append(addedNginx, float64(n.p99-d.p99)/float64(time.Millisecond))
 	}
 	list := func(xs []float64, f string) string {
 		parts := make([]string, len(xs))
@@ -341,12 +378,52 @@ func report(w io.Writer, o options, rounds [][]result) {
 		}
 		return strings.Join(parts, ", ")
 	}
+	ci := func(xs []float64) string {
+		lo, hi, ok := medianCI(xs)
+		if !ok {
+			return "too few rounds for a 95% interval"
+		}
+		return fmt.Sprintf("95%% interval %.2f-%.2f", lo, hi)
+	}
+	above := 0
+	for _, r := range ratios {
+		if r >= 1 {
+			above++
+		}
+	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "- throughput argus / nginx, each round: %s; median **%.2f**\n", list(ratios, "%.2f"), median(ratios))
+	fmt.Fprintf(w, "- throughput argus / nginx, each round: %s; median **%.2f** (%s); argus ahead in %d of %d rounds\n",
+		list(ratios, "%.2f"), median(ratios), ci(ratios), above, len(ratios))
+	fmt.Fprintf(w, "- CPU per request of the proxy's own processes, argus / nginx, each round: %s; median %.2f (%s)\n",
+		list(cpuRatios, "%.2f"), median(cpuRatios), ci(cpuRatios))
 	fmt.Fprintf(w, "- added p99 at %d req/s (p99 minus direct's in the same round): argus %s ms, median **%.2f ms**; nginx %s ms, median %.2f ms\n",
 		o.rate, list(added, "%.2f"), median(added), list(addedNginx, "%.2f"), median(addedNginx))
-	fmt.Fprintf(w, "- CPU per request of the proxy's own processes, argus / nginx, each round: %s; median %.2f\n", list(cpuRatios, "%.2f"), median(cpuRatios))
 	fmt.Fprintf(w, "- failed requests in the fixed-rate runs: %d\n", failed)
+}
+
+// medianCI returns a distribution-free 95% confidence interval for the
+// median of the population xs are drawn from: the k-th smallest and k-th
+// largest of xs, for the largest k such that fewer than k of n samples
+// fall below the median with probability at most 2.5% (a binomial with
+// p = 1/2). It needs at least 6 samples.
+func medianCI(xs []float64) (lo, hi float64, ok bool) {
+	n := len(xs)
+	// cum is P(Binomial(n, 1/2) <= j), c is C(n, j).
+	k, cum, c := 0, 0.0, 1.0
+	for j := 0; j < n; j++ {
+		cum += c * math.Pow(0.5, float64(n))
+		if cum > 0.025 {
+			break
+		}
+		k = j + 1 // P(X <= j) <= 2.5%: the (j+1)-th smallest bounds the median below
+		c = c * float64(n-j) / float64(j+1)
+	}
+	if k == 0 {
+		return 0, 0, false
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[k-1], s[n-k], true
 }
 
 func median(xs []float64) float64 {
