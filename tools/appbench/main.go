@@ -5,7 +5,7 @@
 //
 //   - direct: one hello process;
 //   - argus: `argus server` hosting hello (one worker) as an app;
-//   - nginx: nginx with the direct hello process as a keepalive upstream,
+//   - nginx: nginx with another hello process as a keepalive upstream,
 //     setting the forwarding fields argus's proxy sets (Host, X-Forwarded-For,
 //     -Host and -Proto), so that the app reads the same request behind both.
 //
@@ -58,10 +58,10 @@ import (
 )
 
 type options struct {
-	argus, nginx, wrk, profile string
-	duration, rateDuration     time.Duration
-	connections, threads, rate int
-	rounds, rateRounds         int
+	argus, baseline, nginx, wrk, profile string
+	duration, rateDuration               time.Duration
+	connections, threads, rate           int
+	rounds, rateRounds                   int
 }
 
 // result is what one wrk run measured.
@@ -86,6 +86,7 @@ type rateResult struct {
 func main() {
 	var o options
 	flag.StringVar(&o.argus, "argus", "./argus", "argus binary")
+	flag.StringVar(&o.baseline, "baseline", "", "another argus binary (an earlier build, say) measured in the same rounds as \"argus-base\"; the report gives argus / argus-base")
 	flag.StringVar(&o.nginx, "nginx", "nginx", "nginx binary (Debian's nginx)")
 	flag.StringVar(&o.wrk, "wrk", "wrk", "wrk binary (Debian's wrk)")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "length of each wrk run")
@@ -129,39 +130,61 @@ func main() {
 		return cmd
 	}
 
-	appAddr := freeAddr()
-	app := exec.Command(hello)
-	app.Env = append(os.Environ(), "PORT="+portOf(appAddr))
-	start("hello", app)
+	// One hello process for direct and another behind nginx, as argus
+	// runs one of its own: each app process serves one target's traffic
+	// only, so that none carries the heap and goroutines another target's
+	// load left in it.
+	startHello := func(name string) (*exec.Cmd, string) {
+		addr := freeAddr()
+		cmd := exec.Command(hello)
+		cmd.Env = append(os.Environ(), "PORT="+portOf(addr))
+		return start(name, cmd), addr
+	}
+	app, appAddr := startHello("hello")
+	nginxApp, nginxAppAddr := startHello("hello-nginx")
 
-	argusAddr, argusApp := freeAddr(), freeAddr()
-	cfg := filepath.Join(dir, "argus.yml")
-	// Access logs off on both sides, as in the nginx config below: each
-	// costs a write per request. Auth off: -profile reads /debug/pprof,
-	// which needs the admin role otherwise.
-	write(cfg, fmt.Sprintf("auth: {enabled: false}\ncollectors:\n  node: {enabled: false}\n  process: {enabled: false}\n"+
-		"apps:\n  - name: hello\n    command: %s\n    workers: 1\n    listen: %s\n    access_log: \"off\"\n", hello, argusApp))
-	argus := start("argus", exec.Command(o.argus, "server", "--config", cfg, "--data", filepath.Join(dir, "data"), "--listen", argusAddr))
+	// startArgus starts an argus binary hosting hello (one worker) on an
+	// address of its own, and returns it, that address and argus's own.
+	startArgus := func(name, bin string) (*exec.Cmd, string, string) {
+		addr, appAddr := freeAddr(), freeAddr()
+		cfg := filepath.Join(dir, name+".yml")
+		// Access logs off on both sides, as in the nginx config below:
+		// each costs a write per request. Auth off: -profile reads
+		// /debug/pprof, which needs the admin role otherwise.
+		write(cfg, fmt.Sprintf("auth: {enabled: false}\ncollectors:\n  node: {enabled: false}\n  process: {enabled: false}\n"+
+			"apps:\n  - name: hello\n    command: %s\n    workers: 1\n    listen: %s\n    access_log: \"off\"\n", hello, appAddr))
+		return start(name, exec.Command(bin, "server", "--config", cfg, "--data", filepath.Join(dir, name+"-data"), "--listen", addr)), appAddr, addr
+	}
+	argus, argusApp, argusAddr := startArgus("argus", o.argus)
 
 	nginxAddr := freeAddr()
 	ngDir := filepath.Join(dir, "nginx")
 	os.MkdirAll(filepath.Join(ngDir, "logs"), 0o755)
-	write(filepath.Join(ngDir, "nginx.conf"), nginxConf(ngDir, nginxAddr, appAddr, o.connections))
+	write(filepath.Join(ngDir, "nginx.conf"), nginxConf(ngDir, nginxAddr, nginxAppAddr, o.connections))
 	nginx := start("nginx", exec.Command(o.nginx, "-p", ngDir, "-c", filepath.Join(ngDir, "nginx.conf")))
 
 	targets := []struct{ name, addr string }{{"direct", appAddr}, {"argus", argusApp}, {"nginx", nginxAddr}}
+	var base *exec.Cmd
+	if o.baseline != "" {
+		var baseApp string
+		base, baseApp, _ = startArgus("argus-base", o.baseline)
+		targets = append(targets, struct{ name, addr string }{"argus-base", baseApp})
+	}
 	for _, t := range targets {
 		waitUp("http://" + t.addr + "/")
 	}
 	// argus alone, not the worker it runs (its child); nginx's workers
-	// and master; the app itself for direct. The app behind each: the
-	// direct process for nginx, argus's worker for argus.
+	// and master; the app itself for direct. The app behind each: its
+	// own hello process for nginx, argus's worker for argus.
 	pids := map[string][]int{
 		"direct": {app.Process.Pid},
 		"argus":  {argus.Process.Pid},
 		"nginx":  append([]int{nginx.Process.Pid}, children(nginx.Process.Pid)...),
 	}
-	apps := map[string][]int{"direct": nil, "argus": children(argus.Process.Pid), "nginx": {app.Process.Pid}}
+	apps := map[string][]int{"direct": nil, "argus": children(argus.Process.Pid), "nginx": {nginxApp.Process.Pid}}
+	if base != nil {
+		pids["argus-base"], apps["argus-base"] = []int{base.Process.Pid}, children(base.Process.Pid)
+	}
 	// Each round measures every target, in an order that rotates, so that
 	// the machine's drift (other jobs, a warming cache) does not fall on
 	// one target; the report takes medians over the rounds.
@@ -332,9 +355,12 @@ func report(w io.Writer, o options, rounds [][]result, rateRounds [][]rateResult
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 	us := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Microsecond)) }
 	names := []string{"direct", "argus", "nginx"}
+	if o.baseline != "" {
+		names = append(names, "argus-base")
+	}
 	fmt.Fprintf(w, "| round | target | wrk req/s (%d conn, %v) | wrk p50 | wrk p99 | CPU µs/req | app CPU µs/req |\n", o.connections, o.duration)
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
-	var ratios, cpuRatios []float64
+	var ratios, cpuRatios, baseRatios, baseCPU []float64
 	for i, rs := range rounds {
 		by := map[string]result{}
 		for _, r := range rs {
@@ -351,6 +377,10 @@ func report(w io.Writer, o options, rounds [][]result, rateRounds [][]rateResult
 		a, n := by["argus"], by["nginx"]
 		ratios = append(ratios, a.wrkRPS/n.wrkRPS)
 		cpuRatios = append(cpuRatios, float64(a.cpuPerReq)/float64(n.cpuPerReq))
+		if b, ok := by["argus-base"]; ok {
+			baseRatios = append(baseRatios, a.wrkRPS/b.wrkRPS)
+			baseCPU = append(baseCPU, float64(a.cpuPerReq)/float64(b.cpuPerReq))
+		}
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "| round | target | at %d req/s (%v): p50 | p99 | max | failed |\n", o.rate, o.rateDuration)
@@ -396,6 +426,10 @@ func report(w io.Writer, o options, rounds [][]result, rateRounds [][]rateResult
 		list(ratios, "%.2f"), median(ratios), ci(ratios), above, len(ratios))
 	fmt.Fprintf(w, "- CPU per request of the proxy's own processes, argus / nginx, each round: %s; median %.2f (%s)\n",
 		list(cpuRatios, "%.2f"), median(cpuRatios), ci(cpuRatios))
+	if len(baseRatios) > 0 {
+		fmt.Fprintf(w, "- throughput argus / argus-base, each round: %s; median **%.2f** (%s); CPU per request median %.2f (%s)\n",
+			list(baseRatios, "%.2f"), median(baseRatios), ci(baseRatios), median(baseCPU), ci(baseCPU))
+	}
 	fmt.Fprintf(w, "- added p99 at %d req/s (p99 minus direct's in the same round): argus %s ms, median **%.2f ms**; nginx %s ms, median %.2f ms\n",
 		o.rate, list(added, "%.2f"), median(added), list(addedNginx, "%.2f"), median(addedNginx))
 	fmt.Fprintf(w, "- failed requests in the fixed-rate runs: %d\n", failed)
