@@ -21,9 +21,10 @@
 //     stall counts against every request it delays, as in wrk2).
 //
 // The wrk runs and the fixed-rate runs are two phases. In the first,
-// each of -rounds rounds runs wrk against all three targets back to back,
-// in an order that rotates from round to round; in the second, each of
-// -rate-rounds rounds runs the fixed-rate generator against all three. On
+// each of -rounds rounds runs wrk against every target (a fourth with
+// -baseline) back to back, in an order that rotates from round to round;
+// in the second, each of -rate-rounds rounds runs the fixed-rate
+// generator against every target. On
 // a shared machine one run's figures move as much as the difference
 // between the proxies, and the other jobs' load drifts from minute to
 // minute: a ratio taken between runs a few seconds apart carries less of
@@ -383,8 +384,8 @@ func report(w io.Writer, o options, rounds [][]result, rateRounds [][]rateResult
 		}
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "| round | target | at %d req/s (%v): p50 | p99 | max | failed |\n", o.rate, o.rateDuration)
-	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	fmt.Fprintf(w, "| round | target | at %d req/s (%v): achieved req/s | p50 | p99 | max | failed |\n", o.rate, o.rateDuration)
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	var added, addedNginx []float64
 	var failed int
 	for i, rs := range rateRounds {
@@ -395,7 +396,7 @@ func report(w io.Writer, o options, rounds [][]result, rateRounds [][]rateResult
 		}
 		for _, name := range names {
 			r := by[name]
-			fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %d |\n", i+1, name, ms(r.p50), ms(r.p99), ms(r.max), r.errors)
+			fmt.Fprintf(w, "| %d | %s | %.0f | %s | %s | %s | %d |\n", i+1, name, r.rps, ms(r.p50), ms(r.p99), ms(r.max), r.errors)
 		}
 		d, a, n := by["direct"], by["argus"], by["nginx"]
 		added = append(added, float64(a.p99-d.p99)/float64(time.Millisecond))
