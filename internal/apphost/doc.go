@@ -23,12 +23,19 @@
 // app only; a change starts and health-checks new workers before the old
 // ones are drained and stopped, so no request fails.
 //
-// Plain (not TLS) front ports read their clients' HTTP/1.x requests with
-// a server of their own (frontServer), one goroutine per connection with
-// reused buffers; the first request it does not take (an upgrade, HTTP/2,
-// Expect, a chunked or large body, a malformed head) hands the connection,
-// with the bytes already read, to net/http's server, which also serves
-// TLS ports. The proxy passes plain HTTP/1.x requests on with a small
+// An app's own plain (not TLS) port is served on Linux by event loops,
+// one per processor, each waiting in epoll for its client and worker
+// connections (loop_linux.go): a plain HTTP/1.1 request whose body has
+// arrived, with a worker ready at once, goes to the worker and its
+// response back to the client without a goroutine, the loop's writes
+// held to the end of each wake-up. A connection with any other request
+// is handed, with the bytes already read, to the goroutine server below.
+// Other plain front ports (the shared one, and every port elsewhere)
+// read their clients' HTTP/1.x requests with a server of their own
+// (frontServer), one goroutine per connection with reused buffers; the
+// first request it does not take (an upgrade, HTTP/2, Expect, a chunked
+// or large body, a malformed head) hands the connection, with the bytes
+// already read, to net/http's server, which also serves TLS ports. The proxy passes plain HTTP/1.x requests on with a small
 // HTTP/1.1 client of its own (forward) over kept-alive connections to each
 // worker; protocol upgrades, HTTP/2 clients, Expect: 100-continue and
 // chunked or large request bodies go through httputil.ReverseProxy.

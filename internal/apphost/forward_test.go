@@ -78,6 +78,7 @@ func (th *testHost) idleConns(name string) int {
 		w.idle.mu.Lock()
 		n += len(w.idle.conns)
 		w.idle.mu.Unlock()
+		n += int(w.loopIdle.Load())
 	}
 	return n
 }

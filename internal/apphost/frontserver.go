@@ -42,6 +42,7 @@ type frontServer struct {
 	mu      sync.Mutex
 	conns   map[*frontConn]struct{}
 	handoff *handoffListener
+	loops   *loopFront // when an app's own port is served by event loops
 }
 
 func newFrontServer(h http.Handler, logger *slog.Logger, headerTimeout time.Duration) *frontServer {
@@ -68,6 +69,9 @@ func (s *frontServer) Serve(ln net.Listener) error {
 		s.handoff.Close()
 		<-served
 	}()
+	if ok, err := s.serveLoops(ln); ok {
+		return err
+	}
 	var backoff time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -107,11 +111,15 @@ func temporaryAccept(err error) bool {
 // for them until ctx ends. The caller has closed the listener.
 func (s *frontServer) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
+	lf := s.loopFront()
+	if lf != nil {
+		lf.wake()
+	}
 	err := s.srv.Shutdown(ctx)
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if s.closeIdle() == 0 {
+		if s.closeIdle() == 0 && (lf == nil || lf.conns.Load() == 0) {
 			return err
 		}
 		select {
@@ -125,6 +133,10 @@ func (s *frontServer) Shutdown(ctx context.Context) error {
 // Close closes every connection at once.
 func (s *frontServer) Close() error {
 	s.closing.Store(true)
+	if lf := s.loopFront(); lf != nil {
+		lf.hard.Store(true)
+		lf.wake()
+	}
 	err := s.srv.Close()
 	s.mu.Lock()
 	for c := range s.conns {
@@ -132,6 +144,27 @@ func (s *frontServer) Close() error {
 	}
 	s.mu.Unlock()
 	return err
+}
+
+func (s *frontServer) loopFront() *loopFront {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loops
+}
+
+// adopt serves a connection an event loop hands over, with in, the bytes
+// read of it, and out, those still to be written to it (see handOff).
+func (s *frontServer) adopt(nc net.Conn, in, out []byte) {
+	c := &frontConn{s: s, conn: nc, rw: rawsock.New(nc), remote: nc.RemoteAddr().String(), initIn: in, initOut: out}
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	go c.serve()
 }
 
 // closeIdle closes the connections waiting for a request and returns how
@@ -214,6 +247,10 @@ type frontConn struct {
 	remote string
 	state  atomic.Int32
 
+	// What an event loop read of the connection and had still to write
+	// to it, when it handed it over (see adopt).
+	initIn, initOut []byte
+
 	// readDL is the read deadline set on conn (see lazyDeadline);
 	// dlTouched is set when a handler set one through the response
 	// writer, from whichever goroutine.
@@ -289,8 +326,21 @@ func (c *frontConn) serve() {
 		delete(c.s.conns, c)
 		c.s.mu.Unlock()
 	}()
-	c.rbuf = make([]byte, frontReadBuffer)
+	c.rbuf = make([]byte, max(frontReadBuffer, len(c.initIn)))
 	c.wbuf = make([]byte, 0, frontWriteBuffer)
+	if len(c.initOut) > 0 {
+		if _, err := c.rw.Write(c.initOut); err != nil {
+			return
+		}
+		c.initOut = nil
+	}
+	if len(c.initIn) > 0 {
+		// Part of a request: the rest has the header timeout, which
+		// readHead sets only on an empty buffer.
+		c.r1 = copy(c.rbuf, c.initIn)
+		c.initIn = nil
+		c.setReadDeadline(time.Now().Add(c.s.headerTimeout))
+	}
 	c.ctx, c.cancel = context.WithCancelCause(context.Background())
 	defer c.cancel(nil)
 	c.header = make(http.Header)

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -32,6 +33,9 @@ type worker struct {
 	waitErr error         // cmd.Wait's result, set before exited is closed
 	recycle chan struct{} // buffered; pick signals it when requests reach max_requests
 	idle    idleConns     // forward's kept-alive connections to it
+	// loopIdle counts the event loops' kept-alive connections to it
+	// (see evLoop.idle), which are the loops' own.
+	loopIdle atomic.Int32
 
 	// Under the pool's mu.
 	inFlight  int  // requests picked for this worker and not released

@@ -1,0 +1,186 @@
+//go:build linux
+
+package apphost
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// loopConns returns how many client connections of the app's own port
+// the event loops hold and how many the goroutine server serves.
+func (th *testHost) loopConns(name string) (loops, goroutines int) {
+	th.t.Helper()
+	th.Host.mu.Lock()
+	a := th.Host.apps[name]
+	th.Host.mu.Unlock()
+	lf := a.srv.loopFront()
+	if lf == nil {
+		th.t.Fatalf("app %s: its port is not served by event loops", name)
+	}
+	a.srv.mu.Lock()
+	defer a.srv.mu.Unlock()
+	return int(lf.conns.Load()), len(a.srv.conns)
+}
+
+// TestLoopFront checks what the event loops do of their own with an
+// app's port: keep connections, serve pipelined requests in order, hand
+// over what they do not serve, pass on a response larger than they hold
+// for a client that reads slowly, and notice a client that went away.
+// The rest of the proxy's behaviour on an app's port (framing, fields,
+// timeouts, hang-ups) goes through them in the other tests.
+func TestLoopFront(t *testing.T) {
+	th := startHost(t, Options{})
+	port := freeTestPort(t)
+	th.writeApp("echo.yml", echoApp(port, ""))
+	th.Update(nil, th.dir)
+	th.waitReady("echo", 1)
+
+	decode := func(t *testing.T, body string) fwdReply {
+		t.Helper()
+		var r fwdReply
+		if err := json.Unmarshal([]byte(body), &r); err != nil {
+			t.Fatalf("reply %q: %v", body, err)
+		}
+		return r
+	}
+
+	t.Run("kept by a loop", func(t *testing.T) {
+		c := dialRaw(t, port)
+		for i := range 3 {
+			resp, body := c.do(http.MethodGet, fmt.Sprintf("/k%d", i))
+			if r := decode(t, body); resp.StatusCode != http.StatusOK || r.Path != fmt.Sprintf("/k%d", i) {
+				t.Fatalf("GET /k%d: %d %q", i, resp.StatusCode, body)
+			}
+		}
+		if loops, gs := th.loopConns("echo"); loops != 1 || gs != 0 {
+			t.Errorf("connections: %d in loops and %d in goroutines, want 1 and 0", loops, gs)
+		}
+	})
+
+	t.Run("pipelined", func(t *testing.T) {
+		c := dialRaw(t, port)
+		var req strings.Builder
+		for i := range 5 {
+			fmt.Fprintf(&req, "POST /p%d HTTP/1.1\r\nHost: fwd.test\r\nContent-Length: 2\r\n\r\nb%d", i, i)
+		}
+		if _, err := io.WriteString(c.conn, req.String()); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			resp, err := http.ReadResponse(c.br, nil)
+			if err != nil {
+				t.Fatalf("response %d: %v", i, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			if r := decode(t, string(b)); r.Path != fmt.Sprintf("/p%d", i) || r.Body != fmt.Sprintf("b%d", i) {
+				t.Errorf("response %d answers %s with body %q", i, r.Path, r.Body)
+			}
+		}
+	})
+
+	t.Run("handed over", func(t *testing.T) {
+		// HTTP/1.0, and a body that comes after its head: served by
+		// the goroutine server, with the bytes the loop had read.
+		c := dialRaw(t, port)
+		io.WriteString(c.conn, "GET /old HTTP/1.0\r\nHost: fwd.test\r\nConnection: keep-alive\r\n\r\n")
+		resp, err := http.ReadResponse(c.br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if r := decode(t, string(b)); r.Path != "/old" {
+			t.Errorf("HTTP/1.0: %q", b)
+		}
+		d := dialRaw(t, port)
+		io.WriteString(d.conn, "POST /late HTTP/1.1\r\nHost: fwd.test\r\nContent-Length: 5\r\n\r\n")
+		time.Sleep(50 * time.Millisecond)
+		io.WriteString(d.conn, "hello")
+		resp, err = http.ReadResponse(d.br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = io.ReadAll(resp.Body)
+		if r := decode(t, string(b)); r.Path != "/late" || r.Body != "hello" {
+			t.Errorf("body after the head: %q", b)
+		}
+		if _, gs := th.loopConns("echo"); gs != 2 {
+			t.Errorf("%d connections in goroutines, want the 2 handed over", gs)
+		}
+		// And they go on: the next request on each is answered.
+		if resp, body := d.do(http.MethodGet, "/again"); resp.StatusCode != http.StatusOK || decode(t, body).Path != "/again" {
+			t.Errorf("next request on a handed-over connection: %d %q", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("slow reader", func(t *testing.T) {
+		// About 5 MB of chunks, more than the socket buffers and a
+		// loop hold for a client that sleeps: the loop stops reading
+		// the worker until the client catches up.
+		const n = 400000
+		// A small receive window, set before the connection is made,
+		// so that the socket buffers do not take it all.
+		d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 32<<10) })
+			return nil
+		}}
+		conn, err := d.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "GET /chunks?n=%d HTTP/1.1\r\nHost: fwd.test\r\n\r\n", n)
+		time.Sleep(1500 * time.Millisecond)
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(resp.Body)
+		i := 0
+		for sc.Scan() {
+			if want := fmt.Sprintf("chunk %d", i); sc.Text() != want {
+				t.Fatalf("line %d: %q, want %q", i, sc.Text(), want)
+			}
+			i++
+		}
+		if err := sc.Err(); err != nil || i != n {
+			t.Fatalf("%d lines, %v; want %d", i, err, n)
+		}
+		if got := resp.Trailer.Get("X-Chunks"); got != fmt.Sprint(n) {
+			t.Errorf("trailer X-Chunks %q", got)
+		}
+	})
+
+	t.Run("client gone", func(t *testing.T) {
+		before := th.metric("argus_app_requests_total", "app", "echo", "code", "499")
+		conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(conn, "GET /sleep?d=30s HTTP/1.1\r\nHost: fwd.test\r\n\r\n")
+		waitFor(t, "the request in flight", func() bool {
+			return th.metric("argus_app_in_flight_requests", "app", "echo") == 1
+		})
+		conn.Close()
+		waitFor(t, "the request counted as 499", func() bool {
+			return th.metric("argus_app_requests_total", "app", "echo", "code", "499") == before+1
+		})
+		if n := th.metric("argus_app_in_flight_requests", "app", "echo"); n != 0 {
+			t.Errorf("%v requests in flight after the client left", n)
+		}
+		// The worker is free for the next request (one worker, whose
+		// connection to the proxy was closed under its sleep).
+		if code, _ := th.get(fmt.Sprintf("http://127.0.0.1:%d/after", port)); code != http.StatusOK {
+			t.Errorf("next request: %d", code)
+		}
+	})
+}
