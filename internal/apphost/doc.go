@@ -24,7 +24,7 @@
 // ones are drained and stopped, so no request fails.
 //
 // An app's own plain (not TLS) port is served on Linux by event loops,
-// one per processor, each waiting in epoll for its client and worker
+// one per two processors, each waiting in epoll for its client and worker
 // connections (loop_linux.go): a plain HTTP/1.1 request whose body has
 // arrived, with a worker ready at once, goes to the worker and its
 // response back to the client without a goroutine, the loop's writes

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -183,4 +185,41 @@ func TestLoopFront(t *testing.T) {
 			t.Errorf("next request: %d", code)
 		}
 	})
+}
+
+// TestLoopShutdown stops an app whose port the loops serve, with one
+// connection idle and one request in flight: the idle connection is
+// closed at once, and the request is answered, as the last on its
+// connection.
+func TestLoopShutdown(t *testing.T) {
+	th := startHost(t, Options{})
+	port := freeTestPort(t)
+	th.writeApp("echo.yml", echoApp(port, ""))
+	th.Update(nil, th.dir)
+	th.waitReady("echo", 1)
+
+	idle := dialRaw(t, port)
+	if resp, _ := idle.do(http.MethodGet, "/first"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET: %d", resp.StatusCode)
+	}
+	busy := dialRaw(t, port)
+	io.WriteString(busy.conn, "GET /sleep?d=700ms HTTP/1.1\r\nHost: fwd.test\r\n\r\n")
+	waitFor(t, "the request in flight", func() bool {
+		return th.metric("argus_app_in_flight_requests", "app", "echo") == 1
+	})
+	os.Remove(filepath.Join(th.dir, "echo.yml"))
+	th.Update(nil, th.dir)
+
+	idle.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := idle.br.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("the idle connection: read %d bytes, %v; want it closed", n, err)
+	}
+	resp, err := http.ReadResponse(busy.br, nil)
+	if err != nil {
+		t.Fatalf("the request in flight: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || string(b) != "slept 700ms\n" || !resp.Close {
+		t.Errorf("the request in flight: %d %q, close %v; want 200, its body, and the connection's end", resp.StatusCode, b, resp.Close)
+	}
 }
