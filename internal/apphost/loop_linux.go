@@ -176,7 +176,8 @@ type lconn struct {
 	base    *http.Request // its requests' remote address
 
 	first    bool      // no request served yet
-	partial  bool      // part of a head is read
+	partial  bool      // part of a head is read, or of a body (waitBody)
+	waitBody bool      // a head is read, its body not all yet
 	eof      bool      // the client closed its side
 	rdhup    bool      // the client's close was seen
 	pendIn   bool      // it became readable while busy
@@ -523,7 +524,22 @@ func (l *evLoop) serveNext(c *lconn) {
 			l.handOff(c)
 			return
 		}
-		c.partial = false
+		if h := &c.head; h.minor == 1 && c.r1-c.r0 < h.size+int(h.contentLength) {
+			// The body comes after its head: many clients write
+			// them apart. It has as long as a head has; a client
+			// slower than that is handed over (see scan).
+			if c.eof {
+				l.closeClient(c)
+				return
+			}
+			if !c.partial {
+				c.partial = true
+				l.setDeadline(c, l.f.s.headerTimeout)
+			}
+			c.waitBody = true
+			return
+		}
+		c.partial, c.waitBody = false, false
 		if !l.serveRequest(c) {
 			l.handOff(c)
 			return
@@ -1225,12 +1241,19 @@ func (l *evLoop) scan() {
 			continue
 		}
 		c.deadline = time.Time{}
-		if !c.busy {
+		switch {
+		case c.busy:
+			l.timedOut(c)
+		case c.waitBody:
+			// A body slower than a head may be: the goroutine server
+			// reads it, bounded by the request timeout, as it reads
+			// large bodies.
+			c.waitBody = false
+			l.handOff(c)
+		default:
 			// Idle too long, or too slow to send a head.
 			l.closeClient(c)
-			continue
 		}
-		l.timedOut(c)
 	}
 	for wk, conns := range l.idle {
 		if len(conns) > 0 && now.Sub(conns[len(conns)-1].idleAt) >= idleConnTimeout {

@@ -90,8 +90,9 @@ func TestLoopFront(t *testing.T) {
 	})
 
 	t.Run("handed over", func(t *testing.T) {
-		// HTTP/1.0, and a body that comes after its head: served by
-		// the goroutine server, with the bytes the loop had read.
+		// HTTP/1.0: served by the goroutine server, with the bytes the
+		// loop had read. A body that comes a moment after its head
+		// stays in the loop.
 		c := dialRaw(t, port)
 		io.WriteString(c.conn, "GET /old HTTP/1.0\r\nHost: fwd.test\r\nConnection: keep-alive\r\n\r\n")
 		resp, err := http.ReadResponse(c.br, nil)
@@ -114,12 +115,17 @@ func TestLoopFront(t *testing.T) {
 		if r := decode(t, string(b)); r.Path != "/late" || r.Body != "hello" {
 			t.Errorf("body after the head: %q", b)
 		}
-		if _, gs := th.loopConns("echo"); gs != 2 {
-			t.Errorf("%d connections in goroutines, want the 2 handed over", gs)
+		if _, gs := th.loopConns("echo"); gs != 1 {
+			t.Errorf("%d connections in goroutines, want the HTTP/1.0 one", gs)
 		}
-		// And they go on: the next request on each is answered.
-		if resp, body := d.do(http.MethodGet, "/again"); resp.StatusCode != http.StatusOK || decode(t, body).Path != "/again" {
-			t.Errorf("next request on a handed-over connection: %d %q", resp.StatusCode, body)
+		// It goes on: the next request is answered.
+		io.WriteString(c.conn, "GET /again HTTP/1.0\r\nHost: fwd.test\r\nConnection: keep-alive\r\n\r\n")
+		if resp, err = http.ReadResponse(c.br, nil); err != nil {
+			t.Fatal(err)
+		}
+		b, _ = io.ReadAll(resp.Body)
+		if r := decode(t, string(b)); r.Path != "/again" {
+			t.Errorf("next request on the handed-over connection: %q", b)
 		}
 	})
 
@@ -221,5 +227,33 @@ func TestLoopShutdown(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK || string(b) != "slept 700ms\n" || !resp.Close {
 		t.Errorf("the request in flight: %d %q, close %v; want 200, its body, and the connection's end", resp.StatusCode, b, resp.Close)
+	}
+}
+
+// TestLoopSlowBody: a request body slower than the header timeout is
+// handed over with the connection, not dropped: the goroutine server
+// reads it, as it reads large bodies.
+func TestLoopSlowBody(t *testing.T) {
+	th := startHost(t, Options{HeaderTimeout: 300 * time.Millisecond})
+	port := freeTestPort(t)
+	th.writeApp("echo.yml", echoApp(port, ""))
+	th.Update(nil, th.dir)
+	th.waitReady("echo", 1)
+
+	c := dialRaw(t, port)
+	io.WriteString(c.conn, "POST /slow HTTP/1.1\r\nHost: fwd.test\r\nContent-Length: 9\r\n\r\nslow")
+	waitFor(t, "the connection handed over", func() bool {
+		_, gs := th.loopConns("echo")
+		return gs == 1
+	})
+	io.WriteString(c.conn, " body")
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	var r fwdReply
+	if err := json.Unmarshal(b, &r); err != nil || resp.StatusCode != http.StatusOK || r.Body != "slow body" {
+		t.Errorf("POST: %d %q", resp.StatusCode, b)
 	}
 }
