@@ -134,8 +134,7 @@ func (s *frontServer) Shutdown(ctx context.Context) error {
 func (s *frontServer) Close() error {
 	s.closing.Store(true)
 	if lf := s.loopFront(); lf != nil {
-		lf.hard.Store(true)
-		lf.wake()
+		lf.stop()
 	}
 	err := s.srv.Close()
 	s.mu.Lock()
@@ -157,7 +156,9 @@ func (s *frontServer) loopFront() *loopFront {
 func (s *frontServer) adopt(nc net.Conn, in, out []byte) {
 	c := &frontConn{s: s, conn: nc, rw: rawsock.New(nc), remote: nc.RemoteAddr().String(), initIn: in, initOut: out}
 	s.mu.Lock()
-	if s.closing.Load() {
+	if s.closing.Load() && len(in) == 0 {
+		// A request read before the shutdown is served, as the loop
+		// would have; nothing read, nothing to serve.
 		s.mu.Unlock()
 		nc.Close()
 		return

@@ -58,11 +58,14 @@ const (
 	loopMaxEvents = 256
 )
 
-// Tags of the loop's own descriptors in the epoll data (see event).
+// Tags of the loop's own descriptors in the epoll data. A connection's
+// is its generation, from tagFirstConn on: an event queued for a
+// descriptor that was closed, and whose number a new connection took
+// since, is told from the new one's by it.
 const (
-	tagConn     = 0
-	tagListener = 1
-	tagWake     = 2
+	tagListener  = 1
+	tagWake      = 2
+	tagFirstConn = 3
 )
 
 // loopFront is the event loops of one front server's port.
@@ -71,8 +74,9 @@ type loopFront struct {
 	a     *app
 	rc    syscall.RawConn // the listener's
 	loops []*evLoop
-	conns atomic.Int64 // client connections held by the loops
-	hard  atomic.Bool  // Close: drop every connection at once
+	conns atomic.Int64  // client connections held by the loops
+	hard  atomic.Bool   // Close: drop every connection at once
+	done  chan struct{} // closed once every loop has exited
 }
 
 // serveLoops serves ln with event loops if it can: a TCP listener of an
@@ -87,7 +91,7 @@ func (s *frontServer) serveLoops(ln net.Listener) (bool, error) {
 	if err != nil {
 		return false, nil
 	}
-	lf := &loopFront{s: s, a: a, rc: rc}
+	lf := &loopFront{s: s, a: a, rc: rc, done: make(chan struct{})}
 	for range loopCount(runtime.GOMAXPROCS(0)) {
 		l, err := newEvLoop(lf)
 		if err != nil {
@@ -114,7 +118,15 @@ func (s *frontServer) serveLoops(ln net.Listener) (bool, error) {
 		wg.Go(l.run)
 	}
 	wg.Wait()
+	close(lf.done)
 	return true, http.ErrServerClosed
+}
+
+// stop closes every connection of the loops and waits for them to exit.
+func (lf *loopFront) stop() {
+	lf.hard.Store(true)
+	lf.wake()
+	<-lf.done
 }
 
 // loopCount is how many loops serve a port on procs processors: half,
@@ -149,8 +161,17 @@ type evLoop struct {
 	flushes []*lconn
 	upFlush []*upConn
 	idle    map[*worker][]*upConn // kept-alive worker connections, the newest last
-	now     time.Time             // of the wake-up
-	next    time.Time             // when the deadlines are looked at next
+	// cooling are the worker connections that ended an exchange in the
+	// last wake-up. They join idle once the next wake-up's events have
+	// been looked at for them: bytes a worker sent after its response
+	// (a length it got wrong), or its close, must not become the answer
+	// to the next request, which may be another client's. forward peeks
+	// at a connection before reusing it for the same reason; this costs
+	// no system call.
+	cooling []*upConn
+	gen     int32     // the last connection's generation (see tagFirstConn)
+	now     time.Time // of the wake-up
+	next    time.Time // when the deadlines are looked at next
 	aw      appendWriter
 	bw      *bufio.Writer // writeRequest's, into aw
 }
@@ -165,6 +186,7 @@ type fdOwner struct {
 // lconn is a client connection in a loop.
 type lconn struct {
 	fd     int
+	gen    int32
 	rbuf   []byte
 	r0, r1 int
 	out    []byte // held for the client; out[wo:] is not written yet
@@ -206,8 +228,9 @@ type lconn struct {
 // upConn is a connection to a worker in a loop.
 type upConn struct {
 	fd     int
+	gen    int32
 	wk     *worker
-	owner  *lconn // nil when idle
+	owner  *lconn // nil when idle or cooling
 	buf    []byte
 	b0, b1 int
 	out    []byte
@@ -218,6 +241,9 @@ type upConn struct {
 	reused     bool
 	paused     bool // the client has too much to read: not read now
 	rdhup      bool
+	drained    bool // the last read emptied the socket
+	cooling    bool // in cooling
+	stray      bool // the worker sent something, or closed, while it cooled
 	idleAt     time.Time
 	hc         upstreamConn // the head's scratch (head and fields only)
 }
@@ -275,6 +301,21 @@ func (l *evLoop) run() {
 			return
 		}
 		l.now = time.Now()
+		// First the worker connections out of an exchange: the idle
+		// ones and those cooling. The cooling ones join the idle once
+		// their events are seen, unless the batch was full and some
+		// may have been left for the next.
+		for _, ev := range l.events[:n] {
+			if ev.Pad < tagFirstConn {
+				continue
+			}
+			if u := l.fds[ev.Fd].u; u != nil && u.gen == ev.Pad && u.owner == nil {
+				l.upEvent(u, ev.Events)
+			}
+		}
+		if n < len(l.events) {
+			l.warmUp()
+		}
 		woken := false
 		for _, ev := range l.events[:n] {
 			switch ev.Pad {
@@ -284,10 +325,11 @@ func (l *evLoop) run() {
 			case tagListener:
 				l.accept()
 			default:
-				if o := l.fds[ev.Fd]; o.c != nil {
-					l.clientEvent(o.c, ev.Events)
-				} else if o.u != nil {
-					l.upEvent(o.u, ev.Events)
+				o := l.fds[ev.Fd]
+				if c := o.c; c != nil && c.gen == ev.Pad {
+					l.clientEvent(c, ev.Events)
+				} else if u := o.u; u != nil && u.gen == ev.Pad && u.owner != nil {
+					l.upEvent(u, ev.Events)
 				}
 			}
 		}
@@ -307,6 +349,33 @@ func (l *evLoop) run() {
 	}
 }
 
+// nextGen returns the generation of a new connection.
+func (l *evLoop) nextGen() int32 {
+	if l.gen++; l.gen < tagFirstConn {
+		l.gen = tagFirstConn
+	}
+	return l.gen
+}
+
+// warmUp makes the cooling worker connections idle, or closes those the
+// worker sent something on or closed.
+func (l *evLoop) warmUp() {
+	for i, u := range l.cooling {
+		l.cooling[i] = nil
+		u.cooling = false
+		if u.fd < 0 {
+			continue
+		}
+		if u.stray || u.rdhup {
+			u.wk.loopIdle.Add(-1)
+			l.closeUp(u)
+			continue
+		}
+		l.putIdle(u)
+	}
+	l.cooling = l.cooling[:0]
+}
+
 // exit closes everything the loop holds.
 func (l *evLoop) exit() {
 	for _, o := range l.fds {
@@ -321,6 +390,11 @@ func (l *evLoop) exit() {
 		delete(l.idle, wk)
 		wk.loopIdle.Add(-int32(len(conns)))
 	}
+	for _, u := range l.cooling {
+		u.wk.loopIdle.Add(-1)
+		l.closeUp(u)
+	}
+	l.cooling = nil
 	l.p.close()
 }
 
@@ -360,9 +434,9 @@ func (l *evLoop) accept() {
 
 func (l *evLoop) newClient(fd int, sa unix.Sockaddr) {
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	c := &lconn{fd: fd, rbuf: make([]byte, loopReadBuffer), first: true,
+	c := &lconn{fd: fd, gen: l.nextGen(), rbuf: make([]byte, loopReadBuffer), first: true,
 		base: &http.Request{RemoteAddr: sockaddrString(sa)}}
-	if err := l.p.addTagged(fd, unix.EPOLLIN|unix.EPOLLOUT|unix.EPOLLRDHUP|unix.EPOLLET, tagConn); err != nil {
+	if err := l.p.addTagged(fd, unix.EPOLLIN|unix.EPOLLOUT|unix.EPOLLRDHUP|unix.EPOLLET, c.gen); err != nil {
 		unix.Close(fd)
 		return
 	}
@@ -377,7 +451,8 @@ func sockaddrString(sa unix.Sockaddr) string {
 	case *unix.SockaddrInet4:
 		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)).String()
 	case *unix.SockaddrInet6:
-		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port)).String()
+		// An IPv4 client of a dual-stack port, as net.TCPAddr gives it.
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), uint16(sa.Port)).String()
 	}
 	return ""
 }
@@ -631,16 +706,17 @@ func (l *evLoop) takeIdle(wk *worker) *upConn {
 	return u
 }
 
-// putIdle keeps u for another request to its worker, or closes it.
+// putIdle keeps u, cooled, for another request to its worker, or closes
+// it. (loopIdle counted it when it began to cool.)
 func (l *evLoop) putIdle(u *upConn) {
 	u.owner, u.reused, u.idleAt, u.paused = nil, true, l.now, false
 	conns := l.idle[u.wk]
 	if len(conns) >= maxIdlePerWorker {
+		u.wk.loopIdle.Add(-1)
 		l.closeUp(u)
 		return
 	}
 	l.idle[u.wk] = append(conns, u)
-	u.wk.loopIdle.Add(1)
 }
 
 // dropIdle closes an idle connection the worker closed (or sent
@@ -668,8 +744,8 @@ func (l *evLoop) dial(wk *worker) (*upConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &upConn{fd: fd, wk: wk, connecting: connecting, buf: make([]byte, upReadBuffer)}
-	if err := l.p.addTagged(fd, unix.EPOLLIN|unix.EPOLLOUT|unix.EPOLLRDHUP|unix.EPOLLET, tagConn); err != nil {
+	u := &upConn{fd: fd, gen: l.nextGen(), wk: wk, connecting: connecting, buf: make([]byte, upReadBuffer)}
+	if err := l.p.addTagged(fd, unix.EPOLLIN|unix.EPOLLOUT|unix.EPOLLRDHUP|unix.EPOLLET, u.gen); err != nil {
 		unix.Close(fd)
 		return nil, &net.OpError{Op: "dial", Net: wk.network, Err: err}
 	}
@@ -721,9 +797,14 @@ func (l *evLoop) upEvent(u *upConn, ev uint32) {
 	}
 	c := u.owner
 	if c == nil {
-		// Idle: the worker closed it, or sent what nobody asked for.
+		// Idle or cooling: the worker closed it, or sent what nobody
+		// asked for.
 		if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-			l.dropIdle(u)
+			if u.cooling {
+				u.stray = true
+			} else {
+				l.dropIdle(u)
+			}
 		}
 		return
 	}
@@ -863,6 +944,12 @@ func (l *evLoop) closeWhenWritten(c *lconn) {
 	c.close = true
 	if c.wo == len(c.out) {
 		l.closeClient(c)
+		return
+	}
+	// A client that does not read its last response is not kept for
+	// ever, as one that does not send its next request is not.
+	if c.deadline.IsZero() {
+		l.setDeadline(c, l.f.s.idleTimeout)
 	}
 }
 
@@ -890,6 +977,7 @@ func (l *evLoop) readUp(u *upConn) {
 		n, err := unix.Read(u.fd, u.buf[u.b1:])
 		if n > 0 {
 			u.b1 += n
+			u.drained = n < space
 			if !l.process(c, u) {
 				return
 			}
@@ -1168,10 +1256,16 @@ func (l *evLoop) clientGone(c *lconn) {
 // done ends an exchange the worker completed.
 func (l *evLoop) done(c *lconn, u *upConn, reusable bool) {
 	u.owner, c.up = nil, nil
-	// A worker that closed its side will not answer another request.
-	if reusable && u.b0 == u.b1 && !u.rdhup {
+	// Not reused: a connection the worker closed its side of, one with
+	// bytes read past the response or maybe left unread (the last read
+	// filled the buffer: more would make no new edge), and one whose
+	// request was not all sent (the worker answered early): the rest
+	// would be read as the next request's start.
+	if reusable && u.b0 == u.b1 && u.drained && !u.rdhup && u.wo == len(u.out) {
 		u.b0, u.b1 = 0, 0
-		l.putIdle(u)
+		u.cooling, u.stray = true, false
+		l.cooling = append(l.cooling, u)
+		u.wk.loopIdle.Add(1)
 	} else {
 		l.closeUp(u)
 	}
@@ -1222,7 +1316,10 @@ func (l *evLoop) finish(c *lconn) {
 func (l *evLoop) scan() {
 	now := l.now
 	l.next = time.Time{}
-	if !l.listen && !l.retry.IsZero() && !now.Before(l.retry) && !l.f.s.closing.Load() {
+	if l.f.s.closing.Load() {
+		l.retry = time.Time{} // the listener stays out at shutdown
+	}
+	if !l.listen && !l.retry.IsZero() && !now.Before(l.retry) {
 		l.retry = time.Time{}
 		if err := l.addListener(); err != nil {
 			l.retry = now.Add(time.Second)

@@ -16,4 +16,6 @@ type loopFront struct {
 
 func (lf *loopFront) wake() {}
 
+func (lf *loopFront) stop() {}
+
 func (s *frontServer) serveLoops(net.Listener) (bool, error) { return false, nil }

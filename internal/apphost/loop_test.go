@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/argus-mon/argus/internal/config"
 )
 
 // loopConns returns how many client connections of the app's own port
@@ -255,5 +257,99 @@ func TestLoopSlowBody(t *testing.T) {
 	var r fwdReply
 	if err := json.Unmarshal(b, &r); err != nil || resp.StatusCode != http.StatusOK || r.Body != "slow body" {
 		t.Errorf("POST: %d %q", resp.StatusCode, b)
+	}
+}
+
+// loopTo serves a port with the event loops of an app whose one ready
+// worker is wk, and returns the port's address.
+func loopTo(t *testing.T, wk *worker) string {
+	t.Helper()
+	a := fastPathApp()
+	a.series = a.metrics.forApp(a.name)
+	p := &pool{spec: &config.App{Name: a.name}, metrics: a.metrics, logger: a.logger,
+		ready: []*worker{wk}, changed: make(chan struct{})}
+	a.pool.Store(p)
+	s := newFrontServer(a, a.logger, 5*time.Second)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		s.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		s.Close()
+		<-served
+	})
+	return ln.Addr().String()
+}
+
+// getFrom sends one GET or HEAD on a new connection to addr and returns
+// the answer's status and body.
+func getFrom(t *testing.T, addr, method string) (int, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Minute))
+	fmt.Fprintf(c, "%s / HTTP/1.1\r\nHost: x\r\n\r\n", method)
+	resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: method})
+	if err != nil {
+		return 0, err.Error()
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestLoopConnectionOutOfStep is TestKeptAliveConnectionOutOfStep for the
+// event loops: bytes a worker sends beyond a response must not become the
+// answer to the next request on the connection, another client's here,
+// whether they came with the response, filling the loop's read buffer, or
+// a little later.
+func TestLoopConnectionOutOfStep(t *testing.T) {
+	real := func(c net.Conn) { io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal") }
+	spoof := "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nspoof!"
+	// A head and body of exactly the loop's read buffer, then more.
+	filling := func() string {
+		head := "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n"
+		n := upReadBuffer - len(fmt.Sprintf(head, upReadBuffer))
+		return fmt.Sprintf(head, n) + strings.Repeat("b", n)
+	}()
+	if !strings.HasPrefix(filling[len(filling)-1:], "b") || len(filling) != upReadBuffer {
+		t.Fatalf("the filling response is %d bytes", len(filling))
+	}
+	for _, tc := range []struct {
+		name   string
+		method string
+		first  func(net.Conn)
+	}{
+		{"body after a HEAD answer", http.MethodHead, func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 43\r\n\r\n"+spoof)
+		}},
+		{"more than the length, filling the buffer", http.MethodGet, func(c net.Conn) {
+			io.WriteString(c, filling+spoof)
+		}},
+		{"more than the length, a little later", http.MethodGet, func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+			time.Sleep(20 * time.Millisecond)
+			io.WriteString(c, spoof)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sw := newScriptedWorker(t, tc.first, real)
+			addr := loopTo(t, &worker{network: "tcp", addr: sw.ln.Addr().String(), host: sw.ln.Addr().String()})
+			if code, _ := getFrom(t, addr, tc.method); code != http.StatusOK {
+				t.Fatalf("first request: %d", code)
+			}
+			time.Sleep(50 * time.Millisecond) // the late bytes are in
+			if code, body := getFrom(t, addr, http.MethodGet); code != http.StatusOK || body != "real" {
+				t.Errorf("the next request got %d %q, want the worker's own answer", code, body)
+			}
+		})
 	}
 }

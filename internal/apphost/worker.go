@@ -34,7 +34,7 @@ type worker struct {
 	recycle chan struct{} // buffered; pick signals it when requests reach max_requests
 	idle    idleConns     // forward's kept-alive connections to it
 	// loopIdle counts the event loops' kept-alive connections to it
-	// (see evLoop.idle), which are the loops' own.
+	// (see evLoop.idle and cooling), which are the loops' own.
 	loopIdle atomic.Int32
 
 	// Under the pool's mu.
