@@ -353,3 +353,36 @@ func TestLoopConnectionOutOfStep(t *testing.T) {
 		})
 	}
 }
+
+// TestLoopRetry: a kept-alive worker connection that the worker closes
+// without answering (as a worker does that drops an idle connection just
+// as a request comes) has a replayable request sent again on a new
+// connection, once; a request with a body is answered 502, as forward
+// answers it.
+func TestLoopRetry(t *testing.T) {
+	real := func(c net.Conn) { io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal") }
+	hangUp := func(c net.Conn) { c.Close() }
+	sw := newScriptedWorker(t, real, hangUp, real, hangUp)
+	addr := loopTo(t, &worker{network: "tcp", addr: sw.ln.Addr().String(), host: sw.ln.Addr().String()})
+	if code, body := getFrom(t, addr, http.MethodGet); code != http.StatusOK || body != "real" {
+		t.Fatalf("first request: %d %q", code, body)
+	}
+	time.Sleep(20 * time.Millisecond) // the connection is idle, not cooling
+	if code, body := getFrom(t, addr, http.MethodGet); code != http.StatusOK || body != "real" {
+		t.Errorf("GET on a connection the worker closed unanswered: %d %q, want it sent again and answered", code, body)
+	}
+	time.Sleep(20 * time.Millisecond)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("POST on a connection the worker closed unanswered: %d, want 502 (a body is not sent twice)", resp.StatusCode)
+	}
+}
