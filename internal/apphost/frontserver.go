@@ -18,7 +18,9 @@ import (
 )
 
 // frontServer serves a front port. Over TLS it is net/http's server alone.
-// Over plain TCP it reads each connection's requests itself and passes the
+// An app's own plain port on Linux is served by event loops (serveLoops,
+// loop_linux.go), which hand the connections they do not serve to the
+// goroutines below (adopt). Over plain TCP otherwise it reads each connection's requests itself and passes the
 // plain HTTP/1.x ones (see parseRequestHead) to the handler with a
 // response writer of its own; the first request it does not take (an
 // upgrade, HTTP/2, Expect, a chunked or large body, anything malformed)

@@ -492,14 +492,14 @@ func (l *evLoop) clientEvent(c *lconn, ev uint32) {
 		}
 	}
 	if ev&(unix.EPOLLERR|unix.EPOLLHUP) != 0 {
-		l.clientGone(c)
+		l.closeClient(c)
 		return
 	}
 	if c.busy {
 		if c.rdhup && !c.answered {
 			// As net/http's server: a client that closed its side
 			// while waiting has gone away.
-			l.clientGone(c)
+			l.closeClient(c)
 			return
 		}
 		if ev&(unix.EPOLLIN|unix.EPOLLRDHUP) != 0 {
@@ -916,7 +916,7 @@ func (l *evLoop) writeClient(c *lconn) bool {
 		if err == unix.EAGAIN {
 			break
 		}
-		l.clientGone(c)
+		l.closeClient(c)
 		return false
 	}
 	if c.wo > 0 && c.wo >= len(c.out)-c.wo {
@@ -1204,11 +1204,6 @@ func (l *evLoop) respondError(c *lconn, ctx context.Context, err error) {
 	var w loopWriter
 	l.f.a.upstreamError(ctx, &w, c.req, pk, err)
 	c.code = w.code
-	if c.code == 499 {
-		l.finish(c)
-		l.closeClient(c)
-		return
-	}
 	if l.f.s.closing.Load() {
 		c.close = true
 	}
@@ -1236,21 +1231,6 @@ func (l *evLoop) abort(c *lconn, err error) {
 	if c.fd >= 0 {
 		l.queueClient(c)
 	}
-}
-
-// clientGone handles a client that closed its connection or failed.
-func (l *evLoop) clientGone(c *lconn) {
-	if c.busy {
-		if !c.answered {
-			c.code = 499 // nginx's: the client went away
-		}
-		if u := c.up; u != nil {
-			u.owner, c.up = nil, nil
-			l.closeUp(u)
-		}
-		l.finish(c)
-	}
-	l.closeClient(c)
 }
 
 // done ends an exchange the worker completed.
@@ -1433,6 +1413,8 @@ func (l *evLoop) handOff(c *lconn) {
 	l.f.s.adopt(nc, in, out)
 }
 
+// closeClient closes c, ending the request in flight if any: the client
+// closed its connection or failed, or the loop gives up on it.
 func (l *evLoop) closeClient(c *lconn) {
 	if c.fd < 0 {
 		return
@@ -1443,7 +1425,7 @@ func (l *evLoop) closeClient(c *lconn) {
 			l.closeUp(u)
 		}
 		if !c.answered && c.code == 0 {
-			c.code = 499
+			c.code = 499 // nginx's: the client went away
 		}
 		l.finish(c)
 	}
